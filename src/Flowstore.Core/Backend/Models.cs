@@ -1,0 +1,85 @@
+namespace Flowstore;
+
+/// <summary>A project: a named group of flows.</summary>
+public sealed record ProjectInfo(Guid Id, string Name, string? Description, DateTimeOffset Created, int FlowCount);
+
+/// <summary>The outcome of a registration.</summary>
+public enum RegistrationStatus
+{
+    /// <summary>A new flow version was recorded.</summary>
+    Registered,
+
+    /// <summary>Nothing was written: the latest version has the same registration key (metadata unchanged).</summary>
+    Skipped,
+
+    /// <summary>The registration failed (the output object carries the error).</summary>
+    Failed,
+
+    /// <summary>-WhatIf: nothing was written; the status says what would happen.</summary>
+    WouldRegister,
+
+    /// <summary>-WhatIf: the flow is unchanged and would be skipped.</summary>
+    WouldSkip,
+}
+
+/// <summary>One registered flow version.</summary>
+public sealed record FlowRecord
+{
+    public required Guid Id { get; init; }
+    public required string Name { get; init; }
+    public required string Project { get; init; }
+    public required int Version { get; init; }
+    public required Guid VersionGroupId { get; init; }
+    public required string StructureJson { get; init; }
+    public required string StructureHash { get; init; }
+    public required string RegistrationKey { get; init; }
+    public required string StorageType { get; init; }
+    public required string StorageJson { get; init; }
+    public IReadOnlyList<string> Labels { get; init; } = Array.Empty<string>();
+    public bool Archived { get; init; }
+    public required DateTimeOffset Registered { get; init; }
+    public string? Description { get; init; }
+
+    /// <summary>The file the flow was registered from (informational).</summary>
+    public string? ScriptPath { get; init; }
+
+    /// <summary>SHA-256 of the script at registration.</summary>
+    public string? ScriptSha256 { get; init; }
+}
+
+/// <summary>What <see cref="IFlowBackend.RegisterFlowAsync"/> records.</summary>
+public sealed record FlowRegistrationRequest
+{
+    public required string Project { get; init; }
+    public required string Name { get; init; }
+    public required string StructureJson { get; init; }
+    public required string StructureHash { get; init; }
+    public required string RegistrationKey { get; init; }
+    public required string StorageType { get; init; }
+    public required string StorageJson { get; init; }
+    public IReadOnlyList<string> Labels { get; init; } = Array.Empty<string>();
+    public string? Description { get; init; }
+    public string? ScriptPath { get; init; }
+    public string? ScriptSha256 { get; init; }
+
+    /// <summary>Record a new version even when the key is unchanged.</summary>
+    public bool Force { get; init; }
+}
+
+/// <summary>The result of a registration: the current flow version and, for a new version, the one before.</summary>
+public sealed record RegistrationOutcome(FlowRecord Flow, RegistrationStatus Status, FlowRecord? Previous);
+
+/// <summary>Filters for <see cref="IFlowBackend.GetFlowsAsync"/>; null means any.</summary>
+public sealed record FlowQuery
+{
+    public string? Project { get; init; }
+
+    /// <summary>Exact flow name (case-insensitive).</summary>
+    public string? Name { get; init; }
+
+    public Guid? Id { get; init; }
+    public int? Version { get; init; }
+
+    /// <summary>Also return archived versions (older versions and unregistered flows).</summary>
+    public bool IncludeArchived { get; init; }
+}

@@ -1,0 +1,64 @@
+namespace Flowstore;
+
+/// <summary>What kind of failure an error is; the PowerShell layer maps it to an ErrorCategory.</summary>
+public enum FlowErrorKind
+{
+    InvalidArgument,
+    InvalidData,
+    ObjectNotFound,
+    ResourceExists,
+    InvalidOperation,
+    PermissionDenied,
+    ConnectionError,
+    OperationStopped,
+    NotImplemented,
+}
+
+/// <summary>
+/// An error the engine reports to a user. <see cref="ErrorId"/> is stable (tests and scripts match on it);
+/// the message names the file, flow, task or setting at fault and never holds a secret value.
+/// </summary>
+public class FlowstoreException : Exception
+{
+    public FlowstoreException(string errorId, FlowErrorKind kind, string message, Exception? inner = null)
+        : base(message, inner)
+    {
+        ErrorId = errorId;
+        Kind = kind;
+    }
+
+    public string ErrorId { get; }
+    public FlowErrorKind Kind { get; }
+
+    /// <summary>The thing at fault (file path, flow name, ...), used as the PowerShell error's target object.</summary>
+    public string? Target { get; init; }
+}
+
+/// <summary>Stable error ids raised by the engine.</summary>
+public static class ErrorIds
+{
+    public const string ScriptNotFound = "ScriptNotFound";
+    public const string ScriptCompilationFailed = "ScriptCompilationFailed";
+    public const string ScriptExecutionFailed = "ScriptExecutionFailed";
+    public const string NoFlowsFound = "NoFlowsFound";
+    public const string FlowNotFoundInScript = "FlowNotFoundInScript";
+    public const string DuplicateFlowName = "DuplicateFlowName";
+    public const string DuplicateTaskName = "DuplicateTaskName";
+    public const string InvalidName = "InvalidName";
+    public const string FlowCycle = "FlowCycle";
+    public const string ForeignHandle = "ForeignHandle";
+    public const string FlowSealed = "FlowSealed";
+    public const string ProjectNotFound = "ProjectNotFound";
+    public const string ProjectExists = "ProjectExists";
+    public const string FlowNotFound = "FlowNotFound";
+    public const string StorageTypeUnknown = "StorageTypeUnknown";
+    public const string StorageInvalid = "StorageInvalid";
+    public const string StorageFetchFailed = "StorageFetchFailed";
+    public const string SecretNotFound = "SecretNotFound";
+    public const string BackendSchemaTooNew = "BackendSchemaTooNew";
+    public const string BackendUnavailable = "BackendUnavailable";
+    public const string ParameterMissing = "ParameterMissing";
+    public const string ParameterUnknown = "ParameterUnknown";
+    public const string ParameterInvalid = "ParameterInvalid";
+    public const string StructureChanged = "StructureChanged";
+}

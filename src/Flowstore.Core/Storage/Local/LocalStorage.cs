@@ -1,0 +1,48 @@
+namespace Flowstore;
+
+/// <summary>
+/// Local storage. As a script (<see cref="StoredAsScript"/>), every run reads the file at <see cref="Path"/>.
+/// Frozen (the default for an explicit LocalStorage, as in the seed), registration copies the compiled flow
+/// into <see cref="Directory"/> and runs use that copy.
+/// </summary>
+public sealed class LocalStorage : StorageSettings
+{
+    /// <summary>For deserialisation.</summary>
+    public LocalStorage()
+    {
+    }
+
+    /// <param name="path">The script file (script mode); defaults to the registered file.</param>
+    /// <param name="directory">Where frozen flows are copied; defaults to $FLOWSTORE_HOME/flows.</param>
+    /// <param name="storedAsScript">True: runs read the script file. False: runs use the compiled copy.</param>
+    public LocalStorage(string? path = null, string? directory = null, bool storedAsScript = false)
+    {
+        Path = path;
+        Directory = directory;
+        StoredAsScript = storedAsScript;
+    }
+
+    public override string Type => "Local";
+
+    /// <summary>The script file runs read (absolute once registered).</summary>
+    public string? Path { get; set; }
+
+    /// <summary>The folder that holds frozen flows.</summary>
+    public string? Directory { get; set; }
+
+    /// <summary>Opt-in script storage, as in the seed.</summary>
+    public bool StoredAsScript { get; set; }
+
+    /// <summary>The copied compiled flow (frozen mode), set at registration.</summary>
+    public string? ArtifactPath { get; set; }
+
+    public override bool IsScript => StoredAsScript;
+
+    public override string Locator => StoredAsScript
+        ? $"local:{Path}"
+        : $"local-frozen:{ArtifactPath ?? Directory}";
+
+    public override string ToString() => StoredAsScript
+        ? $"Local script {Path ?? "(the registered file)"}"
+        : $"Local frozen {ArtifactPath ?? Directory ?? "($FLOWSTORE_HOME/flows)"}";
+}

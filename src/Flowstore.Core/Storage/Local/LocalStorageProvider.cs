@@ -1,0 +1,87 @@
+using System.Globalization;
+
+namespace Flowstore;
+
+/// <summary>Local storage: reads the script file at run time, or copies and reads back the compiled flow.</summary>
+public sealed class LocalStorageProvider : IStorageProvider
+{
+    private readonly string _defaultDirectory;
+
+    /// <param name="defaultDirectory">Where frozen flows go when the settings name no directory.</param>
+    public LocalStorageProvider(string defaultDirectory) => _defaultDirectory = defaultDirectory;
+
+    public string Type => "Local";
+
+    public async Task<StorageSettings> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
+    {
+        var local = (LocalStorage)settings.Clone();
+        var baseDir = System.IO.Path.GetDirectoryName(context.ScriptPath)!;
+        if (local.StoredAsScript)
+        {
+            local.Path = local.Path is null ? context.ScriptPath : System.IO.Path.GetFullPath(local.Path, baseDir);
+            if (!File.Exists(local.Path))
+            {
+                throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.ObjectNotFound,
+                    $"Local storage of flow '{context.Flow}' points at '{local.Path}', which does not exist.") { Target = local.Path };
+            }
+            if (!string.Equals(local.Path, context.ScriptPath, StringComparison.Ordinal)
+                && FlowStructure.Sha256Hex(await File.ReadAllBytesAsync(local.Path, cancellationToken).ConfigureAwait(false)) != context.ScriptSha256)
+            {
+                context.Log($"Flow '{context.Flow}': the stored script '{local.Path}' differs from '{context.ScriptPath}'; runs will use the stored script.");
+            }
+            return local;
+        }
+
+        local.Directory = System.IO.Path.GetFullPath(local.Directory ?? _defaultDirectory, baseDir);
+        var bytes = await context.CompiledAssembly(cancellationToken).ConfigureAwait(false);
+        var folder = System.IO.Path.Combine(local.Directory, context.FlowSlug);
+        System.IO.Directory.CreateDirectory(folder);
+        var target = System.IO.Path.Combine(folder, FlowStructure.Sha256Hex(bytes)[..16] + ".dll");
+        if (!File.Exists(target))
+        {
+            // Write to a temporary name, then move: a crash never leaves a half-written flow behind.
+            var temp = target + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            await File.WriteAllBytesAsync(temp, bytes, cancellationToken).ConfigureAwait(false);
+            File.Move(temp, target, overwrite: true);
+        }
+        local.ArtifactPath = target;
+        context.Log($"Flow '{context.Flow}': compiled flow stored at '{target}'.");
+        return local;
+    }
+
+    public async Task<FetchedFlowSource> FetchAsync(StorageSettings settings, string? pinnedVersion, ISecretResolver secrets, CancellationToken cancellationToken)
+    {
+        var local = (LocalStorage)settings;
+        if (local.StoredAsScript)
+        {
+            var path = local.Path ?? throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidData,
+                "Local script storage has no path.");
+            if (!File.Exists(path))
+            {
+                throw new FlowstoreException(ErrorIds.StorageFetchFailed, FlowErrorKind.ObjectNotFound,
+                    $"The flow script '{path}' does not exist (Local storage).") { Target = path };
+            }
+            var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+            var info = new FileInfo(path);
+            var version = $"{info.LastWriteTimeUtc.ToString("O", CultureInfo.InvariantCulture)}/{info.Length}";
+            if (pinnedVersion is not null && pinnedVersion != version)
+            {
+                throw new FlowstoreException(ErrorIds.StorageFetchFailed, FlowErrorKind.ObjectNotFound,
+                    $"Local script storage keeps only the current file '{path}' (now {version}); version {pinnedVersion} cannot be fetched.") { Target = path };
+            }
+            var text = System.Text.Encoding.UTF8.GetString(bytes);
+            return new FetchedFlowSource(text, null, FlowStructure.Sha256Hex(bytes), version, path);
+        }
+
+        var artifact = local.ArtifactPath ?? throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidData,
+            "Local frozen storage has no stored flow; register the flow again.");
+        if (!File.Exists(artifact))
+        {
+            throw new FlowstoreException(ErrorIds.StorageFetchFailed, FlowErrorKind.ObjectNotFound,
+                $"The stored flow '{artifact}' is missing (Local frozen storage); register the flow again.") { Target = artifact };
+        }
+        var assembly = await File.ReadAllBytesAsync(artifact, cancellationToken).ConfigureAwait(false);
+        var sha = FlowStructure.Sha256Hex(assembly);
+        return new FetchedFlowSource(null, assembly, sha, sha, artifact);
+    }
+}
