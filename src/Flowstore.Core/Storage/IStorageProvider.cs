@@ -37,8 +37,15 @@ public interface IStorageProvider
     string Type { get; }
 
     /// <summary>
-    /// Called when a flow is registered: uploads or copies what the storage must hold, checks that the
-    /// stored source exists, and returns the settings to record (e.g. with a generated key filled in).
+    /// Completes the settings for a registration without side effects (absolute paths, derived names), so the
+    /// registration key can be computed, also under -WhatIf and for an unchanged flow, without any upload.
+    /// </summary>
+    StorageSettings Resolve(StorageSettings settings, StorageRegistrationContext context);
+
+    /// <summary>
+    /// Called when a flow version is about to be recorded, with the settings <see cref="Resolve"/> returned:
+    /// uploads or copies what the storage must hold, checks that the stored source exists, and returns the
+    /// settings to record.
     /// </summary>
     Task<StorageSettings> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken);
 

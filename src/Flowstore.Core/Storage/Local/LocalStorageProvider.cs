@@ -12,13 +12,28 @@ public sealed class LocalStorageProvider : IStorageProvider
 
     public string Type => "Local";
 
-    public async Task<StorageSettings> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
+    public StorageSettings Resolve(StorageSettings settings, StorageRegistrationContext context)
     {
         var local = (LocalStorage)settings.Clone();
         var baseDir = System.IO.Path.GetDirectoryName(context.ScriptPath)!;
         if (local.StoredAsScript)
         {
             local.Path = local.Path is null ? context.ScriptPath : System.IO.Path.GetFullPath(local.Path, baseDir);
+        }
+        else
+        {
+            // Frozen copies are named by the script's content: the same script maps to the same file.
+            local.Directory = System.IO.Path.GetFullPath(local.Directory ?? _defaultDirectory, baseDir);
+            local.ArtifactPath = System.IO.Path.Combine(local.Directory, context.FlowSlug, context.ScriptSha256[..16] + ".dll");
+        }
+        return local;
+    }
+
+    public async Task<StorageSettings> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
+    {
+        var local = (LocalStorage)settings;
+        if (local.StoredAsScript)
+        {
             if (!File.Exists(local.Path))
             {
                 throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.ObjectNotFound,
@@ -32,19 +47,16 @@ public sealed class LocalStorageProvider : IStorageProvider
             return local;
         }
 
-        local.Directory = System.IO.Path.GetFullPath(local.Directory ?? _defaultDirectory, baseDir);
-        var bytes = await context.CompiledAssembly(cancellationToken).ConfigureAwait(false);
-        var folder = System.IO.Path.Combine(local.Directory, context.FlowSlug);
-        System.IO.Directory.CreateDirectory(folder);
-        var target = System.IO.Path.Combine(folder, FlowStructure.Sha256Hex(bytes)[..16] + ".dll");
+        var target = local.ArtifactPath!;
         if (!File.Exists(target))
         {
+            var bytes = await context.CompiledAssembly(cancellationToken).ConfigureAwait(false);
+            System.IO.Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
             // Write to a temporary name, then move: a crash never leaves a half-written flow behind.
             var temp = target + "." + Guid.NewGuid().ToString("N") + ".tmp";
             await File.WriteAllBytesAsync(temp, bytes, cancellationToken).ConfigureAwait(false);
             File.Move(temp, target, overwrite: true);
         }
-        local.ArtifactPath = target;
         context.Log($"Flow '{context.Flow}': compiled flow stored at '{target}'.");
         return local;
     }

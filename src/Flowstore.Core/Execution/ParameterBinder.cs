@@ -1,0 +1,128 @@
+using System.Collections;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Flowstore;
+
+/// <summary>Turns user-given parameter values (a PowerShell hashtable, JSON) into the flow's declared types.</summary>
+public static class ParameterBinder
+{
+    /// <summary>
+    /// Values for every declared parameter: given values converted to the declared type, defaults for the rest.
+    /// Errors before any task runs: a missing required parameter, an unknown name, a value that does not convert.
+    /// </summary>
+    public static IReadOnlyDictionary<string, object?> Bind(Flow flow, IReadOnlyDictionary<string, object?>? given)
+    {
+        given ??= new Dictionary<string, object?>();
+        var declared = flow.Parameters.ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
+        var unknown = given.Keys.Where(k => !declared.ContainsKey(k)).ToArray();
+        if (unknown.Length > 0)
+        {
+            var known = declared.Count == 0 ? "it declares none" : "declared: " + string.Join(", ", declared.Keys);
+            throw new FlowstoreException(ErrorIds.ParameterUnknown, FlowErrorKind.InvalidArgument,
+                $"Flow '{flow.Name}' has no parameter {string.Join(", ", unknown.Select(u => $"'{u}'"))}; {known}.") { Target = flow.Name };
+        }
+
+        var values = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var p in flow.Parameters)
+        {
+            var match = given.FirstOrDefault(kv => string.Equals(kv.Key, p.Name, StringComparison.OrdinalIgnoreCase));
+            if (match.Key is null)
+            {
+                if (p.Required)
+                {
+                    throw new FlowstoreException(ErrorIds.ParameterMissing, FlowErrorKind.InvalidArgument,
+                        $"Flow '{flow.Name}' requires parameter '{p.Name}' ({FlowStructure.TypeName(p.Type)}); give it with -Parameters @{{ {p.Name} = ... }}.") { Target = flow.Name };
+                }
+                values[p.Name] = p.Default;
+                continue;
+            }
+            values[p.Name] = Convert(flow, p, match.Value);
+        }
+        return values;
+    }
+
+    private static object? Convert(Flow flow, FlowParameter p, object? value)
+    {
+        try
+        {
+            return ConvertTo(value, p.Type);
+        }
+        catch (Exception e) when (e is InvalidCastException or FormatException or OverflowException or JsonException or NotSupportedException or ArgumentException)
+        {
+            throw new FlowstoreException(ErrorIds.ParameterInvalid, FlowErrorKind.InvalidArgument,
+                $"Parameter '{p.Name}' of flow '{flow.Name}' must be {FlowStructure.TypeName(p.Type)}; the value '{Describe(value)}' does not convert ({e.Message})", e) { Target = flow.Name };
+        }
+    }
+
+    private static string Describe(object? value) => value switch
+    {
+        null => "null",
+        string s => s.Length > 40 ? s[..40] + "..." : s,
+        IEnumerable e and not string => "[" + string.Join(", ", e.Cast<object?>().Take(5)) + "]",
+        _ => System.Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
+
+    /// <summary>Converts a value to a type: as is, IConvertible, arrays and lists element by element, else JSON.</summary>
+    public static object? ConvertTo(object? value, Type type)
+    {
+        if (value is null)
+        {
+            if (type.IsValueType && Nullable.GetUnderlyingType(type) is null)
+            {
+                throw new InvalidCastException("null is not allowed");
+            }
+            return null;
+        }
+        if (type.IsInstanceOfType(value))
+        {
+            return value;
+        }
+        var target = Nullable.GetUnderlyingType(type) ?? type;
+        if (target.IsEnum)
+        {
+            return value is string name ? Enum.Parse(target, name, ignoreCase: true) : Enum.ToObject(target, value);
+        }
+        if (target == typeof(Guid))
+        {
+            return Guid.Parse(System.Convert.ToString(value, CultureInfo.InvariantCulture)!);
+        }
+        if (target == typeof(TimeSpan) && value is string ts)
+        {
+            return TimeSpan.Parse(ts, CultureInfo.InvariantCulture);
+        }
+        if (target == typeof(DateTimeOffset) && value is string dto)
+        {
+            return DateTimeOffset.Parse(dto, CultureInfo.InvariantCulture);
+        }
+        if (typeof(IConvertible).IsAssignableFrom(target) && value is IConvertible)
+        {
+            if (target == typeof(bool) && value is string b)
+            {
+                return bool.Parse(b);
+            }
+            return System.Convert.ChangeType(value, target, CultureInfo.InvariantCulture);
+        }
+        if (value is IEnumerable items && value is not string)
+        {
+            var elementType = target.IsArray ? target.GetElementType()
+                : target.IsGenericType && target.GetGenericArguments().Length == 1 ? target.GetGenericArguments()[0] : null;
+            if (elementType is not null)
+            {
+                var converted = items.Cast<object?>().Select(i => ConvertTo(i, elementType)).ToArray();
+                var array = Array.CreateInstance(elementType, converted.Length);
+                for (var i = 0; i < converted.Length; i++)
+                {
+                    array.SetValue(converted[i], i);
+                }
+                if (target.IsAssignableFrom(array.GetType()))
+                {
+                    return array;
+                }
+                return Activator.CreateInstance(target, array);
+            }
+        }
+        var json = value is string s ? s : JsonSerializer.Serialize(value);
+        return JsonSerializer.Deserialize(json, target) ?? throw new InvalidCastException("null is not allowed");
+    }
+}

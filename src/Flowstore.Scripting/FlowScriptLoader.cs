@@ -1,0 +1,149 @@
+using System.Reflection;
+using System.Runtime.ExceptionServices;
+
+namespace Flowstore.Scripting;
+
+/// <summary>The flows a script built, with the compiled script they came from.</summary>
+public sealed class LoadedScript
+{
+    internal LoadedScript(string origin, CompiledScript compiled, IReadOnlyList<Flow> flows)
+    {
+        Origin = origin;
+        Compiled = compiled;
+        Flows = flows;
+    }
+
+    /// <summary>The script file (or stored assembly) the flows came from.</summary>
+    public string Origin { get; }
+
+    public CompiledScript Compiled { get; }
+
+    /// <summary>Every flow the script created, in creation order.</summary>
+    public IReadOnlyList<Flow> Flows { get; }
+
+    /// <summary>
+    /// The flows with the given names (all when none given). Errors: no flows in the script; a name not
+    /// found ("flow 'x' not found in file; found: a, b").
+    /// </summary>
+    public IReadOnlyList<Flow> Select(IEnumerable<string>? names)
+    {
+        var wanted = names?.Where(n => !string.IsNullOrWhiteSpace(n)).ToArray() ?? Array.Empty<string>();
+        if (wanted.Length == 0)
+        {
+            return Flows;
+        }
+        var result = new List<Flow>();
+        foreach (var name in wanted)
+        {
+            var flow = Flows.FirstOrDefault(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase))
+                ?? throw new FlowstoreException(ErrorIds.FlowNotFoundInScript, FlowErrorKind.ObjectNotFound,
+                    $"Flow '{name}' not found in {Origin}; found: {string.Join(", ", Flows.Select(f => f.Name))}.") { Target = Origin };
+            if (!result.Contains(flow))
+            {
+                result.Add(flow);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>The one flow with this name.</summary>
+    public Flow Select(string name) => Select(new[] { name })[0];
+}
+
+/// <summary>
+/// Loads flow scripts: compiles (cached), runs the top-level statements in build mode (no task runs),
+/// and collects the flows created, the way Prefect's extract_flow_from_file does.
+/// </summary>
+public sealed class FlowScriptLoader
+{
+    private readonly ScriptCompiler _compiler;
+
+    public FlowScriptLoader(ScriptCompiler compiler) => _compiler = compiler;
+
+    public ScriptCompiler Compiler => _compiler;
+
+    /// <summary>Reads, compiles and builds a script file.</summary>
+    public async Task<LoadedScript> LoadFileAsync(string path, CancellationToken cancellationToken = default)
+    {
+        string source;
+        try
+        {
+            source = await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new FlowstoreException(ErrorIds.ScriptNotFound, FlowErrorKind.ObjectNotFound,
+                $"Flow script '{path}' does not exist.", e) { Target = path };
+        }
+        return await LoadSourceAsync(source, path, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Compiles and builds script text; <paramref name="origin"/> names it in messages.</summary>
+    public async Task<LoadedScript> LoadSourceAsync(string source, string origin, CancellationToken cancellationToken = default)
+    {
+        var compiled = await _compiler.CompileAsync(source, origin, cancellationToken).ConfigureAwait(false);
+        return new LoadedScript(origin, compiled, Build(compiled, origin));
+    }
+
+    /// <summary>Builds the flows of a stored compiled flow (frozen storage).</summary>
+    public LoadedScript LoadAssembly(byte[] assemblyBytes, string origin)
+    {
+        var compiled = _compiler.LoadAssembly(assemblyBytes, origin);
+        return new LoadedScript(origin, compiled, Build(compiled, origin));
+    }
+
+    private static IReadOnlyList<Flow> Build(CompiledScript compiled, string origin)
+    {
+        var entry = compiled.Assembly.EntryPoint ?? throw new FlowstoreException(ErrorIds.NoFlowsFound, FlowErrorKind.InvalidData,
+            $"No flows found in {origin}: the script has no top-level statements creating a Flow.") { Target = origin };
+
+        IReadOnlyList<Flow> flows;
+        using (var context = new FlowBuildContext())
+        {
+            try
+            {
+                var args = entry.GetParameters().Length == 0 ? null : new object[] { Array.Empty<string>() };
+                if (entry.Invoke(null, args) is Task task)
+                {
+                    task.GetAwaiter().GetResult();
+                }
+            }
+            catch (Exception e)
+            {
+                var inner = e is TargetInvocationException { InnerException: { } ie } ? ie : e;
+                if (inner is FlowstoreException)
+                {
+                    ExceptionDispatchInfo.Capture(inner).Throw();
+                }
+                throw new FlowstoreException(ErrorIds.ScriptExecutionFailed, FlowErrorKind.InvalidData,
+                    $"Building the flows of {origin} failed: {inner.GetType().Name}: {inner.Message}{Where(inner)}", inner) { Target = origin };
+            }
+            flows = context.Flows.ToArray();
+        }
+
+        if (flows.Count == 0)
+        {
+            throw new FlowstoreException(ErrorIds.NoFlowsFound, FlowErrorKind.InvalidData,
+                $"No flows found in {origin}: the script creates no Flow (write `var flow = new Flow(\"name\");`).") { Target = origin };
+        }
+        var duplicate = flows.GroupBy(f => f.Name, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            var lines = string.Join(", ", duplicate.Select(f => Flow.Where(f.SourceFile, f.SourceLine)));
+            throw new FlowstoreException(ErrorIds.DuplicateFlowName, FlowErrorKind.InvalidData,
+                $"{origin} creates {duplicate.Count()} flows named '{duplicate.Key}' ({lines}); flow names must be unique within a file.") { Target = origin };
+        }
+        foreach (var flow in flows)
+        {
+            flow.Validate();
+        }
+        return flows;
+    }
+
+    private static string Where(Exception e)
+    {
+        var frame = new System.Diagnostics.StackTrace(e, fNeedFileInfo: true).GetFrames()
+            .FirstOrDefault(f => f.GetFileLineNumber() > 0);
+        return frame is null ? "" : $" (at {frame.GetFileName()}:{frame.GetFileLineNumber()})";
+    }
+}
