@@ -1,0 +1,117 @@
+namespace Flowstore.Engine;
+
+/// <summary>A flow as declared in a script (Test-FlowScript): structure and hashes, nothing registered.</summary>
+public sealed class FlowDescription
+{
+    public required string Name { get; init; }
+    public required string Path { get; init; }
+    public required FlowStructure Structure { get; init; }
+    public required string ScriptSha256 { get; init; }
+    public StorageSettings? Storage { get; init; }
+    public IReadOnlyList<string> Labels { get; init; } = Array.Empty<string>();
+    public string StructureHash => Structure.Hash;
+    public IReadOnlyList<string> Tasks => Structure.Tasks.Select(t => t.Name).ToArray();
+    public IReadOnlyList<string> Edges => Structure.Edges.Select(e => e.ToString()).ToArray();
+    public IReadOnlyList<string> Parameters => Structure.Parameters
+        .Select(p => p.Required ? $"{p.Name} ({p.Type}, required)" : $"{p.Name} ({p.Type}) = {p.DefaultJson}").ToArray();
+}
+
+/// <summary>Options of a registration.</summary>
+public sealed class RegisterOptions
+{
+    public required string Project { get; init; }
+    public IReadOnlyList<string>? Names { get; init; }
+    public IReadOnlyList<string> Labels { get; init; } = Array.Empty<string>();
+    public StorageSettings? Storage { get; init; }
+    public bool Force { get; init; }
+}
+
+/// <summary>What registering one flow will do; apply it with <see cref="FlowClient.ApplyAsync"/>.</summary>
+public sealed class RegistrationPlan
+{
+    internal RegistrationPlan(string name, string project, string path, bool willRegister, int version, string reason,
+        StructureDiff? diff, FlowRecord? latest, FlowStructure structure)
+    {
+        Name = name;
+        Project = project;
+        Path = path;
+        WillRegister = willRegister;
+        Version = version;
+        Reason = reason;
+        Diff = diff;
+        Latest = latest;
+        Structure = structure;
+    }
+
+    public string Name { get; }
+    public string Project { get; }
+    public string Path { get; }
+
+    /// <summary>False when the flow is unchanged and will be skipped.</summary>
+    public bool WillRegister { get; }
+
+    /// <summary>The version it will have (the current one when skipped).</summary>
+    public int Version { get; }
+
+    /// <summary>Why: "new flow", "metadata unchanged", "structure changed: tasks added: load", ...</summary>
+    public string Reason { get; }
+
+    public StructureDiff? Diff { get; }
+    public FlowRecord? Latest { get; }
+    public FlowStructure Structure { get; }
+
+    internal StorageSettings Storage { get; init; } = null!;
+    internal IStorageProvider Provider { get; init; } = null!;
+    internal StorageRegistrationContext Context { get; init; } = null!;
+    internal FlowRegistrationRequest Request { get; init; } = null!;
+
+    /// <summary>A one-line description for -WhatIf and -Confirm.</summary>
+    public string Action => WillRegister ? $"Register version {Version} ({Reason})" : $"Skip ({Reason})";
+}
+
+/// <summary>The result of registering one flow (the output of Register-Flow).</summary>
+public sealed class FlowRegistration
+{
+    public required string Name { get; init; }
+    public required string Project { get; init; }
+    public Guid? Id { get; init; }
+    public int? Version { get; init; }
+    public required RegistrationStatus Status { get; init; }
+    public required string Path { get; init; }
+    public string? StructureHash { get; init; }
+    public string? Reason { get; init; }
+    public StructureDiff? Diff { get; init; }
+    public string? Storage { get; init; }
+
+    /// <summary>The error message when <see cref="Status"/> is Failed.</summary>
+    public string? Error { get; init; }
+
+    public IReadOnlyList<string> TasksAdded => Diff?.TasksAdded ?? Array.Empty<string>();
+    public IReadOnlyList<string> TasksRemoved => Diff?.TasksRemoved ?? Array.Empty<string>();
+    public IReadOnlyList<string> TasksChanged => Diff?.TasksChanged ?? Array.Empty<string>();
+}
+
+/// <summary>The result of a flow run (in-process).</summary>
+public sealed class FlowRunResult
+{
+    public Guid Id { get; init; } = Guid.NewGuid();
+    public required string FlowName { get; init; }
+    public string? Project { get; init; }
+    public int? FlowVersion { get; init; }
+    public Guid? FlowId { get; init; }
+    public required RunState State { get; init; }
+    public IReadOnlyDictionary<string, object?> Parameters { get; init; } = new Dictionary<string, object?>();
+    public DateTimeOffset? Started { get; init; }
+    public DateTimeOffset? Ended { get; init; }
+    public string? ScriptSha256 { get; init; }
+    public string? StorageVersion { get; init; }
+    public string? Error { get; init; }
+
+    /// <summary>The error id when the run failed before or during execution.</summary>
+    public string? ErrorId { get; init; }
+
+    public IReadOnlyList<TaskRunResult> Tasks { get; init; } = Array.Empty<TaskRunResult>();
+    public IReadOnlyList<RunLogEntry> Log { get; init; } = Array.Empty<RunLogEntry>();
+    public IReadOnlyDictionary<string, object?> Results { get; init; } = new Dictionary<string, object?>();
+    public TimeSpan? Duration => Ended - Started;
+}

@@ -1,0 +1,52 @@
+using System.Text.Json;
+
+namespace Flowstore.Engine;
+
+/// <summary>What a script's flows look like, without their code: enough to register them.</summary>
+internal sealed record CachedFlow(string Name, string Slug, string Structure, string? Storage, string[] Labels, string? Description);
+
+/// <summary>
+/// A content-addressed cache of each script's flow structures (by the source's SHA-256), so that
+/// re-registering an unchanged file neither compiles nor runs it.
+/// </summary>
+internal sealed class StructureCache
+{
+    private const int Format = 1;
+    private readonly string _directory;
+
+    public StructureCache(string directory) => _directory = directory;
+
+    private string PathFor(string sha) => Path.Combine(_directory, $"{sha}.v{Format}.json");
+
+    public IReadOnlyList<CachedFlow>? TryGet(string sha)
+    {
+        var path = PathFor(sha);
+        try
+        {
+            return File.Exists(path) ? JsonSerializer.Deserialize<CachedFlow[]>(File.ReadAllBytes(path)) : null;
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    public void Put(string sha, IReadOnlyList<CachedFlow> flows)
+    {
+        try
+        {
+            Directory.CreateDirectory(_directory);
+            var path = PathFor(sha);
+            var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(flows));
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Only an optimisation: the next registration compiles again.
+        }
+    }
+
+    public static CachedFlow Describe(Flow flow) => new(
+        flow.Name, flow.Slug, FlowStructure.FromFlow(flow).CanonicalJson, flow.Storage?.ToJson(), flow.Labels.ToArray(), flow.Description);
+}
