@@ -62,8 +62,16 @@ public static class FlowstoreHome
             }
             else
             {
-                // CreateDirectory(path, mode) applies the mode (less the umask) to every folder it creates.
-                Directory.CreateDirectory(full, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                // CreateDirectory(path, mode) gives the mode to the last folder only: create each missing one in turn.
+                var missing = new Stack<string>();
+                for (var dir = full; !string.IsNullOrEmpty(dir) && !Directory.Exists(dir); dir = System.IO.Path.GetDirectoryName(dir))
+                {
+                    missing.Push(dir);
+                }
+                while (missing.TryPop(out var dir))
+                {
+                    Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                }
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -1,0 +1,518 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Flowstore.Backend.Sqlite;
+
+/// <summary>
+/// The embedded backend: one SQLite file (WAL journal, 30 s busy timeout, foreign keys on), schema kept up to date
+/// by numbered migrations when it is opened. Each operation uses its own (pooled) connection, so one instance may be
+/// used from several threads, and several instances or processes may share the file: registrations serialize on
+/// SQLite's write lock (BEGIN IMMEDIATE), which is what keeps version numbers free of gaps and duplicates.
+/// </summary>
+public sealed class SqliteFlowBackend : IFlowBackend
+{
+    /// <summary>The database file's name inside <see cref="FlowstoreHome.Path"/>.</summary>
+    public const string DefaultFileName = "flowstore.db";
+
+    /// <summary>How long an operation waits for another writer before it fails.</summary>
+    public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(30);
+
+    private const string FlowColumns = """
+        f.id, f.name, p.name, f.version, f.version_group_id, f.structure_json, f.structure_hash,
+        f.registration_key, f.storage_type, f.storage_json, f.labels_json, f.archived, f.registered,
+        f.description, f.script_path, f.script_sha256
+        """;
+
+    private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
+
+    private readonly string _connectionString;
+    private volatile bool _disposed;
+
+    /// <summary>
+    /// Opens (creating when missing, with its folders) the database at <paramref name="databasePath"/> and applies
+    /// pending migrations. <see cref="ErrorIds.BackendSchemaTooNew"/> when the file was made by a newer Flowstore;
+    /// <see cref="ErrorIds.BackendUnavailable"/> when it cannot be opened or is not a Flowstore database.
+    /// </summary>
+    public SqliteFlowBackend(string databasePath)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(databasePath);
+        DatabasePath = Path.GetFullPath(databasePath);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            ForeignKeys = true,
+            DefaultTimeout = (int)BusyTimeout.TotalSeconds,
+        }.ToString();
+
+        CreateFile();
+        try
+        {
+            using var connection = Open();
+            CheckApplicationId(connection);
+            EnableWal(connection);
+            SqliteMigrations.Apply(connection, DatabasePath);
+        }
+        catch (SqliteException e)
+        {
+            SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
+            throw Unavailable(e);
+        }
+        catch
+        {
+            SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
+            throw;
+        }
+    }
+
+    /// <summary><c>$FLOWSTORE_HOME/flowstore.db</c> (FLOWSTORE_HOME defaults to <c>~/.flowstore</c>).</summary>
+    public static string DefaultDatabasePath => Path.Combine(FlowstoreHome.Path, DefaultFileName);
+
+    /// <summary>The schema version this code creates and understands.</summary>
+    public static int SchemaVersion => SqliteMigrations.LatestVersion;
+
+    /// <summary>Opens the database at <see cref="DefaultDatabasePath"/>, creating the home folder (0700) first.</summary>
+    public static SqliteFlowBackend OpenDefault()
+    {
+        FlowstoreHome.Ensure();
+        return new SqliteFlowBackend(DefaultDatabasePath);
+    }
+
+    /// <summary>The full path of the database file.</summary>
+    public string DatabasePath { get; }
+
+    public string Description => $"SQLite {DatabasePath}";
+
+    public Task<ProjectInfo> CreateProjectAsync(string name, string? description, CancellationToken cancellationToken)
+    {
+        var projectName = ValidateName(name, "project");
+        return RunAsync(async connection =>
+        {
+            await using var transaction = connection.BeginTransaction(deferred: false);
+            var existing = await FindProjectAsync(connection, transaction, projectName, cancellationToken);
+            if (existing is not null)
+            {
+                throw ProjectExists(existing.Value.Name);
+            }
+
+            var project = new ProjectInfo(Guid.NewGuid(), projectName, description, Now(), FlowCount: 0);
+            await using var insert = Command(connection, transaction, """
+                INSERT INTO projects (id, name, description, created) VALUES ($id, $name, $description, $created);
+                """);
+            insert.Parameters.AddWithValue("$id", GuidText(project.Id));
+            insert.Parameters.AddWithValue("$name", project.Name);
+            insert.Parameters.AddWithValue("$description", (object?)project.Description ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$created", TimestampText(project.Created));
+            try
+            {
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (SqliteException e) when (e.SqliteExtendedErrorCode == 2067 /* SQLITE_CONSTRAINT_UNIQUE */)
+            {
+                throw ProjectExists(projectName);
+            }
+            await transaction.CommitAsync(cancellationToken);
+            return project;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ProjectInfo>> GetProjectsAsync(string? name, CancellationToken cancellationToken)
+    {
+        return RunAsync<IReadOnlyList<ProjectInfo>>(async connection =>
+        {
+            await using var command = Command(connection, null, $"""
+                SELECT p.id, p.name, p.description, p.created,
+                       (SELECT COUNT(DISTINCT f.name) FROM flows f WHERE f.project_id = p.id AND f.archived = 0)
+                FROM projects p
+                {(name is null ? "" : "WHERE p.name = $name")}
+                ORDER BY p.name COLLATE NOCASE, p.name;
+                """);
+            if (name is not null)
+            {
+                command.Parameters.AddWithValue("$name", name.Trim());
+            }
+
+            var projects = new List<ProjectInfo>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                projects.Add(new ProjectInfo(
+                    ParseGuid(reader.GetString(0)),
+                    reader.GetString(1),
+                    reader.IsDBNull(2) ? null : reader.GetString(2),
+                    ParseTimestamp(reader.GetString(3)),
+                    reader.GetInt32(4)));
+            }
+            return projects;
+        }, cancellationToken);
+    }
+
+    public Task<RegistrationOutcome> RegisterFlowAsync(FlowRegistrationRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var projectName = ValidateName(request.Project, "project");
+        var flowName = ValidateName(request.Name, "flow");
+        if (string.IsNullOrEmpty(request.RegistrationKey))
+        {
+            throw new ArgumentException("The registration key is empty.", nameof(request));
+        }
+
+        return RunAsync(async connection =>
+        {
+            // BEGIN IMMEDIATE: take the write lock before reading, so two registrations never read the same latest.
+            await using var transaction = connection.BeginTransaction(deferred: false);
+            var project = await FindProjectAsync(connection, transaction, projectName, cancellationToken)
+                ?? throw new FlowstoreException(ErrorIds.ProjectNotFound, FlowErrorKind.ObjectNotFound,
+                    $"Project '{projectName}' does not exist ({Description}). Create it with New-FlowProject, " +
+                    "or register with -CreateProject.") { Target = projectName };
+
+            FlowRecord? latest;
+            await using (var select = Command(connection, transaction, $"""
+                SELECT {FlowColumns}
+                FROM flows f JOIN projects p ON p.id = f.project_id
+                WHERE f.project_id = $project AND f.name = $name
+                ORDER BY f.version DESC
+                LIMIT 1;
+                """))
+            {
+                select.Parameters.AddWithValue("$project", GuidText(project.Id));
+                select.Parameters.AddWithValue("$name", flowName);
+                await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+                latest = await reader.ReadAsync(cancellationToken) ? ReadFlow(reader) : null;
+            }
+
+            if (latest is { Archived: false } && !request.Force
+                && string.Equals(latest.RegistrationKey, request.RegistrationKey, StringComparison.Ordinal))
+            {
+                return new RegistrationOutcome(latest, RegistrationStatus.Skipped, null);
+            }
+
+            var versionGroupId = latest?.VersionGroupId ?? Guid.NewGuid();
+            int version;
+            await using (var max = Command(connection, transaction,
+                "SELECT COALESCE(MAX(version), 0) FROM flows WHERE version_group_id = $group;"))
+            {
+                max.Parameters.AddWithValue("$group", GuidText(versionGroupId));
+                version = Convert.ToInt32(await max.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) + 1;
+            }
+
+            await using (var archive = Command(connection, transaction,
+                "UPDATE flows SET archived = 1 WHERE version_group_id = $group AND archived = 0;"))
+            {
+                archive.Parameters.AddWithValue("$group", GuidText(versionGroupId));
+                await archive.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            var flow = new FlowRecord
+            {
+                Id = Guid.NewGuid(),
+                Name = flowName,
+                Project = project.Name,
+                Version = version,
+                VersionGroupId = versionGroupId,
+                StructureJson = request.StructureJson,
+                StructureHash = request.StructureHash,
+                RegistrationKey = request.RegistrationKey,
+                StorageType = request.StorageType,
+                StorageJson = request.StorageJson,
+                Labels = (request.Labels ?? Array.Empty<string>()).ToArray(),
+                Archived = false,
+                Registered = Now(),
+                Description = request.Description,
+                ScriptPath = request.ScriptPath,
+                ScriptSha256 = request.ScriptSha256,
+            };
+            await using (var insert = Command(connection, transaction, """
+                INSERT INTO flows (id, project_id, name, version, version_group_id, structure_json, structure_hash,
+                                   registration_key, storage_type, storage_json, labels_json, archived, registered,
+                                   description, script_path, script_sha256)
+                VALUES ($id, $project, $name, $version, $group, $structure_json, $structure_hash,
+                        $registration_key, $storage_type, $storage_json, $labels_json, 0, $registered,
+                        $description, $script_path, $script_sha256);
+                """))
+            {
+                var p = insert.Parameters;
+                p.AddWithValue("$id", GuidText(flow.Id));
+                p.AddWithValue("$project", GuidText(project.Id));
+                p.AddWithValue("$name", flow.Name);
+                p.AddWithValue("$version", flow.Version);
+                p.AddWithValue("$group", GuidText(flow.VersionGroupId));
+                p.AddWithValue("$structure_json", flow.StructureJson);
+                p.AddWithValue("$structure_hash", flow.StructureHash);
+                p.AddWithValue("$registration_key", flow.RegistrationKey);
+                p.AddWithValue("$storage_type", flow.StorageType);
+                p.AddWithValue("$storage_json", flow.StorageJson);
+                p.AddWithValue("$labels_json", JsonSerializer.Serialize(flow.Labels.ToArray()));
+                p.AddWithValue("$registered", TimestampText(flow.Registered));
+                p.AddWithValue("$description", (object?)flow.Description ?? DBNull.Value);
+                p.AddWithValue("$script_path", (object?)flow.ScriptPath ?? DBNull.Value);
+                p.AddWithValue("$script_sha256", (object?)flow.ScriptSha256 ?? DBNull.Value);
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            return new RegistrationOutcome(flow, RegistrationStatus.Registered, latest is null ? null : latest with { Archived = true });
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<FlowRecord>> GetFlowsAsync(FlowQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return RunAsync<IReadOnlyList<FlowRecord>>(async connection =>
+        {
+            var where = new List<string>();
+            await using var command = Command(connection, null, "");
+            if (query.Project is not null)
+            {
+                where.Add("p.name = $project");
+                command.Parameters.AddWithValue("$project", query.Project.Trim());
+            }
+            if (query.Name is not null)
+            {
+                where.Add("f.name = $name");
+                command.Parameters.AddWithValue("$name", query.Name.Trim());
+            }
+            if (query.Id is { } id)
+            {
+                where.Add("f.id = $id");
+                command.Parameters.AddWithValue("$id", GuidText(id));
+            }
+            if (query.Version is { } version)
+            {
+                where.Add("f.version = $version");
+                command.Parameters.AddWithValue("$version", version);
+            }
+            if (!query.IncludeArchived)
+            {
+                where.Add("f.archived = 0");
+            }
+            command.CommandText = $"""
+                SELECT {FlowColumns}
+                FROM flows f JOIN projects p ON p.id = f.project_id
+                {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))}
+                ORDER BY p.name COLLATE NOCASE, f.name COLLATE NOCASE, f.version DESC;
+                """;
+
+            var flows = new List<FlowRecord>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                flows.Add(ReadFlow(reader));
+            }
+            return flows;
+        }, cancellationToken);
+    }
+
+    public Task<int> ArchiveFlowAsync(Guid versionGroupId, CancellationToken cancellationToken)
+    {
+        return RunAsync(async connection =>
+        {
+            await using var command = Command(connection, null,
+                "UPDATE flows SET archived = 1 WHERE version_group_id = $group AND archived = 0;");
+            command.Parameters.AddWithValue("$group", GuidText(versionGroupId));
+            return await command.ExecuteNonQueryAsync(cancellationToken);
+        }, cancellationToken);
+    }
+
+    /// <summary>Closes this file's pooled connections, so the file can be moved or deleted.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        using var connection = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(connection);
+    }
+
+    public override string ToString() => Description;
+
+    private async Task<T> RunAsync<T>(Func<SqliteConnection, Task<T>> operation, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            return await operation(connection);
+        }
+        catch (SqliteException e)
+        {
+            throw Unavailable(e);
+        }
+    }
+
+    /// <summary>A connection set up as every operation's (tests check its pragmas).</summary>
+    internal SqliteConnection OpenConnection() => Open();
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            connection.Open();
+            using var pragma = Command(connection, null, BusyTimeoutPragma);
+            pragma.ExecuteNonQuery();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var pragma = Command(connection, null, BusyTimeoutPragma);
+            await pragma.ExecuteNonQueryAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static string BusyTimeoutPragma => $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds};";
+
+    /// <summary>Creates a missing database file empty and owner-only (0600 on Unix), and its folders (0700).</summary>
+    private void CreateFile()
+    {
+        var directory = Path.GetDirectoryName(DatabasePath);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            FlowstoreHome.EnsureDirectory(directory);
+        }
+        if (File.Exists(DatabasePath))
+        {
+            return;
+        }
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        try
+        {
+            using var _ = new FileStream(DatabasePath, options);
+        }
+        catch (IOException) when (File.Exists(DatabasePath))
+        {
+            // Another process created it first: fine, an empty file is an empty database.
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FlowstoreException(ErrorIds.BackendUnavailable, FlowErrorKind.PermissionDenied,
+                $"Cannot create the Flowstore database '{DatabasePath}': {e.Message}", e) { Target = DatabasePath };
+        }
+    }
+
+    private void CheckApplicationId(SqliteConnection connection)
+    {
+        using var command = Command(connection, null, "PRAGMA application_id;");
+        var applicationId = Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        if (applicationId != 0 && applicationId != SqliteMigrations.ApplicationId)
+        {
+            throw new FlowstoreException(ErrorIds.BackendUnavailable, FlowErrorKind.InvalidData,
+                $"'{DatabasePath}' is a SQLite database of another application, not a Flowstore database.")
+            { Target = DatabasePath };
+        }
+    }
+
+    private static void EnableWal(SqliteConnection connection)
+    {
+        using var read = Command(connection, null, "PRAGMA journal_mode;");
+        if (string.Equals(read.ExecuteScalar() as string, "wal", StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+        // Persistent in the file: only the first opener changes it.
+        using var set = Command(connection, null, "PRAGMA journal_mode = WAL;");
+        set.ExecuteNonQuery();
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
+
+    private static async Task<(Guid Id, string Name)?> FindProjectAsync(
+        SqliteConnection connection, SqliteTransaction transaction, string name, CancellationToken cancellationToken)
+    {
+        await using var command = Command(connection, transaction, "SELECT id, name FROM projects WHERE name = $name;");
+        command.Parameters.AddWithValue("$name", name);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? (ParseGuid(reader.GetString(0)), reader.GetString(1)) : null;
+    }
+
+    private static FlowRecord ReadFlow(SqliteDataReader reader) => new()
+    {
+        Id = ParseGuid(reader.GetString(0)),
+        Name = reader.GetString(1),
+        Project = reader.GetString(2),
+        Version = reader.GetInt32(3),
+        VersionGroupId = ParseGuid(reader.GetString(4)),
+        StructureJson = reader.GetString(5),
+        StructureHash = reader.GetString(6),
+        RegistrationKey = reader.GetString(7),
+        StorageType = reader.GetString(8),
+        StorageJson = reader.GetString(9),
+        Labels = JsonSerializer.Deserialize<string[]>(reader.GetString(10)) ?? Array.Empty<string>(),
+        Archived = reader.GetInt64(11) != 0,
+        Registered = ParseTimestamp(reader.GetString(12)),
+        Description = reader.IsDBNull(13) ? null : reader.GetString(13),
+        ScriptPath = reader.IsDBNull(14) ? null : reader.GetString(14),
+        ScriptSha256 = reader.IsDBNull(15) ? null : reader.GetString(15),
+    };
+
+    private static string ValidateName(string? name, string what)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Any(char.IsControl))
+        {
+            throw new FlowstoreException(ErrorIds.InvalidName, FlowErrorKind.InvalidArgument,
+                $"The {what} name '{name}' is empty or invalid; give a name of visible characters.") { Target = name };
+        }
+        return name.Trim();
+    }
+
+    private FlowstoreException ProjectExists(string existingName)
+        => new(ErrorIds.ProjectExists, FlowErrorKind.ResourceExists,
+            $"A project named '{existingName}' already exists ({Description}); project names ignore case.")
+        { Target = existingName };
+
+    private FlowstoreException Unavailable(SqliteException e)
+        => new(ErrorIds.BackendUnavailable,
+            e.SqliteErrorCode == 19 /* SQLITE_CONSTRAINT */ ? FlowErrorKind.InvalidOperation : FlowErrorKind.ConnectionError,
+            $"The Flowstore database '{DatabasePath}' failed: {e.Message}", e) { Target = DatabasePath };
+
+    /// <summary>UTC now at microsecond precision: what the file (and a PostgreSQL server) keeps exactly.</summary>
+    private static DateTimeOffset Now()
+    {
+        var ticks = DateTimeOffset.UtcNow.UtcTicks;
+        return new DateTimeOffset(ticks - ticks % 10, TimeSpan.Zero);
+    }
+
+    private static string TimestampText(DateTimeOffset value)
+        => value.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset ParseTimestamp(string text)
+        => DateTimeOffset.ParseExact(text, TimestampFormat, CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    private static string GuidText(Guid id) => id.ToString("D");
+
+    private static Guid ParseGuid(string text) => Guid.ParseExact(text, "D");
+}

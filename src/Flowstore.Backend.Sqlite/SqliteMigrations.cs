@@ -1,0 +1,120 @@
+using Microsoft.Data.Sqlite;
+
+namespace Flowstore.Backend.Sqlite;
+
+/// <summary>One schema step: applied once, in order, inside the migrating transaction.</summary>
+internal sealed record SqliteMigration(int Version, string Name, string Sql);
+
+/// <summary>
+/// The schema, as an ordered list of migrations tracked with <c>PRAGMA user_version</c>. A released migration is
+/// never edited: a change of schema is a new entry at the end (runs, secrets, ... come as later versions).
+/// </summary>
+internal static class SqliteMigrations
+{
+    /// <summary>"Flow" in ASCII: marks a SQLite file as a Flowstore database (<c>PRAGMA application_id</c>).</summary>
+    public const int ApplicationId = 0x466C6F77;
+
+    public static IReadOnlyList<SqliteMigration> All { get; } =
+    [
+        new(1, "projects and flows", $"""
+            PRAGMA application_id = {ApplicationId};
+
+            CREATE TABLE projects (
+                id          TEXT NOT NULL PRIMARY KEY,
+                name        TEXT NOT NULL COLLATE NOCASE UNIQUE,
+                description TEXT NULL,
+                created     TEXT NOT NULL
+            );
+
+            CREATE TABLE flows (
+                id               TEXT    NOT NULL PRIMARY KEY,
+                project_id       TEXT    NOT NULL REFERENCES projects (id),
+                name             TEXT    NOT NULL COLLATE NOCASE,
+                version          INTEGER NOT NULL CHECK (version >= 1),
+                version_group_id TEXT    NOT NULL,
+                structure_json   TEXT    NOT NULL,
+                structure_hash   TEXT    NOT NULL,
+                registration_key TEXT    NOT NULL,
+                storage_type     TEXT    NOT NULL,
+                storage_json     TEXT    NOT NULL,
+                labels_json      TEXT    NOT NULL DEFAULT '[]',
+                archived         INTEGER NOT NULL DEFAULT 0 CHECK (archived IN (0, 1)),
+                registered       TEXT    NOT NULL,
+                description      TEXT    NULL,
+                script_path      TEXT    NULL,
+                script_sha256    TEXT    NULL,
+                UNIQUE (version_group_id, version),
+                UNIQUE (project_id, name COLLATE NOCASE, version)
+            );
+
+            CREATE INDEX ix_flows_project_archived ON flows (project_id, archived);
+            """),
+    ];
+
+    /// <summary>The schema version this code creates and understands.</summary>
+    public static int LatestVersion => All[^1].Version;
+
+    /// <summary>
+    /// Brings the database up to <see cref="LatestVersion"/>. Safe to call from several processes at once: the
+    /// version is read again after taking the write lock (BEGIN IMMEDIATE), so only one of them migrates.
+    /// </summary>
+    public static void Apply(SqliteConnection connection, string databasePath)
+    {
+        var current = ReadUserVersion(connection, null);
+        CheckNotTooNew(current, databasePath);
+        if (current == LatestVersion)
+        {
+            return;
+        }
+
+        using var transaction = connection.BeginTransaction(deferred: false);
+        current = ReadUserVersion(connection, transaction);
+        CheckNotTooNew(current, databasePath);
+        foreach (var migration in All)
+        {
+            if (migration.Version <= current)
+            {
+                continue;
+            }
+            try
+            {
+                Execute(connection, transaction, migration.Sql);
+                Execute(connection, transaction, $"PRAGMA user_version = {migration.Version};");
+            }
+            catch (SqliteException e)
+            {
+                throw new FlowstoreException(ErrorIds.BackendUnavailable, FlowErrorKind.InvalidData,
+                    $"Cannot migrate the Flowstore database '{databasePath}' to schema version {migration.Version} " +
+                    $"({migration.Name}): {e.Message}", e) { Target = databasePath };
+            }
+        }
+        transaction.Commit();
+    }
+
+    public static int ReadUserVersion(SqliteConnection connection, SqliteTransaction? transaction)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "PRAGMA user_version;";
+        return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static void CheckNotTooNew(int current, string databasePath)
+    {
+        if (current > LatestVersion)
+        {
+            throw new FlowstoreException(ErrorIds.BackendSchemaTooNew, FlowErrorKind.InvalidOperation,
+                $"The Flowstore database '{databasePath}' has schema version {current}, newer than this version of " +
+                $"Flowstore understands ({LatestVersion}). Update Flowstore, or point FLOWSTORE_HOME at another folder.")
+            { Target = databasePath };
+        }
+    }
+
+    private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
