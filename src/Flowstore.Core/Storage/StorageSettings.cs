@@ -83,6 +83,11 @@ public static class StorageTypes
         var result = new JsonObject { ["type"] = settings.Type };
         foreach (var (key, value) in node.ToArray())
         {
+            if (key is "type" or "isScript" or "locator" or "secretNames")
+            {
+                // Derived overrides of the base's computed members do not inherit [JsonIgnore].
+                continue;
+            }
             node.Remove(key);
             result[key] = value;
         }

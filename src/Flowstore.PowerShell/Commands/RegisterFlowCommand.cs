@@ -1,0 +1,117 @@
+using System.Management.Automation;
+using Flowstore.Engine;
+
+namespace Flowstore.Commands;
+
+/// <summary>
+/// Register-Flow: records the structure of the flows in one or more scripts in the backend, like
+/// `prefect register`. Unchanged flows are skipped (metadata unchanged); changed ones get a new version.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Register, "Flow", SupportsShouldProcess = true)]
+[OutputType(typeof(FlowRegistration))]
+public sealed class RegisterFlowCommand : FlowCmdlet
+{
+    private readonly HashSet<string> _checkedProjects = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Script files, folders (every *.cs below) or wildcards.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName")]
+    [SupportsWildcards]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(ProjectNameCompleter))]
+    [ValidateNotNullOrEmpty]
+    public string Project { get; set; } = "";
+
+    /// <summary>Only these flows of the scripts.</summary>
+    [Parameter]
+    [ArgumentCompleter(typeof(FlowNameCompleter))]
+    public string[]? Name { get; set; }
+
+    [Parameter]
+    public string[]? Label { get; set; }
+
+    /// <summary>Storage for the flows, overriding the one the script sets (e.g. from New-FlowStorage).</summary>
+    [Parameter(ValueFromPipeline = true)]
+    public StorageSettings? Storage { get; set; }
+
+    /// <summary>Create the project when it does not exist.</summary>
+    [Parameter]
+    public SwitchParameter CreateProject { get; set; }
+
+    /// <summary>Register a new version even when nothing changed.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        EnsureProject();
+        var options = new RegisterOptions
+        {
+            Project = Project,
+            Names = Name,
+            Labels = Label ?? Array.Empty<string>(),
+            Storage = Storage,
+            Force = Force.IsPresent,
+        };
+        foreach (var file in PathResolver.ResolveScripts(this, Path))
+        {
+            IReadOnlyList<RegistrationPlan> plans;
+            try
+            {
+                plans = Run(ct => Client.PlanAsync(file, options, PostVerbose, ct));
+            }
+            catch (FlowstoreException e)
+            {
+                Fail(file, null, e);
+                continue;
+            }
+            foreach (var plan in plans)
+            {
+                if (!ShouldProcess($"flow '{plan.Name}' from '{plan.Path}' in project '{plan.Project}'", plan.Action))
+                {
+                    continue;
+                }
+                try
+                {
+                    var result = Run(ct => Client.ApplyAsync(plan, ct));
+                    WriteVerbose($"{result.Status} flow '{result.Name}' version {result.Version} ({result.Reason}).");
+                    WriteObject(result);
+                }
+                catch (FlowstoreException e)
+                {
+                    Fail(file, plan.Name, e);
+                }
+            }
+        }
+    }
+
+    private void EnsureProject()
+    {
+        if (_checkedProjects.Contains(Project))
+        {
+            return;
+        }
+        var create = CreateProject.IsPresent;
+        if (create && !ShouldProcess($"project '{Project}'", "Create project if missing"))
+        {
+            create = false;
+        }
+        try
+        {
+            Run(ct => Client.EnsureProjectAsync(Project, create, ct));
+        }
+        catch (FlowstoreException e)
+        {
+            Terminate(e, Project);
+        }
+        _checkedProjects.Add(Project);
+    }
+
+    private void Fail(string file, string? flow, FlowstoreException error)
+    {
+        WriteError(ToErrorRecord(error, file));
+        WriteObject(FlowClient.Failure(file, Project, flow, error));
+    }
+}

@@ -1,0 +1,66 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Management.Automation.Language;
+using Flowstore.Engine;
+
+namespace Flowstore.Commands;
+
+/// <summary>Completes project names from the local backend; never throws.</summary>
+public sealed class ProjectNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+        => Completion.Safe(wordToComplete, client => client.GetProjectsAsync().GetAwaiter().GetResult().Select(p => p.Name));
+}
+
+/// <summary>Completes registered flow names (of the -Project already typed, if any); never throws.</summary>
+public sealed class FlowNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var project = fakeBoundParameters?["Project"]?.ToString();
+        return Completion.Safe(wordToComplete, client => client.GetFlowsAsync(new FlowQuery { Project = project })
+            .GetAwaiter().GetResult().Select(f => f.Name));
+    }
+}
+
+/// <summary>Completes storage type names.</summary>
+public sealed class StorageTypeCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+        => Completion.Results(wordToComplete, StorageTypes.Names);
+}
+
+internal static class Completion
+{
+    public static IEnumerable<CompletionResult> Safe(string word, Func<FlowClient, IEnumerable<string>> names)
+    {
+        try
+        {
+            // Completion reads local state only and must never create a database as a side effect.
+            var home = FlowstoreHome.Path;
+            if (!File.Exists(Path.Combine(home, Backend.Sqlite.SqliteFlowBackend.DefaultFileName)))
+            {
+                return Array.Empty<CompletionResult>();
+            }
+            using var client = new FlowClient();
+            return Results(word, names(client).ToArray());
+        }
+        catch (Exception)
+        {
+            return Array.Empty<CompletionResult>();
+        }
+    }
+
+    public static IEnumerable<CompletionResult> Results(string word, IEnumerable<string> names)
+    {
+        var pattern = WildcardPattern.Get((word ?? "").Trim('\'', '"') + "*", WildcardOptions.IgnoreCase);
+        return names.Distinct(StringComparer.OrdinalIgnoreCase)
+            .Where(pattern.IsMatch)
+            .Order(StringComparer.OrdinalIgnoreCase)
+            .Select(n => new CompletionResult(n.Contains(' ') ? $"'{n}'" : n, n, CompletionResultType.ParameterValue, n))
+            .ToArray();
+    }
+}

@@ -1,0 +1,159 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Threading.Channels;
+using Flowstore.Engine;
+
+namespace Flowstore.Commands;
+
+/// <summary>
+/// Base of every Flowstore cmdlet: runs engine calls off the pipeline thread while all Write* calls stay on
+/// it, cancels on Ctrl+C (StopProcessing), and maps engine errors to error records with stable ids.
+/// </summary>
+public abstract class FlowCmdlet : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Channel<Action> _messages = Channel.CreateUnbounded<Action>(new UnboundedChannelOptions { SingleReader = true });
+    private FlowClient? _client;
+
+    /// <summary>The engine client (embedded backend in $FLOWSTORE_HOME), created on first use.</summary>
+    protected FlowClient Client => _client ??= new FlowClient();
+
+
+    protected override void StopProcessing() => _stop.Cancel();
+
+    protected override void EndProcessing()
+    {
+        base.EndProcessing();
+        DisposeClient();
+    }
+
+    /// <summary>Runs engine work, pumping its verbose/progress messages onto the pipeline thread until done.</summary>
+    protected T Run<T>(Func<CancellationToken, Task<T>> work)
+    {
+        var task = Task.Run(() => work(_stop.Token));
+        var reader = _messages.Reader;
+        while (!task.IsCompleted)
+        {
+            var ready = reader.WaitToReadAsync().AsTask();
+            Task.WaitAny(task, ready);
+            Drain();
+        }
+        Drain();
+        try
+        {
+            return task.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            throw new PipelineStoppedException();
+        }
+    }
+
+    protected void Run(Func<CancellationToken, Task> work) => Run<bool>(async ct =>
+    {
+        await work(ct).ConfigureAwait(false);
+        return true;
+    });
+
+    private void Drain()
+    {
+        while (_messages.Reader.TryRead(out var message))
+        {
+            message();
+        }
+    }
+
+    /// <summary>Queues a verbose message from any thread; it is written on the pipeline thread.</summary>
+    internal void PostVerbose(string message) => _messages.Writer.TryWrite(() => WriteVerbose(message));
+
+    internal void PostWarning(string message) => _messages.Writer.TryWrite(() => WriteWarning(message));
+
+    internal void PostProgress(ProgressRecord record) => _messages.Writer.TryWrite(() => WriteProgress(record));
+
+    /// <summary>Queues text shown like Write-Host (information stream, tag PSHOST): task output during runs.</summary>
+    internal void PostHost(string message) => _messages.Writer.TryWrite(() =>
+        WriteInformation(new HostInformationMessage { Message = message, NoNewLine = false }, new[] { "PSHOST", "FlowOutput" }));
+
+    /// <summary>
+    /// ShouldProcess where -Force skips the confirmation prompt of a high-impact operation; -WhatIf still only
+    /// describes, and an explicit -Confirm still asks.
+    /// </summary>
+    protected bool ShouldProcessOrForce(string target, string action, bool force)
+    {
+        var whatIf = MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) ? ((SwitchParameter)w).IsPresent
+            : SessionState.PSVariable.GetValue("WhatIfPreference") is { } pref && LanguagePrimitives.IsTrue(pref);
+        var confirm = MyInvocation.BoundParameters.TryGetValue("Confirm", out var c) && ((SwitchParameter)c).IsPresent;
+        if (force && !whatIf && !confirm)
+        {
+            WriteVerbose($"Performing the operation \"{action}\" on target \"{target}\" (-Force).");
+            return true;
+        }
+        return ShouldProcess(target, action);
+    }
+
+    /// <summary>An error record for an engine exception: its stable id, a matching category, the item at fault.</summary>
+    internal static ErrorRecord ToErrorRecord(Exception exception, object? target = null)
+    {
+        if (exception is FlowstoreException fe)
+        {
+            return new ErrorRecord(fe, fe.ErrorId, Category(fe.Kind), target ?? fe.Target);
+        }
+        if (exception is UnauthorizedAccessException or IOException)
+        {
+            return new ErrorRecord(exception, "FlowstoreIOError", ErrorCategory.WriteError, target);
+        }
+        return new ErrorRecord(exception, "FlowstoreUnexpectedError", ErrorCategory.NotSpecified, target);
+    }
+
+    protected static ErrorCategory Category(FlowErrorKind kind) => kind switch
+    {
+        FlowErrorKind.InvalidArgument => ErrorCategory.InvalidArgument,
+        FlowErrorKind.InvalidData => ErrorCategory.InvalidData,
+        FlowErrorKind.ObjectNotFound => ErrorCategory.ObjectNotFound,
+        FlowErrorKind.ResourceExists => ErrorCategory.ResourceExists,
+        FlowErrorKind.InvalidOperation => ErrorCategory.InvalidOperation,
+        FlowErrorKind.PermissionDenied => ErrorCategory.PermissionDenied,
+        FlowErrorKind.ConnectionError => ErrorCategory.ConnectionError,
+        FlowErrorKind.OperationStopped => ErrorCategory.OperationStopped,
+        FlowErrorKind.NotImplemented => ErrorCategory.NotImplemented,
+        _ => ErrorCategory.NotSpecified,
+    };
+
+    /// <summary>Throws a terminating error for an engine exception (the whole call is invalid).</summary>
+    protected void Terminate(Exception exception, object? target = null) => ThrowTerminatingError(ToErrorRecord(exception, target));
+
+    /// <summary>Turns a PowerShell hashtable into engine parameter values (unwrapping PSObjects).</summary>
+    protected static IReadOnlyDictionary<string, object?> ToDictionary(IDictionary? table)
+    {
+        var result = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
+        if (table is null)
+        {
+            return result;
+        }
+        foreach (DictionaryEntry entry in table)
+        {
+            result[entry.Key?.ToString() ?? ""] = Unwrap(entry.Value);
+        }
+        return result;
+    }
+
+    private static object? Unwrap(object? value) => value switch
+    {
+        PSObject ps => Unwrap(ps.BaseObject),
+        object[] array => array.Select(Unwrap).ToArray(),
+        _ => value,
+    };
+
+    private void DisposeClient()
+    {
+        _client?.Dispose();
+        _client = null;
+    }
+
+    public void Dispose()
+    {
+        DisposeClient();
+        _stop.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
