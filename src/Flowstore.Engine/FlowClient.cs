@@ -22,8 +22,9 @@ public sealed class FlowClientOptions
 /// </summary>
 public sealed class FlowClient : IDisposable
 {
-    private static readonly Lazy<ScriptCompiler> SharedCompiler = new(() =>
-        new ScriptCompiler(Path.Combine(FlowstoreHome.Path, "cache", "assemblies")));
+    // One compiler per home, kept for the life of the process: a pwsh session (or an agent) compiles a
+    // script once, and later cmdlet calls find it in memory.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, ScriptCompiler> Compilers = new(StringComparer.Ordinal);
 
     private readonly Dictionary<string, IStorageProvider> _providers = new(StringComparer.OrdinalIgnoreCase);
     private readonly StructureCache _structures;
@@ -35,10 +36,7 @@ public sealed class FlowClient : IDisposable
         Home = FlowstoreHome.EnsureDirectory(Path.GetFullPath(options.Home ?? FlowstoreHome.Path));
         _ownsBackend = options.Backend is null;
         Backend = options.Backend ?? new SqliteFlowBackend(Path.Combine(Home, SqliteFlowBackend.DefaultFileName));
-        var compiler = options.Home is null || Path.GetFullPath(options.Home) == Path.GetFullPath(FlowstoreHome.Path)
-            ? SharedCompiler.Value
-            : new ScriptCompiler(Path.Combine(Home, "cache", "assemblies"));
-        Loader = new FlowScriptLoader(compiler);
+        Loader = new FlowScriptLoader(Compilers.GetOrAdd(Home, home => new ScriptCompiler(Path.Combine(home, "cache", "assemblies"))));
         _structures = new StructureCache(Path.Combine(Home, "cache", "structure"));
         Secrets = new SecretResolver(options.SecretSources.Append(new EnvironmentSecretSource()).ToArray());
         AddProvider(new LocalStorageProvider(Path.Combine(Home, "flows")));
