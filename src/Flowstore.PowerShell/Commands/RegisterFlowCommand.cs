@@ -14,7 +14,7 @@ public sealed class RegisterFlowCommand : FlowCmdlet
     private readonly HashSet<string> _checkedProjects = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Script files, folders (every *.cs below) or wildcards.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName")]
     [SupportsWildcards]
     public string[] Path { get; set; } = Array.Empty<string>();
