@@ -19,17 +19,21 @@ public static class FlowExecutor
         var log = new ConcurrentQueue<RunLogEntry>();
         var redactions = options.Redactions;
 
-        void Write(RunLogEntry entry)
+        string Redact(string message)
         {
             if (redactions?.Invoke() is { Count: > 0 } secrets)
             {
-                var message = entry.Message;
                 foreach (var secret in secrets.Where(s => s.Length > 0))
                 {
                     message = message.Replace(secret, "***", StringComparison.Ordinal);
                 }
-                entry = entry with { Message = message };
             }
+            return message;
+        }
+
+        void Write(RunLogEntry entry)
+        {
+            entry = entry with { Message = Redact(entry.Message) };
             log.Enqueue(entry);
             options.Observer?.LogWritten(entry);
         }
@@ -44,7 +48,8 @@ public static class FlowExecutor
         {
             var r = results[task];
             r.State = state;
-            r.Error = error;
+            // The error is shown to users (task results, the run's error): a secret in an exception message must not leak.
+            r.Error = error is null ? null : Redact(error);
             r.Ended = DateTimeOffset.UtcNow;
             var count = Interlocked.Increment(ref done);
             options.Observer?.TaskStateChanged(r, count, order.Count);
