@@ -94,8 +94,16 @@ public sealed class RegisterFlowCommand : FlowCmdlet
             return;
         }
         var create = CreateProject.IsPresent;
-        if (create && !ShouldProcess($"project '{Project}'", "Create project if missing"))
+        if (create && !ShouldProcess($"Performing the operation \"Create project if missing\" on target \"project '{Project}'\".",
+                $"Are you sure you want to perform this action?{Environment.NewLine}Performing the operation \"Create project if missing\" on target \"project '{Project}'\".",
+                "Confirm", out var reason))
         {
+            if (reason == ShouldProcessReason.WhatIf)
+            {
+                // -WhatIf -CreateProject: the project would be created, so go on and describe the registrations.
+                _checkedProjects.Add(Project);
+                return;
+            }
             create = false;
         }
         try
