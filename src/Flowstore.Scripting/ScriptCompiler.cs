@@ -88,13 +88,16 @@ public sealed class ScriptCompiler
     public Task<CompiledScript> CompileAsync(string source, string path, CancellationToken cancellationToken = default)
     {
         var sha = FlowStructure.Sha256Hex(source);
-        var lazy = _memory.GetOrAdd(sha, key =>
+        var candidate = new Lazy<Task<CompiledScript>>(() => Task.Run(() => CompileOrLoad(source, path, sha, cancellationToken), cancellationToken));
+        var lazy = _memory.GetOrAdd(sha, candidate);
+        // Only the caller whose entry was added compiles; everyone else gets the result from the memory cache.
+        var fromMemory = !ReferenceEquals(lazy, candidate);
+        if (!fromMemory)
         {
-            _order.Enqueue(key);
-            return new Lazy<Task<CompiledScript>>(() => Task.Run(() => CompileOrLoad(source, path, key, cancellationToken), cancellationToken));
-        });
+            _order.Enqueue(sha);
+        }
         Trim();
-        return AwaitAndForgetFailures(sha, lazy);
+        return AwaitAndForgetFailures(sha, lazy, fromMemory);
     }
 
     /// <summary>True when the source is compiled in memory or on disk already.</summary>
@@ -111,11 +114,14 @@ public sealed class ScriptCompiler
         return new CompiledScript(sha, assemblyBytes, LoadIntoNewContext(assemblyBytes, "frozen-" + sha[..16]), origin, fromCache: true);
     }
 
-    private async Task<CompiledScript> AwaitAndForgetFailures(string sha, Lazy<Task<CompiledScript>> lazy)
+    private async Task<CompiledScript> AwaitAndForgetFailures(string sha, Lazy<Task<CompiledScript>> lazy, bool fromMemory)
     {
         try
         {
-            return await lazy.Value.ConfigureAwait(false);
+            var compiled = await lazy.Value.ConfigureAwait(false);
+            return fromMemory && !compiled.FromCache
+                ? new CompiledScript(compiled.Sha256, compiled.AssemblyBytes, compiled.Assembly, compiled.Origin, fromCache: true)
+                : compiled;
         }
         catch
         {
