@@ -1,6 +1,7 @@
 BeforeAll {
     Import-Module "$PSScriptRoot/../../Flowstore.psd1"
     . "$PSScriptRoot/TestHelpers.ps1"
+    $ErrorActionPreference = 'Stop'   # an unexpected error fails the test
     $null = Enter-TestHome
 
     $null = New-FlowProject -Name Sales, SalesReports -Description 'numbers'

@@ -1,0 +1,85 @@
+BeforeAll {
+    Import-Module "$PSScriptRoot/../../Flowstore.psd1"
+    . "$PSScriptRoot/TestHelpers.ps1"
+    $ErrorActionPreference = 'Stop'   # an unexpected error fails the test
+    $null = Enter-TestHome
+}
+
+AfterAll {
+    Exit-TestHome
+}
+
+Describe 'New-FlowStorage' {
+    It '-Type Local outputs frozen Local storage settings with no path or directory yet' {
+        $storage = New-FlowStorage -Type Local
+        $storage.PSObject.TypeNames | Should -Contain 'Flowstore.LocalStorage'
+        $storage.Type | Should -Be 'Local'
+        $storage.StoredAsScript | Should -BeFalse
+        $storage.IsScript | Should -BeFalse
+        $storage.Path | Should -BeNullOrEmpty
+        $storage.Directory | Should -BeNullOrEmpty
+        $storage.ArtifactPath | Should -BeNullOrEmpty
+        $storage.SecretNames | Should -BeNullOrEmpty
+    }
+
+    It '-StoredAsScript makes script storage' {
+        $storage = New-FlowStorage -Type Local -StoredAsScript
+        $storage.StoredAsScript | Should -BeTrue
+        $storage.IsScript | Should -BeTrue
+        "$storage" | Should -BeLike 'Local script*'
+    }
+
+    It '-Path and -Directory are resolved against the current location' {
+        Push-Location $TestDrive
+        try {
+            $storage = New-FlowStorage -Type Local -Path flows/my_flow.cs -Directory frozen -StoredAsScript
+        }
+        finally {
+            Pop-Location
+        }
+        $storage.Path | Should -Be (Join-Path $TestDrive 'flows/my_flow.cs')
+        $storage.Directory | Should -Be (Join-Path $TestDrive 'frozen')
+    }
+
+    It 'offers only the parameters of the chosen type (dynamic parameters)' {
+        $keys = (Get-Command New-FlowStorage -ArgumentList Local).Parameters.Keys
+        $keys | Should -Contain 'Path'
+        $keys | Should -Contain 'Directory'
+        $keys | Should -Contain 'StoredAsScript'
+    }
+
+    It 'completes -Type values' {
+        $line = 'New-FlowStorage -Type '
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Contain 'Local'
+    }
+
+    It 'rejects an unknown type' {
+        { New-FlowStorage -Type Nowhere } | Should -Throw -ErrorId 'CannotConvertArgumentNoMessage,Flowstore.Commands.NewFlowStorageCommand'
+    }
+
+    It 'frozen storage with -Directory stores the compiled flow there, and runs use that copy' {
+        $file = New-FlowScript "$TestDrive/frozen.cs" (Get-LinearFlowBody -Name frozen -Message 'frozen v1')
+        $directory = Join-Path $TestDrive 'frozen-flows'
+        $registration = New-FlowStorage -Type Local -Directory $directory | Register-Flow -Path $file -Project Storage -CreateProject
+        $registration.Status | Should -Be 'Registered'
+        $dll = @(Get-ChildItem $directory -Recurse -Filter *.dll)
+        $dll | Should -HaveCount 1
+        Join-Path $env:FLOWSTORE_HOME 'flows' | Should -Not -Exist
+
+        # Change a task body only: a frozen flow keeps running the registered copy.
+        $null = New-FlowScript $file (Get-LinearFlowBody -Name frozen -Message 'frozen v2')
+        $output = Start-FlowRun -Name frozen -Project Storage -Wait 6>&1
+        $run = $output | Where-Object { $_ -isnot [System.Management.Automation.InformationRecord] }
+        $run.State | Should -Be 'Success'
+        "$($output | Where-Object { $_ -is [System.Management.Automation.InformationRecord] })" | Should -BeLike '*frozen v1*'
+    }
+
+    It 'script storage pipes into Register-Flow and runs read the current file' {
+        $file = New-FlowScript "$TestDrive/script.cs" (Get-LinearFlowBody -Name scripted -Message 'script v1')
+        $registration = New-FlowStorage -Type Local -StoredAsScript | Register-Flow -Path $file -Project Storage
+        $registration.Storage | Should -Be "Local script $file"
+        $null = New-FlowScript $file (Get-LinearFlowBody -Name scripted -Message 'script v2')
+        $output = Start-FlowRun -Name scripted -Project Storage -Wait 6>&1
+        "$($output | Where-Object { $_ -is [System.Management.Automation.InformationRecord] })" | Should -BeLike '*script v2*'
+    }
+}
