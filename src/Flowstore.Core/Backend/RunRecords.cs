@@ -1,0 +1,117 @@
+namespace Flowstore;
+
+/// <summary>One task of a recorded run.</summary>
+public sealed record TaskRunRecord(string Name, string Slug, TaskRunState State, int Attempts, DateTimeOffset? Started, DateTimeOffset? Ended, string? Error);
+
+/// <summary>A recorded flow run.</summary>
+public sealed record FlowRunRecord
+{
+    public required Guid Id { get; init; }
+    public required Guid FlowId { get; init; }
+    public required string FlowName { get; init; }
+    public required string Project { get; init; }
+    public required int FlowVersion { get; init; }
+    public required RunState State { get; init; }
+
+    /// <summary>The parameters given to the run, as a JSON object (converted to declared types when it runs).</summary>
+    public string ParametersJson { get; init; } = "{}";
+
+    public required DateTimeOffset Created { get; init; }
+    public DateTimeOffset? Started { get; init; }
+    public DateTimeOffset? Ended { get; init; }
+
+    /// <summary>SHA-256 of the script (or stored assembly) the run executed.</summary>
+    public string? ScriptSha256 { get; init; }
+
+    /// <summary>The storage's own version of what ran (commit SHA, ETag, generation, digest, write time and size).</summary>
+    public string? StorageVersion { get; init; }
+
+    public string? Error { get; init; }
+    public string? ErrorId { get; init; }
+
+    /// <summary>The agent that claimed the run.</summary>
+    public string? Agent { get; init; }
+
+    /// <summary>The last sign of life of the agent running it.</summary>
+    public DateTimeOffset? Heartbeat { get; init; }
+
+    /// <summary>Stop-FlowRun asked the run to stop.</summary>
+    public bool CancelRequested { get; init; }
+
+    /// <summary>Fetch exactly this storage version (a re-run of an earlier run with -Pinned).</summary>
+    public string? PinnedStorageVersion { get; init; }
+
+    /// <summary>The run whose script this run re-runs (-Pinned).</summary>
+    public Guid? PinnedFromRun { get; init; }
+
+    public IReadOnlyList<TaskRunRecord> Tasks { get; init; } = Array.Empty<TaskRunRecord>();
+
+    public TimeSpan? Duration => Ended - Started;
+}
+
+/// <summary>A new run to queue.</summary>
+public sealed record NewRun
+{
+    public required FlowRecord Flow { get; init; }
+    public string ParametersJson { get; init; } = "{}";
+    public string? PinnedStorageVersion { get; init; }
+    public Guid? PinnedFromRun { get; init; }
+}
+
+/// <summary>How a run ended.</summary>
+public sealed record RunCompletion
+{
+    public required RunState State { get; init; }
+    public string? Error { get; init; }
+    public string? ErrorId { get; init; }
+    public string? ScriptSha256 { get; init; }
+    public string? StorageVersion { get; init; }
+    public IReadOnlyList<TaskRunRecord> Tasks { get; init; } = Array.Empty<TaskRunRecord>();
+}
+
+/// <summary>Filters for <see cref="IRunStore.GetRunsAsync"/>; null means any. Newest first.</summary>
+public sealed record RunQuery
+{
+    public Guid? Id { get; init; }
+    public string? Project { get; init; }
+    public string? FlowName { get; init; }
+    public RunState? State { get; init; }
+
+    /// <summary>At most this many (the newest).</summary>
+    public int? Last { get; init; }
+}
+
+/// <summary>
+/// The run queue and history. Claims are atomic (two agents never get the same run); an agent heartbeats
+/// while it runs, and a run whose agent stopped heartbeating is failed by whoever looks next.
+/// </summary>
+public interface IRunStore
+{
+    /// <summary>Records a run in state Scheduled.</summary>
+    Task<FlowRunRecord> CreateRunAsync(NewRun run, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Atomically moves a Scheduled run to Running for <paramref name="agent"/>: the given run, or the oldest
+    /// scheduled one. Null when there is none (or the given run is no longer Scheduled).
+    /// </summary>
+    Task<FlowRunRecord?> ClaimRunAsync(string agent, Guid? runId, CancellationToken cancellationToken);
+
+    /// <summary>Records a heartbeat and task states; returns true when the run was asked to stop.</summary>
+    Task<bool> HeartbeatAsync(Guid runId, string agent, IReadOnlyList<TaskRunRecord> tasks, CancellationToken cancellationToken);
+
+    /// <summary>Appends log lines (already redacted).</summary>
+    Task AppendLogAsync(Guid runId, IReadOnlyList<RunLogEntry> entries, CancellationToken cancellationToken);
+
+    /// <summary>Ends a Running run owned by <paramref name="agent"/>; false when it no longer is (e.g. failed as stale).</summary>
+    Task<bool> CompleteRunAsync(Guid runId, string agent, RunCompletion completion, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<FlowRunRecord>> GetRunsAsync(RunQuery query, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<RunLogEntry>> GetRunLogAsync(Guid runId, CancellationToken cancellationToken);
+
+    /// <summary>A Scheduled run becomes Cancelled at once; a Running one is flagged for its agent. False when already ended.</summary>
+    Task<bool> RequestCancelAsync(Guid runId, CancellationToken cancellationToken);
+
+    /// <summary>Fails every Running run whose heartbeat is older than <paramref name="timeout"/>; returns them.</summary>
+    Task<IReadOnlyList<FlowRunRecord>> FailStaleRunsAsync(TimeSpan timeout, CancellationToken cancellationToken);
+}
