@@ -47,7 +47,8 @@ public static class ErrorIds
     public const string InvalidName = "InvalidName";
     public const string FlowCycle = "FlowCycle";
     public const string ForeignHandle = "ForeignHandle";
-    public const string FlowSealed = "FlowSealed";
+    public const string InvalidTaskOption = "InvalidTaskOption";
+    public const string DuplicateParameterName = "DuplicateParameterName";
     public const string ProjectNotFound = "ProjectNotFound";
     public const string ProjectExists = "ProjectExists";
     public const string FlowNotFound = "FlowNotFound";

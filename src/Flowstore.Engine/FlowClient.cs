@@ -29,13 +29,16 @@ public sealed class FlowClient : IDisposable
     private readonly Dictionary<string, IStorageProvider> _providers = new(StringComparer.OrdinalIgnoreCase);
     private readonly StructureCache _structures;
     private readonly bool _ownsBackend;
+    private readonly Lazy<IFlowBackend> _backend;
 
     public FlowClient(FlowClientOptions? options = null)
     {
         options ??= new FlowClientOptions();
         Home = FlowstoreHome.EnsureDirectory(Path.GetFullPath(options.Home ?? FlowstoreHome.Path));
         _ownsBackend = options.Backend is null;
-        Backend = options.Backend ?? new SqliteFlowBackend(Path.Combine(Home, SqliteFlowBackend.DefaultFileName));
+        // Opened on first use: loading or invoking a script needs no database.
+        var given = options.Backend;
+        _backend = new Lazy<IFlowBackend>(() => given ?? new SqliteFlowBackend(Path.Combine(Home, SqliteFlowBackend.DefaultFileName)));
         Loader = new FlowScriptLoader(Compilers.GetOrAdd(Home, home => new ScriptCompiler(Path.Combine(home, "cache", "assemblies"))));
         _structures = new StructureCache(Path.Combine(Home, "cache", "structure"));
         Secrets = new SecretResolver(options.SecretSources.Append(new EnvironmentSecretSource()).ToArray());
@@ -43,7 +46,7 @@ public sealed class FlowClient : IDisposable
     }
 
     public string Home { get; }
-    public IFlowBackend Backend { get; }
+    public IFlowBackend Backend => _backend.Value;
     public FlowScriptLoader Loader { get; }
     public SecretResolver Secrets { get; }
 
@@ -240,21 +243,6 @@ public sealed class FlowClient : IDisposable
         return Result(plan, outcome.Flow, RegistrationStatus.Registered, plan.Reason, diff);
     }
 
-    /// <summary>The result object for a plan that was not carried out (-WhatIf).</summary>
-    public static FlowRegistration Preview(RegistrationPlan plan) => new()
-    {
-        Name = plan.Name,
-        Project = plan.Project,
-        Id = plan.WillRegister ? null : plan.Latest?.Id,
-        Version = plan.Version,
-        Status = plan.WillRegister ? RegistrationStatus.WouldRegister : RegistrationStatus.WouldSkip,
-        Path = plan.Path,
-        StructureHash = plan.Structure.Hash,
-        Reason = plan.Reason,
-        Diff = plan.Diff,
-        Storage = plan.Storage.ToString(),
-    };
-
     /// <summary>The result object for a file or flow that failed.</summary>
     public static FlowRegistration Failure(string path, string project, string? name, Exception error) => new()
     {
@@ -394,9 +382,9 @@ public sealed class FlowClient : IDisposable
 
     public void Dispose()
     {
-        if (_ownsBackend)
+        if (_ownsBackend && _backend.IsValueCreated)
         {
-            Backend.Dispose();
+            _backend.Value.Dispose();
         }
     }
 }

@@ -49,6 +49,20 @@ public abstract class FlowCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>Like <see cref="Run{T}"/>, but an engine error ends the whole call with its stable id.</summary>
+    protected T RunOrTerminate<T>(Func<CancellationToken, Task<T>> work, object? target = null)
+    {
+        try
+        {
+            return Run(work);
+        }
+        catch (FlowstoreException e)
+        {
+            Terminate(e, target);
+            throw; // not reached: Terminate throws
+        }
+    }
+
     protected void Run(Func<CancellationToken, Task> work) => Run<bool>(async ct =>
     {
         await work(ct).ConfigureAwait(false);

@@ -10,8 +10,19 @@ namespace Flowstore.Commands;
 /// Only Flowstore's own assemblies are resolved from the default context into the private one; the cmdlets
 /// exchange only Flowstore and framework types with the engine.
 /// </summary>
+/// <summary>
+/// Import-Module calls this before PowerShell reads cmdlet metadata (parameter types are engine types), so
+/// the resolver is in place even when no Flowstore code has run yet.
+/// </summary>
+public sealed class ModuleImportHook : System.Management.Automation.IModuleAssemblyInitializer
+{
+    public void OnImport() => ModuleInitializer.Initialize();
+}
+
 internal static class ModuleInitializer
 {
+    private static int _initialized;
+
     private static readonly string DependencyFolder = Path.Combine(
         Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location)!, "Dependencies");
 
@@ -20,7 +31,13 @@ internal static class ModuleInitializer
 #pragma warning disable CA2255 // The handler must be in place before any cmdlet type touches an engine type.
     [ModuleInitializer]
 #pragma warning restore CA2255
-    internal static void Initialize() => AssemblyLoadContext.Default.Resolving += ResolveEngineAssembly;
+    internal static void Initialize()
+    {
+        if (System.Threading.Interlocked.Exchange(ref _initialized, 1) == 0)
+        {
+            AssemblyLoadContext.Default.Resolving += ResolveEngineAssembly;
+        }
+    }
 
     private static Assembly? ResolveEngineAssembly(AssemblyLoadContext context, AssemblyName name)
     {

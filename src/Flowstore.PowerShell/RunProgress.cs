@@ -29,6 +29,9 @@ internal sealed class RunProgress : IRunObserver
             case "Warning":
                 _cmdlet.PostWarning(prefix + entry.Message);
                 break;
+            case "Error":
+                _cmdlet.PostWarning(prefix + "ERROR: " + entry.Message);
+                break;
             case "Output":
                 _cmdlet.PostHost(prefix + entry.Message);
                 break;

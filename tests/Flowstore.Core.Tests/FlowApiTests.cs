@@ -250,6 +250,7 @@ public class FlowApiTests
 
         var retries = Assert.Throws<FlowstoreException>(() => flow.Task("neg", () => 1, new TaskOptions { Retries = -1 }));
         Assert.Equal(FlowErrorKind.InvalidArgument, retries.Kind);
+        Assert.Equal(ErrorIds.InvalidTaskOption, retries.ErrorId);
         Assert.Contains("Retries", retries.Message);
         Assert.Contains("'neg'", retries.Message);
         Assert.Contains("'opts'", retries.Message);

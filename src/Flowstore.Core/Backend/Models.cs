@@ -14,12 +14,6 @@ public enum RegistrationStatus
 
     /// <summary>The registration failed (the output object carries the error).</summary>
     Failed,
-
-    /// <summary>-WhatIf: nothing was written; the status says what would happen.</summary>
-    WouldRegister,
-
-    /// <summary>-WhatIf: the flow is unchanged and would be skipped.</summary>
-    WouldSkip,
 }
 
 /// <summary>One registered flow version.</summary>

@@ -64,7 +64,7 @@ public sealed partial class Flow
         name = ValidateName(name, "parameter", this, file, line);
         if (_parameters.Any(p => p.Name == name))
         {
-            throw new FlowstoreException(ErrorIds.DuplicateTaskName, FlowErrorKind.InvalidData,
+            throw new FlowstoreException(ErrorIds.DuplicateParameterName, FlowErrorKind.InvalidData,
                 $"Flow '{Name}' declares parameter '{name}' twice ({Where(file, line)}).") { Target = Name };
         }
         var parameter = new FlowParameter(this, name, typeof(T), defaultValue, required);

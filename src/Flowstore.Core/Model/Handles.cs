@@ -107,7 +107,7 @@ public sealed class TaskOptions
             : null;
         if (problem is not null)
         {
-            throw new FlowstoreException(ErrorIds.InvalidName, FlowErrorKind.InvalidArgument,
+            throw new FlowstoreException(ErrorIds.InvalidTaskOption, FlowErrorKind.InvalidArgument,
                 $"Task '{task}' in flow '{flow}': {problem}.") { Target = flow };
         }
     }

@@ -35,7 +35,7 @@ public sealed class GetFlowCommand : FlowCmdlet
         {
             foreach (var id in Id)
             {
-                var found = Run(ct => Client.GetFlowsAsync(new FlowQuery { Id = id, IncludeArchived = true }, ct));
+                var found = RunOrTerminate(ct => Client.GetFlowsAsync(new FlowQuery { Id = id, IncludeArchived = true }, ct), id);
                 if (found.Count == 0)
                 {
                     WriteError(ToErrorRecord(new FlowstoreException(ErrorIds.FlowNotFound, FlowErrorKind.ObjectNotFound,
@@ -46,7 +46,7 @@ public sealed class GetFlowCommand : FlowCmdlet
             return;
         }
 
-        var all = Run(ct => Client.GetFlowsAsync(new FlowQuery
+        var all = RunOrTerminate(ct => Client.GetFlowsAsync(new FlowQuery
         {
             Project = Project,
             Version = Version,

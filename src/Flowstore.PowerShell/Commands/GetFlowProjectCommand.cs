@@ -7,14 +7,14 @@ namespace Flowstore.Commands;
 [OutputType(typeof(ProjectInfo))]
 public sealed class GetFlowProjectCommand : FlowCmdlet
 {
-    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Position = 0, ValueFromPipeline = true)]
     [SupportsWildcards]
     [ArgumentCompleter(typeof(ProjectNameCompleter))]
     public string[]? Name { get; set; }
 
     protected override void ProcessRecord()
     {
-        var projects = Run(ct => Client.GetProjectsAsync(null, ct));
+        var projects = RunOrTerminate(ct => Client.GetProjectsAsync(null, ct));
         if (Name is null || Name.Length == 0)
         {
             WriteObject(projects, enumerateCollection: true);

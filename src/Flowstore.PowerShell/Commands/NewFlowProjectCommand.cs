@@ -18,7 +18,7 @@ public sealed class NewFlowProjectCommand : FlowCmdlet
     {
         foreach (var name in Name)
         {
-            if (!ShouldProcess($"project '{name}' in {Client.Backend.Description}", "Create project"))
+            if (!ShouldProcess($"project '{name}'", "Create project"))
             {
                 continue;
             }

@@ -28,7 +28,7 @@ public sealed class StartFlowRunCommand : FlowCmdlet
     public FlowRecord? InputObject { get; set; }
 
     /// <summary>A given version (default: the latest registered).</summary>
-    [Parameter(ParameterSetName = ByName)]
+    [Parameter(ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
     public int? Version { get; set; }
 
     [Parameter]

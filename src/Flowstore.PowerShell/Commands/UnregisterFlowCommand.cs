@@ -46,11 +46,11 @@ public sealed class UnregisterFlowCommand : FlowCmdlet
         {
             return;
         }
-        var changed = Run(ct => Client.UnregisterAsync(flow, ct));
+        var changed = RunOrTerminate(ct => Client.UnregisterAsync(flow, ct), flow.Name);
         WriteVerbose($"Archived {changed} version(s) of flow '{flow.Name}'.");
         if (PassThru.IsPresent)
         {
-            WriteObject(Run(ct => Client.GetFlowsAsync(new FlowQuery { Id = flow.Id, IncludeArchived = true }, ct)), enumerateCollection: true);
+            WriteObject(RunOrTerminate(ct => Client.GetFlowsAsync(new FlowQuery { Id = flow.Id, IncludeArchived = true }, ct)), enumerateCollection: true);
         }
     }
 }
