@@ -1,0 +1,231 @@
+using Flowstore.Engine;
+
+namespace Flowstore.Engine.Tests;
+
+public sealed class RegistrationTests : EngineTestBase
+{
+    /// <summary>An ETL flow; <paramref name="factor"/> changes a task body only, <paramref name="extraTask"/> the structure.</summary>
+    private static string Etl(int factor = 1, bool extraTask = false, string? marker = null) => $$"""
+        using Flowstore;
+
+        {{(marker is null ? "" : $"File.AppendAllText(@\"{marker}\", \"built\\n\");")}}
+        var flow = new Flow("etl");
+        var data = flow.Task("extract", () => new[] { 1, 2, 3 });
+        var load = flow.Task("load", (int[] rows) => rows.Sum() * {{factor}}, data);
+        {{(extraTask ? "flow.Task(\"notify\", () => Console.WriteLine(\"done\")).After(load);" : "")}}
+        """;
+
+    [Fact]
+    public async Task First_registration_is_version_1_and_an_unchanged_one_is_skipped()
+    {
+        var path = WriteScript("etl.cs", Etl());
+
+        var first = await RegisterOneAsync(path);
+        var again = await RegisterOneAsync(path);
+
+        Assert.Equal(RegistrationStatus.Registered, first.Status);
+        Assert.Equal(1, first.Version);
+        Assert.NotNull(first.Id);
+        Assert.Equal("new flow", first.Reason);
+        Assert.Equal(RegistrationStatus.Skipped, again.Status);
+        Assert.Equal(first.Id, again.Id);
+        Assert.Equal(1, again.Version);
+        Assert.Equal("metadata unchanged", again.Reason);
+        Assert.Single(await Client.GetFlowsAsync(new FlowQuery { Project = Project, IncludeArchived = true }));
+    }
+
+    [Fact]
+    public async Task The_registered_record_holds_structure_storage_and_provenance()
+    {
+        var path = WriteScript("etl.cs", Etl());
+
+        await RegisterOneAsync(path);
+        var record = await Client.GetFlowAsync("etl", Project);
+
+        var storage = Assert.IsType<LocalStorage>(StorageTypes.Deserialize(record.StorageJson));
+        Assert.True(storage.StoredAsScript); // no storage in the script or the call: the local file, as a script
+        Assert.Equal(path, storage.Path);
+        Assert.Equal(FlowStructure.Sha256Hex(File.ReadAllText(path)), record.ScriptSha256);
+        Assert.Equal(path, record.ScriptPath);
+        Assert.Equal(FlowStructure.FromJson(record.StructureJson).Hash, record.StructureHash);
+        Assert.Equal(new[] { "extract", "load" }, FlowStructure.FromJson(record.StructureJson).Tasks.Select(t => t.Name));
+    }
+
+    [Fact]
+    public async Task A_change_of_task_body_only_is_skipped_for_script_storage()
+    {
+        var path = WriteScript("etl.cs", Etl(factor: 1));
+        var first = await RegisterOneAsync(path);
+
+        File.WriteAllText(path, Etl(factor: 100));
+        var second = await RegisterOneAsync(path);
+
+        Assert.Equal(RegistrationStatus.Skipped, second.Status);
+        Assert.Equal(first.Id, second.Id);
+        Assert.Equal(1, second.Version);
+    }
+
+    [Fact]
+    public async Task A_change_of_structure_registers_version_2_with_the_diff()
+    {
+        var path = WriteScript("etl.cs", Etl());
+        var first = await RegisterOneAsync(path);
+
+        File.WriteAllText(path, Etl(extraTask: true));
+        var second = await RegisterOneAsync(path);
+
+        Assert.Equal(RegistrationStatus.Registered, second.Status);
+        Assert.Equal(2, second.Version);
+        Assert.NotEqual(first.Id, second.Id);
+        Assert.Equal(new[] { "notify" }, second.TasksAdded);
+        Assert.Equal(new[] { "notify" }, second.Diff!.TasksAdded);
+        Assert.Contains("load -> notify (order)", second.Diff.EdgesAdded);
+        Assert.Contains("structure changed", second.Reason);
+        Assert.Contains("notify", second.Reason);
+
+        var versions = await Client.GetFlowsAsync(new FlowQuery { Project = Project, Name = "etl", IncludeArchived = true });
+        Assert.Equal(new[] { (2, false), (1, true) }, versions.Select(v => (v.Version, v.Archived)));
+        Assert.Equal(second.Id, (await Client.GetFlowAsync("etl", Project)).Id);
+    }
+
+    [Fact]
+    public async Task Force_registers_a_new_version_of_an_unchanged_flow()
+    {
+        var path = WriteScript("etl.cs", Etl());
+        var first = await RegisterOneAsync(path);
+
+        var forced = await RegisterOneAsync(path, new RegisterOptions { Project = Project, Force = true });
+
+        Assert.Equal(RegistrationStatus.Registered, forced.Status);
+        Assert.Equal(2, forced.Version);
+        Assert.NotEqual(first.Id, forced.Id);
+        Assert.Null(forced.Diff);
+    }
+
+    [Fact]
+    public async Task A_change_of_labels_registers_a_new_version_and_their_order_does_not_matter()
+    {
+        var path = WriteScript("etl.cs", Etl());
+        await RegisterOneAsync(path);
+
+        var labelled = await RegisterOneAsync(path, new RegisterOptions { Project = Project, Labels = new[] { "prod", "etl" } });
+        var reordered = await RegisterOneAsync(path, new RegisterOptions { Project = Project, Labels = new[] { "etl", "prod" } });
+
+        Assert.Equal(RegistrationStatus.Registered, labelled.Status);
+        Assert.Equal(2, labelled.Version);
+        Assert.Contains("labels changed", labelled.Reason);
+        Assert.Equal(RegistrationStatus.Skipped, reordered.Status);
+        Assert.Equal(labelled.Id, reordered.Id);
+        Assert.Equal(new[] { "etl", "prod" }, (await Client.GetFlowAsync("etl", Project)).Labels);
+    }
+
+    [Fact]
+    public async Task A_change_of_storage_registers_a_new_version()
+    {
+        var path = WriteScript("etl.cs", Etl());
+        await RegisterOneAsync(path);
+
+        var frozen = await RegisterOneAsync(path, new RegisterOptions { Project = Project, Storage = new LocalStorage(storedAsScript: false) });
+
+        Assert.Equal(RegistrationStatus.Registered, frozen.Status);
+        Assert.Equal(2, frozen.Version);
+        Assert.Contains("storage changed", frozen.Reason);
+    }
+
+    [Fact]
+    public async Task Registering_into_a_missing_project_is_ProjectNotFound()
+    {
+        var path = WriteScript("etl.cs", Etl());
+
+        var ensure = await Assert.ThrowsAsync<FlowstoreException>(() => Client.EnsureProjectAsync("Missing", create: false));
+        var register = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(path, new RegisterOptions { Project = "Missing" }));
+
+        Assert.Equal(ErrorIds.ProjectNotFound, ensure.ErrorId);
+        Assert.Contains("'Missing'", ensure.Message);
+        Assert.Equal(ErrorIds.ProjectNotFound, register.ErrorId);
+        Assert.Empty(await Client.GetFlowsAsync(new FlowQuery { IncludeArchived = true }));
+    }
+
+    [Fact]
+    public async Task EnsureProject_with_create_creates_the_project_once()
+    {
+        var created = await Client.EnsureProjectAsync("New", create: true);
+        var again = await Client.EnsureProjectAsync("new", create: true);
+
+        Assert.Equal("New", created.Name);
+        Assert.Equal(created.Id, again.Id);
+        Assert.Contains(await Client.GetProjectsAsync(), p => p.Name == "New");
+
+        var path = WriteScript("etl.cs", Etl());
+        Assert.Equal(RegistrationStatus.Registered, (await RegisterOneAsync(path, new RegisterOptions { Project = "New" })).Status);
+    }
+
+    [Fact]
+    public async Task Names_select_flows_of_a_file_and_an_unknown_name_lists_the_flows()
+    {
+        var path = WriteScript("two.cs", """
+            using Flowstore;
+            new Flow("alpha").Task("a", () => 1);
+            new Flow("beta").Task("b", () => 2);
+            """);
+
+        var selected = await RegisterAsync(path, new RegisterOptions { Project = Project, Names = new[] { "BETA" } });
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(path, new RegisterOptions { Project = Project, Names = new[] { "gamma" } }));
+
+        Assert.Equal("beta", Assert.Single(selected).Name);
+        Assert.Equal(new[] { "beta" }, (await Client.GetFlowsAsync(new FlowQuery { Project = Project })).Select(f => f.Name));
+        Assert.Equal(ErrorIds.FlowNotFoundInScript, e.ErrorId);
+        Assert.Contains("'gamma'", e.Message);
+        Assert.Contains("found: alpha, beta", e.Message);
+
+        var all = await RegisterAsync(path);
+        Assert.Equal(new[] { (RegistrationStatus.Registered, "alpha"), (RegistrationStatus.Skipped, "beta") }, all.Select(r => (r.Status, r.Name)));
+    }
+
+    [Fact]
+    public async Task Re_registering_an_unchanged_file_neither_compiles_nor_runs_it()
+    {
+        // The script's top level appends to a marker file each time it is run (i.e. each time flows are built).
+        var marker = Temp.File("built.txt");
+        var path = WriteScript("etl.cs", Etl(marker: marker));
+        await RegisterOneAsync(path);
+        Assert.Single(File.ReadAllLines(marker));
+
+        // A new client on the same home, as a new PowerShell session would have.
+        var log = new List<string>();
+        var second = await RegisterAsync(NewClient(), path, new RegisterOptions { Project = Project }, log.Add);
+
+        Assert.Equal(RegistrationStatus.Skipped, Assert.Single(second).Status);
+        Assert.Single(File.ReadAllLines(marker)); // the script did not run again
+        Assert.Contains(log, l => l.Contains("using its cached structure"));
+        Assert.DoesNotContain(log, l => l.StartsWith("Compiling"));
+
+        // The observable can fail: a changed file is compiled and run.
+        File.WriteAllText(path, Etl(factor: 2, marker: marker));
+        log.Clear();
+        await RegisterAsync(NewClient(), path, new RegisterOptions { Project = Project }, log.Add);
+        Assert.Equal(2, File.ReadAllLines(marker).Length);
+        Assert.Contains(log, l => l.StartsWith("Compiling"));
+    }
+
+    [Fact]
+    public async Task Plan_describes_without_writing_anything()
+    {
+        var path = WriteScript("etl.cs", Etl());
+
+        var plan = Assert.Single(await Client.PlanAsync(path, new RegisterOptions { Project = Project }));
+
+        Assert.True(plan.WillRegister);
+        Assert.Equal(1, plan.Version);
+        Assert.Equal("new flow", plan.Reason);
+        Assert.Null(plan.Latest);
+        Assert.Empty(await Client.GetFlowsAsync(new FlowQuery { IncludeArchived = true }));
+    }
+
+    [Fact]
+    public async Task A_missing_script_is_ScriptNotFound()
+    {
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => Client.PlanAsync(Temp.File("nope.cs"), new RegisterOptions { Project = Project }));
+        Assert.Equal(ErrorIds.ScriptNotFound, e.ErrorId);
+    }
+}
