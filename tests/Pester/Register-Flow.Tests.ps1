@@ -304,6 +304,36 @@ flow.Task("same", () => 2);
         }
     }
 
+    Context 'argument completion' {
+        It 'completes -Project with the projects of $FLOWSTORE_HOME' {
+            $null = New-FlowProject -Name MyCompletedProject
+            $line = 'Register-Flow -Project MyC'
+            $result = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+            $result.CompletionMatches.CompletionText | Should -Be 'MyCompletedProject'
+            $result.CompletionMatches[0].ResultType | Should -Be 'ParameterValue'
+        }
+
+        It 'quotes a project name with a space' {
+            $null = New-FlowProject -Name 'My Spaced Project'
+            $line = 'Register-Flow -Project My'
+            (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText |
+                Should -Contain "'My Spaced Project'"
+        }
+
+        It 'returns nothing from an empty home, does not throw, and creates nothing' {
+            $emptyHome = Enter-TestHome
+            try {
+                $line = 'Register-Flow -Project My'
+                { $script:result = TabExpansion2 -inputScript $line -cursorColumn $line.Length } | Should -Not -Throw
+                $script:result.CompletionMatches | Should -BeNullOrEmpty
+                $emptyHome | Should -Not -Exist
+            }
+            finally {
+                Exit-TestHome
+            }
+        }
+    }
+
     Context 'concurrency' {
         It '8 concurrent Register-Flow processes on one changed flow give contiguous versions, no duplicate' {
             $file = New-FlowScript "$TestDrive/concurrent.cs" (Get-LinearFlowBody -Name concurrent)

@@ -1,0 +1,169 @@
+BeforeAll {
+    Import-Module "$PSScriptRoot/../../Flowstore.psd1"
+    . "$PSScriptRoot/TestHelpers.ps1"
+    $ErrorActionPreference = 'Stop'   # an unexpected error fails the test
+    $null = Enter-TestHome
+    $example = (Resolve-Path "$PSScriptRoot/../../examples/flows/my_flow.cs").Path
+
+    function Split-RunOutput {
+        <# Splits `cmd 6>&1` output into the run object(s) and the information-stream text. #>
+        param([object[]]$Output)
+        [pscustomobject]@{
+            Run  = @($Output | Where-Object { $_ -isnot [System.Management.Automation.InformationRecord] })
+            Text = @($Output | Where-Object { $_ -is [System.Management.Automation.InformationRecord] } | ForEach-Object { "$_" })
+        }
+    }
+}
+
+AfterAll {
+    Exit-TestHome
+}
+
+Describe 'Invoke-Flow' {
+    Context 'the example flow, straight from its file' {
+        BeforeAll {
+            $out = Split-RunOutput (Invoke-Flow -Path $example 6>&1)
+            $run = $out.Run
+        }
+
+        It 'runs it to success' {
+            $run | Should -HaveCount 1
+            $run[0].PSObject.TypeNames | Should -Contain 'Flowstore.Engine.FlowRunResult'
+            $run[0].FlowName | Should -Be 'example'
+            $run[0].State | Should -Be 'Success'
+            $run[0].Tasks.Name | Should -Be @('get_data', 'print_data')
+            $run[0].Tasks.State | Should -Be @('Success', 'Success')
+            $run[0].ScriptSha256 | Should -Match '^[0-9a-f]{64}$'
+            $run[0].Duration | Should -BeOfType [timespan]
+        }
+
+        It 'shows task output in the information stream, tagged with the task' {
+            $out.Text | Should -Contain '[print_data] 1, 2, 3, 4, 5'
+        }
+
+        It 'keeps task results' {
+            $run[0].Results['get_data'] | Should -Be @(1, 2, 3, 4, 5)
+        }
+
+        It 'needs no registration and records nothing' {
+            $run[0].Project | Should -BeNullOrEmpty
+            $run[0].FlowVersion | Should -BeNullOrEmpty
+            Get-Flow | Should -BeNullOrEmpty
+        }
+
+        It 'takes the path from the pipeline (FullName)' {
+            (Get-Item $example | Invoke-Flow 6>$null).State | Should -Be 'Success'
+        }
+    }
+
+    Context 'parameters' {
+        BeforeAll {
+            $body = @'
+var flow = new Flow("params");
+var count = flow.Parameter("count", 2);
+var names = flow.Parameter("names", new[] { "a" });
+var who = flow.Parameter<string>("who");
+flow.Task("show", (int c, string[] n, string w) => Console.WriteLine($"count={c} names={string.Join("+", n)} who={w}"), count, names, who);
+'@
+            $file = New-FlowScript "$TestDrive/params.cs" $body
+        }
+
+        It 'converts -Parameters to the declared types and uses defaults for the rest' {
+            $out = Split-RunOutput (Invoke-Flow $file -Parameters @{ who = 'me' } 6>&1)
+            $out.Run.State | Should -Be 'Success'
+            $out.Text | Should -Contain '[show] count=2 names=a who=me'
+            $out.Run.Parameters['count'] | Should -Be 2
+        }
+
+        It 'converts strings and PowerShell arrays' {
+            $out = Split-RunOutput (Invoke-Flow $file -Parameters @{ count = '7'; names = 'x', 'y'; WHO = 42 } 6>&1)
+            $out.Text | Should -Contain '[show] count=7 names=x+y who=42'
+            $out.Run.Parameters['count'] | Should -BeOfType [int]
+        }
+
+        It 'a missing required parameter is ParameterMissing' {
+            $err = { Invoke-Flow $file -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterMissing,Flowstore.Commands.InvokeFlowCommand' -PassThru
+            $err.Exception.Message | Should -BeLike "*'who'*"
+        }
+
+        It 'an unknown parameter is ParameterUnknown' {
+            { Invoke-Flow $file -Parameters @{ who = 'me'; colour = 'red' } -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ParameterUnknown,Flowstore.Commands.InvokeFlowCommand'
+        }
+
+        It 'a value that does not convert is ParameterInvalid' {
+            { Invoke-Flow $file -Parameters @{ who = 'me'; count = 'many' } -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ParameterInvalid,Flowstore.Commands.InvokeFlowCommand'
+        }
+    }
+
+    Context 'a failing task' {
+        BeforeAll {
+            $body = @'
+var flow = new Flow("failing");
+var first = flow.Task("first", () => 1);
+var boom = flow.Task("boom", (int x) => { if (x > 0) throw new InvalidOperationException("boom: the disk is full"); return x; }, first);
+flow.Task("after", (int x) => Console.WriteLine("must not run"), boom);
+'@
+            $file = New-FlowScript "$TestDrive/failing.cs" $body
+            $output = Invoke-Flow $file -ErrorAction SilentlyContinue -ErrorVariable runErrors 6>&1
+            $succeeded = $?
+            $out = Split-RunOutput $output
+        }
+
+        It 'still outputs the run object, in state Failed' {
+            $out.Run | Should -HaveCount 1
+            $out.Run[0].State | Should -Be 'Failed'
+            $out.Run[0].Error | Should -BeLike '*boom: the disk is full*'
+        }
+
+        It 'records each task''s state; downstream tasks do not run' {
+            $states = @{}
+            $out.Run[0].Tasks | ForEach-Object { $states[$_.Name] = "$($_.State)" }
+            $states['first'] | Should -Be 'Success'
+            $states['boom'] | Should -Be 'Failed'
+            $states['after'] | Should -Be 'UpstreamFailed'
+            $out.Text | Should -Not -Contain '[after] must not run'
+        }
+
+        It 'writes an error record FlowRunFailed naming the flow and the cause; $? is false' {
+            $succeeded | Should -BeFalse
+            $runErrors | Should -HaveCount 1
+            $runErrors[0].FullyQualifiedErrorId | Should -Be 'FlowRunFailed,Flowstore.Commands.InvokeFlowCommand'
+            $runErrors[0].Exception.Message | Should -BeLike "*'failing'*boom: the disk is full*"
+            $runErrors[0].TargetObject.State | Should -Be 'Failed'
+        }
+    }
+
+    Context 'choosing a flow and script errors' {
+        BeforeAll {
+            $two = New-FlowScript "$TestDrive/two.cs" ((Get-LinearFlowBody -Name one -Message 'from one' -Variable a) + (Get-LinearFlowBody -Name two -Message 'from two' -Variable b))
+        }
+
+        It '-Name picks one flow of several' {
+            $out = Split-RunOutput (Invoke-Flow $two -Name two 6>&1)
+            $out.Run.FlowName | Should -Be 'two'
+            $out.Text | Should -Contain '[print_data] from two'
+            $out.Text | Should -Not -Contain '[print_data] from one'
+        }
+
+        It 'several flows without -Name is FlowNotFoundInScript, listing them' {
+            $err = { Invoke-Flow $two -ErrorAction Stop } | Should -Throw -ErrorId 'FlowNotFoundInScript,Flowstore.Commands.InvokeFlowCommand' -PassThru
+            $err.Exception.Message | Should -BeLike '*one, two*'
+        }
+
+        It 'an unknown -Name is FlowNotFoundInScript' {
+            $err = { Invoke-Flow $two -Name three -ErrorAction Stop } | Should -Throw -ErrorId 'FlowNotFoundInScript,Flowstore.Commands.InvokeFlowCommand' -PassThru
+            $err.Exception.Message | Should -BeLike '*found: one, two*'
+        }
+
+        It 'a missing file is ScriptNotFound' {
+            { Invoke-Flow "$TestDrive/nothing.cs" -ErrorAction Stop } | Should -Throw -ErrorId 'ScriptNotFound,Flowstore.Commands.InvokeFlowCommand'
+        }
+
+        It 'a compile error is ScriptCompilationFailed' {
+            $file = New-FlowScript "$TestDrive/broken.cs" "var flow = new Flow(`"x`");`nflow.Task(`"t`", () => 1)`n"
+            { Invoke-Flow $file -ErrorAction Stop } | Should -Throw -ErrorId 'ScriptCompilationFailed,Flowstore.Commands.InvokeFlowCommand'
+        }
+    }
+}
