@@ -249,16 +249,19 @@ public class FlowApiTests
         var flow = new Flow("opts");
 
         var retries = Assert.Throws<FlowstoreException>(() => flow.Task("neg", () => 1, new TaskOptions { Retries = -1 }));
+        Assert.Equal(ErrorIds.InvalidTaskOption, retries.ErrorId);
         Assert.Equal(FlowErrorKind.InvalidArgument, retries.Kind);
         Assert.Equal(ErrorIds.InvalidTaskOption, retries.ErrorId);
         Assert.Contains("Retries", retries.Message);
         Assert.Contains("'neg'", retries.Message);
         Assert.Contains("'opts'", retries.Message);
 
-        Assert.Contains("Timeout", Assert.Throws<FlowstoreException>(
-            () => flow.Task("zero", () => 1, new TaskOptions { Timeout = TimeSpan.Zero })).Message);
-        Assert.Contains("RetryDelay", Assert.Throws<FlowstoreException>(
-            () => flow.Task("delay", () => 1, new TaskOptions { RetryDelay = TimeSpan.FromSeconds(-1) })).Message);
+        var timeout = Assert.Throws<FlowstoreException>(() => flow.Task("zero", () => 1, new TaskOptions { Timeout = TimeSpan.Zero }));
+        Assert.Equal(ErrorIds.InvalidTaskOption, timeout.ErrorId);
+        Assert.Contains("Timeout", timeout.Message);
+        var delay = Assert.Throws<FlowstoreException>(() => flow.Task("delay", () => 1, new TaskOptions { RetryDelay = TimeSpan.FromSeconds(-1) }));
+        Assert.Equal(ErrorIds.InvalidTaskOption, delay.ErrorId);
+        Assert.Contains("RetryDelay", delay.Message);
 
         // A rejected declaration leaves no task behind: the name is still free.
         flow.Task("neg", () => 1, new TaskOptions { Retries = 0 });
@@ -270,6 +273,8 @@ public class FlowApiTests
         var flow = new Flow("p");
         flow.Parameter("n", 1);
         var e = Assert.Throws<FlowstoreException>(() => flow.Parameter("n", 2));
+        Assert.Equal(ErrorIds.DuplicateParameterName, e.ErrorId);
         Assert.Contains("'n'", e.Message);
+        Assert.Contains("'p'", e.Message);
     }
 }
