@@ -48,6 +48,7 @@ Describe 'Invoke-Flow' {
         It 'needs no registration and records nothing' {
             $run[0].Project | Should -BeNullOrEmpty
             $run[0].FlowVersion | Should -BeNullOrEmpty
+            Join-Path $env:FLOWSTORE_HOME 'flowstore.db' | Should -Not -Exist
             Get-Flow | Should -BeNullOrEmpty
         }
 

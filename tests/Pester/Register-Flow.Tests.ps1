@@ -277,6 +277,28 @@ flow.Task("same", () => 2);
             $err.Exception.Message | Should -BeLike "*'same'*"
         }
 
+        It 'two parameters with one name: DuplicateParameterName' {
+            $body = @'
+var flow = new Flow("dupparam");
+var a = flow.Parameter("limit", 1);
+var b = flow.Parameter("limit", 2);
+flow.Task("use", (int x, int y) => x + y, a, b);
+'@
+            $file = New-FlowScript "$TestDrive/dupparam.cs" $body
+            $err = { Register-Flow -Path $file -Project Broken -ErrorAction Stop } | Should -Throw -ErrorId 'DuplicateParameterName,Flowstore.Commands.RegisterFlowCommand' -PassThru
+            $err.Exception.Message | Should -BeLike "*'limit'*"
+        }
+
+        It 'an invalid task option: InvalidTaskOption' {
+            $body = @'
+var flow = new Flow("badoption");
+flow.Task("retry", () => 1, new TaskOptions { Retries = -1 });
+'@
+            $file = New-FlowScript "$TestDrive/badoption.cs" $body
+            $err = { Register-Flow -Path $file -Project Broken -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidTaskOption,Flowstore.Commands.RegisterFlowCommand' -PassThru
+            $err.Exception.Message | Should -BeLike "*'retry'*Retries*"
+        }
+
         It 'a missing file: ScriptNotFound' {
             { Register-Flow -Path "$TestDrive/missing.cs" -Project Broken -ErrorAction Stop } | Should -Throw -ErrorId 'ScriptNotFound,Flowstore.Commands.RegisterFlowCommand'
         }
@@ -352,7 +374,7 @@ flow.Task("same", () => 2);
                     Import-Module $Manifest
                     # Enums do not survive job serialisation as names: send the status as text.
                     Register-Flow -Path $File -Project Concurrent -Force |
-                        Select-Object Version, Id, @{ Name = 'Status'; Expression = { "$($_.Status)" } }
+                        Select-Object Version, Id, StructureHash, @{ Name = 'Status'; Expression = { "$($_.Status)" } }
                 } -ArgumentList $manifest, $env:FLOWSTORE_HOME, $file
             }
             try {
@@ -368,6 +390,7 @@ flow.Task("same", () => 2);
             $results | Should -HaveCount 8
             $results.Status | Sort-Object -Unique | Should -Be 'Registered'
             $results.Version | Sort-Object | Should -Be (2..9)
+            $results.StructureHash | Sort-Object -Unique | Should -Be (Test-FlowScript $file).StructureHash -Because 'the structure hash is the same in every process'
             $versions = @(Get-Flow -Name concurrent -Project Concurrent -AllVersions).Version | Sort-Object
             $versions | Should -Be (1..9)
             @(Get-Flow -Name concurrent -Project Concurrent).Version | Should -Be 9

@@ -28,7 +28,8 @@ Describe 'Test-FlowScript' {
             $description.ScriptSha256 | Should -Match '^[0-9a-f]{64}$'
         }
 
-        It 'writes nothing to the backend' {
+        It 'writes nothing to the backend (does not even create the database)' {
+            Join-Path $env:FLOWSTORE_HOME 'flowstore.db' | Should -Not -Exist
             Get-FlowProject | Should -BeNullOrEmpty
             Get-Flow | Should -BeNullOrEmpty
         }
