@@ -107,7 +107,7 @@ var boom = flow.Task("boom", (int x) => { if (x > 0) throw new InvalidOperationE
 flow.Task("after", (int x) => Console.WriteLine("must not run"), boom);
 '@
             $file = New-FlowScript "$TestDrive/failing.cs" $body
-            $output = Invoke-Flow $file -ErrorAction SilentlyContinue -ErrorVariable runErrors 6>&1
+            $output = Invoke-Flow $file -ErrorAction SilentlyContinue -ErrorVariable runErrors 6>&1 3>$null
             $succeeded = $?
             $out = Split-RunOutput $output
         }

@@ -123,7 +123,7 @@ flow.Task("check", (int l) => { if (l < 0) throw new ArgumentOutOfRangeException
         }
 
         It 'a failed run writes FlowRunFailed and still outputs the run object' {
-            $run = Start-FlowRun -Name checked -Project P -Wait -Parameters @{ limit = -1 } -ErrorAction SilentlyContinue -ErrorVariable ev 6>$null
+            $run = Start-FlowRun -Name checked -Project P -Wait -Parameters @{ limit = -1 } -ErrorAction SilentlyContinue -ErrorVariable ev 6>$null 3>$null
             $succeeded = $?
             $succeeded | Should -BeFalse
             $run.State | Should -Be 'Failed'
