@@ -329,6 +329,33 @@ public class FlowExecutorTests
         Assert.DoesNotContain(result.Log, l => l.Level == "Output" && l.Task is null);
     }
 
+    private static async Task WritePartAsync(string text)
+    {
+        await System.Threading.Tasks.Task.Yield();
+        Console.Write(text);
+    }
+
+    [Fact]
+    public async Task Console_text_is_not_lost_across_async_methods_or_without_a_final_newline()
+    {
+        var flow = new Flow("console");
+        flow.Task("nested", async () =>
+        {
+            await WritePartAsync("rows: ");
+            Console.WriteLine(42);
+            Console.Out.Flush(); // a flush adds no line
+            Console.Error.WriteLine("warning text");
+        });
+        flow.Task("trailing", () => { Console.Write("50% done"); });
+
+        var result = await FlowExecutor.RunAsync(flow, null).WaitAsync(Guard);
+
+        Assert.Equal(new[] { ("Output", "rows: 42"), ("Error", "warning text") },
+            result.Log.Where(l => l.Task == "nested").Select(l => (l.Level, l.Message)));
+        Assert.Equal(new[] { ("Output", "50% done") },
+            result.Log.Where(l => l.Task == "trailing").Select(l => (l.Level, l.Message)));
+    }
+
     [Fact]
     public async Task Log_calls_land_in_the_run_log_under_the_task()
     {

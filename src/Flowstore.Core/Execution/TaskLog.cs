@@ -19,6 +19,11 @@ internal sealed class TaskScope
     private readonly Action<RunLogEntry> _sink;
     private readonly string _task;
 
+    // Console text of this task not yet ended by a newline, per level (Output, Error). Kept on the scope, which
+    // every async child of the task shares, so text written in a nested async method or left without a final
+    // newline is not lost.
+    private readonly Dictionary<string, StringBuilder> _pending = new(StringComparer.Ordinal);
+
     private TaskScope(string task, Action<RunLogEntry> sink)
     {
         _task = task;
@@ -30,14 +35,52 @@ internal sealed class TaskScope
     {
         InstallConsoleRouting();
         var previous = Current.Value;
-        Current.Value = new TaskScope(task, sink);
+        var scope = new TaskScope(task, sink);
+        Current.Value = scope;
         try
         {
             return await body().ConfigureAwait(false);
         }
         finally
         {
+            scope.EndPendingLines();
             Current.Value = previous;
+        }
+    }
+
+    private void Append(string level, char value)
+    {
+        lock (_pending)
+        {
+            if (!_pending.TryGetValue(level, out var line))
+            {
+                _pending[level] = line = new StringBuilder();
+            }
+            line.Append(value);
+        }
+    }
+
+    private void EndLine(string level)
+    {
+        string text;
+        lock (_pending)
+        {
+            text = _pending.Remove(level, out var line) ? line.ToString() : "";
+        }
+        _sink(new RunLogEntry(DateTimeOffset.UtcNow, _task, level, text));
+    }
+
+    private void EndPendingLines()
+    {
+        KeyValuePair<string, StringBuilder>[] rest;
+        lock (_pending)
+        {
+            rest = _pending.ToArray();
+            _pending.Clear();
+        }
+        foreach (var (level, line) in rest)
+        {
+            _sink(new RunLogEntry(DateTimeOffset.UtcNow, _task, level, line.ToString()));
         }
     }
 
@@ -70,7 +113,6 @@ internal sealed class TaskScope
     {
         private readonly TextWriter _original;
         private readonly string _level;
-        private readonly AsyncLocal<StringBuilder?> _pending = new();
 
         public RoutingWriter(TextWriter original, string level)
         {
@@ -82,19 +124,18 @@ internal sealed class TaskScope
 
         public override void Write(char value)
         {
-            if (Current.Value is null)
+            if (Current.Value is not { } scope)
             {
                 _original.Write(value);
                 return;
             }
             if (value == '\n')
             {
-                Flush();
-                return;
+                scope.EndLine(_level);
             }
-            if (value != '\r')
+            else if (value != '\r')
             {
-                (_pending.Value ??= new StringBuilder()).Append(value);
+                scope.Append(_level, value);
             }
         }
 
@@ -113,24 +154,19 @@ internal sealed class TaskScope
 
         public override void WriteLine(string? value)
         {
-            if (Current.Value is null)
+            if (Current.Value is not { } scope)
             {
                 _original.WriteLine(value);
                 return;
             }
             Write(value);
-            Flush();
+            scope.EndLine(_level);
         }
 
         public override void Flush()
         {
-            if (Current.Value is { } scope)
-            {
-                var text = _pending.Value?.ToString() ?? "";
-                _pending.Value = null;
-                scope._sink(new RunLogEntry(DateTimeOffset.UtcNow, scope._task, _level, text));
-            }
-            else
+            // Inside a task, lines reach the log at each newline and when the task ends; a flush adds no line.
+            if (Current.Value is null)
             {
                 _original.Flush();
             }
