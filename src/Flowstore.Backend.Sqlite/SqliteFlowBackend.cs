@@ -8,9 +8,10 @@ namespace Flowstore.Backend.Sqlite;
 /// The embedded backend: one SQLite file (WAL journal, 30 s busy timeout, foreign keys on), schema kept up to date
 /// by numbered migrations when it is opened. Each operation uses its own (pooled) connection, so one instance may be
 /// used from several threads, and several instances or processes may share the file: registrations serialize on
-/// SQLite's write lock (BEGIN IMMEDIATE), which is what keeps version numbers free of gaps and duplicates.
+/// SQLite's write lock (BEGIN IMMEDIATE), which is what keeps version numbers free of gaps and duplicates, and run
+/// claims exclusive (SqliteFlowBackend.Runs.cs).
 /// </summary>
-public sealed class SqliteFlowBackend : IFlowBackend
+public sealed partial class SqliteFlowBackend : IFlowBackend
 {
     /// <summary>The database file's name inside <see cref="FlowstoreHome.Path"/>.</summary>
     public const string DefaultFileName = "flowstore.db";

@@ -49,6 +49,59 @@ internal static class SqliteMigrations
 
             CREATE INDEX ix_flows_project_archived ON flows (project_id, archived);
             """),
+
+        // Run states are stored by name (RunState / TaskRunState); timestamps as fixed-width ISO UTC text, so text
+        // comparison is time order. Run ids are not foreign keys of runs they were pinned from (history may be pruned).
+        new(2, "runs, task runs and run logs", """
+            CREATE TABLE runs (
+                id                     TEXT    NOT NULL PRIMARY KEY,
+                flow_id                TEXT    NOT NULL REFERENCES flows (id),
+                state                  TEXT    NOT NULL
+                                       CHECK (state IN ('Scheduled', 'Running', 'Success', 'Failed', 'Cancelled')),
+                parameters_json        TEXT    NOT NULL DEFAULT '{}',
+                created                TEXT    NOT NULL,
+                started                TEXT    NULL,
+                ended                  TEXT    NULL,
+                script_sha256          TEXT    NULL,
+                storage_version        TEXT    NULL,
+                error                  TEXT    NULL,
+                error_id               TEXT    NULL,
+                agent                  TEXT    NULL,
+                heartbeat              TEXT    NULL,
+                cancel_requested       INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested IN (0, 1)),
+                pinned_storage_version TEXT    NULL,
+                pinned_from_run        TEXT    NULL
+            );
+
+            -- the queue: oldest Scheduled first; stale Running runs
+            CREATE INDEX ix_runs_state_created ON runs (state, created);
+            -- history: runs of a flow, newest first
+            CREATE INDEX ix_runs_flow_created ON runs (flow_id, created);
+            -- history: all runs, newest first (Get-FlowRun -Last n)
+            CREATE INDEX ix_runs_created ON runs (created);
+
+            CREATE TABLE task_runs (
+                run_id   TEXT    NOT NULL REFERENCES runs (id),
+                slug     TEXT    NOT NULL,
+                name     TEXT    NOT NULL,
+                state    TEXT    NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                started  TEXT    NULL,
+                ended    TEXT    NULL,
+                error    TEXT    NULL,
+                PRIMARY KEY (run_id, slug)
+            );
+
+            CREATE TABLE run_logs (
+                run_id  TEXT    NOT NULL REFERENCES runs (id),
+                seq     INTEGER NOT NULL CHECK (seq >= 1),
+                time    TEXT    NOT NULL,
+                task    TEXT    NULL,
+                level   TEXT    NOT NULL,
+                message TEXT    NOT NULL,
+                PRIMARY KEY (run_id, seq)
+            );
+            """),
     ];
 
     /// <summary>The schema version this code creates and understands.</summary>

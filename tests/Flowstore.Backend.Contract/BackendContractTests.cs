@@ -6,8 +6,11 @@ namespace Flowstore.Backend.Contract;
 /// The behaviour every <see cref="IFlowBackend"/> shares. A backend's test project subclasses this and supplies
 /// <see cref="CreateBackend"/>; xunit runs each fact on a fresh instance (so a fresh backend). The facts never assume
 /// an empty backend: each uses its own project names, so a backend that shares one server across tests works too.
+/// The run facts (BackendContractTests.Runs.cs) are the exception where the queue is global: claiming "the oldest"
+/// run and failing stale runs act on the whole backend, so those facts cancel leftover Scheduled runs first and
+/// expect no live agent on the backend while they run.
 /// </summary>
-public abstract class BackendContractTests : IDisposable
+public abstract partial class BackendContractTests : IDisposable
 {
     private readonly string _prefix = "contract-" + Guid.NewGuid().ToString("N")[..12];
     private IFlowBackend? _backend;

@@ -3,9 +3,10 @@ using Microsoft.Data.Sqlite;
 namespace Flowstore.Backend.Sqlite.Tests;
 
 /// <summary>What only the SQLite file has: creation, migrations, pragmas, several instances and threads on one file.</summary>
-public sealed class SqliteFlowBackendTests : IDisposable
+public sealed partial class SqliteFlowBackendTests : IDisposable
 {
     private const int Racers = 8;
+    private static readonly string[] AllTables = ["flows", "projects", "run_logs", "runs", "task_runs"];
     private readonly TempDirectory _directory = new();
     private readonly List<SqliteFlowBackend> _backends = [];
     private readonly CancellationTokenSource _timeout = new(TimeSpan.FromMinutes(2));
@@ -51,7 +52,7 @@ public sealed class SqliteFlowBackendTests : IDisposable
         using var connection = RawConnection();
         Assert.Equal(SqliteFlowBackend.SchemaVersion, Scalar<long>(connection, "PRAGMA user_version;"));
         Assert.Equal((long)SqliteMigrations.ApplicationId, Scalar<long>(connection, "PRAGMA application_id;"));
-        Assert.Equal(["flows", "projects"], Tables(connection));
+        Assert.Equal(AllTables, Tables(connection));
     }
 
     [Fact]
@@ -156,7 +157,7 @@ public sealed class SqliteFlowBackendTests : IDisposable
         using var connection = RawConnection();
         Assert.Equal(SqliteFlowBackend.SchemaVersion, Scalar<long>(connection, "PRAGMA user_version;"));
         Assert.Equal("wal", Scalar<string>(connection, "PRAGMA journal_mode;"));
-        Assert.Equal(["flows", "projects"], Tables(connection));
+        Assert.Equal(AllTables, Tables(connection));
     }
 
     [Fact]

@@ -1,10 +1,10 @@
 namespace Flowstore;
 
 /// <summary>
-/// The registry of projects and flow versions. Two implementations share one contract test suite:
-/// the embedded SQLite file (default) and the HTTP server for teams.
+/// The registry of projects and flow versions, and the run queue and history (<see cref="IRunStore"/>). Two
+/// implementations share one contract test suite: the embedded SQLite file (default) and the HTTP server for teams.
 /// </summary>
-public interface IFlowBackend : IDisposable
+public interface IFlowBackend : IRunStore, IDisposable
 {
     /// <summary>A short description for messages, e.g. "SQLite /home/me/.flowstore/flowstore.db".</summary>
     string Description { get; }

@@ -87,7 +87,7 @@ public sealed record RunQuery
 /// </summary>
 public interface IRunStore
 {
-    /// <summary>Records a run in state Scheduled.</summary>
+    /// <summary>Records a run in state Scheduled; <see cref="ErrorIds.FlowNotFound"/> when the flow version is not registered.</summary>
     Task<FlowRunRecord> CreateRunAsync(NewRun run, CancellationToken cancellationToken);
 
     /// <summary>
@@ -96,22 +96,37 @@ public interface IRunStore
     /// </summary>
     Task<FlowRunRecord?> ClaimRunAsync(string agent, Guid? runId, CancellationToken cancellationToken);
 
-    /// <summary>Records a heartbeat and task states; returns true when the run was asked to stop.</summary>
+    /// <summary>
+    /// Records a heartbeat and task states (upserted by slug); returns true when the run was asked to stop. Also true,
+    /// with nothing written, when the run is not Running under <paramref name="agent"/> (failed as stale, ended,
+    /// unknown): the agent must stop, as its completion can no longer be recorded.
+    /// </summary>
     Task<bool> HeartbeatAsync(Guid runId, string agent, IReadOnlyList<TaskRunRecord> tasks, CancellationToken cancellationToken);
 
-    /// <summary>Appends log lines (already redacted).</summary>
+    /// <summary>Appends log lines (already redacted) after the run's last one, in order; "RunNotFound" for an unknown run.</summary>
     Task AppendLogAsync(Guid runId, IReadOnlyList<RunLogEntry> entries, CancellationToken cancellationToken);
 
-    /// <summary>Ends a Running run owned by <paramref name="agent"/>; false when it no longer is (e.g. failed as stale).</summary>
+    /// <summary>
+    /// Ends a Running run owned by <paramref name="agent"/> (state Success, Failed or Cancelled; tasks upserted by slug);
+    /// false, with nothing written, when it no longer is (e.g. failed as stale).
+    /// </summary>
     Task<bool> CompleteRunAsync(Guid runId, string agent, RunCompletion completion, CancellationToken cancellationToken);
 
+    /// <summary>Runs newest first (creation order), with their tasks ordered by start time (not started last), then slug.</summary>
     Task<IReadOnlyList<FlowRunRecord>> GetRunsAsync(RunQuery query, CancellationToken cancellationToken);
 
+    /// <summary>The run's log lines in the order they were appended; empty for an unknown run.</summary>
     Task<IReadOnlyList<RunLogEntry>> GetRunLogAsync(Guid runId, CancellationToken cancellationToken);
 
-    /// <summary>A Scheduled run becomes Cancelled at once; a Running one is flagged for its agent. False when already ended.</summary>
+    /// <summary>
+    /// A Scheduled run becomes Cancelled at once; a Running one is flagged for its agent. False when already ended;
+    /// "RunNotFound" for an unknown run.
+    /// </summary>
     Task<bool> RequestCancelAsync(Guid runId, CancellationToken cancellationToken);
 
-    /// <summary>Fails every Running run whose heartbeat is older than <paramref name="timeout"/>; returns them.</summary>
+    /// <summary>
+    /// Fails (error id "RunAgentLost", an error naming the agent) every Running run whose last heartbeat is
+    /// <paramref name="timeout"/> or more ago, so a zero timeout fails every Running run; returns them.
+    /// </summary>
     Task<IReadOnlyList<FlowRunRecord>> FailStaleRunsAsync(TimeSpan timeout, CancellationToken cancellationToken);
 }
