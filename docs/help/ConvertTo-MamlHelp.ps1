@@ -17,6 +17,26 @@ are warnings: tests/Pester/Help.Tests.ps1 turns the important ones into failing 
 
 Run it in a fresh process: it imports the binary module, which can never be reloaded.
 
+.NOTES
+What the pages must look like (platyPS layout; anything else is a warning, not an error):
+- One page per exported cmdlet: docs/help/<Verb-Noun>.md, with '# <Verb-Noun>' as its title.
+  YAML front matter is optional; only 'online version:' is used (first related link, Get-Help -Online).
+- Sections '## SYNOPSIS', '## DESCRIPTION', '## EXAMPLES' and '## PARAMETERS' are expected. The
+  syntax comes from the cmdlet, so '## SYNTAX' is not read. Optional: '## INPUTS' and '## OUTPUTS'
+  (a '### TypeName' heading + text each; without them the pipeline parameter types and [OutputType]
+  are used), '## NOTES', '## RELATED LINKS' ('[text](https://...)'; links to .md files keep only text).
+- Examples: one '### Example N: title' each. Every fenced block in it is its code (joined by a blank
+  line); every other paragraph, before or after the code, is its remarks. Put explanations after the code.
+- Parameters: '### -Name' (matched case-insensitively to the real parameter), the description, then the
+  ```yaml block. From the yaml only 'Default value' and 'Accept wildcard characters' are read; type,
+  sets, aliases, required, position and pipeline input always come from the cmdlet metadata.
+  '### CommonParameters' is skipped. Undocumented -WhatIf/-Confirm get the standard text, and a
+  [Parameter(HelpMessage = ...)] stands in for a missing description.
+- Text: paragraphs are separated by blank lines and soft-wrapped lines are joined; list items and table
+  rows become paragraphs of their own; backslash escapes are removed and [text](url) becomes
+  'text (url)'; `code` and *emphasis* stay as typed. Headings inside code fences are plain text; a fence
+  closes with the same character (``` or ~~~) at least as long as the one that opened it.
+
 .EXAMPLE
 dotnet pwsh -NoProfile -File docs/help/ConvertTo-MamlHelp.ps1 -ModulePath ./Flowstore.psd1 -MarkdownPath docs/help -OutputFolder out/module/en-US
 #>
