@@ -20,6 +20,11 @@
         'Get-Flow'
         'Unregister-Flow'
         'Start-FlowRun'
+        'Get-FlowRun'
+        'Wait-FlowRun'
+        'Stop-FlowRun'
+        'Get-FlowRunLog'
+        'Start-FlowAgent'
         'Invoke-Flow'
     )
     FunctionsToExport    = @()

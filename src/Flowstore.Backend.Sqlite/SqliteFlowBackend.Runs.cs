@@ -13,10 +13,10 @@ namespace Flowstore.Backend.Sqlite;
 public sealed partial class SqliteFlowBackend
 {
     /// <summary>The error id of a run failed because its agent stopped heartbeating.</summary>
-    internal const string RunAgentLostErrorId = "RunAgentLost";
+    internal const string RunAgentLostErrorId = ErrorIds.RunAgentLost;
 
     /// <summary>The error id of an operation on a run id the file does not have.</summary>
-    internal const string RunNotFoundErrorId = "RunNotFound";
+    internal const string RunNotFoundErrorId = ErrorIds.RunNotFound;
 
     /// <summary>The error of a run cancelled while it was still Scheduled.</summary>
     internal const string CancelledBeforeStartError = "cancelled before it started";

@@ -62,4 +62,9 @@ public static class ErrorIds
     public const string ParameterUnknown = "ParameterUnknown";
     public const string ParameterInvalid = "ParameterInvalid";
     public const string StructureChanged = "StructureChanged";
+    public const string RunNotFound = "RunNotFound";
+    public const string RunAlreadyEnded = "RunAlreadyEnded";
+    public const string RunWaitTimedOut = "RunWaitTimedOut";
+    public const string PinnedVersionUnavailable = "PinnedVersionUnavailable";
+    public const string RunAgentLost = "RunAgentLost";
 }

@@ -20,7 +20,7 @@ public sealed class FlowClientOptions
 /// The engine API used by the cmdlets, the tests and the server: projects, script loading, registration
 /// and runs. It never references PowerShell.
 /// </summary>
-public sealed class FlowClient : IDisposable
+public sealed partial class FlowClient : IDisposable
 {
     // One compiler per home, kept for the life of the process: a pwsh session (or an agent) compiles a
     // script once, and later cmdlet calls find it in memory.
@@ -313,14 +313,24 @@ public sealed class FlowClient : IDisposable
     }
 
     /// <summary>
-    /// Runs a registered flow here and now: fetch the current script from its storage, compile (cached), check
-    /// its structure against the registered one, execute.
+    /// Runs a registered flow here and now without recording a run: fetch the current script from its storage,
+    /// compile (cached), check its structure against the registered one, execute.
     /// </summary>
     public async Task<FlowRunResult> RunAsync(FlowRecord flow, IReadOnlyDictionary<string, object?>? parameters,
         IRunObserver? observer = null, CancellationToken cancellationToken = default)
     {
+        var (built, source) = await PrepareAsync(flow, null, cancellationToken).ConfigureAwait(false);
+        return await ExecuteAsync(built, parameters, observer, source.Sha256, source.StorageVersion, flow, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Fetches a registered flow's script (current, or the pinned storage version), builds it, and checks that
+    /// its structure is the registered one; a changed structure fails with the diff.
+    /// </summary>
+    internal async Task<(Flow Flow, FetchedFlowSource Source)> PrepareAsync(FlowRecord flow, string? pinnedVersion, CancellationToken cancellationToken)
+    {
         var storage = StorageTypes.Deserialize(flow.StorageJson);
-        var source = await ProviderFor(storage).FetchAsync(storage, null, Secrets, cancellationToken).ConfigureAwait(false);
+        var source = await ProviderFor(storage).FetchAsync(storage, pinnedVersion, Secrets, cancellationToken).ConfigureAwait(false);
         var loaded = source.ScriptText is { } text
             ? await Loader.LoadSourceAsync(text, source.Origin, cancellationToken).ConfigureAwait(false)
             : Loader.LoadAssembly(source.AssemblyBytes!, source.Origin);
@@ -333,8 +343,7 @@ public sealed class FlowClient : IDisposable
                 $"The structure of flow '{flow.Name}' in {source.Origin} changed since version {flow.Version} was registered ({diff}). " +
                 $"Run Register-Flow -Path '{flow.ScriptPath ?? source.Origin}' -Project '{flow.Project}' to register a new version.") { Target = flow.Name };
         }
-        var result = await ExecuteAsync(built, parameters, observer, source.Sha256, source.StorageVersion, flow, cancellationToken).ConfigureAwait(false);
-        return result;
+        return (built, source);
     }
 
     private static Flow SelectOne(LoadedScript loaded, string? name)

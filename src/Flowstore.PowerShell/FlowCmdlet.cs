@@ -28,7 +28,7 @@ public abstract class FlowCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>Runs engine work, pumping its verbose/progress messages onto the pipeline thread until done.</summary>
-    protected T Run<T>(Func<CancellationToken, Task<T>> work)
+    protected T Await<T>(Func<CancellationToken, Task<T>> work)
     {
         var task = Task.Run(() => work(_stop.Token));
         var reader = _messages.Reader;
@@ -49,12 +49,12 @@ public abstract class FlowCmdlet : PSCmdlet, IDisposable
         }
     }
 
-    /// <summary>Like <see cref="Run{T}"/>, but an engine error ends the whole call with its stable id.</summary>
+    /// <summary>Like <see cref="Await{T}"/>, but an engine error ends the whole call with its stable id.</summary>
     protected T RunOrTerminate<T>(Func<CancellationToken, Task<T>> work, object? target = null)
     {
         try
         {
-            return Run(work);
+            return Await(work);
         }
         catch (FlowstoreException e)
         {
@@ -63,7 +63,7 @@ public abstract class FlowCmdlet : PSCmdlet, IDisposable
         }
     }
 
-    protected void Run(Func<CancellationToken, Task> work) => Run<bool>(async ct =>
+    protected void Await(Func<CancellationToken, Task> work) => Await<bool>(async ct =>
     {
         await work(ct).ConfigureAwait(false);
         return true;
@@ -78,6 +78,9 @@ public abstract class FlowCmdlet : PSCmdlet, IDisposable
     }
 
     /// <summary>Queues a verbose message from any thread; it is written on the pipeline thread.</summary>
+    /// <summary>Queues any action for the pipeline thread (e.g. WriteObject from an engine callback).</summary>
+    internal void PostAction(Action action) => _messages.Writer.TryWrite(action);
+
     internal void PostVerbose(string message) => _messages.Writer.TryWrite(() => WriteVerbose(message));
 
     internal void PostWarning(string message) => _messages.Writer.TryWrite(() => WriteWarning(message));

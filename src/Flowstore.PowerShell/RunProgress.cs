@@ -45,11 +45,28 @@ internal sealed class RunProgress : IRunObserver
     public void Complete(FlowRunResult result)
     {
         _cmdlet.WriteProgress(new ProgressRecord(1, _activity, "done") { RecordType = ProgressRecordType.Completed });
-        if (result.State != RunState.Success)
+        ReportEnd(_cmdlet, result.State, result.FlowName, result.Error, null, result);
+    }
+
+    /// <summary>Closes the progress bar and reports a recorded run that did not succeed.</summary>
+    public void Complete(FlowRunRecord run)
+    {
+        _cmdlet.WriteProgress(new ProgressRecord(1, _activity, "done") { RecordType = ProgressRecordType.Completed });
+        ReportEnd(_cmdlet, run);
+    }
+
+    /// <summary>An error record for a run that ended Failed or Cancelled (so $ErrorActionPreference = 'Stop' fails a CI step).</summary>
+    public static void ReportEnd(Cmdlet cmdlet, FlowRunRecord run)
+        => ReportEnd(cmdlet, run.State, run.FlowName, run.Error, run.ErrorId, run);
+
+    private static void ReportEnd(Cmdlet cmdlet, RunState state, string flow, string? message, string? errorId, object target)
+    {
+        if (state is RunState.Success or RunState.Scheduled or RunState.Running)
         {
-            var error = new FlowstoreException(result.State == RunState.Cancelled ? "FlowRunCancelled" : "FlowRunFailed",
-                FlowErrorKind.InvalidOperation, $"Run of flow '{result.FlowName}' {result.State}: {result.Error}");
-            _cmdlet.WriteError(FlowCmdlet.ToErrorRecord(error, result));
+            return;
         }
+        var id = state == RunState.Cancelled ? "FlowRunCancelled" : errorId is null or "FlowRunFailed" ? "FlowRunFailed" : errorId;
+        var error = new FlowstoreException(id, FlowErrorKind.InvalidOperation, $"Run of flow '{flow}' {state}: {message}");
+        cmdlet.WriteError(FlowCmdlet.ToErrorRecord(error, target));
     }
 }

@@ -240,7 +240,8 @@ public sealed class ScriptCompiler
     private static Assembly LoadIntoNewContext(byte[] bytes, string name)
     {
         var context = new FlowScriptLoadContext(name);
-        using var stream = new MemoryStream(bytes, writable: false);
+        // The entry point (top-level statements, run once to build the flows) is JIT-compiled in quick mode.
+        using var stream = new MemoryStream(EntryPointJit.WithQuickJitEntryPoint(bytes), writable: false);
         return context.LoadFromStream(stream);
     }
 

@@ -16,6 +16,9 @@ public sealed record FlowRunRecord
     /// <summary>The parameters given to the run, as a JSON object (converted to declared types when it runs).</summary>
     public string ParametersJson { get; init; } = "{}";
 
+    /// <summary>The parameters given to the run, as plain values (read from <see cref="ParametersJson"/>).</summary>
+    public IReadOnlyDictionary<string, object?> Parameters => RunParameters.Read(ParametersJson);
+
     public required DateTimeOffset Created { get; init; }
     public DateTimeOffset? Started { get; init; }
     public DateTimeOffset? Ended { get; init; }
@@ -129,4 +132,25 @@ public interface IRunStore
     /// <paramref name="timeout"/> or more ago, so a zero timeout fails every Running run; returns them.
     /// </summary>
     Task<IReadOnlyList<FlowRunRecord>> FailStaleRunsAsync(TimeSpan timeout, CancellationToken cancellationToken);
+}
+
+/// <summary>Reads run parameters saved as JSON into plain values (string, long, double, bool, null, arrays, dictionaries).</summary>
+public static class RunParameters
+{
+    public static IReadOnlyDictionary<string, object?> Read(string? json)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(string.IsNullOrWhiteSpace(json) ? "{}" : json);
+        return doc.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => Plain(p.Value), StringComparer.OrdinalIgnoreCase);
+    }
+
+    private static object? Plain(System.Text.Json.JsonElement e) => e.ValueKind switch
+    {
+        System.Text.Json.JsonValueKind.String => e.GetString(),
+        System.Text.Json.JsonValueKind.Number => e.TryGetInt64(out var l) ? l : e.GetDouble(),
+        System.Text.Json.JsonValueKind.True => true,
+        System.Text.Json.JsonValueKind.False => false,
+        System.Text.Json.JsonValueKind.Array => e.EnumerateArray().Select(Plain).ToArray(),
+        System.Text.Json.JsonValueKind.Object => e.EnumerateObject().ToDictionary(p => p.Name, p => Plain(p.Value)),
+        _ => null,
+    };
 }

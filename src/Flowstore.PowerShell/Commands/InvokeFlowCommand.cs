@@ -27,7 +27,7 @@ public sealed class InvokeFlowCommand : FlowCmdlet
         FlowRunResult result;
         try
         {
-            result = Run(ct => Client.InvokeScriptAsync(file, Name, ToDictionary(Parameters), progress, ct));
+            result = Await(ct => Client.InvokeScriptAsync(file, Name, ToDictionary(Parameters), progress, ct));
         }
         catch (FlowstoreException e)
         {

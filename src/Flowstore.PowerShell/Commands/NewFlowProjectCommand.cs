@@ -24,7 +24,7 @@ public sealed class NewFlowProjectCommand : FlowCmdlet
             }
             try
             {
-                WriteObject(Run(ct => Client.CreateProjectAsync(name, Description, ct)));
+                WriteObject(Await(ct => Client.CreateProjectAsync(name, Description, ct)));
             }
             catch (FlowstoreException e)
             {

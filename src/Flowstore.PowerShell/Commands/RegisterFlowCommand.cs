@@ -60,7 +60,7 @@ public sealed class RegisterFlowCommand : FlowCmdlet
             IReadOnlyList<RegistrationPlan> plans;
             try
             {
-                plans = Run(ct => Client.PlanAsync(file, options, PostVerbose, ct));
+                plans = Await(ct => Client.PlanAsync(file, options, PostVerbose, ct));
             }
             catch (FlowstoreException e)
             {
@@ -75,7 +75,7 @@ public sealed class RegisterFlowCommand : FlowCmdlet
                 }
                 try
                 {
-                    var result = Run(ct => Client.ApplyAsync(plan, ct));
+                    var result = Await(ct => Client.ApplyAsync(plan, ct));
                     WriteVerbose($"{result.Status} flow '{result.Name}' version {result.Version} ({result.Reason}).");
                     WriteObject(result);
                 }
@@ -108,7 +108,7 @@ public sealed class RegisterFlowCommand : FlowCmdlet
         }
         try
         {
-            Run(ct => Client.EnsureProjectAsync(Project, create, ct));
+            Await(ct => Client.EnsureProjectAsync(Project, create, ct));
         }
         catch (FlowstoreException e)
         {

@@ -5,15 +5,18 @@ using Flowstore.Engine;
 namespace Flowstore.Commands;
 
 /// <summary>
-/// Start-FlowRun: runs a registered flow. With -Wait the run happens here and now: the current script is
-/// fetched from the flow's storage, its structure checked against the registered one, and its tasks run.
+/// Start-FlowRun: starts a run of a registered flow. Without -Wait the run is queued for an agent
+/// (Start-FlowAgent); with -Wait it runs here and now: the current script is fetched from the flow's storage,
+/// its structure checked against the registered one, and its tasks run. A failed run under -Wait writes an
+/// error record and still outputs the run.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "FlowRun", SupportsShouldProcess = true, DefaultParameterSetName = ByName)]
-[OutputType(typeof(FlowRunResult))]
+[OutputType(typeof(FlowRunRecord))]
 public sealed class StartFlowRunCommand : FlowCmdlet
 {
     private const string ByName = "ByName";
     private const string ByObject = "ByObject";
+    private const string Pin = "Pinned";
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(FlowNameCompleter))]
@@ -23,13 +26,17 @@ public sealed class StartFlowRunCommand : FlowCmdlet
     [ArgumentCompleter(typeof(ProjectNameCompleter))]
     public string Project { get; set; } = "";
 
+    /// <summary>A given version (default: the latest registered).</summary>
+    [Parameter(ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
+    public int? Version { get; set; }
+
     /// <summary>A flow version from Get-Flow.</summary>
     [Parameter(Mandatory = true, ParameterSetName = ByObject, ValueFromPipeline = true)]
     public FlowRecord? InputObject { get; set; }
 
-    /// <summary>A given version (default: the latest registered).</summary>
-    [Parameter(ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
-    public int? Version { get; set; }
+    /// <summary>Re-run exactly the script an earlier run executed (when its storage keeps versions).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = Pin)]
+    public Guid Pinned { get; set; }
 
     [Parameter]
     public Hashtable? Parameters { get; set; }
@@ -40,38 +47,47 @@ public sealed class StartFlowRunCommand : FlowCmdlet
 
     protected override void ProcessRecord()
     {
-        if (!Wait.IsPresent)
-        {
-            ThrowTerminatingError(new ErrorRecord(
-                new PSNotSupportedException("Queued runs need a run queue and an agent, which this version does not have yet; use -Wait to run the flow here and now."),
-                "RunQueueUnavailable", ErrorCategory.NotImplemented, Name));
-        }
         FlowRecord flow;
+        Guid? pinned = null;
         try
         {
-            flow = InputObject ?? Run(ct => Client.GetFlowAsync(Name, Project, Version, ct));
+            if (ParameterSetName == Pin)
+            {
+                pinned = Pinned;
+                flow = Await(async ct => await Client.GetFlowOfRunAsync(await Client.GetRunAsync(Pinned, ct).ConfigureAwait(false), ct).ConfigureAwait(false));
+            }
+            else
+            {
+                flow = InputObject ?? Await(ct => Client.GetFlowAsync(Name, Project, Version, ct));
+            }
         }
         catch (FlowstoreException e)
         {
             WriteError(ToErrorRecord(e, Name));
             return;
         }
-        if (!ShouldProcess($"flow '{flow.Name}' version {flow.Version} in project '{flow.Project}'", "Run"))
+
+        var action = Wait.IsPresent ? "Run here and now" : "Queue a run";
+        if (!ShouldProcess($"flow '{flow.Name}' version {flow.Version} in project '{flow.Project}'", action))
         {
             return;
         }
-        var progress = new RunProgress(this, "Start-FlowRun");
-        FlowRunResult result;
+        var parameters = ToDictionary(Parameters);
         try
         {
-            result = Run(ct => Client.RunAsync(flow, ToDictionary(Parameters), progress, ct));
+            if (!Wait.IsPresent)
+            {
+                WriteObject(Await(ct => Client.QueueRunAsync(flow, parameters, pinned, ct)));
+                return;
+            }
+            var progress = new RunProgress(this, $"Run of flow '{flow.Name}'");
+            var run = Await(ct => Client.RunNowAsync(flow, parameters, pinned, progress, ct));
+            progress.Complete(run);
+            WriteObject(run);
         }
         catch (FlowstoreException e)
         {
             WriteError(ToErrorRecord(e, flow.Name));
-            return;
         }
-        progress.Complete(result);
-        WriteObject(result);
     }
 }

@@ -22,7 +22,7 @@ public sealed class TestFlowScriptCommand : FlowCmdlet
         {
             try
             {
-                WriteObject(Run(ct => Client.TestScriptAsync(file, Name, ct)), enumerateCollection: true);
+                WriteObject(Await(ct => Client.TestScriptAsync(file, Name, ct)), enumerateCollection: true);
             }
             catch (FlowstoreException e)
             {

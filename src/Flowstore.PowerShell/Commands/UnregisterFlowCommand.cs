@@ -35,7 +35,7 @@ public sealed class UnregisterFlowCommand : FlowCmdlet
         FlowRecord flow;
         try
         {
-            flow = InputObject ?? Run(ct => Client.GetFlowAsync(Name, Project, null, ct));
+            flow = InputObject ?? Await(ct => Client.GetFlowAsync(Name, Project, null, ct));
         }
         catch (FlowstoreException e)
         {

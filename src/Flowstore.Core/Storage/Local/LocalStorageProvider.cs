@@ -78,7 +78,7 @@ public sealed class LocalStorageProvider : IStorageProvider
             var version = $"{info.LastWriteTimeUtc.ToString("O", CultureInfo.InvariantCulture)}/{info.Length}";
             if (pinnedVersion is not null && pinnedVersion != version)
             {
-                throw new FlowstoreException(ErrorIds.StorageFetchFailed, FlowErrorKind.ObjectNotFound,
+                throw new FlowstoreException(ErrorIds.PinnedVersionUnavailable, FlowErrorKind.ObjectNotFound,
                     $"Local script storage keeps only the current file '{path}' (now {version}); version {pinnedVersion} cannot be fetched.") { Target = path };
             }
             var text = System.Text.Encoding.UTF8.GetString(bytes);
@@ -94,6 +94,21 @@ public sealed class LocalStorageProvider : IStorageProvider
         }
         var assembly = await File.ReadAllBytesAsync(artifact, cancellationToken).ConfigureAwait(false);
         var sha = FlowStructure.Sha256Hex(assembly);
+        if (pinnedVersion is not null && pinnedVersion != sha)
+        {
+            // Frozen copies are never overwritten: an earlier registration's copy sits beside the current one.
+            var folder = System.IO.Path.GetDirectoryName(artifact)!;
+            foreach (var candidate in System.IO.Directory.EnumerateFiles(folder, "*.dll"))
+            {
+                var bytes = await File.ReadAllBytesAsync(candidate, cancellationToken).ConfigureAwait(false);
+                if (FlowStructure.Sha256Hex(bytes) == pinnedVersion)
+                {
+                    return new FetchedFlowSource(null, bytes, pinnedVersion, pinnedVersion, candidate);
+                }
+            }
+            throw new FlowstoreException(ErrorIds.PinnedVersionUnavailable, FlowErrorKind.ObjectNotFound,
+                $"The stored flow with SHA-256 {pinnedVersion[..12]}... is no longer in '{folder}' (Local frozen storage).") { Target = folder };
+        }
         return new FetchedFlowSource(null, assembly, sha, sha, artifact);
     }
 }

@@ -1,0 +1,42 @@
+using System.Management.Automation;
+
+namespace Flowstore.Commands;
+
+/// <summary>Get-FlowRunLog: a run's log: task states, retries, task output and log calls, in order.</summary>
+[Cmdlet(VerbsCommon.Get, "FlowRunLog", DefaultParameterSetName = ById)]
+[OutputType(typeof(RunLogEntry))]
+public sealed class GetFlowRunLogCommand : FlowCmdlet
+{
+    private const string ById = "ById";
+    private const string ByRun = "ByRun";
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ById, ValueFromPipelineByPropertyName = true)]
+    public Guid Id { get; set; }
+
+    /// <summary>A run from Start-FlowRun or Get-FlowRun.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ByRun, ValueFromPipeline = true)]
+    public FlowRunRecord? Run { get; set; }
+
+    /// <summary>Only the lines of this task.</summary>
+    [Parameter]
+    public string? Task { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var id = Run?.Id ?? Id;
+        try
+        {
+            // GetRunAsync first: an unknown id is a RunNotFound error, not an empty log.
+            var log = Await(async ct =>
+            {
+                await Client.GetRunAsync(id, ct).ConfigureAwait(false);
+                return await Client.GetRunLogAsync(id, ct).ConfigureAwait(false);
+            });
+            WriteObject(log.Where(e => Task is null || string.Equals(e.Task, Task, StringComparison.OrdinalIgnoreCase)), enumerateCollection: true);
+        }
+        catch (FlowstoreException e)
+        {
+            WriteError(ToErrorRecord(e, id));
+        }
+    }
+}

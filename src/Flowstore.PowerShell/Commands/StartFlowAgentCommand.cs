@@ -1,0 +1,57 @@
+using System.Management.Automation;
+using Flowstore.Engine;
+
+namespace Flowstore.Commands;
+
+/// <summary>
+/// Start-FlowAgent: processes queued runs until stopped (Ctrl+C); with -Once, drains the queue and returns.
+/// Several agents may share one backend: each run is claimed by exactly one of them.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Start, "FlowAgent")]
+[OutputType(typeof(FlowRunRecord))]
+public sealed class StartFlowAgentCommand : FlowCmdlet
+{
+    /// <summary>The agent's name in run records (default: host:process id).</summary>
+    [Parameter]
+    public string? Name { get; set; }
+
+    /// <summary>Run what is queued, then return.</summary>
+    [Parameter]
+    public SwitchParameter Once { get; set; }
+
+    /// <summary>Output each run when it ends.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var agent = string.IsNullOrWhiteSpace(Name) ? FlowClient.LocalAgent : $"{Name}@{FlowClient.LocalAgent}";
+        WriteVerbose($"Agent '{agent}' polling {Client.Backend.Description}.");
+        var progress = new RunProgress(this, $"Agent '{agent}'");
+        IReadOnlyList<FlowRunRecord> runs;
+        try
+        {
+            runs = Await(ct => Client.RunAgentAsync(agent, Once.IsPresent,
+                started: r => PostVerbose($"Claimed run {r.Id} of flow '{r.FlowName}' version {r.FlowVersion}."),
+                ended: r =>
+                {
+                    PostVerbose($"Run {r.Id} of flow '{r.FlowName}' ended {r.State}.");
+                    PostAction(() =>
+                    {
+                        RunProgress.ReportEnd(this, r);
+                        if (PassThru.IsPresent)
+                        {
+                            WriteObject(r);
+                        }
+                    });
+                },
+                observer: progress, cancellationToken: ct));
+        }
+        catch (FlowstoreException e)
+        {
+            Terminate(e, agent);
+            return;
+        }
+        WriteVerbose($"Agent '{agent}' executed {runs.Count} run(s).");
+    }
+}
