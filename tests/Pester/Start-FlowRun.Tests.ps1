@@ -26,25 +26,49 @@ Describe 'Start-FlowRun' {
             $registration = Register-Flow -Path $file -Project P
         }
 
-        It 'without -Wait is RunQueueUnavailable (no run queue yet)' {
-            $err = { Start-FlowRun -Name example -Project P } |
-                Should -Throw -ErrorId 'RunQueueUnavailable,Flowstore.Commands.StartFlowRunCommand' -PassThru
-            $err.Exception.Message | Should -BeLike '*-Wait*'
+        It 'without -Wait queues the run (Scheduled) and Start-FlowAgent -Once executes it' {
+            $queued = Start-FlowRun -Name example -Project P
+            $queued | Should -HaveCount 1
+            $queued.PSObject.TypeNames | Should -Contain 'Flowstore.FlowRunRecord'
+            $queued.State | Should -Be 'Scheduled'
+            $queued.FlowId | Should -Be $registration.Id
+            $queued.Started | Should -BeNullOrEmpty
+            $queued.Agent | Should -BeNullOrEmpty
+            (Get-FlowRun -Id $queued.Id).State | Should -Be 'Scheduled' -Because 'nothing runs it until an agent claims it'
+
+            $out = Split-RunOutput (Start-FlowAgent -Once -PassThru 6>&1)
+            $out.Run.Id | Should -Be $queued.Id
+            $out.Run[0].State | Should -Be 'Success'
+            $out.Text | Should -Contain '[print_data] first body'
+            (Get-FlowRun -Id $queued.Id).State | Should -Be 'Success'
         }
 
-        It '-Wait runs it here and now and outputs the run' {
+        It '-Wait runs it here and now and outputs the run with its provenance' {
             $out = Split-RunOutput (Start-FlowRun -Name example -Project P -Wait 6>&1)
             $out.Run | Should -HaveCount 1
             $run = $out.Run[0]
-            $run.PSObject.TypeNames | Should -Contain 'Flowstore.Engine.FlowRunResult'
+            $run.PSObject.TypeNames | Should -Contain 'Flowstore.FlowRunRecord'
+            $run.Id | Should -BeOfType [guid]
+            $run.Id | Should -Not -Be ([guid]::Empty)
             $run.State | Should -Be 'Success'
             $run.FlowName | Should -Be 'example'
             $run.Project | Should -Be 'P'
             $run.FlowVersion | Should -Be 1
             $run.FlowId | Should -Be $registration.Id
-            $run.ScriptSha256 | Should -Match '^[0-9a-f]{64}$'
-            $run.StorageVersion | Should -Not -BeNullOrEmpty
+            $run.Parameters.Count | Should -Be 0
+            $run.Started | Should -BeOfType [DateTimeOffset]
+            $run.Ended | Should -BeOfType [DateTimeOffset]
+            $run.Ended | Should -BeGreaterOrEqual $run.Started
+            $run.Started | Should -BeGreaterOrEqual $run.Created
+            $run.Agent | Should -Be "$([Environment]::MachineName):$PID" -Because '-Wait runs it in this process'
+            $run.Tasks.Name | Should -Be @('get_data', 'print_data')
+            $run.Tasks.State | Should -Be @('Success', 'Success')
+            $run.ScriptSha256 | Should -BeExactly (Get-FileHash -LiteralPath $file -Algorithm SHA256).Hash.ToLowerInvariant()
+            $info = Get-Item -LiteralPath $file
+            $run.StorageVersion | Should -BeExactly ('{0}/{1}' -f $info.LastWriteTimeUtc.ToString('O', [cultureinfo]::InvariantCulture), $info.Length) `
+                -Because 'Local script storage versions a file by its last write time and size'
             $out.Text | Should -Contain '[print_data] first body'
+            Get-FlowRun -Id $run.Id | Should -Not -BeNullOrEmpty -Because 'a run under -Wait is recorded too'
         }
 
         It 'runs the current file: a changed task body shows without registering again' {
@@ -111,30 +135,149 @@ Describe 'Start-FlowRun' {
 var flow = new Flow("checked");
 var limit = flow.Parameter("limit", 10);
 flow.Task("check", (int l) => { if (l < 0) throw new ArgumentOutOfRangeException("limit", "limit must not be negative"); Console.WriteLine($"limit={l}"); }, limit);
+
+var needs = new Flow("needs");
+var count = needs.Parameter<int>("count");
+needs.Task("show", (int c) => Console.WriteLine($"count={c}"), count);
 '@
             $file = New-FlowScript "$TestDrive/checked.cs" $body
-            $null = Register-Flow -Path $file -Project P
+            $null = Register-Flow -Path $file -Project P -Name checked, needs
+
+            function Get-RunCount([string]$Name) { @(Get-FlowRun -Name $Name -Project P).Count }
         }
 
-        It 'passes -Parameters to the run' {
+        It 'passes -Parameters to the run and records them' {
             $out = Split-RunOutput (Start-FlowRun -Name checked -Project P -Wait -Parameters @{ limit = '3' } 6>&1)
             $out.Run[0].State | Should -Be 'Success'
             $out.Text | Should -Contain '[check] limit=3'
+            $out.Run[0].Parameters.Keys | Should -Be @('limit')
+            $out.Run[0].Parameters['limit'] | Should -Be '3' -Because 'the run records the value as given; it is converted when it runs'
+            (Get-FlowRun -Id $out.Run[0].Id).Parameters['limit'] | Should -Be '3'
         }
 
         It 'a failed run writes FlowRunFailed and still outputs the run object' {
             $run = Start-FlowRun -Name checked -Project P -Wait -Parameters @{ limit = -1 } -ErrorAction SilentlyContinue -ErrorVariable ev 6>$null 3>$null
             $succeeded = $?
             $succeeded | Should -BeFalse
+            $run | Should -HaveCount 1
             $run.State | Should -Be 'Failed'
+            $run.ErrorId | Should -Be 'FlowRunFailed'
+            $run.Error | Should -BeLike '*limit must not be negative*'
             $run.Tasks[0].Error | Should -BeLike '*limit must not be negative*'
+            $run.Parameters['limit'] | Should -Be -1
             $ev | Should -HaveCount 1
             $ev[0].FullyQualifiedErrorId | Should -Be 'FlowRunFailed,Flowstore.Commands.StartFlowRunCommand'
+            $ev[0].Exception.Message | Should -BeLike '*limit must not be negative*'
+            $ev[0].TargetObject.Id | Should -Be $run.Id -Because 'the error record carries the run'
+            (Get-FlowRun -Id $run.Id).State | Should -Be 'Failed'
         }
 
-        It 'an unknown parameter is ParameterUnknown' {
-            { Start-FlowRun -Name checked -Project P -Wait -Parameters @{ nope = 1 } -ErrorAction Stop } |
+        It 'a failed run under -Wait with $ErrorActionPreference = ''Stop'' throws: a pipeline step fails' {
+            $step = {
+                $ErrorActionPreference = 'Stop'
+                Start-FlowRun -Name checked -Project P -Wait -Parameters @{ limit = -2 } 6>$null 3>$null
+                'the step went on'
+            }
+            $err = $step | Should -Throw -ErrorId 'FlowRunFailed,Flowstore.Commands.StartFlowRunCommand' -PassThru
+            $err.Exception.Message | Should -BeLike "*flow 'checked' Failed*limit must not be negative*"
+            (Get-FlowRun -Name checked -Project P -Last 1).State | Should -Be 'Failed'
+        }
+
+        It 'an unknown parameter is ParameterUnknown, and nothing is queued' {
+            $before = Get-RunCount checked
+            $err = { Start-FlowRun -Name checked -Project P -Wait -Parameters @{ nope = 1 } -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ParameterUnknown,Flowstore.Commands.StartFlowRunCommand' -PassThru
+            $err.Exception.Message | Should -BeLike "*'nope'*limit*"
+            { Start-FlowRun -Name checked -Project P -Parameters @{ nope = 1 } -ErrorAction Stop } |
                 Should -Throw -ErrorId 'ParameterUnknown,Flowstore.Commands.StartFlowRunCommand'
+            Get-RunCount checked | Should -Be $before
+        }
+
+        It 'a missing required parameter is ParameterMissing, and nothing is queued' {
+            $err = { Start-FlowRun -Name needs -Project P -Wait -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ParameterMissing,Flowstore.Commands.StartFlowRunCommand' -PassThru
+            $err.Exception.Message | Should -BeLike "*'count'*"
+            { Start-FlowRun -Name needs -Project P -Parameters @{ other = 1; } -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ParameterUnknown,Flowstore.Commands.StartFlowRunCommand'
+            { Start-FlowRun -Name needs -Project P -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ParameterMissing,Flowstore.Commands.StartFlowRunCommand'
+            Get-RunCount needs | Should -Be 0
+        }
+
+        It 'a value that does not convert ends the run Failed with ParameterInvalid, before any task runs' {
+            $run = Start-FlowRun -Name needs -Project P -Parameters @{ count = 'many' } -Wait -ErrorAction SilentlyContinue -ErrorVariable ev 6>$null 3>$null
+            $run.State | Should -Be 'Failed'
+            $run.ErrorId | Should -Be 'ParameterInvalid'
+            $run.Error | Should -BeLike "*'count'*'many'*"
+            $run.Tasks | Should -BeNullOrEmpty -Because 'no task ran'
+            $ev | Should -HaveCount 1
+            $ev[0].FullyQualifiedErrorId | Should -Be 'ParameterInvalid,Flowstore.Commands.StartFlowRunCommand'
+        }
+
+        It 'a queued run with a value that does not convert is accepted, and fails ParameterInvalid when an agent runs it' {
+            $queued = Start-FlowRun -Name needs -Project P -Parameters @{ count = 'many' }
+            $queued.State | Should -Be 'Scheduled'
+            $null = Start-FlowAgent -Once -ErrorAction SilentlyContinue 6>$null 3>$null
+            $run = Get-FlowRun -Id $queued.Id
+            $run.State | Should -Be 'Failed'
+            $run.ErrorId | Should -Be 'ParameterInvalid'
+        }
+    }
+
+    Context '-Pinned' {
+        It 'of a Local frozen flow re-runs the exact earlier assembly after the flow was registered again with changed code' {
+            $frozen = New-FlowScript "$TestDrive/pinned/frozen.cs" (Get-LinearFlowBody -Name pinfrozen -Message 'v1 code')
+            $null = New-FlowStorage -Type Local | Register-Flow -Path $frozen -Project P
+            $run1 = (Split-RunOutput (Start-FlowRun -Name pinfrozen -Project P -Wait 6>&1)).Run[0]
+            $run1.State | Should -Be 'Success'
+
+            $null = New-FlowScript $frozen (Get-LinearFlowBody -Name pinfrozen -Message 'v2 code')
+            $v2 = New-FlowStorage -Type Local | Register-Flow -Path $frozen -Project P
+            $v2.Version | Should -Be 2
+            $current = Split-RunOutput (Start-FlowRun -Name pinfrozen -Project P -Wait 6>&1)
+            $current.Text | Should -Contain '[print_data] v2 code'
+            $current.Run[0].ScriptSha256 | Should -Not -Be $run1.ScriptSha256
+
+            $pinned = Split-RunOutput (Start-FlowRun -Pinned $run1.Id -Wait 6>&1)
+            $pinned.Text | Should -Contain '[print_data] v1 code'
+            $pinned.Text | Should -Not -Contain '[print_data] v2 code'
+            $pinned.Run | Should -HaveCount 1
+            $pinned.Run[0].State | Should -Be 'Success'
+            $pinned.Run[0].PinnedFromRun | Should -Be $run1.Id
+            $pinned.Run[0].FlowVersion | Should -Be 1
+            $pinned.Run[0].ScriptSha256 | Should -Be $run1.ScriptSha256
+            $pinned.Run[0].StorageVersion | Should -Be $run1.StorageVersion
+        }
+
+        It 'of Local script storage re-runs while the file is unchanged, and fails PinnedVersionUnavailable once it changed' {
+            $script = New-FlowScript "$TestDrive/pinned/script.cs" (Get-LinearFlowBody -Name pinscript -Message 'original')
+            $null = Register-Flow -Path $script -Project P
+            $run1 = Start-FlowRun -Name pinscript -Project P -Wait 6>$null
+            $same = Start-FlowRun -Pinned $run1.Id -Wait 6>$null
+            $same.State | Should -Be 'Success'
+            $same.StorageVersion | Should -Be $run1.StorageVersion
+
+            $null = New-FlowScript $script (Get-LinearFlowBody -Name pinscript -Message 'changed')
+            $run = Start-FlowRun -Pinned $run1.Id -Wait -ErrorAction SilentlyContinue -ErrorVariable ev 6>$null 3>$null
+            $run.State | Should -Be 'Failed'
+            $run.ErrorId | Should -Be 'PinnedVersionUnavailable'
+            $run.Error | Should -BeLike "*$script*"
+            $run.Tasks | Should -BeNullOrEmpty
+            $ev | Should -HaveCount 1
+            $ev[0].FullyQualifiedErrorId | Should -Be 'PinnedVersionUnavailable,Flowstore.Commands.StartFlowRunCommand'
+            { Start-FlowRun -Pinned $run1.Id -Wait -ErrorAction Stop 6>$null 3>$null } |
+                Should -Throw -ErrorId 'PinnedVersionUnavailable,Flowstore.Commands.StartFlowRunCommand'
+        }
+
+        It 'of an unknown run is RunNotFound, and nothing is queued' {
+            $before = @(Get-FlowRun).Count
+            $unknown = [guid]::NewGuid()
+            $err = { Start-FlowRun -Pinned $unknown -Wait -ErrorAction Stop } |
+                Should -Throw -ErrorId 'RunNotFound,Flowstore.Commands.StartFlowRunCommand' -PassThru
+            $err.Exception.Message | Should -BeLike "*$unknown*"
+            { Start-FlowRun -Pinned $unknown -ErrorAction Stop } |
+                Should -Throw -ErrorId 'RunNotFound,Flowstore.Commands.StartFlowRunCommand'
+            @(Get-FlowRun).Count | Should -Be $before
         }
     }
 

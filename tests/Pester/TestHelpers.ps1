@@ -70,3 +70,76 @@ function Get-LinearFlowBody {
     }
     ($lines -join "`n") + "`n"
 }
+
+function Wait-Until {
+    <#
+    Polls -Condition until it is true, failing after -TimeoutSeconds: for waiting on an event (a file written by a
+    task, a run's state), never on time. With -Process, fails at once (showing its error output) when that
+    process exits before the condition holds.
+    #>
+    param(
+        [Parameter(Mandatory)][scriptblock]$Condition,
+        [Parameter(Mandatory)][string]$Because,
+        [double]$TimeoutSeconds = 60,
+        [System.Diagnostics.Process]$Process
+    )
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    while (-not (& $Condition)) {
+        if ($Process -and $Process.HasExited) {
+            throw "Process $($Process.Id) exited ($($Process.ExitCode)) before $Because. $(Get-AgentProcessOutput $Process)"
+        }
+        if ([DateTime]::UtcNow -gt $deadline) {
+            throw "Timed out after ${TimeoutSeconds}s waiting until $Because."
+        }
+        Start-Sleep -Milliseconds 50
+    }
+}
+
+function Start-AgentProcess {
+    <#
+    Starts `Start-FlowAgent <Arguments>` in a separate PowerShell process on the current FLOWSTORE_HOME, with
+    -Environment added to the inherited environment. The process started is pwsh itself (not the `dotnet pwsh`
+    launcher of the local tool), so its Id is the process to kill, and the agent's name ends with ":<Id>".
+    Its standard output and error go to files under -LogFolder (see Get-AgentProcessOutput).
+    #>
+    param(
+        [string]$Arguments = '',
+        [hashtable]$Environment = @{},
+        [Parameter(Mandatory)][string]$LogFolder
+    )
+    $module = (Resolve-Path "$PSScriptRoot/../../Flowstore.psd1").Path
+    $command = "`$ErrorActionPreference = 'Stop'; `$ProgressPreference = 'SilentlyContinue'; Import-Module '$module'; Start-FlowAgent $Arguments"
+    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($command))
+    $executable = [Environment]::ProcessPath
+    # Under `dotnet pwsh` (a local dotnet tool) this process is `dotnet .../pwsh.dll`: start the same.
+    $arguments = @(if ([IO.Path]::GetFileNameWithoutExtension($executable) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' }) +
+        @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)
+    $variables = @{ FLOWSTORE_HOME = $env:FLOWSTORE_HOME }
+    foreach ($key in $Environment.Keys) { $variables[$key] = $Environment[$key] }
+    $null = New-Item -ItemType Directory -Force -Path $LogFolder
+    $name = [guid]::NewGuid().ToString('N').Substring(0, 8)
+    $process = Start-Process -FilePath $executable -ArgumentList $arguments -Environment $variables -PassThru `
+        -WorkingDirectory $LogFolder -RedirectStandardOutput "$LogFolder/$name.out" -RedirectStandardError "$LogFolder/$name.err"
+    $process | Add-Member -NotePropertyName LogPath -NotePropertyValue "$LogFolder/$name" -PassThru
+}
+
+function Get-AgentProcessOutput {
+    <# The standard output and error of a process from Start-AgentProcess, for failure messages. #>
+    param([Parameter(Mandatory)][System.Diagnostics.Process]$Process)
+    $text = foreach ($stream in 'out', 'err') {
+        $file = "$($Process.LogPath).$stream"
+        if (Test-Path -LiteralPath $file) { "std${stream}: " + (Get-Content -LiteralPath $file -Raw) }
+    }
+    $text -join ' '
+}
+
+function Stop-AgentProcess {
+    <# Kills agent processes still running (SIGKILL), e.g. after a failed test; ignores those that ended. #>
+    param([System.Diagnostics.Process[]]$Process)
+    foreach ($p in $Process) {
+        if ($p -and -not $p.HasExited) {
+            $p.Kill()
+            $null = $p.WaitForExit(10000)
+        }
+    }
+}
