@@ -100,7 +100,8 @@ function Start-AgentProcess {
     Starts `Start-FlowAgent <Arguments>` in a separate PowerShell process on the current FLOWSTORE_HOME, with
     -Environment added to the inherited environment. The process started is pwsh itself (not the `dotnet pwsh`
     launcher of the local tool), so its Id is the process to kill, and the agent's name ends with ":<Id>".
-    Its standard output and error go to files under -LogFolder (see Get-AgentProcessOutput).
+    Its standard output and error go to files under -LogFolder (see Get-AgentProcessOutput). Its exit code is
+    pwsh's: 0 when the last run it executed succeeded (or there was none), 1 when it wrote an error.
     #>
     param(
         [string]$Arguments = '',
@@ -108,7 +109,8 @@ function Start-AgentProcess {
         [Parameter(Mandatory)][string]$LogFolder
     )
     $module = (Resolve-Path "$PSScriptRoot/../../Flowstore.psd1").Path
-    $command = "`$ErrorActionPreference = 'Stop'; `$ProgressPreference = 'SilentlyContinue'; Import-Module '$module'; Start-FlowAgent $Arguments"
+    # $ErrorActionPreference stays 'Continue': a failed run is an error record of the agent, which must not stop it.
+    $command = "`$ProgressPreference = 'SilentlyContinue'; Import-Module '$module'; Start-FlowAgent $Arguments"
     $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($command))
     $executable = [Environment]::ProcessPath
     # Under `dotnet pwsh` (a local dotnet tool) this process is `dotnet .../pwsh.dll`: start the same.
