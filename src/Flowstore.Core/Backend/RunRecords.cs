@@ -146,7 +146,9 @@ public static class RunParameters
     private static object? Plain(System.Text.Json.JsonElement e) => e.ValueKind switch
     {
         System.Text.Json.JsonValueKind.String => e.GetString(),
-        System.Text.Json.JsonValueKind.Number => e.TryGetInt64(out var l) ? l : e.GetDouble(),
+        // Boxed separately: as one conditional expression, long and double would both become double,
+        // and integers beyond 2^53 would lose digits.
+        System.Text.Json.JsonValueKind.Number => e.TryGetInt64(out var l) ? (object)l : e.GetDouble(),
         System.Text.Json.JsonValueKind.True => true,
         System.Text.Json.JsonValueKind.False => false,
         System.Text.Json.JsonValueKind.Array => e.EnumerateArray().Select(Plain).ToArray(),
