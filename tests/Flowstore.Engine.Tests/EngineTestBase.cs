@@ -32,10 +32,13 @@ public abstract class EngineTestBase : IAsyncLifetime
         return Task.CompletedTask;
     }
 
+    /// <summary>The run timing of <see cref="Client"/> and of <see cref="NewClient"/> without a timing (the defaults unless overridden).</summary>
+    protected virtual RunTiming ClientTiming => new();
+
     /// <summary>Another client on the same home (as a new pwsh session would create).</summary>
-    protected FlowClient NewClient()
+    protected FlowClient NewClient(RunTiming? timing = null)
     {
-        var client = new FlowClient(new FlowClientOptions { Home = Home });
+        var client = new FlowClient(new FlowClientOptions { Home = Home }) { Timing = timing ?? ClientTiming };
         _clients.Add(client);
         return client;
     }

@@ -1,0 +1,531 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Flowstore.Engine;
+
+namespace Flowstore.Engine.Tests;
+
+/// <summary>
+/// Runs recorded in the run store: the queue, runs here and now, provenance, the log, agents, stopping,
+/// stale runs, waiting and pinned re-runs. Heartbeats and polling are fast, so nothing waits for seconds;
+/// nothing sleeps either: a test that needs a task to be running is told so by the task's own log line.
+/// </summary>
+public sealed class RecordedRunTests : EngineTestBase
+{
+    /// <summary>Long enough for a hung test to be a failure rather than a hang; never reached by a passing test.</summary>
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(60);
+
+    protected override RunTiming ClientTiming => new()
+    {
+        HeartbeatInterval = TimeSpan.FromMilliseconds(50),
+        HeartbeatTimeout = TimeSpan.FromMinutes(10),
+        PollInterval = TimeSpan.FromMilliseconds(20),
+    };
+
+    private static string Greeter(string greeting, bool extraTask = false) => $$"""
+        using Flowstore;
+
+        var flow = new Flow("greeter");
+        var name = flow.Parameter("name", "world");
+        var greet = flow.Task("greet", (string who) =>
+        {
+            Console.WriteLine("{{greeting}}, " + who);
+            return "{{greeting}}, " + who;
+        }, name);
+        flow.Task("shout", (string text) => Console.WriteLine(text.ToUpperInvariant() + "!"), greet);
+        {{(extraTask ? "flow.Task(\"whisper\", () => Console.WriteLine(\"psst\"));" : "")}}
+        """;
+
+    private const string Calc = """
+        using Flowstore;
+
+        var flow = new Flow("calc");
+        var count = flow.Parameter<int>("count");
+        var factor = flow.Parameter("factor", 2);
+        var numbers = flow.Task("numbers", (int n) => Enumerable.Range(1, n).ToArray(), count);
+        flow.Task("total", (int[] values, int f) => Console.WriteLine(values.Sum() * f), numbers, factor);
+        """;
+
+    /// <summary>A flow whose one task appends its parameter n as a line to {dir}/{n}.txt and to {dir}/all.txt.</summary>
+    private static string Counter(string dir) => $$"""
+        using Flowstore;
+
+        var flow = new Flow("counter");
+        var n = flow.Parameter<int>("n");
+        flow.Task("count", (int i) =>
+        {
+            var dir = {{JsonSerializer.Serialize(dir)}};
+            File.AppendAllText(Path.Combine(dir, i + ".txt"), i + "\n");
+            File.AppendAllText(Path.Combine(dir, "all.txt"), i + "\n");
+        }, n);
+        """;
+
+    private const string Sleeper = """
+        using Flowstore;
+
+        var flow = new Flow("sleeper");
+        flow.Task("wait", async (CancellationToken ct) =>
+        {
+            Log.Info("waiting");
+            await Task.Delay(Timeout.Infinite, ct);
+        });
+        """;
+
+    private async Task<FlowRecord> RegisterFlowAsync(string file, string text, RegisterOptions? options = null)
+    {
+        var registration = await RegisterOneAsync(WriteScript(file, text), options);
+        Assert.Equal(RegistrationStatus.Registered, registration.Status);
+        return await Client.GetFlowAsync(registration.Name, Project);
+    }
+
+    private static Dictionary<string, object?> Args(params (string Name, object? Value)[] values)
+        => values.ToDictionary(v => v.Name, v => v.Value);
+
+    private static string LocalVersion(string path)
+    {
+        var info = new FileInfo(path);
+        return $"{info.LastWriteTimeUtc.ToString("O", CultureInfo.InvariantCulture)}/{info.Length}";
+    }
+
+    /// <summary>Completes when a task writes the given log line (so the task's body is running).</summary>
+    private sealed class LogSignal(string task, string message) : IRunObserver
+    {
+        private readonly TaskCompletionSource _seen = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Seen => _seen.Task;
+
+        public void TaskStateChanged(TaskRunResult task, int done, int total)
+        {
+        }
+
+        public void LogWritten(RunLogEntry entry)
+        {
+            if (entry.Task == task && entry.Message == message)
+            {
+                _seen.TrySetResult();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- the queue
+
+    [Fact]
+    public async Task QueueRun_records_a_Scheduled_run_with_its_parameters_as_given()
+    {
+        var flow = await RegisterFlowAsync("calc.cs", Calc);
+
+        var run = await Client.QueueRunAsync(flow, Args(("count", 3), ("factor", "10")));
+
+        Assert.Equal(RunState.Scheduled, run.State);
+        Assert.Equal(flow.Id, run.FlowId);
+        Assert.Equal("calc", run.FlowName);
+        Assert.Equal(Project, run.Project);
+        Assert.Equal(1, run.FlowVersion);
+        Assert.Null(run.Started);
+        Assert.Null(run.Agent);
+        Assert.Null(run.ScriptSha256);
+        Assert.Empty(run.Tasks);
+        // Values are stored as given: they are converted to the declared types only when the run starts.
+        using (var json = JsonDocument.Parse(run.ParametersJson))
+        {
+            Assert.Equal(3, json.RootElement.GetProperty("count").GetInt32());
+            Assert.Equal("10", json.RootElement.GetProperty("factor").GetString());
+        }
+        Assert.Equal(3L, run.Parameters["count"]);
+        var stored = Assert.Single(await Client.GetRunsAsync(new RunQuery { State = RunState.Scheduled }));
+        Assert.Equal(run.Id, stored.Id);
+        Assert.Equal(run.ParametersJson, stored.ParametersJson);
+    }
+
+    [Fact]
+    public async Task A_queued_run_passes_integers_on_exactly_even_beyond_the_precision_of_a_double()
+    {
+        const long Big = 9_007_199_254_740_993; // 2^53 + 1: a double would make it ...992
+        var flow = await RegisterFlowAsync("big.cs", """
+            using Flowstore;
+
+            var flow = new Flow("big");
+            var big = flow.Parameter<long>("big");
+            var items = flow.Parameter("items", new long[] { 0 });
+            flow.Task("show", (long b, long[] i) => Console.WriteLine(b + " " + string.Join(",", i)), big, items);
+            """);
+
+        var queued = await Client.QueueRunAsync(flow, Args(("big", Big), ("items", new object[] { Big, 1 })));
+        var run = Assert.Single(await Client.RunAgentAsync("exact", once: true).WaitAsync(Guard));
+
+        Assert.Equal(queued.Id, run.Id);
+        Assert.Equal(RunState.Success, run.State);
+        Assert.Equal($"{Big} {Big},1", Assert.Single(await Client.GetRunLogAsync(run.Id), l => l.Task == "show").Message);
+        Assert.IsType<long>(run.Parameters["big"]);
+        Assert.Equal(Big, run.Parameters["big"]);
+    }
+
+    [Fact]
+    public async Task Unknown_and_missing_parameters_are_rejected_at_queue_time_and_nothing_is_queued()
+    {
+        var flow = await RegisterFlowAsync("calc.cs", Calc);
+
+        var unknown = await Assert.ThrowsAsync<FlowstoreException>(() => Client.QueueRunAsync(flow, Args(("count", 1), ("bogus", 1))));
+        var missing = await Assert.ThrowsAsync<FlowstoreException>(() => Client.QueueRunAsync(flow, Args(("factor", 3))));
+        var missingNow = await Assert.ThrowsAsync<FlowstoreException>(() => Client.RunNowAsync(flow, null, null));
+
+        Assert.Equal(ErrorIds.ParameterUnknown, unknown.ErrorId);
+        Assert.Contains("'bogus'", unknown.Message);
+        Assert.Contains("count, factor", unknown.Message);
+        Assert.Equal(ErrorIds.ParameterMissing, missing.ErrorId);
+        Assert.Contains("'count'", missing.Message);
+        Assert.Equal(ErrorIds.ParameterMissing, missingNow.ErrorId);
+        Assert.Empty(await Client.GetRunsAsync(new RunQuery()));
+    }
+
+    // ---------------------------------------------------------------- runs here and now
+
+    [Fact]
+    public async Task RunNow_records_tasks_provenance_and_a_log_attributed_per_task()
+    {
+        // Non-ASCII text: the recorded SHA-256 must be that of the file's bytes.
+        var flow = await RegisterFlowAsync("greeter.cs", Greeter("Grüezi"));
+        var path = Temp.File("greeter.cs");
+
+        var run = await Client.RunNowAsync(flow, Args(("name", "Ada")), null);
+
+        Assert.Equal(RunState.Success, run.State);
+        Assert.Null(run.Error);
+        Assert.Null(run.ErrorId);
+        Assert.Equal(FlowClient.LocalAgent, run.Agent);
+        Assert.NotNull(run.Started);
+        Assert.True(run.Ended >= run.Started);
+        Assert.Equal("Ada", run.Parameters["name"]);
+        Assert.Equal(new[] { "greet", "shout" }, run.Tasks.Select(t => t.Name).Order());
+        Assert.All(run.Tasks, t =>
+        {
+            Assert.Equal(TaskRunState.Success, t.State);
+            Assert.Equal(1, t.Attempts);
+        });
+
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))), run.ScriptSha256);
+        Assert.Equal(LocalVersion(path), run.StorageVersion);
+
+        var log = await Client.GetRunLogAsync(run.Id);
+        var greet = Assert.Single(log, l => l.Task == "greet" && l.Level == "Output");
+        var shout = Assert.Single(log, l => l.Task == "shout" && l.Level == "Output");
+        Assert.Equal("Grüezi, Ada", greet.Message);
+        Assert.Equal("GRÜEZI, ADA!", shout.Message);
+        Assert.Contains(log, l => l.Task is null && l.Message.Contains("finished Success"));
+        var stored = await Client.GetRunAsync(run.Id);
+        Assert.Equal((run.State, run.ScriptSha256, run.StorageVersion, run.Tasks.Count), (stored.State, stored.ScriptSha256, stored.StorageVersion, stored.Tasks.Count));
+    }
+
+    [Fact]
+    public async Task A_failing_task_fails_the_run_with_FlowRunFailed_and_marks_downstream_tasks()
+    {
+        var flow = await RegisterFlowAsync("fail.cs", """
+            using Flowstore;
+
+            var flow = new Flow("fail");
+            var a = flow.Task("a", () => { throw new InvalidOperationException("boom"); return 1; });
+            flow.Task("b", (int v) => Console.WriteLine(v), a);
+            flow.Task("c", () => Console.WriteLine("independent"));
+            """);
+
+        var run = await Client.RunNowAsync(flow, null, null);
+
+        Assert.Equal(RunState.Failed, run.State);
+        Assert.Equal("FlowRunFailed", run.ErrorId);
+        Assert.Contains("boom", run.Error);
+        Assert.Equal(TaskRunState.Failed, run.Tasks.Single(t => t.Name == "a").State);
+        Assert.Equal(TaskRunState.UpstreamFailed, run.Tasks.Single(t => t.Name == "b").State);
+        Assert.Equal(TaskRunState.Success, run.Tasks.Single(t => t.Name == "c").State);
+        var log = await Client.GetRunLogAsync(run.Id);
+        Assert.Contains(log, l => l.Task == "a" && l.Level == "Error" && l.Message.Contains("boom"));
+        Assert.DoesNotContain(log, l => l.Task == "b");
+        // A run that fails in its tasks still records what it ran.
+        Assert.NotNull(run.ScriptSha256);
+        Assert.NotNull(run.StorageVersion);
+    }
+
+    [Fact]
+    public async Task A_parameter_value_that_does_not_convert_fails_the_run_with_ParameterInvalid_before_any_task()
+    {
+        var flow = await RegisterFlowAsync("calc.cs", Calc);
+
+        var run = await Client.RunNowAsync(flow, Args(("count", "many")), null);
+
+        Assert.Equal(RunState.Failed, run.State);
+        Assert.Equal(ErrorIds.ParameterInvalid, run.ErrorId);
+        Assert.Contains("count", run.Error);
+        Assert.Empty(run.Tasks);
+        var log = await Client.GetRunLogAsync(run.Id);
+        Assert.DoesNotContain(log, l => l.Task is not null);
+        Assert.Contains(log, l => l.Level == "Error" && l.Message == run.Error);
+    }
+
+    [Fact]
+    public async Task A_changed_structure_fails_the_run_with_StructureChanged_naming_the_added_task()
+    {
+        var flow = await RegisterFlowAsync("greeter.cs", Greeter("Hello"));
+        var path = Temp.File("greeter.cs");
+        File.WriteAllText(path, Greeter("Hello", extraTask: true));
+
+        var run = await Client.RunNowAsync(flow, null, null);
+
+        Assert.Equal(RunState.Failed, run.State);
+        Assert.Equal(ErrorIds.StructureChanged, run.ErrorId);
+        Assert.Contains("tasks added: whisper", run.Error);
+        Assert.Contains("Register-Flow", run.Error);
+        Assert.Empty(run.Tasks);
+        Assert.Contains(await Client.GetRunLogAsync(run.Id), l => l.Level == "Error" && l.Message.Contains("whisper"));
+    }
+
+    // ---------------------------------------------------------------- agents
+
+    [Fact]
+    public async Task An_agent_with_once_executes_the_queued_runs_in_order_and_returns()
+    {
+        var dir = Temp.File("counts");
+        Directory.CreateDirectory(dir);
+        var flow = await RegisterFlowAsync("counter.cs", Counter(dir));
+        var queued = new List<FlowRunRecord>();
+        foreach (var n in new[] { 3, 1, 2 })
+        {
+            queued.Add(await Client.QueueRunAsync(flow, Args(("n", n))));
+        }
+        var started = new List<Guid>();
+
+        var done = await Client.RunAgentAsync("solo", once: true, started: r => started.Add(r.Id)).WaitAsync(Guard);
+
+        Assert.Equal(queued.Select(r => r.Id), started);
+        Assert.Equal(queued.Select(r => r.Id), done.Select(r => r.Id));
+        Assert.All(done, r =>
+        {
+            Assert.Equal(RunState.Success, r.State);
+            Assert.Equal("solo", r.Agent);
+        });
+        Assert.Equal("3\n1\n2\n", File.ReadAllText(Path.Combine(dir, "all.txt")));
+        Assert.Empty(await Client.GetRunsAsync(new RunQuery { State = RunState.Scheduled }));
+        // Nothing left: a second pass returns at once with nothing done.
+        Assert.Empty(await Client.RunAgentAsync("solo", once: true).WaitAsync(Guard));
+    }
+
+    [Fact]
+    public async Task Two_agents_on_one_home_execute_each_of_twenty_runs_exactly_once()
+    {
+        const int Runs = 20;
+        var dir = Temp.File("counts");
+        Directory.CreateDirectory(dir);
+        var flow = await RegisterFlowAsync("counter.cs", Counter(dir));
+        var queued = new List<FlowRunRecord>();
+        for (var n = 1; n <= Runs; n++)
+        {
+            queued.Add(await Client.QueueRunAsync(flow, Args(("n", n))));
+        }
+        var first = NewClient();
+        var second = NewClient();
+
+        var agents = await Task.WhenAll(
+            Task.Run(() => first.RunAgentAsync("agent-1", once: true)),
+            Task.Run(() => second.RunAgentAsync("agent-2", once: true))).WaitAsync(Guard);
+
+        var executed = agents.SelectMany(a => a).ToArray();
+        Assert.Equal(queued.Select(r => r.Id).Order(), executed.Select(r => r.Id).Order());
+        Assert.All(agents[0], r => Assert.Equal("agent-1", r.Agent));
+        Assert.All(agents[1], r => Assert.Equal("agent-2", r.Agent));
+        for (var n = 1; n <= Runs; n++)
+        {
+            Assert.Equal($"{n}\n", File.ReadAllText(Path.Combine(dir, $"{n}.txt")));
+        }
+        var runs = await Client.GetRunsAsync(new RunQuery { FlowName = "counter" });
+        Assert.Equal(Runs, runs.Count);
+        Assert.All(runs, r => Assert.Equal(RunState.Success, r.State));
+    }
+
+    // ---------------------------------------------------------------- stopping, stale runs, waiting
+
+    [Fact]
+    public async Task StopRun_cancels_a_running_run_through_its_heartbeat()
+    {
+        var flow = await RegisterFlowAsync("sleeper.cs", Sleeper);
+        var queued = await Client.QueueRunAsync(flow, null);
+        var signal = new LogSignal("wait", "waiting");
+        // The agent's own token is never cancelled: only the cancel flag read by the heartbeat can end the run.
+        var agent = Task.Run(() => Client.RunAgentAsync("stopper", once: true, observer: signal));
+        await signal.Seen.WaitAsync(Guard);
+
+        var running = await Client.GetRunAsync(queued.Id);
+        var requested = await NewClient().StopRunAsync(queued.Id);
+        var done = Assert.Single(await agent.WaitAsync(Guard));
+
+        Assert.Equal(RunState.Running, running.State);
+        Assert.False(running.CancelRequested);
+        Assert.True(requested.CancelRequested);
+        Assert.Equal(queued.Id, done.Id);
+        Assert.Equal(RunState.Cancelled, done.State);
+        Assert.Equal("FlowRunCancelled", done.ErrorId);
+        Assert.NotNull(done.Ended);
+        Assert.Equal(TaskRunState.Cancelled, Assert.Single(done.Tasks).State);
+        Assert.Equal(RunState.Cancelled, (await Client.GetRunAsync(queued.Id)).State);
+    }
+
+    [Fact]
+    public async Task StopRun_cancels_a_queued_run_at_once_and_no_agent_runs_it()
+    {
+        var flow = await RegisterFlowAsync("greeter.cs", Greeter("Hello"));
+        var queued = await Client.QueueRunAsync(flow, null);
+
+        var stopped = await Client.StopRunAsync(queued.Id);
+
+        Assert.Equal(RunState.Cancelled, stopped.State);
+        Assert.Empty(await Client.RunAgentAsync("idle", once: true).WaitAsync(Guard));
+        Assert.Empty(await Client.GetRunLogAsync(queued.Id));
+    }
+
+    [Fact]
+    public async Task StopRun_of_an_ended_run_fails_with_RunAlreadyEnded_and_of_an_unknown_run_with_RunNotFound()
+    {
+        var flow = await RegisterFlowAsync("greeter.cs", Greeter("Hello"));
+        var run = await Client.RunNowAsync(flow, null, null);
+
+        var ended = await Assert.ThrowsAsync<FlowstoreException>(() => Client.StopRunAsync(run.Id));
+        var unknown = await Assert.ThrowsAsync<FlowstoreException>(() => Client.StopRunAsync(Guid.NewGuid()));
+
+        Assert.Equal(RunState.Success, run.State);
+        Assert.Equal(ErrorIds.RunAlreadyEnded, ended.ErrorId);
+        Assert.Contains("Success", ended.Message);
+        Assert.Equal(ErrorIds.RunNotFound, unknown.ErrorId);
+        Assert.Equal(RunState.Success, (await Client.GetRunAsync(run.Id)).State);
+    }
+
+    [Fact]
+    public async Task A_run_whose_agent_stopped_heartbeating_is_failed_with_RunAgentLost_by_the_next_look()
+    {
+        var flow = await RegisterFlowAsync("greeter.cs", Greeter("Hello"));
+        var queued = await Client.QueueRunAsync(flow, null);
+        var claimed = await Client.Backend.ClaimRunAsync("ghost", queued.Id, CancellationToken.None);
+        Assert.Equal(RunState.Running, claimed!.State);
+
+        // Within the heartbeat timeout the run is left alone...
+        var patient = await Client.GetRunAsync(queued.Id);
+        // ...past it, whoever looks next fails it.
+        var impatient = NewClient(new RunTiming { HeartbeatTimeout = TimeSpan.FromTicks(1), PollInterval = TimeSpan.FromMilliseconds(20) });
+        var lost = Assert.Single(await impatient.GetRunsAsync(new RunQuery { FlowName = "greeter" }));
+
+        Assert.Equal(RunState.Running, patient.State);
+        Assert.Equal(RunState.Failed, lost.State);
+        Assert.Equal("RunAgentLost", lost.ErrorId);
+        Assert.Contains("ghost", lost.Error);
+        Assert.NotNull(lost.Ended);
+        // The ghost, should it come back, is told to stop and cannot record a result.
+        Assert.True(await Client.Backend.HeartbeatAsync(queued.Id, "ghost", Array.Empty<TaskRunRecord>(), CancellationToken.None));
+        Assert.False(await Client.Backend.CompleteRunAsync(queued.Id, "ghost", new RunCompletion { State = RunState.Success }, CancellationToken.None));
+        Assert.Equal(RunState.Failed, (await Client.GetRunAsync(queued.Id)).State);
+    }
+
+    [Fact]
+    public async Task WaitRun_times_out_with_RunWaitTimedOut_while_no_agent_runs_the_run()
+    {
+        var flow = await RegisterFlowAsync("greeter.cs", Greeter("Hello"));
+        var queued = await Client.QueueRunAsync(flow, null);
+
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => Client.WaitRunAsync(queued.Id, TimeSpan.FromMilliseconds(100)).WaitAsync(Guard));
+
+        Assert.Equal(ErrorIds.RunWaitTimedOut, e.ErrorId);
+        Assert.Contains("Scheduled", e.Message);
+        Assert.Equal(RunState.Scheduled, (await Client.GetRunAsync(queued.Id)).State);
+    }
+
+    [Fact]
+    public async Task WaitRun_returns_the_run_once_an_agent_ended_it()
+    {
+        var flow = await RegisterFlowAsync("greeter.cs", Greeter("Hello"));
+        var queued = await Client.QueueRunAsync(flow, Args(("name", "Ada")));
+
+        var waiting = Client.WaitRunAsync(queued.Id, null);
+        var agent = NewClient().RunAgentAsync("worker", once: true);
+        var waited = await waiting.WaitAsync(Guard);
+        await agent.WaitAsync(Guard);
+
+        Assert.Equal(RunState.Success, waited.State);
+        Assert.Equal("worker", waited.Agent);
+        Assert.Contains(await Client.GetRunLogAsync(queued.Id), l => l.Task == "greet" && l.Message == "Hello, Ada");
+        var unknown = await Assert.ThrowsAsync<FlowstoreException>(() => Client.WaitRunAsync(Guid.NewGuid(), null).WaitAsync(Guard));
+        Assert.Equal(ErrorIds.RunNotFound, unknown.ErrorId);
+    }
+
+    // ---------------------------------------------------------------- pinned re-runs
+
+    [Fact]
+    public async Task A_pinned_run_of_a_frozen_flow_runs_the_copy_an_earlier_run_executed()
+    {
+        var path = WriteScript("greeter.cs", Greeter("Hello"));
+        var frozen = new RegisterOptions { Project = Project, Storage = new LocalStorage(storedAsScript: false) };
+        await RegisterOneAsync(path, frozen);
+        var first = await Client.RunNowAsync(await Client.GetFlowAsync("greeter", Project), null, null);
+
+        File.WriteAllText(path, Greeter("Goodbye"));
+        Assert.Equal(2, (await RegisterOneAsync(path, frozen)).Version);
+        var v2 = await Client.GetFlowAsync("greeter", Project);
+        var current = await Client.RunNowAsync(v2, null, null);
+        var pinned = await Client.RunNowAsync(v2, null, first.Id);
+        var queuedPinned = await Client.QueueRunAsync(v2, Args(("name", "Ada")), first.Id);
+        var agentPinned = Assert.Single(await Client.RunAgentAsync("pinned", once: true).WaitAsync(Guard));
+
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(Home, "flows", "greeter"), "*.dll").Length);
+        Assert.Equal(RunState.Success, first.State);
+        Assert.Equal(RunState.Success, current.State);
+        Assert.Contains(await Client.GetRunLogAsync(current.Id), l => l.Task == "greet" && l.Message == "Goodbye, world");
+        Assert.NotEqual(first.ScriptSha256, current.ScriptSha256);
+
+        Assert.Equal(RunState.Success, pinned.State);
+        Assert.Equal(2, pinned.FlowVersion);
+        Assert.Equal(first.Id, pinned.PinnedFromRun);
+        Assert.Equal(first.StorageVersion, pinned.PinnedStorageVersion);
+        Assert.Equal(first.ScriptSha256, pinned.ScriptSha256);
+        Assert.Equal(first.StorageVersion, pinned.StorageVersion);
+        var pinnedLog = await Client.GetRunLogAsync(pinned.Id);
+        Assert.Contains(pinnedLog, l => l.Task == "greet" && l.Message == "Hello, world");
+        Assert.DoesNotContain(pinnedLog, l => l.Message.Contains("Goodbye"));
+
+        Assert.Equal(first.Id, queuedPinned.PinnedFromRun);
+        Assert.Equal(first.StorageVersion, queuedPinned.PinnedStorageVersion);
+        Assert.Equal(queuedPinned.Id, agentPinned.Id);
+        Assert.Equal(RunState.Success, agentPinned.State);
+        Assert.Contains(await Client.GetRunLogAsync(agentPinned.Id), l => l.Task == "greet" && l.Message == "Hello, Ada");
+    }
+
+    [Fact]
+    public async Task A_pinned_run_of_a_local_script_fails_with_PinnedVersionUnavailable_once_the_file_changed()
+    {
+        var flow = await RegisterFlowAsync("greeter.cs", Greeter("Hello"));
+        var path = Temp.File("greeter.cs");
+        var first = await Client.RunNowAsync(flow, null, null);
+        // Unchanged, the file is still the version the first run executed.
+        var same = await Client.RunNowAsync(flow, null, first.Id);
+
+        File.WriteAllText(path, Greeter("Goodbye"));
+        var pinned = await Client.RunNowAsync(flow, null, first.Id);
+
+        Assert.Equal(RunState.Success, same.State);
+        Assert.Equal(first.StorageVersion, same.StorageVersion);
+        Assert.Equal(RunState.Failed, pinned.State);
+        Assert.Equal(ErrorIds.PinnedVersionUnavailable, pinned.ErrorId);
+        Assert.Contains(path, pinned.Error);
+        Assert.Contains(first.StorageVersion!, pinned.Error);
+        Assert.Empty(pinned.Tasks);
+        Assert.DoesNotContain(await Client.GetRunLogAsync(pinned.Id), l => l.Task is not null);
+    }
+
+    [Fact]
+    public async Task Pinning_to_an_unknown_run_fails_with_RunNotFound_and_queues_nothing()
+    {
+        var flow = await RegisterFlowAsync("greeter.cs", Greeter("Hello"));
+        var nowhere = Guid.NewGuid();
+
+        var queued = await Assert.ThrowsAsync<FlowstoreException>(() => Client.QueueRunAsync(flow, null, nowhere));
+        var now = await Assert.ThrowsAsync<FlowstoreException>(() => Client.RunNowAsync(flow, null, nowhere));
+
+        Assert.Equal(ErrorIds.RunNotFound, queued.ErrorId);
+        Assert.Contains(nowhere.ToString(), queued.Message);
+        Assert.Equal(ErrorIds.RunNotFound, now.ErrorId);
+        Assert.Empty(await Client.GetRunsAsync(new RunQuery()));
+    }
+}
