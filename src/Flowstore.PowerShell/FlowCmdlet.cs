@@ -32,13 +32,31 @@ public abstract class FlowCmdlet : PSCmdlet, IDisposable
     {
         var task = Task.Run(() => work(_stop.Token));
         var reader = _messages.Reader;
-        while (!task.IsCompleted)
+        try
         {
-            var ready = reader.WaitToReadAsync().AsTask();
-            Task.WaitAny(task, ready);
+            while (!task.IsCompleted)
+            {
+                var ready = reader.WaitToReadAsync().AsTask();
+                Task.WaitAny(task, ready);
+                Drain();
+            }
             Drain();
         }
-        Drain();
+        catch
+        {
+            // A message's Write* threw (an agent's failed-run error under -ErrorAction Stop, a downstream
+            // Select-Object -First, Ctrl+C): stop the engine work and let it end before the client is disposed,
+            // so that a claimed run records its end instead of being left Running by a half-disposed backend.
+            _stop.Cancel();
+            try
+            {
+                task.Wait();
+            }
+            catch (AggregateException)
+            {
+            }
+            throw;
+        }
         try
         {
             return task.GetAwaiter().GetResult();
