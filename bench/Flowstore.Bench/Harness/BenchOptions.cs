@@ -1,0 +1,94 @@
+using System.Globalization;
+
+namespace Flowstore.Bench.Harness;
+
+/// <summary>Command-line settings of one harness run.</summary>
+public sealed class BenchOptions
+{
+    public const int DefaultRepetitions = 5;
+    public const int DefaultFiles = 100;
+    public const int DefaultWarmupFiles = 10;
+
+    /// <summary>K: timed repetitions of each case; the median is reported.</summary>
+    public int Repetitions { get; private set; } = DefaultRepetitions;
+
+    /// <summary>N: generated flow files (registration suite).</summary>
+    public int Files { get; private set; } = DefaultFiles;
+
+    /// <summary>Files in the untimed warm-up round of each case.</summary>
+    public int WarmupFiles { get; private set; } = DefaultWarmupFiles;
+
+    /// <summary>Suites to run (empty: all).</summary>
+    public List<string> Suites { get; } = new();
+
+    /// <summary>Folder for the JSON results; null: out/bench under the repository root.</summary>
+    public string? OutputDirectory { get; private set; }
+
+    public bool WriteJson { get; private set; } = true;
+
+    /// <summary>Also time each phase of a registration (read/hash, compile, load+build, caches, database).</summary>
+    public bool Profile { get; private set; }
+
+    /// <summary>Keep the temporary folders (for inspection) instead of deleting them.</summary>
+    public bool KeepTemp { get; private set; }
+
+    public bool ShowHelp { get; private set; }
+    public bool ListSuites { get; private set; }
+
+    public static string Usage => """
+        Usage: bench/run.sh [options]
+
+          --suite NAME       run only this suite (repeatable; default: all). See --list.
+          --files N          generated flow files for the registration suite (default 100)
+          --reps K           timed repetitions per case; the median is reported (default 5)
+          --warmup-files W   files in the untimed JIT warm-up round of each case (default 10)
+          --profile          also time the phases of a first registration (read/hash, compile, load+build, ...)
+          --out DIR          folder for the JSON results (default: <repo>/out/bench)
+          --no-json          do not write the JSON results
+          --keep-temp        keep the temporary homes and generated files
+          --list             list the suites
+          -h, --help         this text
+        """;
+
+    /// <summary>Parses the arguments; throws <see cref="ArgumentException"/> with a message for the user.</summary>
+    public static BenchOptions Parse(IReadOnlyList<string> args)
+    {
+        var o = new BenchOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var arg = args[i];
+            string Value()
+            {
+                if (i + 1 >= args.Count)
+                {
+                    throw new ArgumentException($"{arg} needs a value.");
+                }
+                return args[++i];
+            }
+            int Positive(int min)
+            {
+                var text = Value();
+                if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < min)
+                {
+                    throw new ArgumentException($"{arg} takes a whole number of at least {min}; got '{text}'.");
+                }
+                return n;
+            }
+            switch (arg)
+            {
+                case "--files" or "-n": o.Files = Positive(1); break;
+                case "--reps" or "-k": o.Repetitions = Positive(1); break;
+                case "--warmup-files": o.WarmupFiles = Positive(1); break;
+                case "--suite": o.Suites.Add(Value()); break;
+                case "--out": o.OutputDirectory = Path.GetFullPath(Value()); break;
+                case "--no-json": o.WriteJson = false; break;
+                case "--profile": o.Profile = true; break;
+                case "--keep-temp": o.KeepTemp = true; break;
+                case "--list": o.ListSuites = true; break;
+                case "-h" or "--help": o.ShowHelp = true; break;
+                default: throw new ArgumentException($"Unknown argument '{arg}'.");
+            }
+        }
+        return o;
+    }
+}
