@@ -26,6 +26,9 @@
         'Get-FlowRunLog'
         'Start-FlowAgent'
         'Invoke-Flow'
+        'Set-FlowSecret'
+        'Get-FlowSecret'
+        'Remove-FlowSecret'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

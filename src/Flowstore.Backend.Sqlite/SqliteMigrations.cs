@@ -102,6 +102,16 @@ internal static class SqliteMigrations
                 PRIMARY KEY (run_id, seq)
             );
             """),
+
+        // Secrets are encrypted by the client before they reach the backend (AES-GCM, key in FLOWSTORE_HOME).
+        new(3, "secrets", """
+            CREATE TABLE secrets (
+                name       TEXT NOT NULL COLLATE NOCASE PRIMARY KEY,
+                ciphertext BLOB NOT NULL,
+                created    TEXT NOT NULL,
+                updated    TEXT NOT NULL
+            );
+            """),
     ];
 
     /// <summary>The schema version this code creates and understands.</summary>

@@ -56,6 +56,10 @@ public static class ErrorIds
     public const string StorageInvalid = "StorageInvalid";
     public const string StorageFetchFailed = "StorageFetchFailed";
     public const string SecretNotFound = "SecretNotFound";
+    public const string SecretKeyMissing = "SecretKeyMissing";
+    public const string SecretKeyInvalid = "SecretKeyInvalid";
+    public const string SecretKeyMismatch = "SecretKeyMismatch";
+    public const string SecretOutsideRun = "SecretOutsideRun";
     public const string BackendSchemaTooNew = "BackendSchemaTooNew";
     public const string BackendUnavailable = "BackendUnavailable";
     public const string ParameterMissing = "ParameterMissing";

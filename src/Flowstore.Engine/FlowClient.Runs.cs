@@ -131,6 +131,7 @@ public sealed partial class FlowClient
             {
                 Observer = recorder,
                 Redactions = () => Secrets.ResolvedValues,
+                Secrets = Secrets,
             }, stop.Token).ConfigureAwait(false);
             completion = new RunCompletion
             {

@@ -12,7 +12,7 @@ public sealed class FlowClientOptions
     /// <summary>The backend; defaults to the SQLite file in the home folder.</summary>
     public IFlowBackend? Backend { get; init; }
 
-    /// <summary>Extra secret sources, asked before the environment.</summary>
+    /// <summary>Secret sources asked after the store and the environment (e.g. a SecretManagement vault).</summary>
     public IReadOnlyList<ISecretSource> SecretSources { get; init; } = Array.Empty<ISecretSource>();
 }
 
@@ -41,7 +41,8 @@ public sealed partial class FlowClient : IDisposable
         _backend = new Lazy<IFlowBackend>(() => given ?? new SqliteFlowBackend(Path.Combine(Home, SqliteFlowBackend.DefaultFileName)));
         Loader = new FlowScriptLoader(Compilers.GetOrAdd(Home, home => new ScriptCompiler(Path.Combine(home, "cache", "assemblies"))));
         _structures = new StructureCache(Path.Combine(Home, "cache", "structure"));
-        Secrets = new SecretResolver(options.SecretSources.Append(new EnvironmentSecretSource()).ToArray());
+        SecretStore = new SecretStore(() => Backend, Path.Combine(Home, "secret.key"));
+        Secrets = new SecretResolver(new ISecretSource[] { SecretStore, new EnvironmentSecretSource() }.Concat(options.SecretSources).ToArray());
         AddProvider(new LocalStorageProvider(Path.Combine(Home, "flows")));
     }
 
@@ -49,6 +50,9 @@ public sealed partial class FlowClient : IDisposable
     public IFlowBackend Backend => _backend.Value;
     public FlowScriptLoader Loader { get; }
     public SecretResolver Secrets { get; }
+
+    /// <summary>The encrypted secret store in the backend.</summary>
+    public SecretStore SecretStore { get; }
 
     /// <summary>Registers a storage provider (one line per provider).</summary>
     public void AddProvider(IStorageProvider provider) => _providers[provider.Type] = provider;
@@ -369,6 +373,7 @@ public sealed partial class FlowClient : IDisposable
         {
             Observer = observer,
             Redactions = () => Secrets.ResolvedValues,
+            Secrets = Secrets,
         }, cancellationToken).ConfigureAwait(false);
         return new FlowRunResult
         {

@@ -14,6 +14,7 @@ public static class FlowExecutor
         ExecutionOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new ExecutionOptions();
+        using var secrets = Secret.Use(options.Secrets);
         var order = flow.TopologicalOrder();
         var values = ParameterBinder.Bind(flow, parameters);
         var log = new ConcurrentQueue<RunLogEntry>();

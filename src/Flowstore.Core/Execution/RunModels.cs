@@ -79,4 +79,7 @@ public sealed class ExecutionOptions
 
     /// <summary>Values replaced by *** in the run log (resolved secrets).</summary>
     public Func<IReadOnlyCollection<string>>? Redactions { get; init; }
+
+    /// <summary>What <see cref="Secret.Get"/> resolves through in task code.</summary>
+    public ISecretResolver? Secrets { get; init; }
 }

@@ -47,6 +47,19 @@ public sealed class SecretResolver : ISecretResolver
 
     private readonly HashSet<string> _resolved = new(StringComparer.Ordinal);
 
+    /// <summary>The first source that has the secret (without keeping its value), or null.</summary>
+    public async Task<ISecretSource?> FindSourceAsync(string name, ISecretSource? skip, CancellationToken cancellationToken)
+    {
+        foreach (var source in _sources)
+        {
+            if (!ReferenceEquals(source, skip) && await source.TryGetAsync(name, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                return source;
+            }
+        }
+        return null;
+    }
+
     public async ValueTask<string> ResolveAsync(string name, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(name))

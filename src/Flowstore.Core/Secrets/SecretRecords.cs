@@ -1,0 +1,28 @@
+namespace Flowstore;
+
+/// <summary>An encrypted secret as a backend keeps it: the name and an opaque ciphertext, never the value.</summary>
+public sealed record SecretBlob(string Name, byte[] Ciphertext, DateTimeOffset Created, DateTimeOffset Updated);
+
+/// <summary>Where backends keep encrypted secrets. Encryption happens before this: a backend never sees a value.</summary>
+public interface ISecretBlobStore
+{
+    /// <summary>Creates or replaces a secret (names ignore case); keeps the creation time of a replaced one.</summary>
+    Task PutSecretAsync(string name, byte[] ciphertext, CancellationToken cancellationToken);
+
+    /// <summary>The secret with this name (case-insensitive), or null.</summary>
+    Task<SecretBlob?> GetSecretAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Every secret, sorted by name.</summary>
+    Task<IReadOnlyList<SecretBlob>> ListSecretsAsync(CancellationToken cancellationToken);
+
+    /// <summary>Removes a secret; false when there was none.</summary>
+    Task<bool> DeleteSecretAsync(string name, CancellationToken cancellationToken);
+}
+
+/// <summary>What Get-FlowSecret shows: a name, times, and where the name resolves from. Never the value.</summary>
+/// <param name="Name">The secret's name.</param>
+/// <param name="Source">Where it resolves from at the moment of use: the first source that has it, or "not found".</param>
+/// <param name="InStore">True when the Flowstore secret store holds it.</param>
+/// <param name="Created">When it was stored (store only).</param>
+/// <param name="Updated">When it was last set (store only).</param>
+public sealed record SecretInfo(string Name, string Source, bool InStore, DateTimeOffset? Created, DateTimeOffset? Updated);

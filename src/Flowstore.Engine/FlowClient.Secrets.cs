@@ -1,0 +1,39 @@
+namespace Flowstore.Engine;
+
+/// <summary>Secrets: set, describe (never the value), remove.</summary>
+public sealed partial class FlowClient
+{
+    /// <summary>Stores a secret encrypted in the backend.</summary>
+    public Task SetSecretAsync(string name, string value, CancellationToken cancellationToken = default)
+        => SecretStore.SetAsync(name, value, cancellationToken);
+
+    /// <summary>
+    /// Secrets in the store, and for each name asked for that the store lacks, where it would resolve from
+    /// (environment variable, vault) or "not found". Values are never read into the result.
+    /// </summary>
+    public async Task<IReadOnlyList<SecretInfo>> DescribeSecretsAsync(IReadOnlyList<string>? names, CancellationToken cancellationToken = default)
+    {
+        var stored = await SecretStore.ListAsync(cancellationToken).ConfigureAwait(false);
+        var result = stored.Select(s => new SecretInfo(s.Name, SecretStore.Description, true, s.Created, s.Updated)).ToList();
+        foreach (var name in names ?? Array.Empty<string>())
+        {
+            if (result.Any(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase)))
+            {
+                continue;
+            }
+            var source = await Secrets.FindSourceAsync(name, skip: SecretStore, cancellationToken).ConfigureAwait(false);
+            result.Add(new SecretInfo(name, source?.Description ?? "not found", false, null, null));
+        }
+        return result.OrderBy(r => r.Name, StringComparer.OrdinalIgnoreCase).ToArray();
+    }
+
+    /// <summary>Removes a secret from the store; <see cref="ErrorIds.SecretNotFound"/> when it is not there.</summary>
+    public async Task RemoveSecretAsync(string name, CancellationToken cancellationToken = default)
+    {
+        if (!await SecretStore.RemoveAsync(name, cancellationToken).ConfigureAwait(false))
+        {
+            throw new FlowstoreException(ErrorIds.SecretNotFound, FlowErrorKind.ObjectNotFound,
+                $"Secret '{name}' is not in the Flowstore secret store.") { Target = name };
+        }
+    }
+}

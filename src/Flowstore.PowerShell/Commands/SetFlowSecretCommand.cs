@@ -1,0 +1,82 @@
+using System.Management.Automation;
+using System.Net;
+using System.Security;
+
+namespace Flowstore.Commands;
+
+/// <summary>
+/// Set-FlowSecret: stores a secret, encrypted, in the Flowstore secret store. The value comes as a
+/// SecureString (-Value), a PSCredential's password (-Credential), or, for CI, plain text from the pipeline
+/// only (<c>$env:TOKEN | Set-FlowSecret -Name n</c>), so it never sits in a command line or history.
+/// </summary>
+[Cmdlet(VerbsCommon.Set, "FlowSecret", SupportsShouldProcess = true, DefaultParameterSetName = BySecureString)]
+[OutputType(typeof(SecretInfo))]
+public sealed class SetFlowSecretCommand : FlowCmdlet
+{
+    private const string BySecureString = "SecureString";
+    private const string ByCredential = "Credential";
+    private const string ByPipeline = "PlainTextFromPipeline";
+
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string Name { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = BySecureString)]
+    public SecureString? Value { get; set; }
+
+    /// <summary>Stores the credential's password.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ByCredential)]
+    [Credential]
+    public PSCredential? Credential { get; set; }
+
+    /// <summary>A plain-text value, accepted from the pipeline only.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ByPipeline, ValueFromPipeline = true)]
+    public string? InputObject { get; set; }
+
+    /// <summary>Output the secret's description (name, times, source; never the value).</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void BeginProcessing()
+    {
+        base.BeginProcessing();
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(InputObject)))
+        {
+            ThrowTerminatingError(new ErrorRecord(
+                new PSArgumentException("A plain-text secret value is accepted from the pipeline only ($env:TOKEN | Set-FlowSecret -Name n), never as an argument; use -Value with a SecureString or -Credential."),
+                "SecretPlainTextArgument", ErrorCategory.InvalidArgument, Name));
+        }
+    }
+
+    protected override void ProcessRecord()
+    {
+        var value = ParameterSetName switch
+        {
+            BySecureString => new NetworkCredential("", Value).Password,
+            ByCredential => Credential!.GetNetworkCredential().Password,
+            _ => InputObject,
+        };
+        if (string.IsNullOrEmpty(value))
+        {
+            WriteError(new ErrorRecord(new PSArgumentException($"The value for secret '{Name}' is empty."), "SecretValueEmpty", ErrorCategory.InvalidArgument, Name));
+            return;
+        }
+        if (!ShouldProcess($"secret '{Name}'", "Set (encrypted in the Flowstore secret store)"))
+        {
+            return;
+        }
+        try
+        {
+            Await(ct => Client.SetSecretAsync(Name, value, ct));
+            if (PassThru.IsPresent)
+            {
+                WriteObject(Await(ct => Client.DescribeSecretsAsync(new[] { Name }, ct))
+                    .First(s => string.Equals(s.Name, Name, StringComparison.OrdinalIgnoreCase)));
+            }
+        }
+        catch (FlowstoreException e)
+        {
+            WriteError(ToErrorRecord(e, Name));
+        }
+    }
+}
