@@ -19,9 +19,7 @@ AfterAll {
 
 Describe 'An agent killed with SIGKILL mid-run' {
     BeforeAll {
-        # This process judges the run (Wait-FlowRun fails stale runs): with the agent's 2s heartbeat timeout.
         $savedTimeout = $env:FLOWSTORE_HEARTBEAT_TIMEOUT
-        $env:FLOWSTORE_HEARTBEAT_TIMEOUT = '2'
 
         # The first task writes its marker file, then waits for a file that never appears.
         $file = New-FlowScript "$TestDrive/hold.cs" @'
@@ -63,6 +61,9 @@ flow.Task("after", (int x) => Console.WriteLine("after ran"), held);
     }
 
     It 'its run ends Failed with RunAgentLost, naming the agent, after the heartbeat timeout' {
+        # This process judges the run now (Wait-FlowRun fails stale runs), with the agent's 2s heartbeat timeout;
+        # only now, so that a heartbeat delayed by a loaded machine could not fail the run while the agent lived.
+        $env:FLOWSTORE_HEARTBEAT_TIMEOUT = '2'
         $run = Wait-FlowRun -Id $queued.Id -TimeoutSeconds 60 -ErrorAction SilentlyContinue -ErrorVariable ev
         $run.State | Should -Be 'Failed'
         $run.ErrorId | Should -Be 'RunAgentLost'
