@@ -122,10 +122,13 @@ public sealed partial class FlowClient
         });
 
         RunCompletion completion;
+        FetchedFlowSource? fetchedSource = null;
         try
         {
             var flow = await GetFlowOfRunAsync(run, stop.Token).ConfigureAwait(false);
-            var (built, source) = await PrepareAsync(flow, run.PinnedStorageVersion, stop.Token).ConfigureAwait(false);
+            // Provenance is known as soon as the script is fetched: a run that then fails (changed structure,
+            // bad parameters) still records what it fetched.
+            var (built, source) = await PrepareAsync(flow, run.PinnedStorageVersion, stop.Token, s => fetchedSource = s).ConfigureAwait(false);
             var parameters = ParameterBinder.Bind(built, run.Parameters);
             var execution = await FlowExecutor.RunAsync(built, parameters, new ExecutionOptions
             {
@@ -145,12 +148,20 @@ public sealed partial class FlowClient
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            completion = new RunCompletion { State = RunState.Cancelled, Error = "The run was stopped before its tasks started.", ErrorId = "FlowRunCancelled" };
+            completion = new RunCompletion
+            {
+                State = RunState.Cancelled, Error = "The run was stopped before its tasks started.", ErrorId = "FlowRunCancelled",
+                ScriptSha256 = fetchedSource?.Sha256, StorageVersion = fetchedSource?.StorageVersion,
+            };
         }
         catch (FlowstoreException e)
         {
             pendingLog.Enqueue(new RunLogEntry(DateTimeOffset.UtcNow, null, "Error", e.Message));
-            completion = new RunCompletion { State = RunState.Failed, Error = e.Message, ErrorId = e.ErrorId };
+            completion = new RunCompletion
+            {
+                State = RunState.Failed, Error = e.Message, ErrorId = e.ErrorId,
+                ScriptSha256 = fetchedSource?.Sha256, StorageVersion = fetchedSource?.StorageVersion,
+            };
         }
         finally
         {

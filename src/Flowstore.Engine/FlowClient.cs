@@ -331,10 +331,12 @@ public sealed partial class FlowClient : IDisposable
     /// Fetches a registered flow's script (current, or the pinned storage version), builds it, and checks that
     /// its structure is the registered one; a changed structure fails with the diff.
     /// </summary>
-    internal async Task<(Flow Flow, FetchedFlowSource Source)> PrepareAsync(FlowRecord flow, string? pinnedVersion, CancellationToken cancellationToken)
+    internal async Task<(Flow Flow, FetchedFlowSource Source)> PrepareAsync(FlowRecord flow, string? pinnedVersion, CancellationToken cancellationToken,
+        Action<FetchedFlowSource>? fetched = null)
     {
         var storage = StorageTypes.Deserialize(flow.StorageJson);
         var source = await ProviderFor(storage).FetchAsync(storage, pinnedVersion, Secrets, cancellationToken).ConfigureAwait(false);
+        fetched?.Invoke(source);
         var loaded = source.ScriptText is { } text
             ? await Loader.LoadSourceAsync(text, source.Origin, cancellationToken).ConfigureAwait(false)
             : Loader.LoadAssembly(source.AssemblyBytes!, source.Origin);
