@@ -34,7 +34,11 @@ public sealed class SecretStore : ISecretSource
     /// <summary>Encrypts and stores a value (creating the key on first use).</summary>
     public async Task SetAsync(string name, string value, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            throw new FlowstoreException(ErrorIds.InvalidName, FlowErrorKind.InvalidArgument,
+                "The secret name is empty or blank; give a name of visible characters.") { Target = name };
+        }
         ArgumentNullException.ThrowIfNull(value);
         await _blobs().PutSecretAsync(name.Trim(), Encrypt(name.Trim(), value, Key(create: true)), cancellationToken).ConfigureAwait(false);
     }

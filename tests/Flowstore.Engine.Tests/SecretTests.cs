@@ -148,6 +148,16 @@ public sealed class SecretTests : EngineTestBase
     }
 
     [Fact]
+    public async Task A_blank_secret_name_is_InvalidName_and_creates_no_key()
+    {
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => Client.SetSecretAsync("  ", UniqueValue()));
+
+        Assert.Equal(ErrorIds.InvalidName, e.ErrorId);
+        Assert.Equal(FlowErrorKind.InvalidArgument, e.Kind);
+        Assert.False(File.Exists(KeyPath));
+    }
+
+    [Fact]
     public async Task Removing_a_secret_is_SecretNotFound_the_second_time()
     {
         var name = UniqueName("removed");
@@ -332,7 +342,7 @@ public sealed class SecretTests : EngineTestBase
         var run = await client.RunNowAsync(flow, new Dictionary<string, object?> { ["a"] = fromEnv, ["b"] = fromFake }, null);
 
         Assert.Equal(RunState.Success, run.State);
-        var line = Assert.Single(await client.GetRunLogAsync(run.Id), l => l.Task == "show").Message;
+        var line = Assert.Single(await client.GetRunLogAsync(run.Id), l => l.Task == "show" && l.Level == "Output").Message;
         Assert.Equal($"*** *** lengths {envValue.Length} {fakeValue.Length}", line);
     }
 
