@@ -52,6 +52,9 @@ public static class FlowExecutor
             // The error is shown to users (task results, the run's error): a secret in an exception message must not leak.
             r.Error = error is null ? null : Redact(error);
             r.Ended = DateTimeOffset.UtcNow;
+            // Task states are part of the run log (level "State"), so Get-FlowRunLog tells the whole story.
+            Write(new RunLogEntry(r.Ended.Value, task.Name, "State",
+                state == TaskRunState.Success ? $"Task '{task.Name}' Success after {r.Attempts} attempt(s)." : $"Task '{task.Name}' {state}."));
             var count = Interlocked.Increment(ref done);
             options.Observer?.TaskStateChanged(r, count, order.Count);
             completions[task].TrySetResult(state == TaskRunState.Success);
@@ -92,6 +95,7 @@ public static class FlowExecutor
                 var result = results[task];
                 result.Started = DateTimeOffset.UtcNow;
                 result.State = TaskRunState.Running;
+                Write(new RunLogEntry(result.Started.Value, task.Name, "State", $"Task '{task.Name}' Running."));
                 options.Observer?.TaskStateChanged(result, Volatile.Read(ref done), order.Count);
                 var maxAttempts = task.Options.Retries + 1;
                 for (var attempt = 1; ; attempt++)
