@@ -68,7 +68,7 @@ Describe 'Get-FlowRunLog' {
 
     It '-Task shows only that task''s lines (any case)' {
         $right = @(Get-FlowRunLog -Run $run -Task right)
-        $right.Message | Should -Be @((1..5 | ForEach-Object { "right line $_" }) + 'right is done')
+        $right.Message | Should -Be (@("Task 'right' Running.") + (1..5 | ForEach-Object { "right line $_" }) + @('right is done', "Task 'right' Success after 1 attempt(s)."))
         $right.Task | Sort-Object -Unique | Should -Be 'right'
         (Get-FlowRunLog -Run $run -Task RIGHT).Message | Should -Be $right.Message
         Get-FlowRunLog -Run $run -Task nothing | Should -BeNullOrEmpty
@@ -77,7 +77,7 @@ Describe 'Get-FlowRunLog' {
     It 'takes -Id, a run from the pipeline, and Get-FlowRun output' {
         (Get-FlowRunLog -Id $run.Id).Message | Should -Be $log.Message
         ($run | Get-FlowRunLog).Message | Should -Be $log.Message
-        (Get-FlowRun -Id $run.Id | Get-FlowRunLog -Task join).Message | Should -Be @('sum is 3', 'joined 3')
+        (Get-FlowRun -Id $run.Id | Get-FlowRunLog -Task join).Message | Should -Be @("Task 'join' Running.", 'sum is 3', 'joined 3', "Task 'join' Success after 1 attempt(s).")
     }
 
     It 'a failed task''s error is in its lines' {
