@@ -30,7 +30,11 @@ public sealed class SetFlowSecretCommand : FlowCmdlet
     public PSCredential? Credential { get; set; }
 
     /// <summary>A plain-text value, accepted from the pipeline only.</summary>
+    /// <remarks>Null and empty are bound so that they end as SecretValueEmpty naming the secret (an unset
+    /// <c>$env:TOKEN</c> piped in CI), not as a parameter binding error.</remarks>
     [Parameter(Mandatory = true, ParameterSetName = ByPipeline, ValueFromPipeline = true)]
+    [AllowNull]
+    [AllowEmptyString]
     public string? InputObject { get; set; }
 
     /// <summary>Output the secret's description (name, times, source; never the value).</summary>
