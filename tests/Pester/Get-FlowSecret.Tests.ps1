@@ -166,7 +166,9 @@ flow.Task("read", (string n) =>
             Remove-Module Microsoft.PowerShell.SecretManagement -ErrorAction SilentlyContinue
         }
 
-        It 'without SecretManagement the vault is skipped silently' -Skip:([bool](Get-Command Get-Secret -ErrorAction SilentlyContinue)) {
+        It 'without SecretManagement the vault is skipped silently' {
+            # The test machine has no SecretManagement (it comes from the PowerShell Gallery); the stand-in is removed above.
+            Get-Command Get-Secret -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
             $errorsBefore = $Error.Count
             $secret = Get-FlowSecret -Name FS_PESTER_VAULT_ONLY -WarningVariable warnings -ErrorVariable ev
             $secret.Source | Should -Be 'not found'

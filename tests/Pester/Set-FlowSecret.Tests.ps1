@@ -172,7 +172,7 @@ Describe 'Set-FlowSecret' {
     }
 
     Context 'the key file' {
-        It 'is created on the first Set, owner-only (0600)' -Skip:$IsWindows {
+        It 'is created on the first Set, owner-only (0600)' {
             $null = Enter-TestHome
             try {
                 $key = Join-Path $env:FLOWSTORE_HOME 'secret.key'
