@@ -32,7 +32,7 @@ public sealed partial class SqliteFlowBackendTests
 
         using (var connection = RawConnection())
         {
-            Assert.Equal(2L, Scalar<long>(connection, "PRAGMA user_version;"));
+            Assert.Equal((long)SqliteFlowBackend.SchemaVersion, Scalar<long>(connection, "PRAGMA user_version;"));
             Assert.Equal(AllTables, Tables(connection));
         }
         var project = Assert.Single(await backend.GetProjectsAsync("old", Ct));

@@ -67,7 +67,7 @@ Describe 'Wait-FlowRun' {
             $run.State | Should -Be 'Success'
             $run.Agent | Should -BeLike "waiter@*:$($agent.Id)" -Because 'the agent process ran it'
             $run.Ended | Should -Not -BeNullOrEmpty
-            (Get-FlowRunLog -Run $run -Task show).Message | Should -Be 'value=7'
+            (Get-FlowRunLog -Run $run -Task show | Where-Object Level -eq 'Output').Message | Should -Be 'value=7'
         }
 
         It 'a run that ends Failed writes an error and still outputs the run' {
