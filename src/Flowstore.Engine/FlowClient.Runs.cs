@@ -15,6 +15,10 @@ public sealed class RunTiming
     /// <summary>How often an idle agent, or Wait-FlowRun, looks again.</summary>
     public TimeSpan PollInterval { get; init; } = Seconds("FLOWSTORE_POLL_INTERVAL", 1);
 
+    /// <summary>How many independent tasks of a run may run at once (FLOWSTORE_MAX_PARALLELISM; default: the core count, at least 2).</summary>
+    public int MaxParallelism { get; init; } = int.TryParse(Environment.GetEnvironmentVariable("FLOWSTORE_MAX_PARALLELISM"), out var n) && n > 0
+        ? n : Math.Max(2, Environment.ProcessorCount);
+
     private static TimeSpan Seconds(string variable, double fallback)
         => TimeSpan.FromSeconds(double.TryParse(Environment.GetEnvironmentVariable(variable), System.Globalization.NumberStyles.Float,
             System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback);
@@ -133,6 +137,7 @@ public sealed partial class FlowClient
             var execution = await FlowExecutor.RunAsync(built, parameters, new ExecutionOptions
             {
                 Observer = recorder,
+                MaxParallelism = Timing.MaxParallelism,
                 Redactions = () => Secrets.ResolvedValues,
                 Secrets = Secrets,
             }, stop.Token).ConfigureAwait(false);
