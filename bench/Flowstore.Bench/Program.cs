@@ -1,5 +1,6 @@
 using Flowstore.Bench.Harness;
 using Flowstore.Bench.Registration;
+using Flowstore.Bench.Runs;
 
 namespace Flowstore.Bench;
 
@@ -7,7 +8,7 @@ namespace Flowstore.Bench;
 /// Flowstore's benchmark harness: prints, for each case, the median of K repetitions and the suite's ratios
 /// against its baseline (measured in the same process), with PASS/MISS against the targets (informational: the
 /// exit code is 0 unless the harness itself fails), and writes the results to out/bench/&lt;timestamp&gt;.json.
-/// New suites (e.g. the run benchmarks of issue 3) are added to <see cref="Suites"/>.
+/// New suites are added to <see cref="Suites"/>.
 /// </summary>
 public static class Program
 {
@@ -15,6 +16,7 @@ public static class Program
     private static readonly (string Name, string Summary, Func<BenchOptions, BenchSuite> Create)[] Suites =
     {
         ("registration", "floor (Roslyn Emit) vs (a) first registration vs (b) unchanged re-registration", o => new RegistrationSuite(o)),
+        ("runs", "per-task overhead (chain, fan-out/fan-in) vs direct calls; run start latency (engine, Start-FlowRun -Wait)", o => new RunsSuite(o)),
     };
 
     public static async Task<int> Main(string[] args)
@@ -92,7 +94,7 @@ public static class Program
     }
 
     /// <summary>The folder holding Flowstore.sln, looking up from the working directory, then from the binary.</summary>
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
         {

@@ -8,6 +8,8 @@ public sealed class BenchOptions
     public const int DefaultRepetitions = 5;
     public const int DefaultFiles = 100;
     public const int DefaultWarmupFiles = 10;
+    public const int DefaultTasks = 10_000;
+    public const int DefaultStartRuns = 10;
 
     /// <summary>K: timed repetitions of each case; the median is reported.</summary>
     public int Repetitions { get; private set; } = DefaultRepetitions;
@@ -17,6 +19,12 @@ public sealed class BenchOptions
 
     /// <summary>Files in the untimed warm-up round of each case.</summary>
     public int WarmupFiles { get; private set; } = DefaultWarmupFiles;
+
+    /// <summary>No-op tasks per flow in the runs suite's per-task overhead cases.</summary>
+    public int Tasks { get; private set; } = DefaultTasks;
+
+    /// <summary>Runs started per repetition in the runs suite's start-latency cases (the repetition reports their median).</summary>
+    public int StartRuns { get; private set; } = DefaultStartRuns;
 
     /// <summary>Suites to run (empty: all).</summary>
     public List<string> Suites { get; } = new();
@@ -40,9 +48,13 @@ public sealed class BenchOptions
 
           --suite NAME       run only this suite (repeatable; default: all). See --list.
           --files N          generated flow files for the registration suite (default 100)
+          --tasks N          no-op tasks per flow for the runs suite's per-task overhead (default 10000)
+          --start-runs M     runs per repetition of the runs suite's start-latency cases; each repetition
+                             reports their median (default 10)
           --reps K           timed repetitions per case; the median is reported (default 5)
           --warmup-files W   files in the untimed JIT warm-up round of each case (default 10)
           --profile          also time the phases of a first registration (read/hash, compile, load+build, ...)
+                             and of a run start (queue, claim, fetch, load, executor start)
           --out DIR          folder for the JSON results (default: <repo>/out/bench)
           --no-json          do not write the JSON results
           --keep-temp        keep the temporary homes and generated files
@@ -78,6 +90,8 @@ public sealed class BenchOptions
             {
                 case "--files" or "-n": o.Files = Positive(1); break;
                 case "--reps" or "-k": o.Repetitions = Positive(1); break;
+                case "--tasks": o.Tasks = Positive(3); break;
+                case "--start-runs": o.StartRuns = Positive(1); break;
                 case "--warmup-files": o.WarmupFiles = Positive(1); break;
                 case "--suite": o.Suites.Add(Value()); break;
                 case "--out": o.OutputDirectory = Path.GetFullPath(Value()); break;

@@ -117,6 +117,15 @@ public sealed class BenchRunner
                 _out.WriteLine($"     {phase,-34} {ms,10:F2}  {100 * ms / c.MedianMs,5:F1} %  ({ms / Math.Max(1, c.Operations):F2} ms/{c.OperationName})");
             }
         }
+        foreach (var c in r.Cases.Where(c => c.Details is not null))
+        {
+            _out.WriteLine();
+            _out.WriteLine($"   every {c.OperationName} of {c.Id} (all repetitions pooled):");
+            foreach (var (figure, d) in c.Details!)
+            {
+                _out.WriteLine($"     {figure,-52} median {d.Median,9:F2}  min {d.Min,9:F2}  max {d.Max,9:F2}  (n = {d.Count})");
+            }
+        }
         if (r.Comparisons.Count > 0)
         {
             _out.WriteLine();
@@ -126,13 +135,14 @@ public sealed class BenchRunner
                 var target = c.Target is { } t ? $"target <= {t.ToString("0.00", CultureInfo.InvariantCulture)}" : "";
                 var verdict = c.Pass switch { true => "PASS", false => "MISS", null => "" };
                 var notes = new List<string>();
+                var figure = c.Unit == "x" ? "ratio" : "figure";
                 if (c.PairedMedian is { } p)
                 {
-                    notes.Add($"median of per-round ratios {p:F2}");
+                    notes.Add($"median of per-round {figure}s {p:F2}");
                 }
                 if (c.CpuValue is { } cpu)
                 {
-                    notes.Add($"CPU-time ratio {cpu:F2}");
+                    notes.Add($"CPU-time {figure} {cpu:F2}");
                 }
                 var paired = notes.Count > 0 ? $"   ({string.Join("; ", notes)})" : "";
                 _out.WriteLine($"   {c.Label.PadRight(labelWidth)}  {c.Value,8:F2} {c.Unit,-5}  {target,-16}  {verdict,-4}{paired}");

@@ -8,7 +8,12 @@ namespace Flowstore.Bench.Harness;
 /// </param>
 /// <param name="Operations">How many units of work it did (files, tasks, runs), for per-operation figures.</param>
 /// <param name="Phases">Optional breakdown of <paramref name="ElapsedMs"/> (ms per phase), e.g. under --profile.</param>
-public sealed record Sample(double ElapsedMs, double CpuMs, int Operations, IReadOnlyDictionary<string, double>? Phases = null);
+/// <param name="Details">
+/// Optional figures of the single operations inside one repetition (e.g. each run's start latency, when a repetition
+/// runs M flows and reports their median): kept in the JSON, and their pooled medians printed under the table.
+/// </param>
+public sealed record Sample(double ElapsedMs, double CpuMs, int Operations, IReadOnlyDictionary<string, double>? Phases = null,
+    IReadOnlyDictionary<string, IReadOnlyList<double>>? Details = null);
 
 /// <summary>Times one span: wall time with a <see cref="Stopwatch"/>, and the process's CPU time.</summary>
 public sealed class Meter
@@ -133,6 +138,21 @@ public sealed record OverheadPerOperationComparison(string Label, string Case, s
         var c = results[Case];
         return (c.MedianMs - results[Baseline].MedianMs) * 1000.0 / Math.Max(1, c.Operations);
     }
+
+    /// <summary>The median over rounds of (case - baseline) per operation, each from the same round.</summary>
+    public override double? ComputePaired(IReadOnlyDictionary<string, CaseResult> results)
+    {
+        var c = results[Case];
+        var b = results[Baseline].Samples;
+        return Stats.Median(c.Samples.Zip(b, (x, y) => (x.ElapsedMs - y.ElapsedMs) * 1000.0 / Math.Max(1, x.Operations)).ToArray());
+    }
+
+    /// <summary>The same overhead from the CPU-time medians (all threads: with parallel work it can exceed wall time).</summary>
+    public override double? ComputeCpu(IReadOnlyDictionary<string, CaseResult> results)
+    {
+        var c = results[Case];
+        return (c.MedianCpuMs - results[Baseline].MedianCpuMs) * 1000.0 / Math.Max(1, c.Operations);
+    }
 }
 
 /// <summary>A case's median itself against an absolute target in ms (e.g. a start latency).</summary>
@@ -181,6 +201,19 @@ public sealed class CaseResult
 
     /// <summary>Median of each phase over the repetitions, when the case reported phases.</summary>
     public IReadOnlyDictionary<string, double>? Phases { get; }
+
+    /// <summary>For each detail figure: (median, min, max, count) over every operation of every repetition.</summary>
+    public IReadOnlyDictionary<string, (double Median, double Min, double Max, int Count)>? Details
+        => Samples.Any(s => s.Details is not null)
+            ? Samples.Where(s => s.Details is not null)
+                .SelectMany(s => s.Details!)
+                .GroupBy(d => d.Key)
+                .ToDictionary(g => g.Key, g =>
+                {
+                    var all = g.SelectMany(d => d.Value).ToArray();
+                    return (Stats.Median(all), all.Min(), all.Max(), all.Length);
+                })
+            : null;
 }
 
 public static class Stats

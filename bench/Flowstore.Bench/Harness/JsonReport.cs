@@ -29,6 +29,8 @@ public static class JsonReport
                 ["repetitions"] = options.Repetitions,
                 ["files"] = options.Files,
                 ["warmupFiles"] = options.WarmupFiles,
+                ["tasks"] = options.Tasks,
+                ["startRuns"] = options.StartRuns,
                 ["profile"] = options.Profile,
             },
             ["suites"] = new JsonArray(suites.Select(Suite).ToArray()),
@@ -68,6 +70,10 @@ public static class JsonReport
             ["samplesMs"] = new JsonArray(c.Samples.Select(x => (JsonNode)JsonValue.Create(Round(x.ElapsedMs))).ToArray()),
             ["medianCpuMs"] = Round(c.MedianCpuMs),
             ["samplesCpuMs"] = new JsonArray(c.Samples.Select(x => (JsonNode)JsonValue.Create(Round(x.CpuMs))).ToArray()),
+            ["details"] = c.Samples.Any(x => x.Details is not null)
+                ? new JsonArray(c.Samples.Select(x => x.Details is null ? null : (JsonNode)new JsonObject(x.Details.Select(d =>
+                    KeyValuePair.Create(d.Key, (JsonNode?)new JsonArray(d.Value.Select(v => (JsonNode)JsonValue.Create(Round(v))).ToArray()))))).ToArray())
+                : null,
             ["phasesMedianMs"] = c.Phases is null ? null
                 : new JsonObject(c.Phases.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)JsonValue.Create(Round(p.Value))))),
         }).ToArray()),
