@@ -45,7 +45,8 @@ public sealed partial class FlowClient
             throw new FlowstoreException(ErrorIds.FlowNotFound, FlowErrorKind.InvalidOperation,
                 $"Flow '{flow.Name}' in project '{flow.Project}' is unregistered; register it again to run it.") { Target = flow.Name };
         }
-        CheckParameterNames(flow, parameters);
+        ParameterBinder.CheckNames(flow.Name,
+            FlowStructure.FromJson(flow.StructureJson).Parameters.Select(p => (p.Name, p.Type, p.Required)), parameters);
         string? pinnedVersion = null;
         if (pinnedFromRun is { } earlierId)
         {
@@ -266,25 +267,6 @@ public sealed partial class FlowClient
 
     public Task<IReadOnlyList<RunLogEntry>> GetRunLogAsync(Guid id, CancellationToken cancellationToken = default)
         => Backend.GetRunLogAsync(id, cancellationToken);
-
-    private static void CheckParameterNames(FlowRecord flow, IReadOnlyDictionary<string, object?>? given)
-    {
-        var declared = FlowStructure.FromJson(flow.StructureJson).Parameters;
-        var unknown = (given?.Keys ?? Enumerable.Empty<string>())
-            .Where(k => !declared.Any(p => string.Equals(p.Name, k, StringComparison.OrdinalIgnoreCase))).ToArray();
-        if (unknown.Length > 0)
-        {
-            var known = declared.Count == 0 ? "it declares none" : "declared: " + string.Join(", ", declared.Select(p => p.Name));
-            throw new FlowstoreException(ErrorIds.ParameterUnknown, FlowErrorKind.InvalidArgument,
-                $"Flow '{flow.Name}' has no parameter {string.Join(", ", unknown.Select(u => $"'{u}'"))}; {known}.") { Target = flow.Name };
-        }
-        var missing = declared.FirstOrDefault(p => p.Required && !(given?.Keys.Any(k => string.Equals(k, p.Name, StringComparison.OrdinalIgnoreCase)) ?? false));
-        if (missing is not null)
-        {
-            throw new FlowstoreException(ErrorIds.ParameterMissing, FlowErrorKind.InvalidArgument,
-                $"Flow '{flow.Name}' requires parameter '{missing.Name}' ({missing.Type}); give it with -Parameters @{{ {missing.Name} = ... }}.") { Target = flow.Name };
-        }
-    }
 
     private static TaskRunRecord ToRecord(TaskRunResult t) => new(t.Name, t.Slug, t.State, t.Attempts, t.Started, t.Ended, t.Error);
 

@@ -148,7 +148,7 @@ public sealed partial class FlowClient : IDisposable
             log($"'{full}' is unchanged since it was last compiled (SHA-256 {sha[..12]}); using its cached structure.");
         }
 
-        var selected = Select(flows, options.Names, full);
+        var selected = LoadedScript.SelectByName(flows, f => f.Name, options.Names, full);
         var plans = new List<RegistrationPlan>();
         foreach (var flow in selected)
         {
@@ -270,19 +270,6 @@ public sealed partial class FlowClient : IDisposable
         Diff = diff,
         Storage = StorageTypes.Deserialize(record.StorageJson).ToString(),
     };
-
-    private static IReadOnlyList<CachedFlow> Select(IReadOnlyList<CachedFlow> flows, IReadOnlyList<string>? names, string origin)
-    {
-        if (names is null || names.Count == 0)
-        {
-            return flows;
-        }
-        return names.Select(name => flows.FirstOrDefault(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase))
-                ?? throw new FlowstoreException(ErrorIds.FlowNotFoundInScript, FlowErrorKind.ObjectNotFound,
-                    $"Flow '{name}' not found in {origin}; found: {string.Join(", ", flows.Select(f => f.Name))}.") { Target = origin })
-            .Distinct()
-            .ToArray();
-    }
 
     // ---------------------------------------------------------------- flows
 

@@ -28,22 +28,24 @@ public sealed class LoadedScript
     public IReadOnlyList<Flow> Select(IEnumerable<string>? names)
     {
         var wanted = names?.Where(n => !string.IsNullOrWhiteSpace(n)).ToArray() ?? Array.Empty<string>();
-        if (wanted.Length == 0)
+        return SelectByName(Flows, f => f.Name, wanted, Origin);
+    }
+
+    /// <summary>
+    /// The items with the given names (case-insensitive, each once, in the order asked; all when none asked).
+    /// A name not found is <see cref="ErrorIds.FlowNotFoundInScript"/>: "flow 'x' not found in file; found: a, b".
+    /// </summary>
+    public static IReadOnlyList<T> SelectByName<T>(IReadOnlyList<T> items, Func<T, string> nameOf, IReadOnlyList<string>? names, string origin)
+    {
+        if (names is null || names.Count == 0)
         {
-            return Flows;
+            return items;
         }
-        var result = new List<Flow>();
-        foreach (var name in wanted)
-        {
-            var flow = Flows.FirstOrDefault(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase))
+        return names.Select(name => items.FirstOrDefault(i => string.Equals(nameOf(i), name, StringComparison.OrdinalIgnoreCase))
                 ?? throw new FlowstoreException(ErrorIds.FlowNotFoundInScript, FlowErrorKind.ObjectNotFound,
-                    $"Flow '{name}' not found in {Origin}; found: {string.Join(", ", Flows.Select(f => f.Name))}.") { Target = Origin };
-            if (!result.Contains(flow))
-            {
-                result.Add(flow);
-            }
-        }
-        return result;
+                    $"Flow '{name}' not found in {origin}; found: {string.Join(", ", items.Select(nameOf))}.") { Target = origin })
+            .Distinct()
+            .ToArray();
     }
 
     /// <summary>The one flow with this name.</summary>

@@ -14,14 +14,7 @@ public static class ParameterBinder
     public static IReadOnlyDictionary<string, object?> Bind(Flow flow, IReadOnlyDictionary<string, object?>? given)
     {
         given ??= new Dictionary<string, object?>();
-        var declared = flow.Parameters.ToDictionary(p => p.Name, StringComparer.OrdinalIgnoreCase);
-        var unknown = given.Keys.Where(k => !declared.ContainsKey(k)).ToArray();
-        if (unknown.Length > 0)
-        {
-            var known = declared.Count == 0 ? "it declares none" : "declared: " + string.Join(", ", declared.Keys);
-            throw new FlowstoreException(ErrorIds.ParameterUnknown, FlowErrorKind.InvalidArgument,
-                $"Flow '{flow.Name}' has no parameter {string.Join(", ", unknown.Select(u => $"'{u}'"))}; {known}.") { Target = flow.Name };
-        }
+        CheckNames(flow.Name, flow.Parameters.Select(p => (p.Name, FlowStructure.TypeName(p.Type), p.Required)), given);
 
         var values = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var p in flow.Parameters)
@@ -29,17 +22,40 @@ public static class ParameterBinder
             var match = given.FirstOrDefault(kv => string.Equals(kv.Key, p.Name, StringComparison.OrdinalIgnoreCase));
             if (match.Key is null)
             {
-                if (p.Required)
-                {
-                    throw new FlowstoreException(ErrorIds.ParameterMissing, FlowErrorKind.InvalidArgument,
-                        $"Flow '{flow.Name}' requires parameter '{p.Name}' ({FlowStructure.TypeName(p.Type)}); give it with -Parameters @{{ {p.Name} = ... }}.") { Target = flow.Name };
-                }
                 values[p.Name] = p.Default;
                 continue;
             }
             values[p.Name] = Convert(flow, p, match.Value);
         }
         return values;
+    }
+
+    /// <summary>
+    /// Checks given parameter names against the declared ones (case-insensitive): an unknown name is
+    /// <see cref="ErrorIds.ParameterUnknown"/>, a required parameter not given is <see cref="ErrorIds.ParameterMissing"/>
+    /// (the first, in the order declared). Used for a built flow and for a registered structure alike.
+    /// </summary>
+    public static void CheckNames(string flow, IEnumerable<(string Name, string Type, bool Required)> declared,
+        IReadOnlyDictionary<string, object?>? given)
+    {
+        var parameters = declared.ToArray();
+        var names = given?.Keys ?? Enumerable.Empty<string>();
+        bool IsDeclared(string name) => parameters.Any(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+        var unknown = names.Where(k => !IsDeclared(k)).ToArray();
+        if (unknown.Length > 0)
+        {
+            var known = parameters.Length == 0 ? "it declares none" : "declared: " + string.Join(", ", parameters.Select(p => p.Name));
+            throw new FlowstoreException(ErrorIds.ParameterUnknown, FlowErrorKind.InvalidArgument,
+                $"Flow '{flow}' has no parameter {string.Join(", ", unknown.Select(u => $"'{u}'"))}; {known}.") { Target = flow };
+        }
+        foreach (var p in parameters.Where(p => p.Required))
+        {
+            if (!names.Any(k => string.Equals(k, p.Name, StringComparison.OrdinalIgnoreCase)))
+            {
+                throw new FlowstoreException(ErrorIds.ParameterMissing, FlowErrorKind.InvalidArgument,
+                    $"Flow '{flow}' requires parameter '{p.Name}' ({p.Type}); give it with -Parameters @{{ {p.Name} = ... }}.") { Target = flow };
+            }
+        }
     }
 
     private static object? Convert(Flow flow, FlowParameter p, object? value)
