@@ -16,6 +16,7 @@
         'Get-FlowProject'
         'New-FlowStorage'
         'Test-FlowScript'
+        'Publish-FlowScript'
         'Register-Flow'
         'Get-Flow'
         'Unregister-Flow'

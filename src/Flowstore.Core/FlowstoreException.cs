@@ -55,6 +55,20 @@ public static class ErrorIds
     public const string StorageTypeUnknown = "StorageTypeUnknown";
     public const string StorageInvalid = "StorageInvalid";
     public const string StorageFetchFailed = "StorageFetchFailed";
+    /// <summary>The repository, bucket, object, image or path the storage names does not exist.</summary>
+    public const string StorageNotFound = "StorageNotFound";
+    /// <summary>The storage refused the credentials (401) or access (403).</summary>
+    public const string StorageAccessDenied = "StorageAccessDenied";
+    /// <summary>The storage's API rate limit is exhausted; the message gives the reset time.</summary>
+    public const string StorageRateLimited = "StorageRateLimited";
+    /// <summary>The storage could not be reached (after retries): network failure, 5xx, timeout.</summary>
+    public const string StorageUnavailable = "StorageUnavailable";
+    /// <summary>Publishing (upload, commit, build, push) failed.</summary>
+    public const string StoragePublishFailed = "StoragePublishFailed";
+    /// <summary>This storage type has no publish step.</summary>
+    public const string StoragePublishNotSupported = "StoragePublishNotSupported";
+    /// <summary>The script the storage holds does not match the one being registered (flow missing, structure differs).</summary>
+    public const string StoredScriptMismatch = "StoredScriptMismatch";
     public const string SecretNotFound = "SecretNotFound";
     public const string SecretKeyMissing = "SecretKeyMissing";
     public const string SecretKeyInvalid = "SecretKeyInvalid";

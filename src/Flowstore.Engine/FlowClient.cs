@@ -39,11 +39,14 @@ public sealed partial class FlowClient : IDisposable
         // Opened on first use: loading or invoking a script needs no database.
         var given = options.Backend;
         _backend = new Lazy<IFlowBackend>(() => given ?? new SqliteFlowBackend(Path.Combine(Home, SqliteFlowBackend.DefaultFileName)));
-        Loader = new FlowScriptLoader(Compilers.GetOrAdd(Home, home => new ScriptCompiler(Path.Combine(home, "cache", "assemblies"))));
+        Loader = new FlowScriptLoader(Compilers.GetOrAdd(Home, home => new ScriptCompiler(Path.Combine(home, "cache", "assemblies"), additionalReferences: BuiltInStorage.SettingsAssemblies)));
         _structures = new StructureCache(Path.Combine(Home, "cache", "structure"));
         SecretStore = new SecretStore(() => Backend, Path.Combine(Home, "secret.key"));
         Secrets = new SecretResolver(new ISecretSource[] { SecretStore, new EnvironmentSecretSource() }.Concat(options.SecretSources).ToArray());
-        AddProvider(new LocalStorageProvider(Path.Combine(Home, "flows")));
+        foreach (var provider in BuiltInStorage.Providers(Home))
+        {
+            AddProvider(provider);
+        }
     }
 
     public string Home { get; }
@@ -54,8 +57,12 @@ public sealed partial class FlowClient : IDisposable
     /// <summary>The encrypted secret store in the backend.</summary>
     public SecretStore SecretStore { get; }
 
-    /// <summary>Registers a storage provider (one line per provider).</summary>
-    public void AddProvider(IStorageProvider provider) => _providers[provider.Type] = provider;
+    /// <summary>Registers a storage provider and its settings type.</summary>
+    public void AddProvider(IStorageProvider provider)
+    {
+        StorageTypes.Register(provider.Type, provider.SettingsType);
+        _providers[provider.Type] = provider;
+    }
 
     private IStorageProvider ProviderFor(StorageSettings storage)
         => _providers.TryGetValue(storage.Type, out var p) ? p
@@ -155,12 +162,18 @@ public sealed partial class FlowClient : IDisposable
             var storage = options.Storage?.Clone()
                 ?? (flow.Storage is null ? new LocalStorage(storedAsScript: true) : StorageTypes.Deserialize(flow.Storage));
             var provider = ProviderFor(storage);
+            var structure = FlowStructure.FromJson(flow.Structure);
+            var flowName = flow.Name;
             var context = new StorageRegistrationContext(full, source, sha, flow.Name, flow.Slug,
                 async ct => (loaded ??= await Loader.LoadSourceAsync(source, full, ct).ConfigureAwait(false)).Compiled.AssemblyBytes,
-                Secrets, log);
+                Secrets, log)
+            {
+                OnWarning = options.OnWarning,
+                Progress = options.Progress,
+                CheckStoredScript = (stored, origin, ct) => CheckStoredScriptAsync(flowName, structure, full, sha, stored, origin, options.OnWarning ?? log, ct),
+            };
             var resolved = provider.Resolve(storage, context);
             var labels = flow.Labels.Concat(options.Labels).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-            var structure = FlowStructure.FromJson(flow.Structure);
             var key = RegistrationKey.Compute(options.Project, flow.Name, structure.Hash, resolved.Locator, labels);
 
             var versions = await Backend.GetFlowsAsync(new FlowQuery { Project = options.Project, Name = flow.Name, IncludeArchived = true }, cancellationToken).ConfigureAwait(false);
@@ -245,6 +258,80 @@ public sealed partial class FlowClient : IDisposable
             ? FlowStructure.Diff(FlowStructure.FromJson(previous.StructureJson), plan.Structure)
             : plan.Diff;
         return Result(plan, outcome.Flow, RegistrationStatus.Registered, plan.Reason, diff);
+    }
+
+    /// <summary>
+    /// Checks a script held by a storage against the flow being registered: it must declare the flow with the
+    /// same structure (else <see cref="ErrorIds.StoredScriptMismatch"/>, with the diff); differing task code
+    /// only is a warning, since runs use the stored script.
+    /// </summary>
+    private async Task CheckStoredScriptAsync(string flowName, FlowStructure expected, string localPath, string localSha,
+        string stored, string origin, Action<string> warn, CancellationToken cancellationToken)
+    {
+        if (FlowStructure.Sha256Hex(stored) == localSha)
+        {
+            return;
+        }
+        LoadedScript loaded;
+        try
+        {
+            loaded = await Loader.LoadSourceAsync(stored, origin, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FlowstoreException e)
+        {
+            throw new FlowstoreException(ErrorIds.StoredScriptMismatch, FlowErrorKind.InvalidData,
+                $"Flow '{flowName}': the stored script {origin} cannot be loaded, so runs would fail: {e.Message}", e) { Target = origin };
+        }
+        var flow = loaded.Flows.FirstOrDefault(f => string.Equals(f.Name, flowName, StringComparison.Ordinal))
+            ?? throw new FlowstoreException(ErrorIds.StoredScriptMismatch, FlowErrorKind.InvalidData,
+                $"The stored script {origin} does not declare flow '{flowName}' (it declares: {string.Join(", ", loaded.Flows.Select(f => f.Name))}); " +
+                $"publish '{localPath}' first (Publish-FlowScript).") { Target = origin };
+        var structure = FlowStructure.FromFlow(flow);
+        if (structure.Hash != expected.Hash)
+        {
+            var diff = FlowStructure.Diff(structure, expected);
+            throw new FlowstoreException(ErrorIds.StoredScriptMismatch, FlowErrorKind.InvalidData,
+                $"Flow '{flowName}': the stored script {origin} has a different structure than '{localPath}' ({diff}); " +
+                "runs would fail. Publish the local script first (Publish-FlowScript), or register the stored one.") { Target = origin };
+        }
+        warn($"Flow '{flowName}': the stored script {origin} differs from '{localPath}' (same structure, different code); runs will use the stored script.");
+    }
+
+    // ---------------------------------------------------------------- publishing
+
+    /// <summary>
+    /// Publishes a script to a storage on its own (a CI step before registration): upload, commit, or build and
+    /// push, through the storage's provider. The storage defaults to the one the script's flow sets.
+    /// </summary>
+    public async Task<FlowPublication> PublishAsync(string path, PublishOptions options, Action<string>? log = null, CancellationToken cancellationToken = default)
+    {
+        log ??= _ => { };
+        var full = Path.GetFullPath(path);
+        var loaded = await Loader.LoadFileAsync(full, cancellationToken).ConfigureAwait(false);
+        var flow = SelectOne(loaded, options.Name);
+        var storage = options.Storage?.Clone() ?? flow.Storage?.Clone()
+            ?? throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
+                $"Flow '{flow.Name}' in '{full}' sets no storage; pass one with -Storage (New-FlowStorage).") { Target = full };
+        var provider = ProviderFor(storage);
+        var source = System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(full, cancellationToken).ConfigureAwait(false));
+        var context = new StoragePublishContext(full, source, loaded.Compiled.Sha256, flow.Name, flow.Slug,
+            _ => Task.FromResult(loaded.Compiled.AssemblyBytes), Secrets, log)
+        {
+            Message = options.Message,
+            Branch = options.Branch,
+            Progress = options.Progress,
+            OnWarning = options.OnWarning,
+        };
+        var published = await provider.PublishAsync(storage, context, cancellationToken).ConfigureAwait(false);
+        return new FlowPublication
+        {
+            Flow = flow.Name,
+            Path = full,
+            ScriptSha256 = loaded.Compiled.Sha256,
+            Storage = published.Storage,
+            StorageVersion = published.StorageVersion,
+            Location = published.Location,
+        };
     }
 
     /// <summary>The result object for a file or flow that failed.</summary>

@@ -24,6 +24,51 @@ public sealed class RegisterOptions
     public IReadOnlyList<string> Labels { get; init; } = Array.Empty<string>();
     public StorageSettings? Storage { get; init; }
     public bool Force { get; init; }
+
+    /// <summary>Warnings for the user (e.g. the stored script differs from the local one); verbose log when null.</summary>
+    public Action<string>? OnWarning { get; init; }
+
+    /// <summary>Progress of uploads, builds and pushes made by the registration.</summary>
+    public IProgress<StorageProgress>? Progress { get; init; }
+}
+
+/// <summary>Options of <see cref="FlowClient.PublishAsync"/>.</summary>
+public sealed class PublishOptions
+{
+    /// <summary>The storage; the one the script's flow sets when null.</summary>
+    public StorageSettings? Storage { get; init; }
+
+    /// <summary>The flow, when the script holds several.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>Commit message (Git hosts, Git).</summary>
+    public string? Message { get; init; }
+
+    /// <summary>Branch to commit to (Git hosts, Git).</summary>
+    public string? Branch { get; init; }
+
+    public IProgress<StorageProgress>? Progress { get; init; }
+    public Action<string>? OnWarning { get; init; }
+}
+
+/// <summary>
+/// A published script (the output of Publish-FlowScript): the storage that now holds it, with its key, image or
+/// ref filled in, and the storage's version of what was published. Pipes into Register-Flow (Storage, Path).
+/// </summary>
+public sealed class FlowPublication
+{
+    public required string Flow { get; init; }
+    public required string Path { get; init; }
+    public required string ScriptSha256 { get; init; }
+    public required StorageSettings Storage { get; init; }
+
+    /// <summary>Commit SHA, ETag/VersionId, generation or image digest of what was published.</summary>
+    public required string StorageVersion { get; init; }
+
+    /// <summary>Where it went: a URL, s3://bucket/key, an image reference (never a secret).</summary>
+    public required string Location { get; init; }
+
+    public override string ToString() => $"{Flow} -> {Location} ({StorageVersion})";
 }
 
 /// <summary>What registering one flow will do; apply it with <see cref="FlowClient.ApplyAsync"/>.</summary>

@@ -65,6 +65,19 @@ public static class StorageTypes
         }
     }
 
+    /// <summary>Registers a storage settings type under its name.</summary>
+    public static void Register(string type, Type settingsType)
+    {
+        if (!typeof(StorageSettings).IsAssignableFrom(settingsType))
+        {
+            throw new ArgumentException($"{settingsType} is not a StorageSettings type.", nameof(settingsType));
+        }
+        lock (Types)
+        {
+            Types[type] = settingsType;
+        }
+    }
+
     /// <summary>The registered type names, sorted.</summary>
     public static IReadOnlyList<string> Names
     {

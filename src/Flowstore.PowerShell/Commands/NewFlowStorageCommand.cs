@@ -6,6 +6,13 @@ namespace Flowstore.Commands;
 public enum FlowStorageType
 {
     Local,
+    GitHub,
+    GitLab,
+    Bitbucket,
+    Git,
+    S3,
+    Gcs,
+    Docker,
 }
 
 /// <summary>
@@ -13,12 +20,20 @@ public enum FlowStorageType
 /// Each -Type offers only its own parameters (dynamic parameters), so tab completion shows what applies.
 /// </summary>
 [Cmdlet(VerbsCommon.New, "FlowStorage")]
-[OutputType(typeof(LocalStorage))]
+[OutputType(typeof(LocalStorage), typeof(GitHubStorage), typeof(GitLabStorage), typeof(BitbucketStorage), typeof(GitStorage),
+    typeof(S3Storage), typeof(GcsStorage), typeof(DockerStorage))]
 public sealed class NewFlowStorageCommand : FlowCmdlet, IDynamicParameters
 {
     private static readonly Dictionary<FlowStorageType, Func<IStorageParameters>> ParameterSets = new()
     {
         [FlowStorageType.Local] = () => new LocalStorageParameters(),
+        [FlowStorageType.GitHub] = () => new GitHubStorageParameters(),
+        [FlowStorageType.GitLab] = () => new GitLabStorageParameters(),
+        [FlowStorageType.Bitbucket] = () => new BitbucketStorageParameters(),
+        [FlowStorageType.Git] = () => new GitStorageParameters(),
+        [FlowStorageType.S3] = () => new S3StorageParameters(),
+        [FlowStorageType.Gcs] = () => new GcsStorageParameters(),
+        [FlowStorageType.Docker] = () => new DockerStorageParameters(),
     };
 
     private IStorageParameters? _parameters;

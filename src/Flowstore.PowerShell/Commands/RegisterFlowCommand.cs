@@ -33,7 +33,7 @@ public sealed class RegisterFlowCommand : FlowCmdlet
     public string[]? Label { get; set; }
 
     /// <summary>Storage for the flows, overriding the one the script sets (e.g. from New-FlowStorage).</summary>
-    [Parameter(ValueFromPipeline = true)]
+    [Parameter(ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     public StorageSettings? Storage { get; set; }
 
     /// <summary>Create the project when it does not exist.</summary>
@@ -54,6 +54,8 @@ public sealed class RegisterFlowCommand : FlowCmdlet
             Labels = Label ?? Array.Empty<string>(),
             Storage = Storage,
             Force = Force.IsPresent,
+            OnWarning = PostWarning,
+            Progress = new StorageProgressReporter(this),
         };
         foreach (var file in PathResolver.ResolveScripts(this, Path))
         {

@@ -12,6 +12,8 @@ public sealed class LocalStorageProvider : IStorageProvider
 
     public string Type => "Local";
 
+    public Type SettingsType => typeof(LocalStorage);
+
     public StorageSettings Resolve(StorageSettings settings, StorageRegistrationContext context)
     {
         var local = (LocalStorage)settings.Clone();
