@@ -13,10 +13,11 @@ internal sealed class TempDirectory : IDisposable
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
 
-    /// <summary>Writes a file and returns its full path.</summary>
+    /// <summary>Writes a file (creating its folder) and returns its full path.</summary>
     public string Write(string name, string text)
     {
         var path = File(name);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
         System.IO.File.WriteAllText(path, text);
         return path;
     }

@@ -41,10 +41,17 @@ public sealed class LocalStorageProvider : IStorageProvider
                 throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.ObjectNotFound,
                     $"Local storage of flow '{context.Flow}' points at '{local.Path}', which does not exist.") { Target = local.Path };
             }
-            if (!string.Equals(local.Path, context.ScriptPath, StringComparison.Ordinal)
-                && FlowStructure.Sha256Hex(await File.ReadAllBytesAsync(local.Path, cancellationToken).ConfigureAwait(false)) != context.ScriptSha256)
+            if (!string.Equals(local.Path, context.ScriptPath, StringComparison.Ordinal))
             {
-                context.Log($"Flow '{context.Flow}': the stored script '{local.Path}' differs from '{context.ScriptPath}'; runs will use the stored script.");
+                var stored = await File.ReadAllTextAsync(local.Path, cancellationToken).ConfigureAwait(false);
+                if (context.CheckStoredScript is { } check)
+                {
+                    await check(stored, $"'{local.Path}'", cancellationToken).ConfigureAwait(false);
+                }
+                else if (FlowStructure.Sha256Hex(stored) != context.ScriptSha256)
+                {
+                    context.Warn($"Flow '{context.Flow}': the stored script '{local.Path}' differs from '{context.ScriptPath}'; runs will use the stored script.");
+                }
             }
             return local;
         }
@@ -52,15 +59,65 @@ public sealed class LocalStorageProvider : IStorageProvider
         var target = local.ArtifactPath!;
         if (!File.Exists(target))
         {
-            var bytes = await context.CompiledAssembly(cancellationToken).ConfigureAwait(false);
-            System.IO.Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
-            // Write to a temporary name, then move: a crash never leaves a half-written flow behind.
-            var temp = target + "." + Guid.NewGuid().ToString("N") + ".tmp";
-            await File.WriteAllBytesAsync(temp, bytes, cancellationToken).ConfigureAwait(false);
-            File.Move(temp, target, overwrite: true);
+            await WriteAtomicallyAsync(target, await context.CompiledAssembly(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         }
         context.Log($"Flow '{context.Flow}': compiled flow stored at '{target}'.");
         return local;
+    }
+
+    /// <summary>
+    /// Script storage: copies the script to the storage's <see cref="LocalStorage.Path"/> (a shared folder, say).
+    /// Frozen storage: stores the compiled flow in the storage's directory, as registration does.
+    /// </summary>
+    public async Task<PublishedFlowSource> PublishAsync(StorageSettings settings, StoragePublishContext context, CancellationToken cancellationToken)
+    {
+        var local = (LocalStorage)settings.Clone();
+        var baseDir = System.IO.Path.GetDirectoryName(context.ScriptPath)!;
+        if (local.StoredAsScript)
+        {
+            var target = local.Path is null
+                ? throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
+                    $"Local script storage needs a path to publish '{context.ScriptPath}' to (New-FlowStorage -Type Local -StoredAsScript -Path <file>).") { Target = context.ScriptPath }
+                : System.IO.Path.GetFullPath(local.Path, baseDir);
+            local.Path = target;
+            if (!string.Equals(target, context.ScriptPath, StringComparison.Ordinal))
+            {
+                var bytes = System.Text.Encoding.UTF8.GetBytes(context.ScriptSource);
+                var unchanged = File.Exists(target) && FlowStructure.Sha256Hex(await File.ReadAllBytesAsync(target, cancellationToken).ConfigureAwait(false)) == FlowStructure.Sha256Hex(bytes);
+                if (!unchanged)
+                {
+                    await WriteAtomicallyAsync(target, bytes, cancellationToken).ConfigureAwait(false);
+                    context.Log($"Copied '{context.ScriptPath}' to '{target}'.");
+                }
+            }
+            var info = new FileInfo(target);
+            return new PublishedFlowSource(local, $"{info.LastWriteTimeUtc.ToString("O", CultureInfo.InvariantCulture)}/{info.Length}", target);
+        }
+
+        local.Directory = System.IO.Path.GetFullPath(local.Directory ?? _defaultDirectory, baseDir);
+        local.ArtifactPath = System.IO.Path.Combine(local.Directory, context.FlowSlug, context.ScriptSha256[..16] + ".dll");
+        var assembly = await context.CompiledAssembly(cancellationToken).ConfigureAwait(false);
+        if (!File.Exists(local.ArtifactPath))
+        {
+            await WriteAtomicallyAsync(local.ArtifactPath, assembly, cancellationToken).ConfigureAwait(false);
+        }
+        return new PublishedFlowSource(local, FlowStructure.Sha256Hex(await File.ReadAllBytesAsync(local.ArtifactPath, cancellationToken).ConfigureAwait(false)), local.ArtifactPath);
+    }
+
+    // Write to a temporary name, then move: a crash never leaves a half-written file behind.
+    private static async Task WriteAtomicallyAsync(string target, byte[] bytes, CancellationToken cancellationToken)
+    {
+        System.IO.Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+        var temp = target + "." + Guid.NewGuid().ToString("N") + ".tmp";
+        try
+        {
+            await File.WriteAllBytesAsync(temp, bytes, cancellationToken).ConfigureAwait(false);
+            File.Move(temp, target, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
     }
 
     public async Task<FetchedFlowSource> FetchAsync(StorageSettings settings, string? pinnedVersion, ISecretResolver secrets, CancellationToken cancellationToken)
