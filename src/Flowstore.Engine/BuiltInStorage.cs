@@ -12,7 +12,7 @@ internal static class BuiltInStorage
         new Storage.GitHub.GitHubStorageProvider(),
         new Storage.GitLab.GitLabStorageProvider(),
         new Storage.Bitbucket.BitbucketStorageProvider(),
-        new Storage.Git.GitStorageProvider(),
+        new Storage.Git.GitStorageProvider(Path.Combine(home, "cache", "git")),
         new Storage.S3.S3StorageProvider(),
         new Storage.Gcs.GcsStorageProvider(),
         new Storage.Docker.DockerStorageProvider(),
