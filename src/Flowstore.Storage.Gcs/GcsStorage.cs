@@ -1,13 +1,105 @@
+using System.Text.Json.Serialization;
+
 namespace Flowstore;
 
-/// <summary>Gcs storage settings (placeholder: the provider is being written).</summary>
+/// <summary>
+/// Google Cloud Storage. As a script (<see cref="StoredAsScript"/>, opt-in as in the seed), every run downloads the
+/// object at <see cref="Key"/> in <see cref="Bucket"/>, so task code can change by uploading the object again.
+/// Frozen (the default), registration uploads the compiled flow and runs download it.
+/// </summary>
+/// <remarks>
+/// With <see cref="LocalScriptPath"/>, or with script storage and no key (a key is then generated as
+/// <c>&lt;flow-slug&gt;/&lt;utc timestamp&gt;</c>), registration uploads the local script. With a key and no local
+/// path, registration checks that the object exists and declares the flow with the structure being registered.
+/// Credentials are never kept here: <see cref="CredentialsSecret"/> names a secret that holds a service-account JSON
+/// key; without it Application Default Credentials are used, or no credentials at all when <see cref="EndpointUrl"/>
+/// points at an emulator.
+/// </remarks>
 public sealed class GcsStorage : StorageSettings
 {
+    /// <summary>For deserialisation.</summary>
+    public GcsStorage()
+    {
+    }
+
+    /// <param name="bucket">The bucket that holds the flow.</param>
+    /// <param name="key">The object name in the bucket; generated as &lt;flow-slug&gt;/&lt;utc timestamp&gt; when registration uploads and none is given.</param>
+    /// <param name="project">The Google Cloud project billed for the requests (quota project); defaults to the credential's.</param>
+    /// <param name="storedAsScript">True: runs download the script. False (default): registration uploads the compiled flow.</param>
+    /// <param name="localScriptPath">A local script that registration uploads to <paramref name="key"/> (script storage).</param>
+    /// <param name="endpointUrl">Another endpoint than Google's, e.g. an emulator at http://127.0.0.1:9199.</param>
+    /// <param name="credentialsSecret">Name of the secret that holds a service-account JSON key.</param>
+    public GcsStorage(string bucket, string? key = null, string? project = null, bool storedAsScript = false,
+        string? localScriptPath = null, string? endpointUrl = null, string? credentialsSecret = null)
+    {
+        Bucket = bucket;
+        Key = key;
+        Project = project;
+        StoredAsScript = storedAsScript;
+        LocalScriptPath = localScriptPath;
+        EndpointUrl = endpointUrl;
+        CredentialsSecret = credentialsSecret;
+    }
+
     public override string Type => "Gcs";
 
+    /// <summary>The bucket that holds the flow.</summary>
+    public string Bucket { get; set; } = "";
+
+    /// <summary>The object name; filled in by registration or publishing when it is generated.</summary>
+    public string? Key { get; set; }
+
+    /// <summary>The Google Cloud project billed for the requests (quota project).</summary>
+    public string? Project { get; set; }
+
+    /// <summary>Opt-in script storage, as in the seed.</summary>
     public bool StoredAsScript { get; set; }
+
+    /// <summary>A local script that registration uploads (absolute once registered).</summary>
+    public string? LocalScriptPath { get; set; }
+
+    /// <summary>An endpoint other than Google's (an emulator); kept with the flow.</summary>
+    public string? EndpointUrl { get; set; }
+
+    /// <summary>Name of the secret holding a service-account JSON key; never the key itself.</summary>
+    public string? CredentialsSecret { get; set; }
+
+    /// <summary>
+    /// Set by registration when the key is generated: the flow's slug, the generated key's prefix. The registration
+    /// key covers this prefix instead of the timestamp, so registering an unchanged file again is Skipped.
+    /// </summary>
+    public string? AutoKeyPrefix { get; set; }
+
+    /// <summary>
+    /// Set by registration when it uploads: the first 16 hex digits of the SHA-256 of what is uploaded (the local
+    /// script for script storage, the registered script for frozen storage), so a changed file is a new version.
+    /// </summary>
+    public string? UploadedSha256 { get; set; }
 
     public override bool IsScript => StoredAsScript;
 
-    public override string Locator => "gcs:";
+    /// <summary>gs://bucket/key, or gs://bucket/&lt;slug&gt;/* for a generated key.</summary>
+    [JsonIgnore]
+    public string ObjectUri => $"gs://{Bucket}/{(AutoKeyPrefix is not null ? AutoKeyPrefix + "/*" : Key ?? "(key to be generated)")}";
+
+    public override string Locator
+    {
+        get
+        {
+            var locator = (StoredAsScript ? "gcs:" : "gcs-frozen:") + ObjectUri;
+            if (!string.IsNullOrEmpty(EndpointUrl))
+            {
+                locator += " at " + EndpointUrl;
+            }
+            return UploadedSha256 is null ? locator : $"{locator}#{UploadedSha256}";
+        }
+    }
+
+    public override IEnumerable<string> SecretNames => CredentialsSecret is null ? [] : [CredentialsSecret];
+
+    public override string ToString()
+    {
+        var where = Key is not null ? $"gs://{Bucket}/{Key}" : ObjectUri;
+        return StoredAsScript ? $"Gcs script {where}" : $"Gcs frozen {where}";
+    }
 }
