@@ -113,6 +113,29 @@ public sealed class RepoStore
         return code == 0 && output.Trim().Length > 0 ? output.Trim() : null;
     }
 
+    /// <summary>A commit's metadata (what the hosts' commit JSON shows).</summary>
+    public sealed record CommitInfo(string Sha, IReadOnlyList<string> Parents, string AuthorName, string AuthorEmail, DateTimeOffset AuthorDate,
+        string CommitterName, string CommitterEmail, DateTimeOffset CommitterDate, string Message);
+
+    /// <summary>The metadata of the commit a branch, tag or SHA names, or null.</summary>
+    public CommitInfo? GetCommit(string repo, string reference)
+    {
+        var sha = ResolveCommit(repo, reference);
+        if (sha is null)
+        {
+            return null;
+        }
+        var (code, output, _) = TryGit(repo, null, "show", "-s", "--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B", sha);
+        if (code != 0)
+        {
+            return null;
+        }
+        var p = output.Split('\0');
+        return new CommitInfo(p[0], p[1].Split(' ', StringSplitOptions.RemoveEmptyEntries), p[2], p[3],
+            DateTimeOffset.Parse(p[4], System.Globalization.CultureInfo.InvariantCulture), p[5], p[6],
+            DateTimeOffset.Parse(p[7], System.Globalization.CultureInfo.InvariantCulture), p[8].TrimEnd('\n'));
+    }
+
     /// <summary>The result of <see cref="CommitFile"/>.</summary>
     public sealed record CommitResult(string Commit, string Blob, string Tree, string? Parent, DateTimeOffset Date);
 
