@@ -1,11 +1,112 @@
+using System.Text.RegularExpressions;
+
 namespace Flowstore;
 
-/// <summary>GitHub storage settings (placeholder: the provider is being written).</summary>
-public sealed class GitHubStorage : StorageSettings
+/// <summary>
+/// GitHub storage (script only): the flow script is a file in a GitHub (or GitHub Enterprise) repository. Every
+/// run resolves <see cref="Ref"/> (the repository's default branch when none is given) to a commit SHA, fetches
+/// the file at that commit and records the SHA, so a run can be repeated on exactly that code (-Pinned).
+/// </summary>
+/// <example>
+/// <code>
+/// flow.Storage = new GitHubStorage(
+///     repo: "org/repo",                          // name of repo
+///     path: "flows/my_flow.cs",                  // location of the flow file in the repo
+///     accessTokenSecret: "GITHUB_ACCESS_TOKEN"); // name of the secret holding a token
+/// </code>
+/// </example>
+public sealed partial class GitHubStorage : StorageSettings
 {
+    /// <summary>For deserialisation.</summary>
+    public GitHubStorage()
+    {
+    }
+
+    /// <param name="repo">The repository, as <c>owner/name</c> ("org/repo").</param>
+    /// <param name="path">The flow file's path in the repository, exactly as committed ("flows/my_flow.cs").</param>
+    /// <param name="ref">A branch, tag or commit SHA; the repository's default branch when null.</param>
+    /// <param name="accessTokenSecret">
+    /// The name of the secret (Set-FlowSecret, an environment variable, or a vault) that holds a personal access
+    /// token; needed for private repositories and for publishing. Null: anonymous access to a public repository.
+    /// </param>
+    /// <param name="baseUrl">
+    /// GitHub Enterprise Server's address ("https://github.example.com"; the API is under /api/v3). Null: github.com.
+    /// </param>
+    public GitHubStorage(string repo, string path, string? @ref = null, string? accessTokenSecret = null, string? baseUrl = null)
+    {
+        Repo = repo;
+        Path = path;
+        Ref = @ref;
+        AccessTokenSecret = accessTokenSecret;
+        BaseUrl = baseUrl;
+        Validate();
+    }
+
     public override string Type => "GitHub";
+
+    /// <summary>The repository, <c>owner/name</c>.</summary>
+    public string Repo { get; set; } = "";
+
+    /// <summary>The flow file's path in the repository.</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>Branch, tag or commit SHA; null for the repository's default branch (looked up on every run).</summary>
+    public string? Ref { get; set; }
+
+    /// <summary>The name of the secret holding a GitHub token (never the token itself).</summary>
+    public string? AccessTokenSecret { get; set; }
+
+    /// <summary>GitHub Enterprise Server's address; null for github.com.</summary>
+    public string? BaseUrl { get; set; }
 
     public override bool IsScript => true;
 
-    public override string Locator => "github:";
+    /// <summary>Server, repository, path and ref: where the script lives (task code changes keep it).</summary>
+    public override string Locator => $"github:{Server}/{Repo}/{NormalizedPath}@{Ref ?? "(default branch)"}";
+
+    public override IEnumerable<string> SecretNames => AccessTokenSecret is { Length: > 0 } name ? new[] { name } : Array.Empty<string>();
+
+    public override string ToString() => $"GitHub {(BaseUrl is null ? "" : Server + " ")}{Repo}/{NormalizedPath}@{Ref ?? "(default branch)"}";
+
+    /// <summary>The host the repository is on ("github.com" or the Enterprise server's host).</summary>
+    internal string Server => BaseUrl is { Length: > 0 } url && Uri.TryCreate(url, UriKind.Absolute, out var uri)
+        ? uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}"
+        : "github.com";
+
+    /// <summary>The path without a leading slash.</summary>
+    internal string NormalizedPath => (Path ?? "").TrimStart('/');
+
+    /// <summary>
+    /// Checks the settings (<see cref="ErrorIds.StorageInvalid"/>): repo is <c>owner/name</c>, a path is given, the
+    /// base URL is an absolute http(s) URL.
+    /// </summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Repo) || !RepoPattern().IsMatch(Repo))
+        {
+            throw Invalid($"GitHub storage needs the repository as owner/name (for example 'org/repo'); got '{Repo}'.");
+        }
+        if (string.IsNullOrWhiteSpace(Path) || NormalizedPath.Length == 0 || Path.EndsWith('/'))
+        {
+            throw Invalid($"GitHub storage of {Repo} needs the path of the flow file in the repository (for example 'flows/my_flow.cs'); got '{Path}'.");
+        }
+        if (Ref is not null && Ref.Trim().Length == 0)
+        {
+            throw Invalid($"GitHub storage of {Repo}/{NormalizedPath}: the ref is blank; give a branch, tag or commit SHA, or none for the default branch.");
+        }
+        if (BaseUrl is not null
+            && (!Uri.TryCreate(BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
+                || !string.IsNullOrEmpty(uri.UserInfo)))
+        {
+            // The URL may hold credentials by mistake: do not repeat it.
+            throw Invalid($"GitHub storage of {Repo}/{NormalizedPath}: the base URL must be an http(s) address without credentials, like 'https://github.example.com'.");
+        }
+    }
+
+    private FlowstoreException Invalid(string message)
+        => new(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument, message) { Target = Repo };
+
+    // GitHub owners: letters, digits, hyphens; repository names: letters, digits, '-', '_', '.'.
+    [GeneratedRegex(@"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9._-]+$")]
+    private static partial Regex RepoPattern();
 }

@@ -1,17 +1,497 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http;
+using System.Security.Cryptography;
+using System.Text;
+using Octokit;
+using Octokit.Internal;
+using Polly;
+using Polly.Retry;
+
 namespace Flowstore.Storage.GitHub;
 
-/// <summary>GitHub storage (placeholder: the provider is being written).</summary>
+/// <summary>
+/// GitHub storage through Octokit: every fetch resolves the ref (the default branch when none) to a commit SHA and
+/// reads the file at that commit; publishing commits through the contents API. Network failures and 5xx answers
+/// are retried with backoff; an exhausted rate limit is waited out when it resets soon. Errors name the
+/// repository, path and ref, never the token, and carry no Octokit exception (whose text can hold request details).
+/// </summary>
 public sealed class GitHubStorageProvider : IStorageProvider
 {
+    private static readonly ProductHeaderValue Product = new("Flowstore", typeof(GitHubStorageProvider).Assembly.GetName().Version?.ToString(3) ?? "1.0.0");
+
+    private readonly GitHubStorageOptions? _options;
+
+    /// <summary>Options from the environment (<see cref="GitHubStorageOptions.FromEnvironment"/>), read at each use.</summary>
+    public GitHubStorageProvider()
+    {
+    }
+
+    public GitHubStorageProvider(GitHubStorageOptions options) => _options = options;
+
     public string Type => "GitHub";
 
     public Type SettingsType => typeof(GitHubStorage);
 
-    public StorageSettings Resolve(StorageSettings settings, StorageRegistrationContext context) => throw new NotImplementedException();
+    private GitHubStorageOptions Options => _options ?? GitHubStorageOptions.FromEnvironment();
 
-    public Task<StorageSettings> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
-        => throw new NotImplementedException();
+    public StorageSettings Resolve(StorageSettings settings, StorageRegistrationContext context)
+    {
+        var github = (GitHubStorage)settings.Clone();
+        github.Validate();
+        github.Path = github.NormalizedPath;
+        return github;
+    }
 
-    public Task<FetchedFlowSource> FetchAsync(StorageSettings settings, string? pinnedVersion, ISecretResolver secrets, CancellationToken cancellationToken)
-        => throw new NotImplementedException();
+    public async Task<StorageSettings> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
+    {
+        var github = (GitHubStorage)settings;
+        github.Validate();
+        using var session = await OpenAsync(github, context.Secrets, context.Log, cancellationToken).ConfigureAwait(false);
+        context.Progress?.Report(new StorageProgress($"Checking {Describe(github)}", "Resolving the ref", 10));
+        var commit = await session.ResolveRefAsync(cancellationToken).ConfigureAwait(false);
+        context.Progress?.Report(new StorageProgress($"Checking {Describe(github)}", $"Reading the file at {Short(commit)}", 50));
+        var bytes = await session.ReadFileAsync(commit, pinned: false, cancellationToken).ConfigureAwait(false);
+        context.Log($"Flow '{context.Flow}': {github.NormalizedPath} exists in {github.Repo} at {session.RefName} (commit {commit}).");
+        if (context.CheckStoredScript is { } check)
+        {
+            await check(Encoding.UTF8.GetString(bytes), Origin(github, commit), cancellationToken).ConfigureAwait(false);
+        }
+        else if (FlowStructure.Sha256Hex(bytes) != context.ScriptSha256)
+        {
+            context.Warn($"Flow '{context.Flow}': the committed file {Origin(github, commit)} differs from '{context.ScriptPath}'; runs will use the committed file.");
+        }
+        context.Progress?.Report(new StorageProgress($"Checking {Describe(github)}", "Done", 100));
+        return github;
+    }
+
+    public async Task<FetchedFlowSource> FetchAsync(StorageSettings settings, string? pinnedVersion, ISecretResolver secrets, CancellationToken cancellationToken)
+    {
+        var github = (GitHubStorage)settings;
+        github.Validate();
+        using var session = await OpenAsync(github, secrets, null, cancellationToken).ConfigureAwait(false);
+        var commit = pinnedVersion ?? await session.ResolveRefAsync(cancellationToken).ConfigureAwait(false);
+        var bytes = await session.ReadFileAsync(commit, pinned: pinnedVersion is not null, cancellationToken).ConfigureAwait(false);
+        return new FetchedFlowSource(Encoding.UTF8.GetString(bytes), null, FlowStructure.Sha256Hex(bytes), commit, Origin(github, commit));
+    }
+
+    /// <summary>
+    /// Commits the script through the contents API to the branch (-Branch, else the storage's ref, else the default
+    /// branch); an unchanged file makes no commit. Returns the storage (its ref set to -Branch when given) and the commit.
+    /// </summary>
+    public async Task<PublishedFlowSource> PublishAsync(StorageSettings settings, StoragePublishContext context, CancellationToken cancellationToken)
+    {
+        var github = (GitHubStorage)settings.Clone();
+        github.Validate();
+        github.Path = github.NormalizedPath;
+        if (github.AccessTokenSecret is not { Length: > 0 })
+        {
+            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
+                $"Publishing {context.ScriptPath} to GitHub {github.Repo}/{github.Path} needs a token with write access: set the storage's access token secret " +
+                "(New-FlowStorage -Type GitHub -AccessTokenSecret <name>, or accessTokenSecret: in the script).") { Target = github.Repo };
+        }
+        if (context.Branch is null && github.Ref is { } pinnedRef && IsFullSha(pinnedRef))
+        {
+            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
+                $"GitHub storage {github} names a commit, which cannot be committed to; publish to a branch with -Branch <name>.") { Target = github.Repo };
+        }
+
+        using var session = await OpenAsync(github, context.Secrets, context.Log, cancellationToken).ConfigureAwait(false);
+        var activity = $"Publishing {System.IO.Path.GetFileName(context.ScriptPath)} to GitHub {github.Repo}";
+        context.Progress?.Report(new StorageProgress(activity, "Finding the branch", 10));
+        var branch = context.Branch ?? github.Ref ?? await session.DefaultBranchAsync(cancellationToken).ConfigureAwait(false);
+        session.RefName = branch;
+
+        context.Progress?.Report(new StorageProgress(activity, $"Reading {github.Path} on {branch}", 30));
+        var existing = await session.ReadContentAsync(branch, cancellationToken).ConfigureAwait(false);
+        var bytes = Encoding.UTF8.GetBytes(context.ScriptSource);
+        string commit;
+        if (existing is not null && string.Equals(existing.Sha, GitBlobSha(bytes), StringComparison.OrdinalIgnoreCase))
+        {
+            commit = await session.ResolveCommitAsync(branch, cancellationToken).ConfigureAwait(false);
+            context.Log($"{github.Path} on {github.Repo}@{branch} already has this content (commit {commit}); nothing to commit.");
+        }
+        else
+        {
+            context.Progress?.Report(new StorageProgress(activity, $"Committing to {branch}", 60));
+            var message = context.Message is { Length: > 0 } m ? m : $"Publish {github.Path} (flow '{context.Flow}')";
+            commit = await session.CommitAsync(branch, context.ScriptSource, message, existing?.Sha, cancellationToken).ConfigureAwait(false);
+            context.Log($"Committed {github.Path} to {github.Repo}@{branch}: {commit}.");
+        }
+        context.Progress?.Report(new StorageProgress(activity, $"Commit {Short(commit)}", 100));
+        if (context.Branch is not null)
+        {
+            github.Ref = context.Branch;
+        }
+        return new PublishedFlowSource(github, commit, WebUrl(github, commit));
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private static string Describe(GitHubStorage github) => $"GitHub {github.Repo}/{github.NormalizedPath}";
+
+    private static string Origin(GitHubStorage github, string commit)
+        => $"github:{(github.BaseUrl is null ? "" : github.Server + "/")}{github.Repo}/{github.NormalizedPath}@{commit}";
+
+    private static string Short(string sha) => sha.Length > 12 ? sha[..12] : sha;
+
+    private static bool IsFullSha(string text) => text.Length == 40 && text.All(Uri.IsHexDigit);
+
+    /// <summary>The git blob SHA-1 of content (what GitHub reports as a file's "sha").</summary>
+    internal static string GitBlobSha(byte[] content)
+    {
+        var header = Encoding.ASCII.GetBytes($"blob {content.Length.ToString(CultureInfo.InvariantCulture)}\0");
+        return Convert.ToHexStringLower(SHA1.HashData([.. header, .. content]));
+    }
+
+    /// <summary>The file's page at a commit, for messages (never holds a secret).</summary>
+    private static string WebUrl(GitHubStorage github, string commit)
+    {
+        var web = github.BaseUrl is { } url ? new Uri(url).GetLeftPart(UriPartial.Authority) : "https://github.com";
+        return $"{web}/{github.Repo}/blob/{commit}/{github.NormalizedPath}";
+    }
+
+    private async Task<Session> OpenAsync(GitHubStorage github, ISecretResolver secrets, Action<string>? log, CancellationToken cancellationToken)
+    {
+        string? token = null;
+        if (github.AccessTokenSecret is { Length: > 0 } name)
+        {
+            try
+            {
+                token = await secrets.ResolveAsync(name, cancellationToken).ConfigureAwait(false);
+            }
+            catch (FlowstoreException e) when (e.ErrorId == ErrorIds.SecretNotFound)
+            {
+                throw new FlowstoreException(ErrorIds.SecretNotFound, FlowErrorKind.ObjectNotFound,
+                    $"GitHub storage {github} needs a token from secret '{name}': {e.Message} Set it with Set-FlowSecret -Name {name}, " +
+                    "or as an environment variable of that name.", e) { Target = name };
+            }
+        }
+        return new Session(github, token, Options, log);
+    }
+
+    /// <summary>One storage operation's client: the token, the Octokit client, the retry pipeline, error mapping.</summary>
+    private sealed class Session : IDisposable
+    {
+        private readonly GitHubStorage _storage;
+        private readonly string? _token;
+        private readonly GitHubStorageOptions _options;
+        private readonly Action<string>? _log;
+        private readonly HttpClientAdapter _http;
+        private readonly GitHubClient _client;
+        private readonly string _owner;
+        private readonly string _name;
+
+        public Session(GitHubStorage storage, string? token, GitHubStorageOptions options, Action<string>? log)
+        {
+            _storage = storage;
+            _token = token;
+            _options = options;
+            _log = log;
+            var parts = storage.Repo.Split('/');
+            (_owner, _name) = (parts[0], parts[1]);
+            var credentials = token is null ? Credentials.Anonymous : new Credentials(token);
+            var baseAddress = storage.BaseUrl is { } url ? new Uri(url) : GitHubClient.GitHubApiUrl;
+            _http = new HttpClientAdapter(HttpMessageHandlerFactory.CreateDefault);
+            var connection = new Connection(Product, baseAddress, new InMemoryCredentialStore(credentials), _http, new SimpleJsonSerializer());
+            _client = new GitHubClient(connection);
+            _client.SetRequestTimeout(options.RequestTimeout);
+            RefName = storage.Ref;
+        }
+
+        /// <summary>The ref being read or written, for messages (the default branch's name once looked up).</summary>
+        public string? RefName { get; set; }
+
+        private string RefText => RefName is null ? "the default branch" : $"ref '{RefName}'";
+
+        private string Where => $"GitHub repository {_storage.Repo}{(_storage.BaseUrl is null ? "" : " on " + _storage.Server)}, path '{_storage.NormalizedPath}', {RefText}";
+
+        public void Dispose() => _http.Dispose();
+
+        /// <summary>The repository's default branch.</summary>
+        public async Task<string> DefaultBranchAsync(CancellationToken cancellationToken)
+        {
+            var repository = await CallAsync(() => _client.Repository.Get(_owner, _name), "reading the repository", idempotent: true,
+                notFound: _ => Task.FromResult(RepositoryNotFound()), cancellationToken).ConfigureAwait(false);
+            return repository.DefaultBranch;
+        }
+
+        /// <summary>The commit SHA of the storage's ref (the default branch when none).</summary>
+        public async Task<string> ResolveRefAsync(CancellationToken cancellationToken)
+        {
+            RefName ??= await DefaultBranchAsync(cancellationToken).ConfigureAwait(false);
+            return await ResolveCommitAsync(RefName, cancellationToken).ConfigureAwait(false);
+        }
+
+        /// <summary>The commit SHA a branch, tag or SHA names.</summary>
+        public async Task<string> ResolveCommitAsync(string reference, CancellationToken cancellationToken)
+        {
+            var sha = await CallAsync(() => _client.Repository.Commit.GetSha1(_owner, _name, reference), $"resolving {RefText}", idempotent: true,
+                notFound: async ct => await RepositoryExistsAsync(ct).ConfigureAwait(false)
+                    ? new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
+                        $"{Where}: the ref '{reference}' was not found (no branch, tag or commit of that name). Check the storage's ref.") { Target = _storage.Repo }
+                    : RepositoryNotFound(),
+                cancellationToken).ConfigureAwait(false);
+            sha = sha.Trim();
+            if (!IsFullSha(sha))
+            {
+                throw new FlowstoreException(ErrorIds.StorageFetchFailed, FlowErrorKind.InvalidData,
+                    $"{Where}: GitHub answered the commit lookup with something that is not a commit SHA.") { Target = _storage.Repo };
+            }
+            return sha.ToLowerInvariant();
+        }
+
+        /// <summary>The file's bytes at a commit.</summary>
+        public async Task<byte[]> ReadFileAsync(string commit, bool pinned, CancellationToken cancellationToken)
+        {
+            var bytes = await CallAsync(() => _client.Repository.Content.GetRawContentByRef(_owner, _name, _storage.NormalizedPath, commit),
+                $"reading the file at commit {Short(commit)}", idempotent: true,
+                notFound: async ct => !await RepositoryExistsAsync(ct).ConfigureAwait(false)
+                    ? RepositoryNotFound()
+                    : pinned
+                        ? new FlowstoreException(ErrorIds.PinnedVersionUnavailable, FlowErrorKind.ObjectNotFound,
+                            $"{Where}: the pinned commit {commit} or the file in it is no longer in the repository (was history rewritten?). " +
+                            "Start the run without -Pinned to use the current commit.") { Target = _storage.Repo }
+                        : new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
+                            $"{Where}: the file '{_storage.NormalizedPath}' does not exist at commit {commit}. Commit and push it (or Publish-FlowScript), " +
+                            "and check that the path matches the file in the repository exactly.") { Target = _storage.NormalizedPath },
+                cancellationToken).ConfigureAwait(false);
+            return bytes ?? throw new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
+                $"{Where}: '{_storage.NormalizedPath}' is a directory at commit {commit}, not a flow file.") { Target = _storage.NormalizedPath };
+        }
+
+        /// <summary>The file's content object on a branch (its blob SHA), or null when the file (or branch) does not exist.</summary>
+        public async Task<RepositoryContent?> ReadContentAsync(string branch, CancellationToken cancellationToken)
+        {
+            var missing = new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound, "missing");
+            try
+            {
+                var contents = await CallAsync(() => _client.Repository.Content.GetAllContentsByRef(_owner, _name, _storage.NormalizedPath, branch),
+                    $"reading the file on branch '{branch}'", idempotent: true,
+                    notFound: async ct => await RepositoryExistsAsync(ct).ConfigureAwait(false) ? missing : RepositoryNotFound(),
+                    cancellationToken).ConfigureAwait(false);
+                var file = contents.FirstOrDefault(c => c.Type == ContentType.File && c.Path == _storage.NormalizedPath);
+                if (file is null && contents.Count > 0)
+                {
+                    throw new FlowstoreException(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidArgument,
+                        $"{Where}: '{_storage.NormalizedPath}' is a directory on branch '{branch}'; give the flow file's path.") { Target = _storage.NormalizedPath };
+                }
+                return file;
+            }
+            catch (FlowstoreException e) when (ReferenceEquals(e, missing))
+            {
+                return null;
+            }
+        }
+
+        /// <summary>Creates or updates the file on a branch; returns the new commit's SHA.</summary>
+        public async Task<string> CommitAsync(string branch, string content, string message, string? existingSha, CancellationToken cancellationToken)
+        {
+            // Not retried after a 5xx or a dropped connection (the commit may have been made); publishing again is
+            // safe: an unchanged file makes no new commit.
+            var changes = await CallAsync(
+                () => existingSha is null
+                    ? _client.Repository.Content.CreateFile(_owner, _name, _storage.NormalizedPath, new CreateFileRequest(message, content, branch))
+                    : _client.Repository.Content.UpdateFile(_owner, _name, _storage.NormalizedPath, new UpdateFileRequest(message, content, existingSha, branch)),
+                $"committing to branch '{branch}'", idempotent: false,
+                notFound: async ct => await RepositoryExistsAsync(ct).ConfigureAwait(false)
+                    ? new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
+                        $"{Where}: the branch '{branch}' does not exist, or the token cannot write to the repository. Create the branch first, or publish to another with -Branch.") { Target = _storage.Repo }
+                    : RepositoryNotFound(),
+                cancellationToken).ConfigureAwait(false);
+            return changes.Commit.Sha;
+        }
+
+        private FlowstoreException RepositoryNotFound() => new(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
+            $"{Where}: the repository was not found" + (_token is null
+                ? ". If it is private, give the storage an access token secret (-AccessTokenSecret)."
+                : $", or the token in secret '{_storage.AccessTokenSecret}' cannot see it. Check the repository's name and the token's access.")) { Target = _storage.Repo };
+
+        private async Task<bool> RepositoryExistsAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                await DefaultBranchAsync(cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (FlowstoreException e) when (e.ErrorId == ErrorIds.StorageNotFound)
+            {
+                return false;
+            }
+        }
+
+        // ------------------------------------------------------------ calls, retries, errors
+
+        private async Task<T> CallAsync<T>(Func<Task<T>> call, string action, bool idempotent,
+            Func<CancellationToken, Task<FlowstoreException>> notFound, CancellationToken cancellationToken)
+        {
+            var attempts = 0;
+            var pipeline = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = Math.Max(1, _options.MaxRetries),
+                Delay = _options.RetryDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e
+                    && (RateLimitWait(e) is not null || (idempotent && IsTransient(e, cancellationToken)))
+                    && args.AttemptNumber < _options.MaxRetries),
+                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Exception is { } e ? RateLimitWait(e) : null),
+                OnRetry = args =>
+                {
+                    _log?.Invoke($"{Where}: {Reason(args.Outcome.Exception!)} while {action}; retrying in {args.RetryDelay.TotalSeconds:0.#} s " +
+                        $"(attempt {args.AttemptNumber + 2} of {_options.MaxRetries + 1}).");
+                    return default;
+                },
+            }).Build();
+            try
+            {
+                return await pipeline.ExecuteAsync(async ct =>
+                {
+                    attempts++;
+                    return await call().WaitAsync(ct).ConfigureAwait(false);
+                }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (NotFoundException)
+            {
+                throw await notFound(cancellationToken).ConfigureAwait(false);
+            }
+            catch (ApiValidationException) when (action.StartsWith("resolving", StringComparison.Ordinal))
+            {
+                // GitHub answers an unknown ref with 422 "No commit found for SHA".
+                throw await notFound(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ApiException or HttpRequestException or TaskCanceledException or TimeoutException or IOException)
+            {
+                throw Map(e, action, attempts, idempotent);
+            }
+        }
+
+        /// <summary>An Octokit or network failure as a Flowstore error: no Octokit text except GitHub's own message, token removed.</summary>
+        private FlowstoreException Map(Exception e, string action, int attempts, bool idempotent)
+        {
+            var publishing = !idempotent;
+            if (e is ApiException api)
+            {
+                if (RateLimit(api) is { } reset)
+                {
+                    var wait = reset - DateTimeOffset.UtcNow;
+                    return new FlowstoreException(ErrorIds.StorageRateLimited, FlowErrorKind.ConnectionError,
+                        $"{Where}: GitHub's API rate limit is exhausted ({(int)api.StatusCode}) while {action}; it resets at " +
+                        $"{reset.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} UTC " +
+                        $"(in {Math.Max(0, Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture)} s), later than Flowstore waits " +
+                        $"({_options.MaxRateLimitWait.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s, {GitHubStorageOptions.MaxRateLimitWaitVariable}). Try again after the reset" +
+                        (_token is null ? ", or give the storage an access token secret for a higher limit." : ".")) { Target = _storage.Repo };
+                }
+                var status = (int)api.StatusCode;
+                var said = GitHubMessage(api);
+                switch (api.StatusCode)
+                {
+                    case HttpStatusCode.Unauthorized:
+                        return new FlowstoreException(ErrorIds.StorageAccessDenied, FlowErrorKind.PermissionDenied, _token is null
+                            ? $"{Where}: GitHub requires authentication{said} while {action}; give the storage an access token secret (-AccessTokenSecret)."
+                            : $"{Where}: GitHub rejected the token in secret '{_storage.AccessTokenSecret}' (401{said}) while {action}. " +
+                              "Check that the secret holds a valid, unexpired token.") { Target = _storage.Repo };
+                    case HttpStatusCode.Forbidden:
+                        return new FlowstoreException(ErrorIds.StorageAccessDenied, FlowErrorKind.PermissionDenied,
+                            $"{Where}: GitHub denied access (403{said}) while {action}. " + (_token is null
+                                ? "Give the storage an access token secret (-AccessTokenSecret) with access to the repository."
+                                : $"The token in secret '{_storage.AccessTokenSecret}' needs {(publishing ? "write" : "read")} access to the repository's contents.")) { Target = _storage.Repo };
+                    case HttpStatusCode.Conflict:
+                        return new FlowstoreException(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidOperation,
+                            $"{Where}: the file changed on the branch while {action} (409{said}). Publish again.") { Target = _storage.NormalizedPath };
+                }
+                if (status >= 500)
+                {
+                    return new FlowstoreException(ErrorIds.StorageUnavailable, FlowErrorKind.ConnectionError,
+                        $"{Where}: GitHub answered {status}{said} while {action}" + (publishing
+                            ? "; the commit may or may not have been made. Publish again (an unchanged file makes no new commit)."
+                            : $" ({attempts} attempt{(attempts == 1 ? "" : "s")}). Try again later.")) { Target = _storage.Repo };
+                }
+                return new FlowstoreException(publishing ? ErrorIds.StoragePublishFailed : ErrorIds.StorageFetchFailed, FlowErrorKind.InvalidOperation,
+                    $"{Where}: GitHub answered {status}{said} while {action}.") { Target = _storage.Repo };
+            }
+            var reason = e is TaskCanceledException or TimeoutException
+                ? $"no answer within {_options.RequestTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s"
+                : Scrub(e.Message);
+            return new FlowstoreException(ErrorIds.StorageUnavailable, FlowErrorKind.ConnectionError,
+                $"{Where}: GitHub at {(_storage.BaseUrl is null ? "api.github.com" : _storage.Server)} could not be reached while {action} ({reason}" +
+                (publishing ? "); the commit may or may not have been made. Publish again (an unchanged file makes no new commit)."
+                    : $"; {attempts} attempt{(attempts == 1 ? "" : "s")}). Check the network and the base URL, and try again.")) { Target = _storage.Repo };
+        }
+
+        private static bool IsTransient(Exception e, CancellationToken cancellationToken) => e switch
+        {
+            ApiException api => (int)api.StatusCode >= 500,
+            HttpRequestException or IOException or TimeoutException => true,
+            TaskCanceledException => !cancellationToken.IsCancellationRequested,
+            _ => false,
+        };
+
+        private static string Reason(Exception e) => e switch
+        {
+            ApiException api when RateLimit(api) is not null => "the rate limit is exhausted",
+            ApiException api => $"GitHub answered {(int)api.StatusCode}",
+            TaskCanceledException or TimeoutException => "no answer in time",
+            _ => "the connection failed",
+        };
+
+        /// <summary>How long to wait for an exhausted rate limit that resets soon enough, else null.</summary>
+        private TimeSpan? RateLimitWait(Exception e)
+        {
+            if (e is not ApiException api || RateLimit(api) is not { } reset)
+            {
+                return null;
+            }
+            var wait = reset - DateTimeOffset.UtcNow;
+            if (wait > _options.MaxRateLimitWait)
+            {
+                return null;
+            }
+            return wait < TimeSpan.Zero ? TimeSpan.Zero : wait + TimeSpan.FromMilliseconds(250);
+        }
+
+        /// <summary>
+        /// When a 403/429 is a rate limit (X-RateLimit-Remaining: 0, or Retry-After as for secondary limits): the
+        /// time it resets (X-RateLimit-Reset, epoch seconds; or now + Retry-After).
+        /// </summary>
+        private static DateTimeOffset? RateLimit(ApiException api)
+        {
+            var status = (int)api.StatusCode;
+            if (status is not (403 or 429) || api.HttpResponse?.Headers is not { } headers)
+            {
+                return null;
+            }
+            string? Header(string name) => headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
+            if (Header("Retry-After") is { } retryAfter && int.TryParse(retryAfter, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds))
+            {
+                return DateTimeOffset.UtcNow.AddSeconds(Math.Max(0, seconds));
+            }
+            if (Header("X-RateLimit-Remaining") == "0")
+            {
+                return Header("X-RateLimit-Reset") is { } reset && long.TryParse(reset, NumberStyles.Integer, CultureInfo.InvariantCulture, out var epoch)
+                    ? DateTimeOffset.FromUnixTimeSeconds(epoch)
+                    : DateTimeOffset.UtcNow.AddHours(1);
+            }
+            return status == 429 ? DateTimeOffset.UtcNow.AddMinutes(1) : null;
+        }
+
+        /// <summary>GitHub's own error message (": Bad credentials"), shortened and without the token, or "".</summary>
+        private string GitHubMessage(ApiException api)
+        {
+            var message = api.ApiError?.Message;
+            if (string.IsNullOrWhiteSpace(message))
+            {
+                return "";
+            }
+            message = Scrub(message.ReplaceLineEndings(" ").Trim());
+            return ": " + (message.Length > 200 ? message[..200] + "..." : message);
+        }
+
+        private string Scrub(string text)
+            => _token is { Length: > 0 } token ? text.Replace(token, "***", StringComparison.Ordinal) : text;
+    }
 }
