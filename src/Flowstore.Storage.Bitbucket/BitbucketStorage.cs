@@ -1,11 +1,71 @@
 namespace Flowstore;
 
-/// <summary>Bitbucket storage settings (placeholder: the provider is being written).</summary>
+/// <summary>
+/// Bitbucket Server / Data Center storage (script-only): the flow script is a file in a repository of a
+/// Bitbucket project, read through the REST API 1.0 with an HTTP access token (Bearer). Every run resolves
+/// <see cref="Ref"/> (the repository's default branch when null) to a commit SHA, fetches the file at that commit
+/// and records the SHA, so a run can be repeated on exactly that script (Start-FlowRun -Pinned).
+/// </summary>
+/// <example>
+/// <code>
+/// flow.Storage = new BitbucketStorage(
+///     project: "PROJ",                               // key of the project that holds the repository
+///     repo: "flows",                                 // the repository's slug
+///     path: "flows/my_flow.cs",                      // the flow file in the repository
+///     host: "https://bitbucket.example.com",         // the Bitbucket Server
+///     accessTokenSecret: "BITBUCKET_ACCESS_TOKEN");  // name of the secret holding an HTTP access token
+/// </code>
+/// </example>
 public sealed class BitbucketStorage : StorageSettings
 {
+    /// <summary>For deserialisation.</summary>
+    public BitbucketStorage()
+    {
+    }
+
+    /// <param name="project">The key of the Bitbucket project that holds the repository, e.g. "PROJ".</param>
+    /// <param name="repo">The repository's slug.</param>
+    /// <param name="path">The flow file's path in the repository, e.g. "flows/my_flow.cs".</param>
+    /// <param name="host">The Bitbucket Server URL, e.g. "https://bitbucket.example.com" (required).</param>
+    /// <param name="ref">A branch, tag or commit SHA; defaults to the repository's default branch.</param>
+    /// <param name="accessTokenSecret">Name of the secret holding an HTTP access token (sent as Authorization: Bearer).</param>
+    public BitbucketStorage(string project, string repo, string path, string? host = null, string? @ref = null, string? accessTokenSecret = null)
+    {
+        Project = project;
+        Repo = repo;
+        Path = path;
+        Host = host;
+        Ref = @ref;
+        AccessTokenSecret = accessTokenSecret;
+    }
+
     public override string Type => "Bitbucket";
+
+    /// <summary>The key of the project that holds the repository.</summary>
+    public string Project { get; set; } = "";
+
+    /// <summary>The repository's slug.</summary>
+    public string Repo { get; set; } = "";
+
+    /// <summary>The flow file's path in the repository.</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>The Bitbucket Server URL.</summary>
+    public string? Host { get; set; }
+
+    /// <summary>A branch, tag or commit SHA; the repository's default branch when null.</summary>
+    public string? Ref { get; set; }
+
+    /// <summary>Name of the secret holding the HTTP access token; anonymous access (public repositories) when null.</summary>
+    public string? AccessTokenSecret { get; set; }
 
     public override bool IsScript => true;
 
-    public override string Locator => "bitbucket:";
+    public override string Locator
+        => $"bitbucket:{Host?.TrimEnd('/').ToLowerInvariant()}/{Project.ToUpperInvariant()}/{Repo.ToLowerInvariant()}@{Ref ?? "(default branch)"}:{Path}";
+
+    public override IEnumerable<string> SecretNames => AccessTokenSecret is null ? Array.Empty<string>() : new[] { AccessTokenSecret };
+
+    public override string ToString()
+        => $"Bitbucket {Host?.TrimEnd('/')} {Project}/{Repo} {Path} @ {Ref ?? "default branch"}";
 }

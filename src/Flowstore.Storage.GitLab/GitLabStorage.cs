@@ -1,11 +1,66 @@
 namespace Flowstore;
 
-/// <summary>GitLab storage settings (placeholder: the provider is being written).</summary>
+/// <summary>
+/// GitLab storage (script-only): the flow script is a file in a GitLab project, read through the REST API v4.
+/// Every run resolves <see cref="Ref"/> (the project's default branch when null) to a commit SHA, fetches the file
+/// at that commit and records the SHA, so a run can be repeated on exactly that script (Start-FlowRun -Pinned).
+/// </summary>
+/// <example>
+/// <code>
+/// flow.Storage = new GitLabStorage(
+///     repo: "group/project",                      // project path (or its numeric id)
+///     path: "flows/my_flow.cs",                   // the flow file in the project
+///     accessTokenSecret: "GITLAB_ACCESS_TOKEN");  // name of the secret holding a token
+/// </code>
+/// </example>
 public sealed class GitLabStorage : StorageSettings
 {
+    /// <summary>The host used when none is given.</summary>
+    public const string DefaultHost = "https://gitlab.com";
+
+    /// <summary>For deserialisation.</summary>
+    public GitLabStorage()
+    {
+    }
+
+    /// <param name="repo">The project's full path ("group/subgroup/project") or its numeric id.</param>
+    /// <param name="path">The flow file's path in the repository, e.g. "flows/my_flow.cs".</param>
+    /// <param name="host">The GitLab instance, e.g. "https://gitlab.example.com"; defaults to https://gitlab.com.</param>
+    /// <param name="ref">A branch, tag or commit SHA; defaults to the project's default branch.</param>
+    /// <param name="accessTokenSecret">Name of the secret holding a personal, project or group access token (sent as PRIVATE-TOKEN).</param>
+    public GitLabStorage(string repo, string path, string? host = null, string? @ref = null, string? accessTokenSecret = null)
+    {
+        Repo = repo;
+        Path = path;
+        Host = host;
+        Ref = @ref;
+        AccessTokenSecret = accessTokenSecret;
+    }
+
     public override string Type => "GitLab";
+
+    /// <summary>The project's full path ("group/subgroup/project") or its numeric id.</summary>
+    public string Repo { get; set; } = "";
+
+    /// <summary>The flow file's path in the repository.</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>The GitLab instance's URL; https://gitlab.com when null.</summary>
+    public string? Host { get; set; }
+
+    /// <summary>A branch, tag or commit SHA; the project's default branch when null.</summary>
+    public string? Ref { get; set; }
+
+    /// <summary>Name of the secret holding the access token; anonymous access (public projects) when null.</summary>
+    public string? AccessTokenSecret { get; set; }
 
     public override bool IsScript => true;
 
-    public override string Locator => "gitlab:";
+    public override string Locator
+        => $"gitlab:{(Host ?? DefaultHost).TrimEnd('/').ToLowerInvariant()}/{Repo}@{Ref ?? "(default branch)"}:{Path}";
+
+    public override IEnumerable<string> SecretNames => AccessTokenSecret is null ? Array.Empty<string>() : new[] { AccessTokenSecret };
+
+    public override string ToString()
+        => $"GitLab {(Host ?? DefaultHost).TrimEnd('/')} {Repo} {Path} @ {Ref ?? "default branch"}";
 }
