@@ -15,20 +15,14 @@ public abstract class FlowCmdlet : PSCmdlet, IDisposable
     private readonly Channel<Action> _messages = Channel.CreateUnbounded<Action>(new UnboundedChannelOptions { SingleReader = true });
     private FlowClient? _client;
 
-    private bool _vaultAvailable;
-
-    /// <summary>The engine client (embedded backend in $FLOWSTORE_HOME), created on first use.</summary>
+    /// <summary>
+    /// The engine client (embedded backend in $FLOWSTORE_HOME), created on first use. A SecretManagement vault
+    /// is the last secret source; it is looked for only when the store and the environment miss.
+    /// </summary>
     protected FlowClient Client => _client ??= new FlowClient(new FlowClientOptions
     {
-        SecretSources = _vaultAvailable ? new ISecretSource[] { new VaultSecretSource() } : Array.Empty<ISecretSource>(),
+        SecretSources = new ISecretSource[] { new VaultSecretSource() },
     });
-
-    /// <summary>Notes whether a SecretManagement vault can be asked (a soft dependency: without it, it is skipped).</summary>
-    protected override void BeginProcessing()
-    {
-        base.BeginProcessing();
-        _vaultAvailable = VaultSecretSource.IsAvailable(this);
-    }
 
     protected override void StopProcessing() => _stop.Cancel();
 
