@@ -74,6 +74,9 @@ public sealed class GitStorage : StorageSettings
 
     public override string ToString() => $"Git {GitUrl.Redact(Url)} {Path} ({RefDescription})";
 
+    /// <summary>A copy (the settings hold only immutable values).</summary>
+    public GitStorage Copy() => (GitStorage)MemberwiseClone();
+
     /// <summary>
     /// Checks the settings: a URL without a password, a relative path, at most one of branch, tag and commit, and
     /// names git cannot mistake for options. Throws <see cref="ErrorIds.StorageInvalid"/>.

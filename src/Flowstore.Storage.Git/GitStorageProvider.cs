@@ -38,7 +38,7 @@ public sealed class GitStorageProvider : IStorageProvider
 
     public StorageSettings Resolve(StorageSettings settings, StorageRegistrationContext context)
     {
-        var git = (GitStorage)settings.Clone();
+        var git = ((GitStorage)settings).Copy();
         git.Validate();
         git.Path = GitStorage.NormalizePath(git.Path);
         return git;
@@ -89,7 +89,7 @@ public sealed class GitStorageProvider : IStorageProvider
 
     public async Task<PublishedFlowSource> PublishAsync(StorageSettings settings, StoragePublishContext context, CancellationToken cancellationToken)
     {
-        var git = (GitStorage)settings.Clone();
+        var git = ((GitStorage)settings).Copy();
         git.Validate();
         git.Path = GitStorage.NormalizePath(git.Path);
         if (git.Tag is not null && context.Branch is null)

@@ -9,6 +9,7 @@ using System.Text;
 // program. Requests need HTTP Basic authentication whose password is --token (any user name). Pushes are allowed
 // (http.receivepack) and commits can be fetched by SHA (uploadpack.allowReachableSHA1InWant); both come from a
 // global configuration file, so a repository's own config can turn them off.
+// A repository holding the file "flowstore-test-protocol-v0" speaks protocol v0 only.
 // POST /_faults/<repo>?status=503&count=2 makes the next two requests for <repo> answer that status (tests of
 // retries); DELETE /_faults/<repo> clears it.
 var builder = WebApplication.CreateBuilder(args);
@@ -93,7 +94,11 @@ app.Map("{**path}", async (HttpContext context) =>
     {
         env["HTTP_CONTENT_ENCODING"] = encoding;
     }
-    if (request.Headers["Git-Protocol"].ToString() is { Length: > 0 } protocol)
+    // A repository holding the file "flowstore-test-protocol-v0" is served with protocol v0 only, as older
+    // servers do (in v0, fetching an unadvertised commit by SHA needs uploadpack.allowReachableSHA1InWant).
+    var repoDir = path.IndexOf(".git/", StringComparison.Ordinal) is var end and > 0 ? Path.Combine(root, path[1..(end + 4)]) : null;
+    var v0Only = repoDir is not null && File.Exists(Path.Combine(repoDir, "flowstore-test-protocol-v0"));
+    if (!v0Only && request.Headers["Git-Protocol"].ToString() is { Length: > 0 } protocol)
     {
         env["GIT_PROTOCOL"] = protocol;
     }
