@@ -12,13 +12,17 @@ internal sealed class VaultSecretSource : ISecretSource
 {
     public string Description => "SecretManagement vault";
 
+    /// <summary>Whether the last lookup found a Get-Secret command.</summary>
+    public bool IsAvailable { get; private set; }
+
     public ValueTask<string?> TryGetAsync(string name, CancellationToken cancellationToken)
     {
         using var shell = PowerShell.Create();
         // A soft dependency: without a Get-Secret command (loaded or auto-loadable) there is no vault to ask.
         shell.AddCommand("Get-Command").AddParameter("Name", "Get-Secret").AddParameter("CommandType", CommandTypes.Cmdlet | CommandTypes.Function)
             .AddParameter("ErrorAction", "Ignore");
-        if (shell.Invoke().Count == 0)
+        IsAvailable = shell.Invoke().Count > 0;
+        if (!IsAvailable)
         {
             return ValueTask.FromResult<string?>(null);
         }

@@ -15,6 +15,9 @@ public interface ISecretSource
 
     /// <summary>The value, or null when this source does not have the secret.</summary>
     ValueTask<string?> TryGetAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>False when the source turned out not to exist here (e.g. no vault module): messages then leave it out.</summary>
+    bool IsAvailable => true;
 }
 
 /// <summary>Environment variables of the current process.</summary>
@@ -78,6 +81,6 @@ public sealed class SecretResolver : ISecretResolver
             }
         }
         throw new FlowstoreException(ErrorIds.SecretNotFound, FlowErrorKind.ObjectNotFound,
-            $"Secret '{name}' was not found; looked in: {string.Join(", ", _sources.Select(s => s.Description))}.") { Target = name };
+            $"Secret '{name}' was not found; looked in: {string.Join(", ", _sources.Where(s => s.IsAvailable).Select(s => s.Description))}.") { Target = name };
     }
 }
