@@ -296,9 +296,17 @@ public sealed partial class GcsStorageProvider : IStorageProvider
         var uploaded = await connection.RunAsync(GcsOperation.Upload, key, async ct =>
         {
             using var content = new MemoryStream(bytes, writable: false);
-            // Chunks of the minimum size: a script of a few hundred KB still shows progress.
-            var options = new UploadObjectOptions { ChunkSize = UploadObjectOptions.MinimumChunkSize };
-            return await connection.Client.UploadObjectAsync(destination, content, options, ct, progress is null ? null : uploadProgress).ConfigureAwait(false);
+            // One request up to the client's default chunk (10 MB): flows are far smaller, and some servers
+            // (the Cloud Storage emulator) finalize a resumable upload with its first chunk.
+            var stored = await connection.Client.UploadObjectAsync(destination, content, null, ct, progress is null ? null : uploadProgress).ConfigureAwait(false);
+            // The store's size and MD5 must be those of what was sent: never record a flow that was cut short.
+            if (stored.Size != (ulong)bytes.Length || (stored.Md5Hash is { } md5 && md5 != Convert.ToBase64String(MD5.HashData(bytes))))
+            {
+                throw new FlowstoreException(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidData,
+                    $"GCS at {connection.Endpoint} stored {stored.Size} bytes at {target} (generation {stored.Generation}) for the {bytes.Length} bytes sent; " +
+                    "the object does not hold the flow. Upload again.") { Target = target };
+            }
+            return stored;
         }, cancellationToken, e => connection.NotFound(e, key)).ConfigureAwait(false);
         progress?.Report(new StorageProgress(activity, $"{Size(bytes.Length)} uploaded, generation {uploaded.Generation}", 100));
         return uploaded;
