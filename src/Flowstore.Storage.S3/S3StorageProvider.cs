@@ -6,17 +6,22 @@ using System.Text;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
+using Polly;
+using Polly.Retry;
 
 namespace Flowstore.Storage.S3;
 
-/// <summary>How the provider's S3 clients retry and time out (the defaults suit Amazon S3; tests shorten them).</summary>
+/// <summary>How the provider retries and times out (the defaults suit Amazon S3; tests shorten them).</summary>
 internal sealed record S3ClientOptions
 {
-    /// <summary>Retries after the first attempt of a request that failed transiently (5xx, timeout, reset, refused).</summary>
-    public int MaxErrorRetry { get; init; } = 4;
+    /// <summary>Retries after the first attempt of a call that failed transiently (5xx, throttling, timeout, reset, refused).</summary>
+    public int MaxRetries { get; init; } = 4;
 
-    /// <summary>The time one attempt of a request may take.</summary>
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>The first backoff; each later one doubles, with jitter.</summary>
+    public TimeSpan BaseDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The time one attempt of a call may take.</summary>
+    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>The time to open a connection.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
@@ -25,7 +30,9 @@ internal sealed record S3ClientOptions
 /// <summary>
 /// S3 storage through AWSSDK.S3: uploads the script (or the compiled flow) at registration or on publish,
 /// fetches it at run time with its ETag (and VersionId when the bucket keeps versions) as the storage version.
-/// Transient failures are retried by the SDK (standard retry mode: exponential backoff with jitter).
+/// Transient failures (5xx, throttling, timeouts, connections reset or refused) are retried with exponential
+/// backoff and jitter by one Polly pipeline around each call; the SDK's own retry is off so that the attempts
+/// are counted in one place (the SDK's retry skips some socket failures, e.g. a connection reset on connect).
 /// </summary>
 public sealed class S3StorageProvider : IStorageProvider
 {
@@ -49,33 +56,45 @@ public sealed class S3StorageProvider : IStorageProvider
     {
         var s3 = (S3Storage)settings.Clone();
         Validate(s3);
-        if (!s3.StoredAsScript)
+        if (!s3.StoredAsScript && s3.LocalScriptPath is not null)
         {
-            if (s3.LocalScriptPath is not null)
-            {
-                throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                    $"S3 storage of flow '{context.Flow}': LocalScriptPath applies to script storage; add -StoredAsScript " +
-                    "(storedAsScript: true), or leave LocalScriptPath out to upload the compiled flow.") { Target = s3.LocalScriptPath };
-            }
-            // Frozen: the compiled flow of this script is what gets uploaded.
-            s3.ScriptSha256 = context.ScriptSha256;
-            return s3;
+            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
+                $"S3 storage of flow '{context.Flow}': LocalScriptPath applies to script storage; add -StoredAsScript " +
+                "(storedAsScript: true), or leave LocalScriptPath out to upload the compiled flow.") { Target = s3.LocalScriptPath };
         }
-        if (s3.Key is null && s3.LocalScriptPath is null)
+        if (s3.StoredAsScript && s3.Key is null && s3.LocalScriptPath is null)
         {
             // The seed: registering a script-mode flow with no key uploads the registered file.
             s3.LocalScriptPath = context.ScriptPath;
         }
-        if (s3.LocalScriptPath is null)
+        if (!s3.Uploads)
         {
-            s3.ScriptSha256 = null;
+            // A key and no local script: runs fetch what is there; code changes there need no registration.
+            s3.AutoKeyPrefix = null;
+            s3.UploadedSha256 = null;
             return s3;
         }
-        s3.LocalScriptPath = Path.GetFullPath(s3.LocalScriptPath, Path.GetDirectoryName(context.ScriptPath)!);
-        // The SHA of what will be uploaded belongs to the registration key (read locally; nothing is uploaded here).
-        s3.ScriptSha256 = string.Equals(s3.LocalScriptPath, context.ScriptPath, StringComparison.Ordinal)
-            ? context.ScriptSha256
-            : FlowStructure.Sha256Hex(ReadLocalScript(s3.LocalScriptPath, context.Flow));
+        if (s3.Key is null || s3.AutoKeyPrefix is not null)
+        {
+            // Generated at upload (PrepareRegistrationAsync); the key of the registration covers only the prefix.
+            s3.Key = null;
+            s3.AutoKeyPrefix = context.FlowSlug;
+        }
+        string sha;
+        if (!s3.StoredAsScript)
+        {
+            // Frozen: the compiled flow of the registered script is what gets uploaded.
+            sha = context.ScriptSha256;
+        }
+        else
+        {
+            s3.LocalScriptPath = Path.GetFullPath(s3.LocalScriptPath!, Path.GetDirectoryName(context.ScriptPath)!);
+            // Read locally (nothing is uploaded here): the SHA of what will be uploaded belongs to the registration key.
+            sha = string.Equals(s3.LocalScriptPath, context.ScriptPath, StringComparison.Ordinal)
+                ? context.ScriptSha256
+                : FlowStructure.Sha256Hex(ReadLocalScript(s3.LocalScriptPath, context.Flow));
+        }
+        s3.UploadedSha256 = sha[..16];
         return s3;
     }
 
@@ -87,7 +106,7 @@ public sealed class S3StorageProvider : IStorageProvider
         {
             // A key and no local script: the object must be there and declare this flow with this structure.
             var key = s3.Key!;
-            var (bytes, version) = await GetAsync(client, s3, key, null, cancellationToken).ConfigureAwait(false);
+            var (bytes, version) = await GetAsync(client, s3, key, null, context.Log, cancellationToken).ConfigureAwait(false);
             var uri = UriOf(s3, key);
             if (context.CheckStoredScript is { } check)
             {
@@ -124,15 +143,14 @@ public sealed class S3StorageProvider : IStorageProvider
             contentType = "application/octet-stream";
         }
 
-        var generated = s3.Key is null || s3.KeyGenerated;
-        var target = generated
-            ? await GenerateKeyAsync(client, s3, context.FlowSlug, s3.StoredAsScript ? "" : ".dll", cancellationToken).ConfigureAwait(false)
+        var target = s3.AutoKeyPrefix is not null
+            ? await GenerateKeyAsync(client, s3, context.FlowSlug, s3.StoredAsScript ? "" : ".dll", context.Log, cancellationToken).ConfigureAwait(false)
             : s3.Key!;
-        var uploaded = await PutAsync(client, s3, target, body, contentType, s3.ScriptSha256, context.Progress,
+        var uploaded = await PutAsync(client, s3, target, body, contentType,
+            s3.StoredAsScript ? FlowStructure.Sha256Hex(body) : context.ScriptSha256, context.Progress,
             $"Uploading {(s3.StoredAsScript ? s3.LocalScriptPath : "the compiled flow '" + context.Flow + "'")} to {UriOf(s3, target)}",
-            cancellationToken).ConfigureAwait(false);
+            context.Log, cancellationToken).ConfigureAwait(false);
         s3.Key = target;
-        s3.KeyGenerated = generated;
         context.Log($"Flow '{context.Flow}': {(s3.StoredAsScript ? "script" : "compiled flow")} uploaded to {UriOf(s3, target)} (version {uploaded}).");
         return s3;
     }
@@ -155,15 +173,14 @@ public sealed class S3StorageProvider : IStorageProvider
             context.Warn($"Publishing '{context.ScriptPath}'; the storage's LocalScriptPath '{s3.LocalScriptPath}' is not uploaded.");
         }
         using var client = await CreateClientAsync(s3, context.Secrets, cancellationToken).ConfigureAwait(false);
-        var generated = s3.Key is null;
-        var key = s3.Key ?? await GenerateKeyAsync(client, s3, context.FlowSlug, "", cancellationToken).ConfigureAwait(false);
+        var key = s3.Key ?? await GenerateKeyAsync(client, s3, context.FlowSlug, "", context.Log, cancellationToken).ConfigureAwait(false);
         var version = await PutAsync(client, s3, key, Encoding.UTF8.GetBytes(context.ScriptSource), "text/plain; charset=utf-8",
-            context.ScriptSha256, context.Progress, $"Uploading {context.ScriptPath} to {UriOf(s3, key)}", cancellationToken).ConfigureAwait(false);
+            context.ScriptSha256, context.Progress, $"Uploading {context.ScriptPath} to {UriOf(s3, key)}", context.Log, cancellationToken).ConfigureAwait(false);
         // The published object is now the script runs fetch: registration checks it instead of uploading again.
         s3.Key = key;
-        s3.KeyGenerated = generated;
+        s3.AutoKeyPrefix = null;
         s3.LocalScriptPath = null;
-        s3.ScriptSha256 = null;
+        s3.UploadedSha256 = null;
         context.Log($"Published '{context.ScriptPath}' to {UriOf(s3, key)} (version {version}).");
         return new PublishedFlowSource(s3, version, UriOf(s3, key));
     }
@@ -177,7 +194,7 @@ public sealed class S3StorageProvider : IStorageProvider
         var key = s3.Key ?? throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidData,
             $"S3 storage {s3} names no object key; register the flow again.");
         using var client = await CreateClientAsync(s3, secrets, cancellationToken).ConfigureAwait(false);
-        var (bytes, version) = await GetAsync(client, s3, key, pinnedVersion, cancellationToken).ConfigureAwait(false);
+        var (bytes, version) = await GetAsync(client, s3, key, pinnedVersion, null, cancellationToken).ConfigureAwait(false);
         var sha = FlowStructure.Sha256Hex(bytes);
         var origin = UriOf(s3, key);
         return s3.StoredAsScript
@@ -200,38 +217,41 @@ public sealed class S3StorageProvider : IStorageProvider
         return at < 0 ? (version.Trim('"'), null) : (version[..at].Trim('"'), version[(at + VersionSeparator.Length)..]);
     }
 
-    private async Task<(byte[] Bytes, string Version)> GetAsync(IAmazonS3 client, S3Storage s3, string key, string? pinnedVersion, CancellationToken cancellationToken)
+    private async Task<(byte[] Bytes, string Version)> GetAsync(IAmazonS3 client, S3Storage s3, string key, string? pinnedVersion,
+        Action<string>? log, CancellationToken cancellationToken)
     {
-        var request = new GetObjectRequest { BucketName = s3.Bucket, Key = key };
-        string? pinnedTag = null;
+        string? pinnedTag = null, pinnedVersionId = null;
         if (pinnedVersion is not null)
         {
-            var (etag, versionId) = ParseVersion(pinnedVersion);
-            if (versionId is not null)
-            {
-                request.VersionId = versionId;
-            }
-            else
-            {
-                pinnedTag = etag;
-                request.EtagToMatch = $"\"{etag}\"";
-            }
+            (pinnedTag, pinnedVersionId) = ParseVersion(pinnedVersion);
         }
         try
         {
-            using var response = await client.GetObjectAsync(request, cancellationToken).ConfigureAwait(false);
-            using var buffer = new MemoryStream(response.ContentLength > 0 ? (int)Math.Min(response.ContentLength, int.MaxValue) : 4096);
-            await response.ResponseStream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-            var version = FormatVersion(response.ETag ?? "", response.VersionId);
-            if (pinnedTag is not null && !string.Equals(ParseVersion(version).ETag, pinnedTag, StringComparison.Ordinal))
+            var (bytes, version) = await RetryAsync(s3, key, "fetch", log, async ct =>
             {
-                // Servers that ignore If-Match (and a race on real S3) end here.
+                var request = new GetObjectRequest { BucketName = s3.Bucket, Key = key };
+                if (pinnedVersionId is not null)
+                {
+                    request.VersionId = pinnedVersionId;
+                }
+                else if (pinnedTag is not null)
+                {
+                    request.EtagToMatch = $"\"{pinnedTag}\"";
+                }
+                using var response = await client.GetObjectAsync(request, ct).ConfigureAwait(false);
+                using var buffer = new MemoryStream(response.ContentLength > 0 ? (int)Math.Min(response.ContentLength, int.MaxValue) : 4096);
+                await response.ResponseStream.CopyToAsync(buffer, ct).ConfigureAwait(false);
+                return (buffer.ToArray(), FormatVersion(response.ETag ?? "", response.VersionId));
+            }, cancellationToken).ConfigureAwait(false);
+            if (pinnedVersionId is null && pinnedTag is not null && !string.Equals(ParseVersion(version).ETag, pinnedTag, StringComparison.Ordinal))
+            {
+                // Servers that ignore If-Match end here.
                 throw PinnedUnavailable(s3, key, pinnedVersion!, version);
             }
-            return (buffer.ToArray(), version);
+            return (bytes, version);
         }
         catch (AmazonS3Exception e) when (pinnedVersion is not null
-            && (e.StatusCode == HttpStatusCode.PreconditionFailed || e.ErrorCode is "NoSuchVersion" || (e.ErrorCode is "InvalidArgument" && request.VersionId is not null)))
+            && (e.StatusCode == HttpStatusCode.PreconditionFailed || e.ErrorCode is "NoSuchVersion" || (e.ErrorCode is "InvalidArgument" && pinnedVersionId is not null)))
         {
             throw PinnedUnavailable(s3, key, pinnedVersion, null);
         }
@@ -242,31 +262,36 @@ public sealed class S3StorageProvider : IStorageProvider
     }
 
     private async Task<string> PutAsync(IAmazonS3 client, S3Storage s3, string key, byte[] body, string contentType, string? sha256,
-        IProgress<StorageProgress>? progress, string activity, CancellationToken cancellationToken)
+        IProgress<StorageProgress>? progress, string activity, Action<string>? log, CancellationToken cancellationToken)
     {
-        var request = new PutObjectRequest
-        {
-            BucketName = s3.Bucket,
-            Key = key,
-            InputStream = new MemoryStream(body, writable: false),
-            ContentType = contentType,
-            // S3-compatible servers (s3rver) store aws-chunked bodies verbatim; a plain signed body works everywhere.
-            UseChunkEncoding = false,
-            // The server checks the body against its MD5, so a corrupted upload is refused rather than stored.
-            MD5Digest = Convert.ToBase64String(MD5.HashData(body)),
-        };
-        if (sha256 is not null)
-        {
-            request.Metadata.Add("flowstore-sha256", sha256);
-        }
+        var md5 = Convert.ToBase64String(MD5.HashData(body));
         progress?.Report(new StorageProgress(activity, $"0 of {Size(body.Length)}", 0));
-        request.StreamTransferProgress += (_, e) =>
-            progress?.Report(new StorageProgress(activity, $"{Size(e.TransferredBytes)} of {Size(e.TotalBytes)}", Math.Min(99, e.PercentDone)));
         try
         {
-            var response = await client.PutObjectAsync(request, cancellationToken).ConfigureAwait(false);
+            var version = await RetryAsync(s3, key, "upload", log, async ct =>
+            {
+                var request = new PutObjectRequest
+                {
+                    BucketName = s3.Bucket,
+                    Key = key,
+                    InputStream = new MemoryStream(body, writable: false),
+                    ContentType = contentType,
+                    // S3-compatible servers (s3rver) store aws-chunked bodies verbatim; a plain signed body works everywhere.
+                    UseChunkEncoding = false,
+                    // The server checks the body against its MD5, so a corrupted upload is refused rather than stored.
+                    MD5Digest = md5,
+                };
+                if (sha256 is not null)
+                {
+                    request.Metadata.Add("flowstore-script-sha256", sha256);
+                }
+                request.StreamTransferProgress += (_, e) =>
+                    progress?.Report(new StorageProgress(activity, $"{Size(e.TransferredBytes)} of {Size(e.TotalBytes)}", Math.Min(99, e.PercentDone)));
+                var response = await client.PutObjectAsync(request, ct).ConfigureAwait(false);
+                return FormatVersion(response.ETag ?? "", response.VersionId);
+            }, cancellationToken).ConfigureAwait(false);
             progress?.Report(new StorageProgress(activity, $"{Size(body.Length)} uploaded", 100));
-            return FormatVersion(response.ETag ?? "", response.VersionId);
+            return version;
         }
         catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
@@ -278,7 +303,7 @@ public sealed class S3StorageProvider : IStorageProvider
     /// A key for a flow that names none: <c>&lt;flow-slug&gt;/&lt;UTC yyyyMMddTHHmmssZ&gt;&lt;suffix&gt;</c>, with
     /// <c>-2</c>, <c>-3</c>, ... appended when an object of that name already exists (two uploads in one second).
     /// </summary>
-    private async Task<string> GenerateKeyAsync(IAmazonS3 client, S3Storage s3, string slug, string suffix, CancellationToken cancellationToken)
+    private async Task<string> GenerateKeyAsync(IAmazonS3 client, S3Storage s3, string slug, string suffix, Action<string>? log, CancellationToken cancellationToken)
     {
         var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         for (var n = 1; ; n++)
@@ -286,7 +311,8 @@ public sealed class S3StorageProvider : IStorageProvider
             var key = $"{slug}/{stamp}{(n == 1 ? "" : "-" + n.ToString(CultureInfo.InvariantCulture))}{suffix}";
             try
             {
-                await client.GetObjectMetadataAsync(s3.Bucket, key, cancellationToken).ConfigureAwait(false);
+                await RetryAsync(s3, key, "upload", log,
+                    async ct => await client.GetObjectMetadataAsync(s3.Bucket, key, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             }
             catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
             {
@@ -300,14 +326,55 @@ public sealed class S3StorageProvider : IStorageProvider
         }
     }
 
+    /// <summary>Runs one S3 call, retrying transient failures with exponential backoff and jitter.</summary>
+    private async Task<T> RetryAsync<T>(S3Storage s3, string key, string operation, Action<string>? log,
+        Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        var pipeline = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = Math.Max(1, _options.MaxRetries),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = _options.BaseDelay,
+                MaxDelay = TimeSpan.FromSeconds(20),
+                ShouldHandle = args => ValueTask.FromResult(
+                    _options.MaxRetries > 0 && args.Outcome.Exception is { } e && IsTransient(e, cancellationToken)),
+                OnRetry = args =>
+                {
+                    log?.Invoke($"S3 {operation} of {UriOf(s3, key)} at {Endpoint(s3)} failed ({Describe(args.Outcome.Exception!)}); " +
+                        $"retry {args.AttemptNumber + 1} of {_options.MaxRetries} in {args.RetryDelay.TotalSeconds:0.0} s.");
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+        return await pipeline.ExecuteAsync(async ct => await call(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Failures worth another attempt: the server's 5xx and throttling, timeouts, and connections reset or refused.</summary>
+    internal static bool IsTransient(Exception error, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+        if (Find<AmazonServiceException>(error) is { } service && service.StatusCode != 0)
+        {
+            var status = (int)service.StatusCode;
+            return status >= 500 || status is 408 or 429
+                || service.ErrorCode is "SlowDown" or "RequestTimeout" or "Throttling" or "ThrottlingException" or "RequestTimeTooSkewed";
+        }
+        return IsNetworkFailure(error);
+    }
+
     private async Task<AmazonS3Client> CreateClientAsync(S3Storage s3, ISecretResolver secrets, CancellationToken cancellationToken)
     {
         var config = new AmazonS3Config
         {
             ForcePathStyle = s3.ForcePathStyle,
-            RetryMode = RequestRetryMode.Standard,
-            MaxErrorRetry = _options.MaxErrorRetry,
-            Timeout = _options.Timeout,
+            // Retries are the pipeline's (RetryAsync); one attempt here.
+            MaxErrorRetry = 0,
+            Timeout = _options.AttemptTimeout,
             ConnectTimeout = _options.ConnectTimeout,
             // Checksums only where S3 requires them: S3-compatible servers reject or store trailing checksums.
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
@@ -473,6 +540,14 @@ public sealed class S3StorageProvider : IStorageProvider
 
     private static string Describe(Exception error)
     {
+        if (Find<TimeoutException>(error) is not null)
+        {
+            return "timed out";
+        }
+        if (Find<AmazonServiceException>(error) is { StatusCode: not 0 } service)
+        {
+            return $"HTTP {(int)service.StatusCode} {service.ErrorCode}".TrimEnd();
+        }
         var socket = Find<SocketException>(error);
         if (socket is not null)
         {
