@@ -86,7 +86,7 @@ public sealed class BitbucketStorageProvider : IStorageProvider
         context.Progress?.Report(new StorageProgress(activity, $"Comparing with {bitbucket.Path} on branch {branch}", 30));
         var current = baseCommit is null ? null : await ReadRawAsync(session, baseCommit, optional: true, cancellationToken).ConfigureAwait(false);
         var content = System.Text.Encoding.UTF8.GetBytes(context.ScriptSource);
-        var published = (BitbucketStorage)bitbucket.Clone();
+        var published = new BitbucketStorage(bitbucket.Project, bitbucket.Repo, bitbucket.Path, bitbucket.Host, bitbucket.Ref, bitbucket.AccessTokenSecret);
         if (context.Branch is not null)
         {
             published.Ref = context.Branch;
@@ -354,7 +354,7 @@ public sealed class BitbucketStorageProvider : IStorageProvider
     /// <summary>Checks the settings and fills in the defaults; no I/O.</summary>
     internal static BitbucketStorage Complete(BitbucketStorage settings)
     {
-        var bitbucket = (BitbucketStorage)settings.Clone();
+        var bitbucket = new BitbucketStorage(settings.Project ?? "", settings.Repo ?? "", settings.Path ?? "", settings.Host, settings.Ref, settings.AccessTokenSecret);
         if (string.IsNullOrWhiteSpace(bitbucket.Project) || string.IsNullOrWhiteSpace(bitbucket.Repo))
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,

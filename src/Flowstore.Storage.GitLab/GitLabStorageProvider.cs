@@ -78,7 +78,7 @@ public sealed class GitLabStorageProvider : IStorageProvider
         context.Progress?.Report(new StorageProgress(activity, $"Comparing with {gitlab.Path} on branch {branch}", 30));
         var current = baseCommit is null ? null : await GetFileMetaAsync(session, gitlab.Path, baseCommit, cancellationToken).ConfigureAwait(false);
         var content = System.Text.Encoding.UTF8.GetBytes(context.ScriptSource);
-        var published = gitlab.Clone() as GitLabStorage ?? gitlab;
+        var published = new GitLabStorage(gitlab.Repo, gitlab.Path, gitlab.Host, gitlab.Ref, gitlab.AccessTokenSecret);
         if (context.Branch is not null)
         {
             published.Ref = context.Branch;
@@ -327,7 +327,7 @@ public sealed class GitLabStorageProvider : IStorageProvider
     /// <summary>Checks the settings and fills in the defaults; no I/O.</summary>
     internal static GitLabStorage Complete(GitLabStorage settings)
     {
-        var gitlab = (GitLabStorage)settings.Clone();
+        var gitlab = new GitLabStorage(settings.Repo ?? "", settings.Path ?? "", settings.Host, settings.Ref, settings.AccessTokenSecret);
         if (string.IsNullOrWhiteSpace(gitlab.Repo))
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
