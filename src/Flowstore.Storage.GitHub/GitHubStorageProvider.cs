@@ -151,6 +151,20 @@ public sealed class GitHubStorageProvider : IStorageProvider
         return $"{web}/{github.Repo}/blob/{commit}/{github.NormalizedPath}";
     }
 
+    /// <summary>
+    /// The API's address, as Octokit's GitHubClient(header, baseAddress) makes it: api.github.com for github.com,
+    /// else the server's /api/v3/ (GitHub Enterprise Server).
+    /// </summary>
+    internal static Uri ApiAddress(string? baseUrl)
+    {
+        if (baseUrl is null)
+        {
+            return GitHubClient.GitHubApiUrl;
+        }
+        var uri = new Uri(baseUrl);
+        return uri.Host is "github.com" or "api.github.com" ? GitHubClient.GitHubApiUrl : new Uri(uri, "/api/v3/");
+    }
+
     private async Task<Session> OpenAsync(GitHubStorage github, ISecretResolver secrets, Action<string>? log, CancellationToken cancellationToken)
     {
         string? token = null;
@@ -191,7 +205,7 @@ public sealed class GitHubStorageProvider : IStorageProvider
             var parts = storage.Repo.Split('/');
             (_owner, _name) = (parts[0], parts[1]);
             var credentials = token is null ? Credentials.Anonymous : new Credentials(token);
-            var baseAddress = storage.BaseUrl is { } url ? new Uri(url) : GitHubClient.GitHubApiUrl;
+            var baseAddress = ApiAddress(storage.BaseUrl);
             _http = new HttpClientAdapter(HttpMessageHandlerFactory.CreateDefault);
             var connection = new Connection(Product, baseAddress, new InMemoryCredentialStore(credentials), _http, new SimpleJsonSerializer());
             _client = new GitHubClient(connection);
@@ -226,13 +240,15 @@ public sealed class GitHubStorageProvider : IStorageProvider
         /// <summary>The commit SHA a branch, tag or SHA names.</summary>
         public async Task<string> ResolveCommitAsync(string reference, CancellationToken cancellationToken)
         {
-            var sha = await CallAsync(() => _client.Repository.Commit.GetSha1(_owner, _name, reference), $"resolving {RefText}", idempotent: true,
+            // GET /repos/{owner}/{repo}/commits/{ref}: a branch, tag or SHA to its commit. (Octokit's GetSha1 asks for
+            // JSON but expects text, so it is not used.)
+            var found = await CallAsync(() => _client.Repository.Commit.Get(_owner, _name, reference), $"resolving {RefText}", idempotent: true,
                 notFound: async ct => await RepositoryExistsAsync(ct).ConfigureAwait(false)
                     ? new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
                         $"{Where}: the ref '{reference}' was not found (no branch, tag or commit of that name). Check the storage's ref.") { Target = _storage.Repo }
                     : RepositoryNotFound(),
                 cancellationToken).ConfigureAwait(false);
-            sha = sha.Trim();
+            var sha = found?.Sha?.Trim() ?? "";
             if (!IsFullSha(sha))
             {
                 throw new FlowstoreException(ErrorIds.StorageFetchFailed, FlowErrorKind.InvalidData,

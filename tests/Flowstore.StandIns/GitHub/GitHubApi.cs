@@ -12,8 +12,8 @@ namespace Flowstore.StandIns;
 /// It follows GitHub's documentation (https://docs.github.com/rest) for exactly these endpoints:
 /// <list type="bullet">
 /// <item><c>GET /repos/{owner}/{repo}</c>: the repository, with <c>default_branch</c> (the bare repository's HEAD).</item>
-/// <item><c>GET /repos/{owner}/{repo}/commits/{ref}</c>: with <c>Accept: application/vnd.github.v3.sha</c> (or
-///   <c>.sha</c>) the commit SHA as text, else the commit as JSON; an unknown ref is 422 "No commit found for SHA".</item>
+/// <item><c>GET /repos/{owner}/{repo}/commits/{ref}</c>: the commit (JSON; its <c>sha</c> resolves a branch, tag or
+///   SHA), or with <c>Accept: application/vnd.github.sha</c> the SHA as text; an unknown ref is 422 "No commit found for SHA".</item>
 /// <item><c>GET /repos/{owner}/{repo}/git/ref/{heads|tags/name}</c>: a reference object.</item>
 /// <item><c>GET /repos/{owner}/{repo}/contents/{path}?ref=</c>: with <c>Accept: application/vnd.github.v3.raw</c>
 ///   the file's bytes (content type <c>application/vnd.github.v3.raw</c>: Octokit reads other types as text), else
@@ -52,7 +52,19 @@ public static class GitHubApi
                 {
                     return Results.Text(sha, "application/vnd.github.v3.sha; charset=utf-8", Encoding.UTF8);
                 }
-                return Results.Json(CommitJson(c, owner, repo, sha, null, null));
+                var gitCommit = CommitJson(c, owner, repo, sha, null, null);
+                var parent = store.ResolveCommit(dir, sha + "^");
+                return Results.Json(new
+                {
+                    sha,
+                    node_id = "C_" + sha,
+                    commit = gitCommit,
+                    url = $"{ApiBase(c)}/repos/{owner}/{repo}/commits/{sha}",
+                    html_url = $"{WebBase(c)}/{owner}/{repo}/commit/{sha}",
+                    parents = parent is null
+                        ? Array.Empty<object>()
+                        : new object[] { new { sha = parent, url = $"{ApiBase(c)}/repos/{owner}/{repo}/commits/{parent}" } },
+                });
             }));
 
         app.MapGet(Prefix + "/git/ref/{**reference}", (HttpContext c, string owner, string repo, string reference) =>

@@ -1,0 +1,532 @@
+using System.Globalization;
+using System.Text;
+
+namespace Flowstore.Storage.GitHub.Tests;
+
+/// <summary>GitHub storage against the GitHub API stand-in, over real bare git repositories.</summary>
+public sealed class GitHubStorageProviderTests : IDisposable
+{
+    private const string FlowPath = "flows/my_flow.cs";
+    private const string SecretName = "GITHUB_ACCESS_TOKEN";
+
+    private readonly List<TestRepo> _repos = new();
+    private readonly List<string> _logs = new();
+
+    public GitHubStorageProviderTests()
+    {
+        // As FlowClient does for its providers: saved settings (and Clone) find the type by its name.
+        StorageTypes.Register<GitHubStorage>("GitHub");
+    }
+
+    public void Dispose()
+    {
+        foreach (var repo in _repos)
+        {
+            repo.Dispose();
+        }
+    }
+
+    private TestRepo NewRepo(string defaultBranch = "trunk", bool isPublic = false)
+    {
+        var repo = TestRepo.Create(defaultBranch, isPublic);
+        _repos.Add(repo);
+        return repo;
+    }
+
+    private static GitHubStorage Storage(TestRepo repo, string? @ref = null, string? secret = SecretName, string path = FlowPath)
+        => new(repo.FullName, path, @ref, secret, TestRepo.BaseUrl);
+
+    private static SecretResolver Secrets(string? token = null) => DictionarySecrets.With((SecretName, token ?? StandIn.Token));
+
+    private static string Script(string message) => $"using Flowstore;\nvar flow = new Flow(\"example\");\nflow.Task(\"say\", () => Console.WriteLine(\"{message}\"));\n";
+
+    private StoragePublishContext PublishContext(string text, SecretResolver secrets, string? branch = null, string? message = null)
+        => new("/local/flows/my_flow.cs", text, FlowStructure.Sha256Hex(text), "example", "example", _ => Task.FromResult(Array.Empty<byte>()), secrets, _logs.Add)
+        {
+            Branch = branch,
+            Message = message,
+        };
+
+    // ---------------------------------------------------------------- refs
+
+    [Fact]
+    public async Task No_ref_reads_the_default_branch_not_master()
+    {
+        var repo = NewRepo(defaultBranch: "trunk");
+        var trunk = repo.CommitAndPush(FlowPath, Script("on trunk"));
+        repo.Checkout("master", create: true);
+        repo.CommitAndPush(FlowPath, Script("on master"));
+
+        var fetched = await StandIn.Provider().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
+
+        Assert.Equal(Script("on trunk"), fetched.ScriptText);
+        Assert.Equal(trunk, fetched.StorageVersion);
+        Assert.Equal($"github:127.0.0.1:{new Uri(StandIn.Url).Port}/{repo.FullName}/{FlowPath}@{trunk}", fetched.Origin);
+        Assert.Equal(FlowStructure.Sha256Hex(Encoding.UTF8.GetBytes(Script("on trunk"))), fetched.Sha256);
+    }
+
+    [Fact]
+    public async Task A_branch_a_tag_and_a_commit_SHA_each_read_the_file_at_that_commit()
+    {
+        var repo = NewRepo();
+        var first = repo.CommitAndPush(FlowPath, Script("first"));
+        repo.Tag("v1");
+        repo.Checkout("feature/x", create: true);
+        var feature = repo.CommitAndPush(FlowPath, Script("feature"));
+        repo.Checkout("trunk");
+        var latest = repo.CommitAndPush(FlowPath, Script("latest"));
+        var provider = StandIn.Provider();
+
+        var byBranch = await provider.FetchAsync(Storage(repo, "feature/x"), null, Secrets(), CancellationToken.None);
+        var byTag = await provider.FetchAsync(Storage(repo, "v1"), null, Secrets(), CancellationToken.None);
+        var bySha = await provider.FetchAsync(Storage(repo, first), null, Secrets(), CancellationToken.None);
+        var byDefault = await provider.FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
+
+        Assert.Equal((Script("feature"), feature), (byBranch.ScriptText, byBranch.StorageVersion));
+        Assert.Equal((Script("first"), first), (byTag.ScriptText, byTag.StorageVersion));
+        Assert.Equal((Script("first"), first), (bySha.ScriptText, bySha.StorageVersion));
+        Assert.Equal((Script("latest"), latest), (byDefault.ScriptText, byDefault.StorageVersion));
+    }
+
+    [Fact]
+    public async Task Every_fetch_reads_the_current_commit_and_a_pinned_fetch_reads_the_recorded_one()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Script("old code"));
+        var provider = StandIn.Provider();
+        var first = await provider.FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
+
+        repo.CommitAndPush(FlowPath, Script("new code"));
+        var current = await provider.FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
+        var pinned = await provider.FetchAsync(Storage(repo), first.StorageVersion, Secrets(), CancellationToken.None);
+
+        Assert.Equal(Script("new code"), current.ScriptText);
+        Assert.NotEqual(first.StorageVersion, current.StorageVersion);
+        Assert.Equal(Script("old code"), pinned.ScriptText);
+        Assert.Equal(first.StorageVersion, pinned.StorageVersion);
+    }
+
+    [Fact]
+    public async Task A_pinned_commit_that_is_gone_is_PinnedVersionUnavailable()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Script("code"));
+        var gone = new string('a', 40);
+
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().FetchAsync(Storage(repo), gone, Secrets(), CancellationToken.None));
+
+        Assert.Equal(ErrorIds.PinnedVersionUnavailable, e.ErrorId);
+        Assert.Contains(gone, e.Message);
+        Assert.Contains(repo.FullName, e.Message);
+    }
+
+    [Fact]
+    public async Task Paths_with_spaces_and_non_ASCII_letters_are_read()
+    {
+        var repo = NewRepo();
+        const string path = "flows/mein flüss+1.cs";
+        repo.CommitAndPush(path, Script("ü"));
+
+        var fetched = await StandIn.Provider().FetchAsync(Storage(repo, path: path), null, Secrets(), CancellationToken.None);
+
+        Assert.Equal(Script("ü"), fetched.ScriptText);
+    }
+
+    [Fact]
+    public async Task A_public_repository_is_read_without_a_token_and_the_token_is_sent_when_there_is_one()
+    {
+        var repo = NewRepo(isPublic: true);
+        repo.CommitAndPush(FlowPath, Script("public"));
+
+        var anonymous = await StandIn.Provider().FetchAsync(Storage(repo, secret: null), null, new SecretResolver(), CancellationToken.None);
+        var requestsAnonymous = (await StandIn.RequestsAsync()).Where(r => r.Contains(repo.ApiPrefix + "/", StringComparison.Ordinal)).ToArray();
+        await StandIn.Provider().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
+        var requestsAll = (await StandIn.RequestsAsync()).Where(r => r.Contains(repo.ApiPrefix + "/", StringComparison.Ordinal)).ToArray();
+
+        Assert.Equal(Script("public"), anonymous.ScriptText);
+        Assert.NotEmpty(requestsAnonymous);
+        Assert.All(requestsAnonymous, r => Assert.EndsWith("[]", r));
+        Assert.All(requestsAll.Skip(requestsAnonymous.Length), r => Assert.EndsWith("[Authorization]", r));
+    }
+
+    // ---------------------------------------------------------------- registration
+
+    [Fact]
+    public async Task Registration_checks_the_committed_file_at_the_resolved_commit()
+    {
+        var repo = NewRepo();
+        var commit = repo.CommitAndPush(FlowPath, Script("committed"));
+        var checks = new List<(string Text, string Origin)>();
+        var context = new StorageRegistrationContext("/local/flows/my_flow.cs", Script("local"), FlowStructure.Sha256Hex(Script("local")), "example", "example",
+            _ => Task.FromResult(Array.Empty<byte>()), Secrets(), _logs.Add)
+        {
+            CheckStoredScript = (text, origin, _) =>
+            {
+                checks.Add((text, origin));
+                return Task.CompletedTask;
+            },
+        };
+        var provider = StandIn.Provider();
+
+        var resolved = (GitHubStorage)provider.Resolve(new GitHubStorage(repo.FullName, "/" + FlowPath, null, SecretName, TestRepo.BaseUrl), context);
+        var recorded = (GitHubStorage)await provider.PrepareRegistrationAsync(resolved, context, CancellationToken.None);
+
+        Assert.Equal(FlowPath, recorded.Path);
+        Assert.Null(recorded.Ref);
+        var check = Assert.Single(checks);
+        Assert.Equal(Script("committed"), check.Text);
+        Assert.EndsWith($"{repo.FullName}/{FlowPath}@{commit}", check.Origin);
+    }
+
+    [Fact]
+    public async Task Registration_of_a_file_that_is_not_committed_is_StorageNotFound_naming_repo_path_and_ref()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush("README.md", "# repo\n");
+        var context = new StorageRegistrationContext("/local/flows/my_flow.cs", Script("local"), FlowStructure.Sha256Hex(Script("local")), "example", "example",
+            _ => Task.FromResult(Array.Empty<byte>()), Secrets(), _logs.Add);
+
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().PrepareRegistrationAsync(Storage(repo, "trunk"), context, CancellationToken.None));
+
+        Assert.Equal(ErrorIds.StorageNotFound, e.ErrorId);
+        Assert.Contains(repo.FullName, e.Message);
+        Assert.Contains(FlowPath, e.Message);
+        Assert.Contains("'trunk'", e.Message);
+    }
+
+    [Fact]
+    public void The_locator_names_server_repo_path_and_ref_and_not_the_code()
+    {
+        var storage = new GitHubStorage("org/repo", "flows/my_flow.cs", "main", SecretName);
+        Assert.Equal("github:github.com/org/repo/flows/my_flow.cs@main", storage.Locator);
+        Assert.Equal(new[] { SecretName }, storage.SecretNames);
+        Assert.Equal("github:github.example.com/org/repo/flows/my_flow.cs@(default branch)",
+            new GitHubStorage("org/repo", "flows/my_flow.cs", baseUrl: "https://github.example.com").Locator);
+        var json = storage.ToJson();
+        Assert.Contains("\"type\":\"GitHub\"", json);
+        Assert.Contains($"\"accessTokenSecret\":\"{SecretName}\"", json);
+    }
+
+    [Theory]
+    [InlineData("repo")]
+    [InlineData("org/repo/extra")]
+    [InlineData("/repo")]
+    [InlineData("org/")]
+    [InlineData("")]
+    public void A_repo_that_is_not_owner_slash_name_is_StorageInvalid(string repo)
+    {
+        var e = Assert.Throws<FlowstoreException>(() => new GitHubStorage(repo, FlowPath));
+        Assert.Equal(ErrorIds.StorageInvalid, e.ErrorId);
+        Assert.Contains("owner/name", e.Message);
+    }
+
+    [Fact]
+    public void A_base_URL_with_credentials_is_StorageInvalid_and_not_repeated()
+    {
+        var e = Assert.Throws<FlowstoreException>(() => new GitHubStorage("org/repo", FlowPath, baseUrl: "https://user:hunter2@github.example.com"));
+        Assert.Equal(ErrorIds.StorageInvalid, e.ErrorId);
+        Assert.DoesNotContain("hunter2", e.ToString());
+    }
+
+    // ---------------------------------------------------------------- publishing
+
+    [Fact]
+    public async Task Publish_commits_the_file_and_returns_the_commit_the_repository_has()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush("README.md", "# repo\n");
+        var provider = StandIn.Provider();
+
+        var created = await provider.PublishAsync(Storage(repo), PublishContext(Script("v1"), Secrets(), message: "Add my flow"), CancellationToken.None);
+        Assert.Equal(repo.Head("trunk"), created.StorageVersion);
+        Assert.Equal(Script("v1"), repo.Show(created.StorageVersion, FlowPath));
+        Assert.Equal("Add my flow", ReadMessage(repo, created.StorageVersion));
+        Assert.Equal($"{new Uri(StandIn.Url).GetLeftPart(UriPartial.Authority)}/{repo.FullName}/blob/{created.StorageVersion}/{FlowPath}", created.Location);
+
+        var updated = await provider.PublishAsync(Storage(repo), PublishContext(Script("v2"), Secrets()), CancellationToken.None);
+        Assert.NotEqual(created.StorageVersion, updated.StorageVersion);
+        Assert.Equal(Script("v2"), repo.Show("trunk", FlowPath));
+        Assert.Equal(created.StorageVersion, repo.Head(updated.StorageVersion + "^"));
+
+        // What was published is what a run fetches.
+        var fetched = await provider.FetchAsync(updated.Storage, null, Secrets(), CancellationToken.None);
+        Assert.Equal((Script("v2"), updated.StorageVersion), (fetched.ScriptText, fetched.StorageVersion));
+    }
+
+    private static string ReadMessage(TestRepo repo, string commit)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("git", ["--git-dir=" + repo.BareDir, "log", "-1", "--format=%s", commit]) { RedirectStandardOutput = true };
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var text = process.StandardOutput.ReadToEnd().Trim();
+        process.WaitForExit();
+        return text;
+    }
+
+    [Fact]
+    public async Task Publishing_unchanged_content_makes_no_commit_and_reports_the_current_one()
+    {
+        var repo = NewRepo();
+        var commit = repo.CommitAndPush(FlowPath, Script("same"));
+        var count = repo.CommitCount("trunk");
+
+        var published = await StandIn.Provider().PublishAsync(Storage(repo), PublishContext(Script("same"), Secrets()), CancellationToken.None);
+
+        Assert.Equal(commit, published.StorageVersion);
+        Assert.Equal(count, repo.CommitCount("trunk"));
+        Assert.Contains(_logs, l => l.Contains("nothing to commit", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Publish_to_a_branch_commits_there_and_the_storage_follows_that_branch()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Script("trunk"));
+        repo.Checkout("release", create: true);
+        repo.CommitAndPush("README.md", "# release\n");
+
+        var published = await StandIn.Provider().PublishAsync(Storage(repo), PublishContext(Script("release"), Secrets(), branch: "release"), CancellationToken.None);
+
+        Assert.Equal("release", ((GitHubStorage)published.Storage).Ref);
+        Assert.Equal(repo.Head("release"), published.StorageVersion);
+        Assert.Equal(Script("release"), repo.Show("release", FlowPath));
+        Assert.Equal(Script("trunk"), repo.Show("trunk", FlowPath));
+    }
+
+    [Fact]
+    public async Task Publish_to_a_branch_that_does_not_exist_is_StorageNotFound_naming_it()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Script("trunk"));
+
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() =>
+            StandIn.Provider().PublishAsync(Storage(repo), PublishContext(Script("x"), Secrets(), branch: "nope"), CancellationToken.None));
+
+        Assert.Equal(ErrorIds.StorageNotFound, e.ErrorId);
+        Assert.Contains("'nope'", e.Message);
+    }
+
+    [Fact]
+    public async Task Publish_without_a_token_secret_says_one_is_needed()
+    {
+        var repo = NewRepo(isPublic: true);
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() =>
+            StandIn.Provider().PublishAsync(Storage(repo, secret: null), PublishContext(Script("x"), new SecretResolver()), CancellationToken.None));
+        Assert.Equal(ErrorIds.StorageInvalid, e.ErrorId);
+        Assert.Contains("AccessTokenSecret", e.Message);
+    }
+
+    // ---------------------------------------------------------------- errors
+
+    [Fact]
+    public async Task A_missing_token_secret_is_SecretNotFound_naming_the_secret_and_the_storage()
+    {
+        var repo = NewRepo();
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() =>
+            StandIn.Provider().FetchAsync(Storage(repo, secret: "NO_SUCH_SECRET"), null, new SecretResolver(new DictionarySecrets(new())), CancellationToken.None));
+        Assert.Equal(ErrorIds.SecretNotFound, e.ErrorId);
+        Assert.Contains("NO_SUCH_SECRET", e.Message);
+        Assert.Contains(repo.FullName, e.Message);
+    }
+
+    [Fact]
+    public async Task A_wrong_token_is_StorageAccessDenied_naming_repo_path_and_ref_but_not_the_token()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Script("x"));
+        var wrong = "ghp_canary" + Guid.NewGuid().ToString("N");
+
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().FetchAsync(Storage(repo, "trunk"), null, Secrets(wrong), CancellationToken.None));
+
+        Assert.Equal(ErrorIds.StorageAccessDenied, e.ErrorId);
+        Assert.Contains(repo.FullName, e.Message);
+        Assert.Contains(FlowPath, e.Message);
+        Assert.Contains("'trunk'", e.Message);
+        Assert.Contains("Bad credentials", e.Message);
+        Assert.Contains(SecretName, e.Message);
+        AssertNoSecret(e, wrong);
+    }
+
+    [Fact]
+    public async Task A_403_is_StorageAccessDenied()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Script("x"));
+        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 403, count: 1, body: "{\"message\":\"Resource not accessible by personal access token\"}");
+
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
+
+        Assert.Equal(ErrorIds.StorageAccessDenied, e.ErrorId);
+        Assert.Contains("403", e.Message);
+        AssertNoSecret(e, StandIn.Token);
+    }
+
+    [Fact]
+    public async Task A_private_repository_without_a_token_is_StorageNotFound_suggesting_a_token()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Script("x"));
+
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().FetchAsync(Storage(repo, secret: null), null, new SecretResolver(), CancellationToken.None));
+
+        Assert.Equal(ErrorIds.StorageNotFound, e.ErrorId);
+        Assert.Contains(repo.FullName, e.Message);
+        Assert.Contains("AccessTokenSecret", e.Message);
+    }
+
+    [Fact]
+    public async Task A_missing_repository_path_or_ref_is_StorageNotFound_naming_which()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Script("x"));
+        var provider = StandIn.Provider();
+
+        var noRepo = await Assert.ThrowsAsync<FlowstoreException>(() =>
+            provider.FetchAsync(new GitHubStorage("nobody/nothing", FlowPath, "main", SecretName, TestRepo.BaseUrl), null, Secrets(), CancellationToken.None));
+        var noPath = await Assert.ThrowsAsync<FlowstoreException>(() =>
+            provider.FetchAsync(Storage(repo, path: "flows/other.cs"), null, Secrets(), CancellationToken.None));
+        var noRef = await Assert.ThrowsAsync<FlowstoreException>(() =>
+            provider.FetchAsync(Storage(repo, "no-such-branch"), null, Secrets(), CancellationToken.None));
+
+        Assert.All(new[] { noRepo, noPath, noRef }, e => Assert.Equal(ErrorIds.StorageNotFound, e.ErrorId));
+        Assert.Contains("nobody/nothing", noRepo.Message);
+        Assert.Contains("repository was not found", noRepo.Message);
+        Assert.Contains("'flows/other.cs' does not exist", noPath.Message);
+        Assert.Contains("ref 'trunk'", noPath.Message);
+        Assert.Contains("ref 'no-such-branch' was not found", noRef.Message);
+    }
+
+    [Fact]
+    public async Task A_rate_limit_that_resets_later_than_the_bound_is_StorageRateLimited_with_the_reset_time()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Script("x"));
+        var reset = DateTimeOffset.UtcNow.AddMinutes(30);
+        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 403, count: 1, headers: new()
+        {
+            ["X-RateLimit-Limit"] = "5000",
+            ["X-RateLimit-Remaining"] = "0",
+            ["X-RateLimit-Reset"] = reset.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+        }, body: "{\"message\":\"API rate limit exceeded for user ID 1.\"}");
+
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
+
+        Assert.Equal(ErrorIds.StorageRateLimited, e.ErrorId);
+        Assert.Contains(reset.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), e.Message);
+        Assert.Contains(repo.FullName, e.Message);
+    }
+
+    [Fact]
+    public async Task A_rate_limit_that_resets_soon_is_waited_out()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Script("after the wait"));
+        var reset = DateTimeOffset.UtcNow.AddSeconds(2);
+        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 403, count: 1, headers: new()
+        {
+            ["X-RateLimit-Remaining"] = "0",
+            ["X-RateLimit-Reset"] = reset.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+        }, body: "{\"message\":\"API rate limit exceeded.\"}");
+        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 429, count: 1, headers: new() { ["Retry-After"] = "1" },
+            body: "{\"message\":\"You have exceeded a secondary rate limit.\"}");
+
+        var fetched = await StandIn.Provider().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
+
+        Assert.Equal(Script("after the wait"), fetched.ScriptText);
+        Assert.True(DateTimeOffset.UtcNow >= reset.AddSeconds(-1), "the fetch waited for the rate limit to reset");
+    }
+
+    [Fact]
+    public async Task A_rate_limit_is_not_waited_out_when_the_bound_is_zero()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Script("x"));
+        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 429, count: 1, headers: new() { ["Retry-After"] = "2" });
+
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() =>
+            StandIn.Provider(maxRateLimitWait: TimeSpan.Zero).FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
+
+        Assert.Equal(ErrorIds.StorageRateLimited, e.ErrorId);
+    }
+
+    [Fact]
+    public async Task A_transient_502_and_a_dropped_connection_are_retried_and_the_fetch_succeeds()
+    {
+        var repo = NewRepo();
+        var commit = repo.CommitAndPush(FlowPath, Script("recovered"));
+        await StandIn.InjectFaultAsync(repo.ApiPrefix + "/contents", status: 502, count: 2);
+        await StandIn.InjectFaultAsync(repo.ApiPrefix + "/commits", drop: true, count: 1);
+
+        var fetched = await StandIn.Provider().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
+
+        Assert.Equal((Script("recovered"), commit), (fetched.ScriptText, fetched.StorageVersion));
+        var contentRequests = (await StandIn.RequestsAsync()).Count(r => r.StartsWith("GET " + repo.ApiPrefix + "/contents/", StringComparison.Ordinal));
+        Assert.Equal(3, contentRequests);
+    }
+
+    [Fact]
+    public async Task A_5xx_that_persists_is_StorageUnavailable_after_the_retries()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Script("x"));
+        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 503, count: 4);
+
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().FetchAsync(Storage(repo, "trunk"), null, Secrets(), CancellationToken.None));
+
+        Assert.Equal(ErrorIds.StorageUnavailable, e.ErrorId);
+        Assert.Contains("503", e.Message);
+        Assert.Contains("4 attempts", e.Message);
+        Assert.Contains(repo.FullName, e.Message);
+        Assert.Contains("'trunk'", e.Message);
+    }
+
+    [Fact]
+    public async Task An_unreachable_server_is_StorageUnavailable()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var storage = new GitHubStorage("org/repo", FlowPath, "main", SecretName, $"http://127.0.0.1:{port}");
+
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().FetchAsync(storage, null, Secrets(), CancellationToken.None));
+
+        Assert.Equal(ErrorIds.StorageUnavailable, e.ErrorId);
+        Assert.Contains("could not be reached", e.Message);
+        AssertNoSecret(e, StandIn.Token);
+    }
+
+    [Fact]
+    public async Task The_token_is_in_no_error_of_any_kind()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Script("x"));
+        var provider = StandIn.Provider(maxRateLimitWait: TimeSpan.Zero);
+        // The server echoes the token in its error message: it must still not reach the user.
+        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 422, count: 1, body: $"{{\"message\":\"token {StandIn.Token} is odd\"}}");
+        var echoed = await Assert.ThrowsAsync<FlowstoreException>(() => provider.FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
+        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 500, count: 4, body: $"{{\"message\":\"{StandIn.Token}\"}}");
+        var failing = await Assert.ThrowsAsync<FlowstoreException>(() => provider.FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
+        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 403, count: 1, headers: new() { ["Retry-After"] = "60" }, body: $"{{\"message\":\"{StandIn.Token}\"}}");
+        var limited = await Assert.ThrowsAsync<FlowstoreException>(() => provider.FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
+        await StandIn.InjectFaultAsync(repo.ApiPrefix + "/contents", status: 409, count: 1, body: $"{{\"message\":\"{StandIn.Token} does not match\"}}");
+        var published = await Assert.ThrowsAsync<FlowstoreException>(() =>
+            provider.PublishAsync(Storage(repo), PublishContext(Script("y"), Secrets()), CancellationToken.None));
+
+        Assert.Contains("***", echoed.Message);
+        foreach (var e in new[] { echoed, failing, limited })
+        {
+            AssertNoSecret(e, StandIn.Token);
+        }
+        Assert.Equal(ErrorIds.StoragePublishFailed, published.ErrorId);
+        AssertNoSecret(published, StandIn.Token);
+    }
+
+    private static void AssertNoSecret(Exception e, string secret)
+    {
+        for (var current = e; current is not null; current = current.InnerException)
+        {
+            Assert.DoesNotContain(secret, current.Message, StringComparison.Ordinal);
+        }
+        Assert.DoesNotContain(secret, e.ToString(), StringComparison.Ordinal);
+    }
+}
