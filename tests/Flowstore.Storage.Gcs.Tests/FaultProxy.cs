@@ -29,6 +29,9 @@ internal sealed class FaultProxy : IAsyncDisposable
     /// <summary>Requests seen, as "METHOD path?query", in order.</summary>
     public ConcurrentQueue<string> Requests { get; } = new();
 
+    /// <summary>The scheme of each request's Authorization header ("" when none), in order; never the credential.</summary>
+    public ConcurrentQueue<string> AuthorizationSchemes { get; } = new();
+
     /// <summary>Requests answered with a fault.</summary>
     public int Faulted => _faulted;
 
@@ -85,6 +88,7 @@ internal sealed class FaultProxy : IAsyncDisposable
     {
         var pathAndQuery = context.Request.Path + context.Request.QueryString;
         Requests.Enqueue($"{context.Request.Method} {pathAndQuery}");
+        AuthorizationSchemes.Enqueue(context.Request.Headers.Authorization.ToString().Split(' ')[0]);
         if (_faults.TryDequeue(out var fault))
         {
             Interlocked.Increment(ref _faulted);
