@@ -180,9 +180,16 @@ internal sealed partial class DockerEngine : IDisposable
             {
                 throw DockerErrors.PathNotInImage(reference, path);
             }
+            // The engine's chunked stream is read whole first: Docker.DotNet's chunked reader fails reads that a tar
+            // reader makes across chunk ends. An archive of the one flow file is small.
+            using var buffer = new MemoryStream();
             await using (archive.Stream.ConfigureAwait(false))
             {
-                return await ImageFileReader.ReadSingleFileAsync(archive.Stream, cancellationToken).ConfigureAwait(false)
+                await archive.Stream.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+            }
+            buffer.Position = 0;
+            {
+                return await ImageFileReader.ReadSingleFileAsync(buffer, cancellationToken).ConfigureAwait(false)
                     ?? throw new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
                         $"'{path}' in the image {reference} is not a file (a folder or a link); set Path to the flow file itself.") { Target = $"{reference}:{path}" };
             }
