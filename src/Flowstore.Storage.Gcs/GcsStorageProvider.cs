@@ -39,9 +39,26 @@ public sealed partial class GcsStorageProvider : IStorageProvider
 
     public Type SettingsType => typeof(GcsStorage);
 
-    /// <summary>A generated key: &lt;flow-slug&gt;/&lt;utc timestamp&gt;, e.g. etl/20261128T174500Z.</summary>
-    internal string NewKey(string prefix) =>
-        $"{prefix}/{_time.GetUtcNow().UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}";
+    /// <summary>A generated key: &lt;flow-slug&gt;/&lt;utc timestamp&gt;&lt;suffix&gt;, e.g. etl/20261128T174500Z.</summary>
+    internal string NewKey(string prefix, string suffix = "", int n = 1) =>
+        $"{prefix}/{_time.GetUtcNow().UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}" +
+        $"{(n == 1 ? "" : "-" + n.ToString(CultureInfo.InvariantCulture))}{suffix}";
+
+    /// <summary>
+    /// A generated key no object has yet: -2, -3, ... is appended when one exists (two uploads in one second), so
+    /// an upload never replaces the object of another registration.
+    /// </summary>
+    private async Task<string> NewFreeKeyAsync(GcsConnection connection, string prefix, string suffix, CancellationToken cancellationToken)
+    {
+        for (var n = 1; ; n++)
+        {
+            var key = NewKey(prefix, suffix, n);
+            if (await TryGetObjectAsync(connection, key, cancellationToken).ConfigureAwait(false) is null)
+            {
+                return key;
+            }
+        }
+    }
 
     // ---------------------------------------------------------------- registration
 
@@ -101,7 +118,7 @@ public sealed partial class GcsStorageProvider : IStorageProvider
             return gcs;
         }
 
-        gcs.Key ??= NewKey(gcs.AutoKeyPrefix!);
+        gcs.Key ??= await NewFreeKeyAsync(connection, gcs.AutoKeyPrefix!, gcs.StoredAsScript ? "" : ".dll", cancellationToken).ConfigureAwait(false);
         if (gcs.StoredAsScript)
         {
             var bytes = string.Equals(gcs.LocalScriptPath, context.ScriptPath, StringComparison.Ordinal)
@@ -120,16 +137,7 @@ public sealed partial class GcsStorageProvider : IStorageProvider
             return gcs;
         }
 
-        // Frozen: the compiled flow, unless the object already holds the one compiled from this script.
-        if (settings is GcsStorage { Key: not null })
-        {
-            var existing = await TryGetObjectAsync(connection, gcs.Key, cancellationToken).ConfigureAwait(false);
-            if (existing?.Metadata is { } metadata && metadata.TryGetValue(ScriptShaMetadata, out var storedSha) && storedSha == context.ScriptSha256)
-            {
-                context.Log($"Flow '{context.Flow}': gs://{gcs.Bucket}/{gcs.Key} already holds the flow compiled from this script (generation {existing.Generation}).");
-                return gcs;
-            }
-        }
+        // Frozen: the compiled flow.
         var assembly = await context.CompiledAssembly(cancellationToken).ConfigureAwait(false);
         var stored = await UploadAsync(connection, gcs.Key, assembly, AssemblyContentType, context.ScriptSha256, $"Uploading compiled flow '{context.Flow}'",
             context.Progress, cancellationToken).ConfigureAwait(false);
@@ -143,35 +151,27 @@ public sealed partial class GcsStorageProvider : IStorageProvider
     {
         var gcs = (GcsStorage)settings.Clone();
         Validate(gcs);
-        var baseDir = Path.GetDirectoryName(context.ScriptPath)!;
-        gcs.Key = string.IsNullOrEmpty(gcs.Key) ? NewKey(context.FlowSlug) : gcs.Key;
+        if (!gcs.StoredAsScript)
+        {
+            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
+                $"Publish-FlowScript uploads scripts, but this GCS storage is frozen (registration uploads the compiled flow of '{context.ScriptPath}'). " +
+                "Add -StoredAsScript (storedAsScript: true) to publish the script, or register without publishing.") { Target = context.ScriptPath };
+        }
+        if (gcs.LocalScriptPath is not null
+            && !string.Equals(Path.GetFullPath(gcs.LocalScriptPath, Path.GetDirectoryName(context.ScriptPath)!), context.ScriptPath, StringComparison.Ordinal))
+        {
+            context.Warn($"Publishing '{context.ScriptPath}'; the storage's LocalScriptPath '{gcs.LocalScriptPath}' is not uploaded.");
+        }
+        using var connection = await GcsConnection.OpenAsync(gcs, context.Secrets, _retry, context.Log, cancellationToken).ConfigureAwait(false);
+        gcs.Key = string.IsNullOrEmpty(gcs.Key) ? await NewFreeKeyAsync(connection, context.FlowSlug, "", cancellationToken).ConfigureAwait(false) : gcs.Key;
+        // Published: registration reads the object back (and checks it) instead of uploading again.
         gcs.AutoKeyPrefix = null;
         gcs.UploadedSha256 = null;
-        using var connection = await GcsConnection.OpenAsync(gcs, context.Secrets, _retry, context.Log, cancellationToken).ConfigureAwait(false);
+        gcs.LocalScriptPath = null;
 
-        GcsObject uploaded;
-        if (gcs.StoredAsScript)
-        {
-            var path = gcs.LocalScriptPath is null ? context.ScriptPath : Path.GetFullPath(gcs.LocalScriptPath, baseDir);
-            var bytes = string.Equals(path, context.ScriptPath, StringComparison.Ordinal)
-                ? Encoding.UTF8.GetBytes(context.ScriptSource)
-                : await ReadLocalScriptAsync(path, cancellationToken).ConfigureAwait(false);
-            uploaded = await UploadAsync(connection, gcs.Key, bytes, ScriptContentType, FlowStructure.Sha256Hex(bytes), $"Uploading {Path.GetFileName(path)}",
-                context.Progress, cancellationToken).ConfigureAwait(false);
-            // Published: registration reads the object back instead of uploading again.
-            gcs.LocalScriptPath = null;
-        }
-        else
-        {
-            if (gcs.LocalScriptPath is not null)
-            {
-                throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                    $"GCS storage names LocalScriptPath '{gcs.LocalScriptPath}' but is not script storage; add -StoredAsScript.") { Target = gcs.LocalScriptPath };
-            }
-            var assembly = await context.CompiledAssembly(cancellationToken).ConfigureAwait(false);
-            uploaded = await UploadAsync(connection, gcs.Key, assembly, AssemblyContentType, context.ScriptSha256, $"Uploading compiled flow '{context.Flow}'",
-                context.Progress, cancellationToken).ConfigureAwait(false);
-        }
+        var bytes = Encoding.UTF8.GetBytes(context.ScriptSource);
+        var uploaded = await UploadAsync(connection, gcs.Key, bytes, ScriptContentType, context.ScriptSha256, $"Uploading {Path.GetFileName(context.ScriptPath)}",
+            context.Progress, cancellationToken).ConfigureAwait(false);
         var location = $"gs://{gcs.Bucket}/{gcs.Key}";
         context.Log($"Published '{context.ScriptPath}' to {location} (generation {uploaded.Generation}).");
         return new PublishedFlowSource(gcs, Generation(uploaded), location);

@@ -193,7 +193,7 @@ public sealed class GcsStorageTests : GcsTestBase
 
         var stored = await RegisteredStorageAsync();
         Assert.False(stored.StoredAsScript);
-        Assert.Equal("etl/20261128T174500Z", stored.Key);
+        Assert.Equal("etl/20261128T174500Z.dll", stored.Key);
         Assert.Equal(6L, await LoadResultAsync());
     }
 
@@ -238,6 +238,33 @@ public sealed class GcsStorageTests : GcsTestBase
         Assert.Equal(stored.Generation, Assert.Single(await GcsTestEnvironment.ListAsync(Bucket)).Generation); // registration read it, did not upload
         Assert.Equal(18L, await LoadResultAsync());
         Assert.Equal(100, progress.Reports[^1].PercentComplete);
+    }
+
+    [Fact]
+    public async Task Generated_keys_in_the_same_second_get_a_suffix_instead_of_replacing_an_object()
+    {
+        var path = WriteScript("etl.cs", Etl(factor: 1));
+
+        var first = await Client.PublishAsync(path, new PublishOptions { Storage = Storage() });
+        File.WriteAllText(path, Etl(factor: 2));
+        var second = await Client.PublishAsync(path, new PublishOptions { Storage = Storage() });
+
+        Assert.Equal("etl/20261128T174500Z", ((GcsStorage)first.Storage).Key);
+        Assert.Equal("etl/20261128T174500Z-2", ((GcsStorage)second.Storage).Key);
+        Assert.Equal(Etl(factor: 1), await GcsTestEnvironment.GetTextAsync(Bucket, "etl/20261128T174500Z"));
+        Assert.Equal(Etl(factor: 2), await GcsTestEnvironment.GetTextAsync(Bucket, "etl/20261128T174500Z-2"));
+    }
+
+    [Fact]
+    public async Task Publishing_a_frozen_storage_is_StorageInvalid_saying_to_add_StoredAsScript()
+    {
+        var path = WriteScript("etl.cs", Etl());
+
+        var error = await Assert.ThrowsAsync<FlowstoreException>(() => Client.PublishAsync(path, new PublishOptions { Storage = Storage(script: false) }));
+
+        Assert.Equal(ErrorIds.StorageInvalid, error.ErrorId);
+        Assert.Contains("StoredAsScript", error.Message);
+        Assert.Empty(await GcsTestEnvironment.ListAsync(Bucket));
     }
 
     [Fact]
