@@ -165,6 +165,7 @@ Describe 'Bitbucket storage: the seed''s walk-through' {
 Describe 'Bitbucket storage: New-FlowStorage' {
     BeforeAll {
         $project = New-TestProject "PROJ/cli-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+        $null = Push-File $project 'README.md' 'readme'
         # A flow file that sets no storage: the storage comes from the command line.
         $file = New-FlowScript (Join-Path $project.Work 'f.cs') (Get-LinearFlowBody -Name published -Message 'published v1')
         $null = New-FlowProject -Name P
@@ -191,7 +192,7 @@ Describe 'Bitbucket storage: New-FlowStorage' {
         $same = New-FlowStorage -Type Bitbucket -Project $project.Key -Repo $project.Slug -Path f.cs -Host $script:Url -AccessTokenSecret BITBUCKET_ACCESS_TOKEN |
             Publish-FlowScript -Path $file
         $same.StorageVersion | Should -Be $before
-        (& git --git-dir $project.Bare rev-list --count trunk) | Should -Be 1
+        (& git --git-dir $project.Bare rev-list --count trunk) | Should -Be 2
 
         $null = New-FlowScript $file (Get-LinearFlowBody -Name published -Message 'published v2')
         $changed = New-FlowStorage -Type Bitbucket -Project $project.Key -Repo $project.Slug -Path f.cs -Host $script:Url -AccessTokenSecret BITBUCKET_ACCESS_TOKEN |

@@ -164,6 +164,7 @@ Describe 'GitLab storage: the seed''s walk-through' {
 Describe 'GitLab storage: New-FlowStorage' {
     BeforeAll {
         $project = New-TestProject "group/cli-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
+        $null = Push-File $project 'README.md' 'readme'
         # A flow file that sets no storage: the storage comes from the command line.
         $file = New-FlowScript (Join-Path $project.Work 'f.cs') (Get-LinearFlowBody -Name published -Message 'published v1')
         $null = New-FlowProject -Name P
@@ -190,7 +191,7 @@ Describe 'GitLab storage: New-FlowStorage' {
         $same = New-FlowStorage -Type GitLab -Repo $project.Name -Path f.cs -Host $script:Url -AccessTokenSecret GITLAB_ACCESS_TOKEN |
             Publish-FlowScript -Path $file
         $same.StorageVersion | Should -Be $before
-        (& git --git-dir $project.Bare rev-list --count trunk) | Should -Be 1
+        (& git --git-dir $project.Bare rev-list --count trunk) | Should -Be 2
 
         $null = New-FlowScript $file (Get-LinearFlowBody -Name published -Message 'published v2')
         $changed = New-FlowStorage -Type GitLab -Repo $project.Name -Path f.cs -Host $script:Url -AccessTokenSecret GITLAB_ACCESS_TOKEN |
