@@ -382,7 +382,7 @@ public sealed class BitbucketStorageTests : IDisposable
         var reset = DateTimeOffset.UtcNow.AddHours(1);
         await _standIn.InjectAsync(ProjectPrefix(repo), 429, headers: new()
         {
-            ["Retry-After"] = "3600",
+            ["Retry-After"] = reset.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
             ["X-RateLimit-Limit"] = "60",
             ["X-RateLimit-Remaining"] = "0",
         }, body: "Retry later");
@@ -390,7 +390,7 @@ public sealed class BitbucketStorageTests : IDisposable
         var e = await FailsAsync(() => _provider.FetchAsync(Storage(repo), null, _secrets, default));
 
         Assert.Equal(ErrorIds.StorageRateLimited, e.ErrorId);
-        Assert.Contains(reset.UtcDateTime.ToString("yyyy-MM-dd HH:", System.Globalization.CultureInfo.InvariantCulture), e.Message);
+        Assert.Contains(reset.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture), e.Message);
         Assert.Contains(repo.FullName, e.Message);
     }
 
