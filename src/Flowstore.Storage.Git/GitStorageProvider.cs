@@ -420,6 +420,7 @@ public sealed class GitStorageProvider : IStorageProvider
             {
                 progress?.Report(new StorageProgress(activity, $"Fetching {described}", 15));
                 string? parent;
+                var branchExists = true;
                 try
                 {
                     parent = await FetchRefAsync("refs/heads/" + branch, described, cancellationToken).ConfigureAwait(false);
@@ -427,6 +428,7 @@ public sealed class GitStorageProvider : IStorageProvider
                 catch (FlowstoreException e) when (e.Data.Contains(RefNotFoundKey))
                 {
                     // A new branch starts from the default branch, or from nothing in an empty repository.
+                    branchExists = false;
                     try
                     {
                         parent = await FetchRefAsync("HEAD", "the default branch", cancellationToken).ConfigureAwait(false);
@@ -440,46 +442,30 @@ public sealed class GitStorageProvider : IStorageProvider
                 progress?.Report(new StorageProgress(activity, "Committing", 40));
                 var blob = (await Checked(cli.RunAsync(["hash-object", "-w", "--stdin", "--no-filters"], cancellationToken, content), "store the file").ConfigureAwait(false)).Text;
                 string mode = "100644";
+                var unchanged = false;
                 if (parent is not null)
                 {
                     var existing = (await Checked(cli.RunAsync(["ls-tree", "-z", parent, "--", path], cancellationToken), "read the branch").ConfigureAwait(false)).Text.TrimEnd('\0');
                     var parts = existing.Split([' ', '\t'], 4);
                     if (parts.Length == 4 && parts[1] == "blob")
                     {
-                        if (parts[2] == blob)
-                        {
-                            return (parent, false);
-                        }
+                        unchanged = parts[2] == blob;
                         mode = parts[0] == "100755" ? "100755" : "100644";
                     }
                 }
 
-                var index = Path.Combine(dir, "flowstore-index-" + Guid.NewGuid().ToString("N"));
-                string tree;
-                try
+                if (unchanged && branchExists)
                 {
-                    var indexed = cli.With(new Dictionary<string, string> { ["GIT_INDEX_FILE"] = index });
-                    await Checked(indexed.RunAsync(parent is null ? ["read-tree", "--empty"] : ["read-tree", parent], cancellationToken), "read the branch").ConfigureAwait(false);
-                    await Checked(indexed.RunAsync(["update-index", "--add", "--cacheinfo", $"{mode},{blob},{path}"], cancellationToken), $"add {path}").ConfigureAwait(false);
-                    tree = (await Checked(indexed.RunAsync(["write-tree"], cancellationToken), "write the tree").ConfigureAwait(false)).Text;
+                    return (parent!, false);
                 }
-                finally
-                {
-                    File.Delete(index);
-                }
-                var commitArgs = new List<string> { "commit-tree", tree };
-                if (parent is not null)
-                {
-                    commitArgs.AddRange(["-p", parent]);
-                }
-                commitArgs.AddRange(["-F", "-"]);
-                var commit = (await Checked(cli.With(identity).RunAsync(commitArgs, cancellationToken, Encoding.UTF8.GetBytes(message)), "create the commit").ConfigureAwait(false)).Text;
+                // A new branch whose starting point already holds this content starts right there.
+                var commit = unchanged ? parent! : await CommitTreeAsync(parent, path, mode, blob, message, identity, cancellationToken).ConfigureAwait(false);
 
                 progress?.Report(new StorageProgress(activity, $"Pushing {commit[..12]} to {described}", 70));
                 var pushed = await NetworkAsync(["push", "--quiet", "--porcelain", "--", git.Url, $"{commit}:refs/heads/{branch}"], described, cancellationToken).ConfigureAwait(false);
                 if (pushed.Succeeded)
                 {
-                    return (commit, true);
+                    return (commit, commit != parent);
                 }
                 var combined = pushed.Error + "\n" + Encoding.UTF8.GetString(pushed.Output);
                 if (Classify(combined) == Failure.Rejected && attempt < 3)
@@ -489,6 +475,32 @@ public sealed class GitStorageProvider : IStorageProvider
                 }
                 throw Failed(pushed with { Error = cli.Scrub(combined) }, described, fetching: false);
             }
+        }
+
+        /// <summary>A new commit: the parent's tree with the file at <paramref name="path"/> set to <paramref name="blob"/>.</summary>
+        private async Task<string> CommitTreeAsync(string? parent, string path, string mode, string blob, string message,
+            Dictionary<string, string> identity, CancellationToken cancellationToken)
+        {
+            var index = Path.Combine(dir, "flowstore-index-" + Guid.NewGuid().ToString("N"));
+            string tree;
+            try
+            {
+                var indexed = cli.With(new Dictionary<string, string> { ["GIT_INDEX_FILE"] = index });
+                await Checked(indexed.RunAsync(parent is null ? ["read-tree", "--empty"] : ["read-tree", parent], cancellationToken), "read the branch").ConfigureAwait(false);
+                await Checked(indexed.RunAsync(["update-index", "--add", "--cacheinfo", $"{mode},{blob},{path}"], cancellationToken), $"add {path}").ConfigureAwait(false);
+                tree = (await Checked(indexed.RunAsync(["write-tree"], cancellationToken), "write the tree").ConfigureAwait(false)).Text;
+            }
+            finally
+            {
+                File.Delete(index);
+            }
+            var commitArgs = new List<string> { "commit-tree", tree };
+            if (parent is not null)
+            {
+                commitArgs.AddRange(["-p", parent]);
+            }
+            commitArgs.AddRange(["-F", "-"]);
+            return (await Checked(cli.With(identity).RunAsync(commitArgs, cancellationToken, Encoding.UTF8.GetBytes(message)), "create the commit").ConfigureAwait(false)).Text;
         }
 
         /// <summary>The author: git's user.name/user.email when configured, else Flowstore &lt;flowstore@localhost&gt;.</summary>

@@ -195,6 +195,19 @@ public sealed class GitStorageProviderTests : IDisposable
     }
 
     [Fact]
+    public async Task Publishing_content_the_default_branch_already_has_to_a_new_branch_creates_the_branch_there()
+    {
+        var repo = NewRepo();
+        var head = repo.Commit("trunk", "one", (FlowPath, "// same\n"));
+        var script = _temp.Write("local/my_flow.cs", "// same\n");
+
+        var published = await NewProvider().PublishAsync(Storage(repo), PublishContext(script) with { Branch = "release" }, CancellationToken.None);
+
+        Assert.Equal(head, published.StorageVersion);
+        Assert.Equal(head, repo.RemoteHead("release"));
+    }
+
+    [Fact]
     public async Task Publish_into_an_empty_repository_needs_a_branch_and_creates_the_first_commit()
     {
         var repo = NewRepo();
