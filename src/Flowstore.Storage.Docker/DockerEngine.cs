@@ -92,6 +92,7 @@ internal sealed partial class DockerEngine : IDisposable
         {
             throw PullError(image, null, error, null);
         }
+        progress?.Report(new StorageProgress($"Pulling {image}", "Pulled", 100));
     }
 
     private static FlowstoreException PullError(ImageReference image, HttpStatusCode? status, string detail, Exception? inner)
