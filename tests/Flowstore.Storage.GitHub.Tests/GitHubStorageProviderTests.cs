@@ -208,6 +208,16 @@ public sealed class GitHubStorageProviderTests : IDisposable
     }
 
     [Theory]
+    [InlineData(null, "https://api.github.com/")]
+    [InlineData("https://github.com", "https://api.github.com/")]
+    [InlineData("https://api.github.com/", "https://api.github.com/")]
+    [InlineData("https://github.example.com", "https://github.example.com/api/v3/")]
+    [InlineData("https://github.example.com/api/v3", "https://github.example.com/api/v3/")]
+    [InlineData("http://127.0.0.1:8080/", "http://127.0.0.1:8080/api/v3/")]
+    public void The_API_address_is_api_github_com_or_the_Enterprise_server_s_api_v3(string? baseUrl, string expected)
+        => Assert.Equal(new Uri(expected), GitHubStorageProvider.ApiAddress(baseUrl));
+
+    [Theory]
     [InlineData("repo")]
     [InlineData("org/repo/extra")]
     [InlineData("/repo")]
