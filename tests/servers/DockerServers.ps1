@@ -12,6 +12,7 @@ function Install-DockerPackages {
         [IO.File]::WriteAllText($policy, "#!/bin/sh`nexit 101`n")
         & chmod 755 $policy
     }
+    $frontend = $env:DEBIAN_FRONTEND
     try {
         $env:DEBIAN_FRONTEND = 'noninteractive'
         $packages = @('docker.io', 'docker-registry')
@@ -25,6 +26,7 @@ function Install-DockerPackages {
         }
     }
     finally {
+        $env:DEBIAN_FRONTEND = $frontend
         if (-not $hadPolicy) {
             Remove-Item -LiteralPath $policy -Force -ErrorAction SilentlyContinue
         }
