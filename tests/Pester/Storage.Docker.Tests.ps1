@@ -98,7 +98,7 @@ flow.Storage = new DockerStorage(
         (Invoke-Run seeda).Text | Should -Contain '[print_data] built v2'
     }
 
-    It 'does the same from New-FlowStorage -Path -Files -StoredAsScript, with build and push progress' {
+    It 'does the same from New-FlowStorage -Path -Files -StoredAsScript, naming the image after the flow' {
         $other = New-FlowScript "$TestDrive/a2/flow.cs" (Get-LinearFlowBody -Name seeda2 -Message 'from the command line')
         $registration = New-FlowStorage -Type Docker -Path /flows/flow.cs -Files @{ $other = '/flows/flow.cs' } -StoredAsScript @Docker |
             Register-Flow -Path $other -Project P
@@ -133,8 +133,10 @@ flow.Storage = new DockerStorage(
     }
 
     It 'registers without a build (the file is checked in the image) and runs' {
-        $registration = Register-Flow -Path $file -Project P
+        $registration = Register-Flow -Path $file -Project P -WarningVariable warnings -WarningAction SilentlyContinue
         $registration.Status | Should -Be 'Registered'
+        # The image's script has other task code than the local file (it was published from another file).
+        "$warnings" | Should -BeLike "*$image`:stable:/location/in/image/my_flow.cs differs*"
         (Get-StoredDocker seedb).files | Should -BeNullOrEmpty
         $result = Invoke-Run seedb
         $result.Run[0].State | Should -Be 'Success'
