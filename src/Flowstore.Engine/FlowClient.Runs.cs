@@ -162,10 +162,12 @@ public sealed partial class FlowClient
         }
         catch (FlowstoreException e)
         {
-            pendingLog.Enqueue(new RunLogEntry(DateTimeOffset.UtcNow, null, "Error", e.Message));
+            // A storage or library may echo a credential in its message: never let a resolved secret into the record.
+            var message = SecretRedaction.Redact(e.Message);
+            pendingLog.Enqueue(new RunLogEntry(DateTimeOffset.UtcNow, null, "Error", message));
             completion = new RunCompletion
             {
-                State = RunState.Failed, Error = e.Message, ErrorId = e.ErrorId,
+                State = RunState.Failed, Error = message, ErrorId = e.ErrorId,
                 ScriptSha256 = fetchedSource?.Sha256, StorageVersion = fetchedSource?.StorageVersion,
             };
         }

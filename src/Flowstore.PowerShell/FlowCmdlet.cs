@@ -134,6 +134,13 @@ public abstract class FlowCmdlet : PSCmdlet, IDisposable
     /// <summary>An error record for an engine exception: its stable id, a matching category, the item at fault.</summary>
     internal static ErrorRecord ToErrorRecord(Exception exception, object? target = null)
     {
+        if (SecretRedaction.Contains(exception.ToString()))
+        {
+            // A storage or library echoed a resolved secret: keep the id and kind, blank the value, drop the chain.
+            exception = exception is FlowstoreException leaked
+                ? new FlowstoreException(leaked.ErrorId, leaked.Kind, SecretRedaction.Redact(leaked.Message)) { Target = leaked.Target is null ? null : SecretRedaction.Redact(leaked.Target) }
+                : new InvalidOperationException(SecretRedaction.Redact(exception.Message));
+        }
         if (exception is FlowstoreException fe)
         {
             return new ErrorRecord(fe, fe.ErrorId, Category(fe.Kind), target ?? fe.Target);

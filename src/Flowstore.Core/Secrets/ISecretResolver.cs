@@ -77,6 +77,7 @@ public sealed class SecretResolver : ISecretResolver
                 {
                     _resolved.Add(value);
                 }
+                SecretRedaction.Add(value);
                 return value;
             }
         }
