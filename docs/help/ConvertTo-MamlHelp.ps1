@@ -347,32 +347,51 @@ function New-ParameterModel {
 function Get-CommandModel {
     param([System.Management.Automation.CmdletInfo]$Command, $Doc)
     $name = $Command.Name
-    $ownParams = @($Command.Parameters.Values | Where-Object { -not $CommonParameters.Contains($_.Name) })
+
+    # A cmdlet whose dynamic parameters depend on an enum at position 0 (New-FlowStorage -Type): one variant
+    # of the metadata per enum value, so every type's parameters are documented and each gets a syntax.
+    $variants = @($Command)
+    $selector = @($Command.Parameters.Values | Where-Object {
+            $_.ParameterType.IsEnum -and ($_.ParameterSets.Values | Where-Object Position -EQ 0) }) | Select-Object -First 1
+    if ($selector -and $Command.ImplementingType -and
+        [System.Management.Automation.IDynamicParameters].IsAssignableFrom($Command.ImplementingType)) {
+        $variants = @([Enum]::GetNames($selector.ParameterType) | ForEach-Object { Get-Command -Name $name -ArgumentList $_ })
+    }
+    $allParams = [ordered]@{}
+    foreach ($variant in $variants) {
+        foreach ($meta in $variant.Parameters.Values) {
+            if (-not $allParams.Contains($meta.Name)) { $allParams[$meta.Name] = $meta }
+        }
+    }
+    $ownParams = @($allParams.Values | Where-Object { -not $CommonParameters.Contains($_.Name) })
 
     # Syntax: one item per parameter set, default set first; positional parameters by position, then the rest in declaration order.
     $syntax = [System.Collections.Generic.List[object]]::new()
-    foreach ($set in @($Command.ParameterSets | Sort-Object -Stable { -not $_.IsDefault })) {
-        $keyed = [System.Collections.Generic.List[object]]::new()
-        foreach ($p in $set.Parameters) {
-            if ($CommonParameters.Contains($p.Name)) { continue }
-            $key = if ($p.Position -ge 0) { $p.Position } else { 100000 + $keyed.Count }
-            $keyed.Add([pscustomobject]@{ Key = $key; Info = $p })
+    foreach ($variant in $variants) {
+        foreach ($set in @($variant.ParameterSets | Sort-Object -Stable { -not $_.IsDefault })) {
+            $keyed = [System.Collections.Generic.List[object]]::new()
+            foreach ($p in $set.Parameters) {
+                if ($CommonParameters.Contains($p.Name)) { continue }
+                $key = if ($p.Position -ge 0) { $p.Position } else { 100000 + $keyed.Count }
+                $keyed.Add([pscustomobject]@{ Key = $key; Info = $p })
+            }
+            $items = @($keyed | Sort-Object -Stable Key | ForEach-Object {
+                    New-ParameterModel -Command $variant -Meta $variant.Parameters[$_.Info.Name] -SetInfo $_.Info -Doc $Doc })
+            $syntax.Add($items)
         }
-        $items = @($keyed | Sort-Object -Stable Key | ForEach-Object {
-                New-ParameterModel -Command $Command -Meta $Command.Parameters[$_.Info.Name] -SetInfo $_.Info -Doc $Doc })
-        $syntax.Add($items)
     }
 
     # Parameters section: the page's order first, then undocumented ones in declaration order.
     $order = [System.Collections.Generic.List[string]]::new()
     if ($Doc) {
         foreach ($n in $Doc.Parameters.Keys) {
-            if ($Command.Parameters.ContainsKey($n) -and -not $CommonParameters.Contains($n)) { $order.Add($Command.Parameters[$n].Name) }
+            $known = @($allParams.Keys | Where-Object { $_ -eq $n })
+            if ($known.Count -gt 0 -and -not $CommonParameters.Contains($n)) { $order.Add($known[0]) }
             elseif (-not $CommonParameters.Contains($n)) { Add-HelpWarning "$($Doc.File):$($Doc.Parameters[$n].Line): documents -$n, which $name does not have" }
         }
     }
     foreach ($p in $ownParams) { if (-not $order.Contains($p.Name)) { $order.Add($p.Name) } }
-    $parameters = @($order | ForEach-Object { New-ParameterModel -Command $Command -Meta $Command.Parameters[$_] -SetInfo $null -Doc $Doc })
+    $parameters = @($order | ForEach-Object { New-ParameterModel -Command $Command -Meta $allParams[$_] -SetInfo $null -Doc $Doc })
 
     if ($Doc) {
         foreach ($p in $parameters) {

@@ -12,6 +12,13 @@ BeforeDiscovery {
                 Parameters = @($_.Parameters.Keys | Where-Object { -not $common.Contains($_) } | Sort-Object)
             }
         })
+    # New-FlowStorage's parameters depend on -Type (dynamic parameters): every type's must be documented.
+    $storageTypes = @([Enum]::GetNames((Get-Command New-FlowStorage).Parameters['Type'].ParameterType) | ForEach-Object {
+            @{
+                Type       = $_
+                Parameters = @((Get-Command New-FlowStorage -ArgumentList $_).Parameters.Keys | Where-Object { -not $common.Contains($_) } | Sort-Object)
+            }
+        })
 }
 
 BeforeAll {
@@ -51,6 +58,19 @@ Describe 'Help for <Name>' -ForEach $commands {
     It 'describes parameter -<_>' -ForEach $Parameters {
         $parameter = @($help.parameters.parameter | Where-Object name -EQ $_)
         $parameter.Count | Should -Be 1 -Because "Get-Help $Name -Parameter $_ must find it"
+        $text = (@($parameter[0].description) | ForEach-Object Text) -join ''
+        $text.Trim() | Should -Not -BeNullOrEmpty
+    }
+}
+
+Describe 'Help for New-FlowStorage -Type <Type>' -ForEach $storageTypes {
+    BeforeAll {
+        $help = Get-Help -Name New-FlowStorage -Full -ErrorAction Stop
+    }
+
+    It 'describes parameter -<_>' -ForEach $Parameters {
+        $parameter = @($help.parameters.parameter | Where-Object name -EQ $_)
+        $parameter.Count | Should -Be 1 -Because "Get-Help New-FlowStorage -Parameter $_ must find it"
         $text = (@($parameter[0].description) | ForEach-Object Text) -join ''
         $text.Trim() | Should -Not -BeNullOrEmpty
     }
