@@ -10,45 +10,16 @@ BeforeAll {
     $ErrorActionPreference = 'Stop'   # an unexpected error fails the test
     $null = Enter-TestHome
 
-    foreach ($name in 'FLOWSTORE_TEST_GITHOSTS_URL', 'FLOWSTORE_TEST_GITHOSTS_ROOT', 'FLOWSTORE_TEST_GITHOSTS_TOKEN') {
-        if (-not [Environment]::GetEnvironmentVariable($name)) {
-            throw "$name is not set: start the Git host API stand-ins with tests/servers/Start-GitHosts.ps1 -WorkDirectory <folder> (build.ps1 -Task Test does)."
-        }
-    }
+    Assert-TestServer -Variable 'FLOWSTORE_TEST_GITHOSTS_URL', 'FLOWSTORE_TEST_GITHOSTS_ROOT', 'FLOWSTORE_TEST_GITHOSTS_TOKEN' -StartScript 'Start-GitHosts.ps1'
     $script:Url = $env:FLOWSTORE_TEST_GITHOSTS_URL
     $script:Root = $env:FLOWSTORE_TEST_GITHOSTS_ROOT
     $env:BITBUCKET_ACCESS_TOKEN = $env:FLOWSTORE_TEST_GITHOSTS_TOKEN   # the secret the flow names (resolved from the environment)
 
-    function Invoke-Git {
-        param([Parameter(Mandatory)][string]$Directory, [Parameter(ValueFromRemainingArguments)][string[]]$Arguments)
-        $output = & git -C $Directory -c user.name=Test -c user.email=test@example.com @Arguments 2>&1
-        if ($LASTEXITCODE -ne 0) { throw "git $Arguments failed: $output" }
-        $output
-    }
-
     function New-TestProject {
-        <# A bare repository <root>/<name>.git whose default branch is 'trunk', and a work tree that pushes to it. #>
-        param([Parameter(Mandatory)][string]$Name)   # KEY/slug
-        $bare = Join-Path $script:Root "$Name.git"
-        $null = New-Item -ItemType Directory -Force $bare
-        $null = & git init -q --bare --initial-branch=trunk $bare
-        $work = Join-Path $TestDrive ([guid]::NewGuid().ToString('N').Substring(0, 8))
-        $null = New-Item -ItemType Directory -Force $work
-        $null = Invoke-Git $work init -q --initial-branch=trunk
-        $null = Invoke-Git $work remote add origin $bare
-        [pscustomobject]@{ Name = $Name; Key = $Name.Split('/')[0]; Slug = $Name.Split('/')[1]; Bare = $bare; Work = $work }
-    }
-
-    function Push-File {
-        <# Writes a file in the work tree, commits and pushes it; returns the commit SHA. #>
-        param([Parameter(Mandatory)]$Project, [Parameter(Mandatory)][string]$Path, [Parameter(Mandatory)][string]$Content)
-        $full = Join-Path $Project.Work $Path
-        $null = New-Item -ItemType Directory -Force (Split-Path $full)
-        [IO.File]::WriteAllText($full, $Content, [Text.UTF8Encoding]::new($false))
-        $null = Invoke-Git $Project.Work add -- $Path
-        $null = Invoke-Git $Project.Work commit -q -m "Change $Path"
-        $null = Invoke-Git $Project.Work push -q origin HEAD:refs/heads/trunk
-        (Invoke-Git $Project.Work rev-parse HEAD).Trim()
+        <# A New-TestRepository under the stand-in's root named -Name (KEY/slug), default branch 'trunk', with its Key and Slug. #>
+        param([Parameter(Mandatory)][string]$Name)
+        New-TestRepository -Root $script:Root -Name $Name -DefaultBranch trunk |
+            Add-Member -NotePropertyMembers @{ Key = $Name.Split('/')[0]; Slug = $Name.Split('/')[1] } -PassThru
     }
 
     function Get-FlowSource {
@@ -99,7 +70,7 @@ Describe 'Bitbucket storage: the seed''s walk-through' {
     }
 
     It '1. push the flow file, then Register-Flow -Path flows/my_flow.cs -Project MyProject: version 1' {
-        $script:firstSha = Push-File $project 'flows/my_flow.cs' (Get-FlowSource $project)
+        $script:firstSha = Push-TestFile $project 'flows/my_flow.cs' (Get-FlowSource $project)
         $registration = Register-Flow -Path flows/my_flow.cs -Project MyProject
         $registration.Name | Should -Be 'example'
         $registration.Version | Should -Be 1
@@ -117,7 +88,7 @@ Describe 'Bitbucket storage: the seed''s walk-through' {
     }
 
     It '3. a changed task body, pushed, runs at once; Register-Flow skips it (no re-registration)' {
-        $sha = Push-File $project 'flows/my_flow.cs' (Get-FlowSource $project -Separator ' | ')
+        $sha = Push-TestFile $project 'flows/my_flow.cs' (Get-FlowSource $project -Separator ' | ')
         $output = Start-FlowRun -Name example -Project MyProject -Wait 6>&1
         (Get-Run $output).StorageVersion | Should -Be $sha
         (Get-Run $output).FlowVersion | Should -Be 1
@@ -126,7 +97,7 @@ Describe 'Bitbucket storage: the seed''s walk-through' {
     }
 
     It '4. a changed structure, pushed, makes the run fail with the diff (StructureChanged)' {
-        $null = Push-File $project 'flows/my_flow.cs' (Get-FlowSource $project -Separator ' | ' -SumTask)
+        $null = Push-TestFile $project 'flows/my_flow.cs' (Get-FlowSource $project -Separator ' | ' -SumTask)
         $err = { Start-FlowRun -Name example -Project MyProject -Wait -ErrorAction Stop 6>$null } |
             Should -Throw -ErrorId 'StructureChanged,Flowstore.Commands.StartFlowRunCommand' -PassThru
         $err.Exception.Message | Should -BeLike '*sum_data*'
@@ -145,7 +116,7 @@ Describe 'Bitbucket storage: the seed''s walk-through' {
     }
 
     It '6. Start-FlowRun -Pinned re-runs the commit an earlier run used, after a newer push' {
-        $null = Push-File $project 'flows/my_flow.cs' (Get-FlowSource $project -Separator ' + ' -SumTask)
+        $null = Push-TestFile $project 'flows/my_flow.cs' (Get-FlowSource $project -Separator ' + ' -SumTask)
         Get-HostText (Start-FlowRun -Name example -Project MyProject -Wait 6>&1) | Should -Contain '[print_data] 1 + 2 + 3 + 4 + 5'
         $output = Start-FlowRun -Pinned $script:v2Run.Id -Wait 6>&1
         (Get-Run $output).StorageVersion | Should -Be $script:v2Run.StorageVersion
@@ -165,7 +136,7 @@ Describe 'Bitbucket storage: the seed''s walk-through' {
 Describe 'Bitbucket storage: New-FlowStorage' {
     BeforeAll {
         $project = New-TestProject "PROJ/cli-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
-        $null = Push-File $project 'README.md' 'readme'
+        $null = Push-TestFile $project 'README.md' 'readme'
         # A flow file that sets no storage: the storage comes from the command line.
         $file = New-FlowScript (Join-Path $project.Work 'f.cs') (Get-LinearFlowBody -Name published -Message 'published v1')
         $null = New-FlowProject -Name P
@@ -228,7 +199,7 @@ Describe 'Bitbucket storage: errors' {
     }
 
     It 'registering before the file is pushed is StorageNotFound naming the repository, path and ref' {
-        $null = Push-File $project 'README.md' 'readme'
+        $null = Push-TestFile $project 'README.md' 'readme'
         $err = { Register-Flow -Path $file -Project Errors1 -CreateProject -ErrorAction Stop } |
             Should -Throw -ErrorId 'StorageNotFound,Flowstore.Commands.RegisterFlowCommand' -PassThru
         $err.Exception.Message | Should -BeLike "*$($project.Name)*"
@@ -237,7 +208,7 @@ Describe 'Bitbucket storage: errors' {
     }
 
     It 'a missing token secret is SecretNotFound naming it' {
-        $null = Push-File $project 'flows/my_flow.cs' (Get-FlowSource $project -Secret NO_SUCH_BITBUCKET_SECRET)
+        $null = Push-TestFile $project 'flows/my_flow.cs' (Get-FlowSource $project -Secret NO_SUCH_BITBUCKET_SECRET)
         { New-FlowStorage -Type Bitbucket -Project $project.Key -Repo $project.Slug -Path flows/my_flow.cs -Host $script:Url -AccessTokenSecret NO_SUCH_BITBUCKET_SECRET |
                 Register-Flow -Path $file -Project Errors2 -CreateProject -ErrorAction Stop } |
             Should -Throw -ErrorId 'SecretNotFound,Flowstore.Commands.RegisterFlowCommand' -ExpectedMessage '*NO_SUCH_BITBUCKET_SECRET*'

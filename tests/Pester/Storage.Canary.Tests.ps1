@@ -12,11 +12,7 @@ BeforeAll {
     $ErrorActionPreference = 'Stop'   # an unexpected error fails the test
     $null = Enter-TestHome
 
-    foreach ($name in 'FLOWSTORE_TEST_GITHOSTS_URL', 'FLOWSTORE_TEST_GITHOSTS_ROOT', 'FLOWSTORE_TEST_GITHOSTS_TOKEN') {
-        if (-not [Environment]::GetEnvironmentVariable($name)) {
-            throw "$name is not set: start the API stand-ins first (tests/servers/Start-GitHosts.ps1 -WorkDirectory <dir>) in this session, or run build.ps1 -Task Test."
-        }
-    }
+    Assert-TestServer -Variable 'FLOWSTORE_TEST_GITHOSTS_URL', 'FLOWSTORE_TEST_GITHOSTS_ROOT', 'FLOWSTORE_TEST_GITHOSTS_TOKEN' -StartScript 'Start-GitHosts.ps1'
     $script:BaseUrl = $env:FLOWSTORE_TEST_GITHOSTS_URL
     $script:Canary = $env:FLOWSTORE_TEST_GITHOSTS_TOKEN
     $script:WrongCanary = 'ghp_canary' + [guid]::NewGuid().ToString('N')
@@ -26,16 +22,9 @@ BeforeAll {
     # A repository with a README, pushed with git; the flow is published into it through the API.
     $owner = 'canary' + [guid]::NewGuid().ToString('N').Substring(0, 8)
     $script:Repo = "$owner/flows"
-    $script:Bare = Join-Path $env:FLOWSTORE_TEST_GITHOSTS_ROOT "$Repo.git"
-    $null = New-Item -ItemType Directory -Force $Bare
-    $null = & git init --bare --quiet --initial-branch=main $Bare
-    $work = Join-Path $TestDrive 'work'
-    $null = New-Item -ItemType Directory -Force $work
-    Set-Content -LiteralPath (Join-Path $work 'README.md') -Value '# flows'
-    foreach ($arguments in @('init', '--quiet', '--initial-branch=main'), @('add', '.'), @('commit', '--quiet', '-m', 'Initial'), @('push', '--quiet', $Bare, 'HEAD:main')) {
-        $output = & git -C $work -c user.name=T -c user.email=t@example.invalid @arguments 2>&1
-        if ($LASTEXITCODE -ne 0) { throw "git $arguments failed: $output" }
-    }
+    $repository = New-TestRepository -Root $env:FLOWSTORE_TEST_GITHOSTS_ROOT -Name $Repo -DefaultBranch main
+    $script:Bare = $repository.Bare
+    $null = Push-TestFile $repository 'README.md' "# flows`n" -Message 'Initial'
 
     # One flow whose storage comes from New-FlowStorage (token from the store), one that sets its storage in the
     # script (token from an environment variable).

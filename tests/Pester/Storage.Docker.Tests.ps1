@@ -8,12 +8,8 @@ BeforeAll {
     Import-Module "$PSScriptRoot/../../Flowstore.psd1"
     . "$PSScriptRoot/TestHelpers.ps1"
     $ErrorActionPreference = 'Stop'   # an unexpected error fails the test
-    foreach ($name in 'FLOWSTORE_TEST_DOCKER_HOST', 'FLOWSTORE_TEST_REGISTRY_URL', 'FLOWSTORE_TEST_REGISTRY_AUTH_URL',
-        'FLOWSTORE_TEST_REGISTRY_USER', 'FLOWSTORE_TEST_REGISTRY_PASSWORD') {
-        if (-not [Environment]::GetEnvironmentVariable($name)) {
-            throw "$name is not set: start the Docker test servers first (tests/servers/Start-Docker.ps1; build.ps1 -Task Test does this)."
-        }
-    }
+    Assert-TestServer -Variable 'FLOWSTORE_TEST_DOCKER_HOST', 'FLOWSTORE_TEST_REGISTRY_URL', 'FLOWSTORE_TEST_REGISTRY_AUTH_URL',
+        'FLOWSTORE_TEST_REGISTRY_USER', 'FLOWSTORE_TEST_REGISTRY_PASSWORD' -StartScript 'Start-Docker.ps1'
     $null = Enter-TestHome
     $null = New-FlowProject -Name P
     $env:FLOWSTORE_POLL_INTERVAL = '0.1'

@@ -8,9 +8,7 @@ BeforeAll {
     Import-Module "$PSScriptRoot/../../Flowstore.psd1"
     . "$PSScriptRoot/TestHelpers.ps1"
     $ErrorActionPreference = 'Stop'   # an unexpected error fails the test
-    if (-not $env:FLOWSTORE_TEST_GCS_URL) {
-        throw 'FLOWSTORE_TEST_GCS_URL is not set: start the GCS emulator first (tests/servers/Start-Gcs.ps1; build.ps1 -Task Test does this).'
-    }
+    Assert-TestServer -Variable 'FLOWSTORE_TEST_GCS_URL' -StartScript 'Start-Gcs.ps1'
     $null = Enter-TestHome
     $null = New-FlowProject -Name P
     $script:Url = $env:FLOWSTORE_TEST_GCS_URL

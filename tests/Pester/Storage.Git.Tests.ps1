@@ -9,46 +9,18 @@ BeforeAll {
     $ErrorActionPreference = 'Stop'   # an unexpected error fails the test
     $null = Enter-TestHome
 
-    foreach ($name in 'FLOWSTORE_TEST_GIT_URL', 'FLOWSTORE_TEST_GIT_ROOT', 'FLOWSTORE_TEST_GIT_TOKEN') {
-        if (-not [Environment]::GetEnvironmentVariable($name)) {
-            throw "$name is not set: start the Git test server first (tests/servers/Start-Git.ps1 -WorkDirectory out/servers/Git, or build.ps1 -Task Test)."
-        }
-    }
+    Assert-TestServer -Variable 'FLOWSTORE_TEST_GIT_URL', 'FLOWSTORE_TEST_GIT_ROOT', 'FLOWSTORE_TEST_GIT_TOKEN' -StartScript 'Start-Git.ps1'
     $script:ServerUrl = $env:FLOWSTORE_TEST_GIT_URL.TrimEnd('/')
     $script:Token = $env:FLOWSTORE_TEST_GIT_TOKEN
     $env:FLOWSTORE_TEST_GIT_TOKEN | Set-FlowSecret -Name GIT_TOKEN
 
-    function Invoke-Git {
-        <# Runs git in a folder; throws with git's message when it fails. #>
-        param([Parameter(Mandatory)][string]$Directory, [Parameter(ValueFromRemainingArguments)][string[]]$Arguments)
-        $output = & git -C $Directory @Arguments 2>&1
-        if ($LASTEXITCODE -ne 0) { throw "git $($Arguments -join ' ') failed: $($output -join "`n")" }
-        ($output | ForEach-Object { "$_" }) -join "`n"
-    }
-
-    function New-TestRepository {
+    function New-ServerRepository {
         <#
-        A bare repository on the test server (default branch "trunk", deliberately not master) and a working clone
-        of it under TestDrive whose pushes go straight to the bare repository. Returns Url, Bare and Work.
+        A New-TestRepository on the test server (default branch "trunk", deliberately not master), with the Url
+        the server serves it at.
         #>
-        $name = 'p' + [guid]::NewGuid().ToString('N').Substring(0, 12)
-        $bare = Join-Path $env:FLOWSTORE_TEST_GIT_ROOT "$name.git"
-        $work = Join-Path $TestDrive $name
-        $null = Invoke-Git $env:FLOWSTORE_TEST_GIT_ROOT init --quiet --bare --initial-branch=trunk $bare
-        $null = Invoke-Git $TestDrive init --quiet --initial-branch=trunk $work
-        $null = Invoke-Git $work config user.name Tester
-        $null = Invoke-Git $work config user.email tester@localhost
-        $null = Invoke-Git $work remote add origin $bare
-        [pscustomobject]@{ Url = "$script:ServerUrl/$name.git"; Bare = $bare; Work = $work }
-    }
-
-    function Push-Flow {
-        <# Commits everything in the working clone and pushes it to the server; returns the new commit SHA. #>
-        param([Parameter(Mandatory)]$Repository, [string]$Message = 'change')
-        $null = Invoke-Git $Repository.Work add --all
-        $null = Invoke-Git $Repository.Work commit --quiet -m $Message
-        $null = Invoke-Git $Repository.Work push --quiet origin trunk
-        Invoke-Git $Repository.Bare rev-parse refs/heads/trunk
+        $repository = New-TestRepository -Root $env:FLOWSTORE_TEST_GIT_ROOT -DefaultBranch trunk
+        $repository | Add-Member -NotePropertyName Url -NotePropertyValue "$script:ServerUrl/$($repository.Name).git" -PassThru
     }
 
     function Split-RunOutput {
@@ -86,11 +58,8 @@ AfterAll {
 
 Describe 'Git storage: the seed''s walk-through' {
     BeforeAll {
-        $repo = New-TestRepository
-        $flowFile = Join-Path $repo.Work 'flows/my_flow.cs'
-        $null = New-Item -ItemType Directory -Force (Split-Path $flowFile)
-        Set-Content -LiteralPath $flowFile -Value (Get-SeedFlow -Url $repo.Url) -NoNewline
-        $script:FirstCommit = Push-Flow $repo -Message 'Add the flow'
+        $repo = New-ServerRepository
+        $script:FirstCommit = Push-TestFile $repo 'flows/my_flow.cs' (Get-SeedFlow -Url $repo.Url) -Message 'Add the flow'
         $null = New-FlowProject -Name MyProject
         Push-Location $repo.Work
     }
@@ -119,8 +88,7 @@ Describe 'Git storage: the seed''s walk-through' {
     }
 
     It '3. a changed task body, pushed, runs at once without re-registration' {
-        Set-Content -LiteralPath $flowFile -Value (Get-SeedFlow -Url $repo.Url -Print 'string.Join(" | ", values)') -NoNewline
-        $second = Push-Flow $repo -Message 'Print with bars'
+        $second = Push-TestFile $repo 'flows/my_flow.cs' (Get-SeedFlow -Url $repo.Url -Print 'string.Join(" | ", values)') -Message 'Print with bars'
         $out = Split-RunOutput (Start-FlowRun -Name example -Project MyProject -Wait 6>&1)
         $out.Run[0].State | Should -Be 'Success'
         $out.Run[0].FlowVersion | Should -Be 1
@@ -139,8 +107,7 @@ Describe 'Git storage: the seed''s walk-through' {
     }
 
     It '5. a structure change, pushed, makes the run fail with the diff' {
-        Set-Content -LiteralPath $flowFile -Value (Get-SeedFlow -Url $repo.Url -Print 'string.Join(" | ", values)' -WithSum) -NoNewline
-        $script:ThirdCommit = Push-Flow $repo -Message 'Add sum_data'
+        $script:ThirdCommit = Push-TestFile $repo 'flows/my_flow.cs' (Get-SeedFlow -Url $repo.Url -Print 'string.Join(" | ", values)' -WithSum) -Message 'Add sum_data'
         $err = { Start-FlowRun -Name example -Project MyProject -Wait -ErrorAction Stop 6>$null } |
             Should -Throw -ErrorId 'StructureChanged,Flowstore.Commands.StartFlowRunCommand' -PassThru
         $err.Exception.Message | Should -BeLike '*sum_data*'
@@ -180,9 +147,8 @@ Describe 'Git storage: the seed''s walk-through' {
 
 Describe 'Git storage from the command line' {
     BeforeAll {
-        $repo = New-TestRepository
-        $null = New-Item -ItemType File -Force -Path (Join-Path $repo.Work 'README.md') -Value "readme`n"
-        $null = Push-Flow $repo -Message 'Start'
+        $repo = New-ServerRepository
+        $null = Push-TestFile $repo 'README.md' "readme`n" -Message 'Start'
         # A flow script that names no storage: New-FlowStorage gives it.
         $file = New-FlowScript "$TestDrive/cli/pub.cs" (Get-LinearFlowBody -Name published -Message 'published v1')
         $null = New-FlowProject -Name Cli
@@ -256,13 +222,11 @@ Describe 'Git storage from the command line' {
 
 Describe 'Git storage: the token is a canary' {
     BeforeAll {
-        $repo = New-TestRepository
+        $repo = New-ServerRepository
         $wrong = 'canary-' + [guid]::NewGuid().ToString('N')
         $wrong | Set-FlowSecret -Name WRONG_GIT_TOKEN
         $flowFile = Join-Path $repo.Work 'flows/my_flow.cs'
-        $null = New-Item -ItemType Directory -Force (Split-Path $flowFile)
-        Set-Content -LiteralPath $flowFile -Value (Get-SeedFlow -Url $repo.Url) -NoNewline
-        $null = Push-Flow $repo -Message 'Add the flow'
+        $null = Push-TestFile $repo 'flows/my_flow.cs' (Get-SeedFlow -Url $repo.Url) -Message 'Add the flow'
         $transcript = Join-Path $TestDrive 'git-canary-transcript.txt'
     }
 

@@ -9,47 +9,15 @@ BeforeAll {
     $ErrorActionPreference = 'Stop'   # an unexpected error fails the test
     $null = Enter-TestHome
 
-    foreach ($name in 'FLOWSTORE_TEST_GITHOSTS_URL', 'FLOWSTORE_TEST_GITHOSTS_ROOT', 'FLOWSTORE_TEST_GITHOSTS_TOKEN') {
-        if (-not [Environment]::GetEnvironmentVariable($name)) {
-            throw "$name is not set: start the API stand-ins first (tests/servers/Start-GitHosts.ps1 -WorkDirectory <dir>) in this session, or run build.ps1 -Task Test."
-        }
-    }
+    Assert-TestServer -Variable 'FLOWSTORE_TEST_GITHOSTS_URL', 'FLOWSTORE_TEST_GITHOSTS_ROOT', 'FLOWSTORE_TEST_GITHOSTS_TOKEN' -StartScript 'Start-GitHosts.ps1'
     $script:BaseUrl = $env:FLOWSTORE_TEST_GITHOSTS_URL
     $env:FLOWSTORE_TEST_GITHOSTS_TOKEN | Set-FlowSecret -Name GITHUB_ACCESS_TOKEN
 
-    function Invoke-Git {
-        <# Runs git in -Path (a work clone); throws with git's output when it fails. #>
-        param([Parameter(Mandatory)][string]$Path, [Parameter(Mandatory, ValueFromRemainingArguments)][string[]]$Arguments)
-        $output = & git -C $Path -c user.name='Test User' -c user.email='test@example.invalid' @Arguments 2>&1
-        if ($LASTEXITCODE -ne 0) { throw "git $Arguments failed: $($output -join "`n")" }
-        $output
-    }
-
     function New-GitHubRepo {
-        <#
-        A new bare repository under the stand-in's root (HEAD on -DefaultBranch) and a work clone of it; returns
-        @{ Repo = 'owner/name'; Bare = <bare dir>; Work = <work clone> }.
-        #>
+        <# A New-TestRepository under the stand-in's root named owner/repo (a new owner), HEAD on -DefaultBranch. #>
         param([string]$DefaultBranch = 'main')
         $owner = 'org' + [guid]::NewGuid().ToString('N').Substring(0, 8)
-        $repo = "$owner/repo"
-        $bare = Join-Path $env:FLOWSTORE_TEST_GITHOSTS_ROOT "$repo.git"
-        $null = New-Item -ItemType Directory -Force $bare
-        $null = & git init --bare --quiet "--initial-branch=$DefaultBranch" $bare
-        $work = Join-Path $TestDrive ([guid]::NewGuid().ToString('N').Substring(0, 8))
-        $null = New-Item -ItemType Directory -Force $work
-        $null = Invoke-Git $work init --quiet "--initial-branch=$DefaultBranch"
-        $null = Invoke-Git $work remote add origin $bare
-        @{ Repo = $repo; Bare = $bare; Work = $work }
-    }
-
-    function Push-Repo {
-        <# git add . ; git commit -m ... ; git push - as in the seed. Returns the pushed commit's SHA. #>
-        param([Parameter(Mandatory)][hashtable]$Repo, [string]$Message = 'Change the flow')
-        $null = Invoke-Git $Repo.Work add .
-        $null = Invoke-Git $Repo.Work commit --quiet -m $Message
-        $null = Invoke-Git $Repo.Work push --quiet origin HEAD
-        (Invoke-Git $Repo.Work rev-parse HEAD).Trim()
+        New-TestRepository -Root $env:FLOWSTORE_TEST_GITHOSTS_ROOT -Name "$owner/repo" -DefaultBranch $DefaultBranch
     }
 
     function Get-HostText([object[]]$Output) {
@@ -86,10 +54,8 @@ AfterAll {
 Describe 'GitHub storage: the seed''s walk-through' {
     BeforeAll {
         $script:Gh = New-GitHubRepo -DefaultBranch main
-        Set-Content -LiteralPath (Join-Path $Gh.Work 'README.md') -Value '# repo'
-        $null = New-Item -ItemType Directory -Force (Join-Path $Gh.Work 'flows')
+        $null = Push-TestFile $Gh 'README.md' "# repo`n" -Message 'Initial commit'
         $script:FlowFile = Join-Path $Gh.Work 'flows/my_flow.cs'
-        Set-Content -LiteralPath $FlowFile -Value (Get-SeedFlow -Repo $Gh.Repo) -NoNewline
         $null = New-FlowProject -Name MyProject
         Push-Location $Gh.Work
     }
@@ -99,12 +65,12 @@ Describe 'GitHub storage: the seed''s walk-through' {
     }
 
     It '1. push, then Register-Flow -Path flows/my_flow.cs -Project MyProject: version 1 with GitHub storage' {
-        $script:Commit1 = Push-Repo $Gh -Message 'Add my flow'
+        $script:Commit1 = Push-TestFile $Gh 'flows/my_flow.cs' (Get-SeedFlow -Repo $Gh.Name) -Message 'Add my flow'
         $registration = Register-Flow -Path flows/my_flow.cs -Project MyProject
         $registration.Name | Should -Be 'example'
         $registration.Status | Should -Be 'Registered'
         $registration.Version | Should -Be 1
-        $registration.Storage | Should -BeLike "GitHub *$($Gh.Repo)/flows/my_flow.cs@(default branch)"
+        $registration.Storage | Should -BeLike "GitHub *$($Gh.Name)/flows/my_flow.cs@(default branch)"
         (Get-Flow -Name example -Project MyProject).StorageJson | Should -BeLike '*"accessTokenSecret":"GITHUB_ACCESS_TOKEN"*'
     }
 
@@ -118,8 +84,7 @@ Describe 'GitHub storage: the seed''s walk-through' {
 
     It '3. a changed task body, pushed, runs at once; no re-registration (Register-Flow skips it)' {
         $edited = (Get-Content -LiteralPath $FlowFile -Raw).Replace('string.Join(", ", values)', 'string.Join(" | ", values)')
-        Set-Content -LiteralPath $FlowFile -Value $edited -NoNewline
-        $script:Commit2 = Push-Repo $Gh -Message 'Print with bars'
+        $script:Commit2 = Push-TestFile $Gh 'flows/my_flow.cs' $edited -Message 'Print with bars'
 
         $output = Start-FlowRun -Name example -Project MyProject -Wait 6>&1
         (Get-Run $output)[0].State | Should -Be 'Success'
@@ -146,13 +111,12 @@ Describe 'GitHub storage: the seed''s walk-through' {
         $withTask = (Get-Content -LiteralPath $FlowFile -Raw).Replace(
             'flow.Task("print_data"',
             "var total = flow.Task(`"sum_data`", (int[] values) => values.Sum(), data);`nflow.Task(`"print_data`"")
-        Set-Content -LiteralPath $FlowFile -Value $withTask -NoNewline
-        $script:Commit3 = Push-Repo $Gh -Message 'Add sum_data'
+        $script:Commit3 = Push-TestFile $Gh 'flows/my_flow.cs' $withTask -Message 'Add sum_data'
 
         $err = { Start-FlowRun -Name example -Project MyProject -Wait -ErrorAction Stop 6>$null } |
             Should -Throw -ErrorId 'StructureChanged,Flowstore.Commands.StartFlowRunCommand' -PassThru
         $err.Exception.Message | Should -BeLike '*sum_data*'
-        $err.Exception.Message | Should -BeLike "*$($Gh.Repo)/flows/my_flow.cs@$Commit3*"
+        $err.Exception.Message | Should -BeLike "*$($Gh.Name)/flows/my_flow.cs@$Commit3*"
         $err.Exception.Message | Should -BeLike '*Register-Flow*'
     }
 
@@ -173,11 +137,10 @@ Describe 'GitHub storage: the seed''s walk-through' {
 Describe 'GitHub storage: New-FlowStorage | Publish-FlowScript | Register-Flow' {
     It 'commits the local file through the API, outputs the commit, registers it, and the run uses it' {
         $gh = New-GitHubRepo -DefaultBranch trunk
-        Set-Content -LiteralPath (Join-Path $gh.Work 'README.md') -Value '# repo'
-        $null = Push-Repo $gh -Message 'Initial commit'
+        $null = Push-TestFile $gh 'README.md' "# repo`n" -Message 'Initial commit'
         $local = New-FlowScript "$TestDrive/ci/etl.cs" (Get-LinearFlowBody -Name etl -Message 'published code')
 
-        $storage = New-FlowStorage -Type GitHub -Repo $gh.Repo -Path flows/etl.cs -AccessTokenSecret GITHUB_ACCESS_TOKEN -BaseUrl $BaseUrl
+        $storage = New-FlowStorage -Type GitHub -Repo $gh.Name -Path flows/etl.cs -AccessTokenSecret GITHUB_ACCESS_TOKEN -BaseUrl $BaseUrl
         $storage.GetType().Name | Should -Be 'GitHubStorage'
         $publication = $storage | Publish-FlowScript -Path $local -Message 'Publish etl from CI'
         $head = (& git --git-dir=$($gh.Bare) rev-parse trunk).Trim()
@@ -187,7 +150,7 @@ Describe 'GitHub storage: New-FlowStorage | Publish-FlowScript | Register-Flow' 
 
         $registration = $publication | Register-Flow -Path $local -Project P -CreateProject
         $registration.Status | Should -Be 'Registered'
-        $registration.Storage | Should -BeLike "GitHub *$($gh.Repo)/flows/etl.cs@(default branch)"
+        $registration.Storage | Should -BeLike "GitHub *$($gh.Name)/flows/etl.cs@(default branch)"
 
         $output = Start-FlowRun -Name etl -Project P -Wait 6>&1
         (Get-Run $output)[0].StorageVersion | Should -Be $head
@@ -201,12 +164,11 @@ Describe 'GitHub storage: New-FlowStorage | Publish-FlowScript | Register-Flow' 
 
     It 'Publish-FlowScript -Branch commits to that branch' {
         $gh = New-GitHubRepo
-        Set-Content -LiteralPath (Join-Path $gh.Work 'README.md') -Value '# repo'
-        $null = Push-Repo $gh
+        $null = Push-TestFile $gh 'README.md' "# repo`n"
         $null = Invoke-Git $gh.Work push --quiet origin HEAD:release
         $local = New-FlowScript "$TestDrive/ci/rel.cs" (Get-LinearFlowBody -Name rel)
 
-        $publication = New-FlowStorage -Type GitHub -Repo $gh.Repo -Path flows/rel.cs -AccessTokenSecret GITHUB_ACCESS_TOKEN -BaseUrl $BaseUrl |
+        $publication = New-FlowStorage -Type GitHub -Repo $gh.Name -Path flows/rel.cs -AccessTokenSecret GITHUB_ACCESS_TOKEN -BaseUrl $BaseUrl |
             Publish-FlowScript -Path $local -Branch release
         $publication.StorageVersion | Should -Be (& git --git-dir=$($gh.Bare) rev-parse release).Trim()
         $publication.Storage.Ref | Should -Be 'release'
@@ -223,38 +185,33 @@ Describe 'GitHub storage: New-FlowStorage | Publish-FlowScript | Register-Flow' 
 Describe 'GitHub storage: registration reads the committed file' {
     It 'warns when the committed file differs from the local one (same structure), and runs use the committed one' {
         $gh = New-GitHubRepo
-        $null = New-Item -ItemType Directory -Force (Join-Path $gh.Work 'flows')
         $file = Join-Path $gh.Work 'flows/warn.cs'
-        Set-Content -LiteralPath $file -Value (Get-SeedFlow -Repo $gh.Repo -Path flows/warn.cs -Name warned) -NoNewline
-        $null = Push-Repo $gh
+        $null = Push-TestFile $gh 'flows/warn.cs' (Get-SeedFlow -Repo $gh.Name -Path flows/warn.cs -Name warned)
         # An uncommitted local edit of a task body.
-        Set-Content -LiteralPath $file -Value (Get-SeedFlow -Repo $gh.Repo -Path flows/warn.cs -Name warned).Replace('", "', '" ; "') -NoNewline
+        Set-Content -LiteralPath $file -Value (Get-SeedFlow -Repo $gh.Name -Path flows/warn.cs -Name warned).Replace('", "', '" ; "') -NoNewline
 
         $registration = Register-Flow -Path $file -Project Warn -CreateProject -WarningVariable warnings 3>$null
         $registration.Status | Should -Be 'Registered'
-        "$warnings" | Should -BeLike "*github:*$($gh.Repo)/flows/warn.cs@*differs from*runs will use the stored script*"
+        "$warnings" | Should -BeLike "*github:*$($gh.Name)/flows/warn.cs@*differs from*runs will use the stored script*"
 
         Get-HostText (Start-FlowRun -Name warned -Project Warn -Wait 6>&1) | Should -Contain '[print_data] 1, 2, 3, 4, 5'
     }
 
     It 'fails StorageNotFound naming repo, path and ref when the file is not committed' {
         $gh = New-GitHubRepo
-        Set-Content -LiteralPath (Join-Path $gh.Work 'README.md') -Value '# repo'
-        $null = Push-Repo $gh
+        $null = Push-TestFile $gh 'README.md' "# repo`n"
         $local = New-FlowScript "$TestDrive/missing.cs" (Get-LinearFlowBody -Name missing)
-        $err = { New-FlowStorage -Type GitHub -Repo $gh.Repo -Path flows/missing.cs -Ref main -AccessTokenSecret GITHUB_ACCESS_TOKEN -BaseUrl $BaseUrl |
+        $err = { New-FlowStorage -Type GitHub -Repo $gh.Name -Path flows/missing.cs -Ref main -AccessTokenSecret GITHUB_ACCESS_TOKEN -BaseUrl $BaseUrl |
                 Register-Flow -Path $local -Project Missing -CreateProject -ErrorAction Stop } |
             Should -Throw -ErrorId 'StorageNotFound,Flowstore.Commands.RegisterFlowCommand' -PassThru
-        $err.Exception.Message | Should -BeLike "*$($gh.Repo)*flows/missing.cs*'main'*"
+        $err.Exception.Message | Should -BeLike "*$($gh.Name)*flows/missing.cs*'main'*"
     }
 
     It 'fails StoredScriptMismatch with the diff when the committed file has another structure' {
         $gh = New-GitHubRepo
-        $null = New-Item -ItemType Directory -Force (Join-Path $gh.Work 'flows')
         $file = Join-Path $gh.Work 'flows/mismatch.cs'
-        Set-Content -LiteralPath $file -Value (Get-SeedFlow -Repo $gh.Repo -Path flows/mismatch.cs -Name mismatch) -NoNewline
-        $null = Push-Repo $gh
-        Set-Content -LiteralPath $file -Value (Get-SeedFlow -Repo $gh.Repo -Path flows/mismatch.cs -Name mismatch).Replace('"print_data"', '"show_data"') -NoNewline
+        $null = Push-TestFile $gh 'flows/mismatch.cs' (Get-SeedFlow -Repo $gh.Name -Path flows/mismatch.cs -Name mismatch)
+        Set-Content -LiteralPath $file -Value (Get-SeedFlow -Repo $gh.Name -Path flows/mismatch.cs -Name mismatch).Replace('"print_data"', '"show_data"') -NoNewline
 
         $err = { Register-Flow -Path $file -Project Mismatch -CreateProject -ErrorAction Stop } |
             Should -Throw -ErrorId 'StoredScriptMismatch,Flowstore.Commands.RegisterFlowCommand' -PassThru

@@ -7,11 +7,7 @@ BeforeAll {
     Import-Module "$PSScriptRoot/../../Flowstore.psd1"
     . "$PSScriptRoot/TestHelpers.ps1"
     $ErrorActionPreference = 'Stop'   # an unexpected error fails the test
-    foreach ($name in 'FLOWSTORE_TEST_S3_URL', 'FLOWSTORE_TEST_S3_ACCESS_KEY', 'FLOWSTORE_TEST_S3_SECRET_KEY') {
-        if (-not [Environment]::GetEnvironmentVariable($name)) {
-            throw "$name is not set: start the S3 test server first (tests/servers/Start-S3.ps1; build.ps1 -Task Test does this)."
-        }
-    }
+    Assert-TestServer -Variable 'FLOWSTORE_TEST_S3_URL', 'FLOWSTORE_TEST_S3_ACCESS_KEY', 'FLOWSTORE_TEST_S3_SECRET_KEY' -StartScript 'Start-S3.ps1'
     $null = Enter-TestHome
     $null = New-FlowProject -Name P
     $script:Url = $env:FLOWSTORE_TEST_S3_URL

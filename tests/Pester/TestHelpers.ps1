@@ -145,3 +145,75 @@ function Stop-AgentProcess {
         }
     }
 }
+
+function Assert-TestServer {
+    <#
+    Throws when one of the environment variables -Variable is not set: they come from the tests/servers script
+    -StartScript, which must run first in the same session (build.ps1 -Task Test does).
+    #>
+    param(
+        [Parameter(Mandatory)][string[]]$Variable,
+        [Parameter(Mandatory)][string]$StartScript
+    )
+    foreach ($name in $Variable) {
+        if (-not [Environment]::GetEnvironmentVariable($name)) {
+            throw "$name is not set: start the test server first (tests/servers/$StartScript -WorkDirectory <folder>) in this session, or run build.ps1 -Task Test."
+        }
+    }
+}
+
+function Invoke-Git {
+    <#
+    Runs git in -Directory with a test identity (user.name and user.email); returns its output as one string,
+    throws with git's output when it fails.
+    #>
+    param(
+        [Parameter(Mandatory)][string]$Directory,
+        [Parameter(ValueFromRemainingArguments)][string[]]$Arguments
+    )
+    $output = & git -C $Directory -c user.name='Test User' -c user.email=test@example.invalid @Arguments 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "git $($Arguments -join ' ') failed: $($output -join "`n")" }
+    ($output | ForEach-Object { "$_" }) -join "`n"
+}
+
+function New-TestRepository {
+    <#
+    A bare repository <Root>/<Name>.git whose HEAD is -DefaultBranch, and a work clone in a new folder under
+    TestDrive whose origin is that bare repository (see Push-TestFile). -Name may contain slashes
+    (owner/repo, group/sub/project); without it a random one is used. Returns Name, Bare and Work.
+    #>
+    param(
+        [Parameter(Mandatory)][string]$Root,
+        [string]$Name = ('p' + [guid]::NewGuid().ToString('N').Substring(0, 12)),
+        [string]$DefaultBranch = 'main'
+    )
+    $bare = Join-Path $Root "$Name.git"
+    $null = New-Item -ItemType Directory -Force $bare
+    $null = Invoke-Git $bare init --quiet --bare "--initial-branch=$DefaultBranch"
+    $work = Join-Path $TestDrive ([guid]::NewGuid().ToString('N').Substring(0, 8))
+    $null = New-Item -ItemType Directory -Force $work
+    $null = Invoke-Git $work init --quiet "--initial-branch=$DefaultBranch"
+    $null = Invoke-Git $work remote add origin $bare
+    [pscustomobject]@{ Name = $Name; Bare = $bare; Work = $work; DefaultBranch = $DefaultBranch }
+}
+
+function Push-TestFile {
+    <#
+    Writes -Content (UTF-8, no BOM) to -Path in the work clone of a New-TestRepository, commits that file alone
+    (-Message, "Change <Path>" when not given) and pushes it to the bare repository's default branch; returns the
+    commit SHA.
+    #>
+    param(
+        [Parameter(Mandatory)]$Repository,
+        [Parameter(Mandatory)][string]$Path,
+        [Parameter(Mandatory)][AllowEmptyString()][string]$Content,
+        [string]$Message = "Change $Path"
+    )
+    $full = Join-Path $Repository.Work $Path
+    $null = New-Item -ItemType Directory -Force ([IO.Path]::GetDirectoryName($full))
+    [IO.File]::WriteAllText($full, $Content, [Text.UTF8Encoding]::new($false))
+    $null = Invoke-Git $Repository.Work add -- $Path
+    $null = Invoke-Git $Repository.Work commit --quiet -m $Message
+    $null = Invoke-Git $Repository.Work push --quiet origin "HEAD:refs/heads/$($Repository.DefaultBranch)"
+    (Invoke-Git $Repository.Work rev-parse HEAD).Trim()
+}
