@@ -466,7 +466,8 @@ public sealed partial class FlowClient : IDisposable
             Error = execution.Error,
             Tasks = execution.Tasks,
             Log = execution.Log,
-            Results = execution.Results,
+            // A task that returns a secret (a token it read, say) must not show it in the output either.
+            Results = execution.Results.ToDictionary(r => r.Key, r => r.Value is string text ? SecretRedaction.Redact(text) : r.Value),
         };
     }
 

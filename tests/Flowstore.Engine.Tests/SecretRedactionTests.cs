@@ -68,3 +68,27 @@ public sealed class SecretRedactionTests : EngineTestBase
         }
     }
 }
+
+/// <summary>Invoke-Flow's results: a task that returns a secret shows stars, like the log does.</summary>
+public sealed class InvokeResultRedactionTests : EngineTestBase
+{
+    [Fact]
+    public async Task A_task_result_that_is_a_secret_value_is_blanked_in_the_invocation_result()
+    {
+        var name = "RESULT_TOKEN_" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
+        var value = "result-" + Guid.NewGuid().ToString("N");
+        await Client.SetSecretAsync(name, value);
+        var path = WriteScript("returns.cs", $$"""
+            using Flowstore;
+            var flow = new Flow("returns");
+            var token = flow.Task("token", () => Secret.Get("{{name}}"));
+            flow.Task("length", (string t) => t.Length, token);
+            """);
+
+        var result = await Client.InvokeScriptAsync(path, null, null);
+
+        Assert.Equal(RunState.Success, result.State);
+        Assert.Equal("***", result.Results["token"]);
+        Assert.Equal(value.Length, Convert.ToInt32(result.Results["length"])); // the downstream task got the real value
+    }
+}
