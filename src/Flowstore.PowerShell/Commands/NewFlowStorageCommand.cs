@@ -46,11 +46,23 @@ public sealed class NewFlowStorageCommand : FlowCmdlet, IDynamicParameters
     protected override void ProcessRecord()
     {
         var parameters = _parameters ?? ParameterSets[Type]();
-        WriteObject(parameters.Create(this));
+        StorageSettings storage;
+        try
+        {
+            storage = parameters.Create(this);
+        }
+        catch (FlowstoreException e)
+        {
+            // Contradictory or malformed settings (-Branch with -Tag, a repo that is not owner/name, ...): the
+            // whole call is invalid.
+            Terminate(e);
+            return;
+        }
+        WriteObject(storage);
     }
 }
 
-/// <summary>The parameters of one storage type.</summary>
+/// <summary>The parameters of one storage type; Create throws a FlowstoreException for invalid settings.</summary>
 internal interface IStorageParameters
 {
     StorageSettings Create(PSCmdlet cmdlet);

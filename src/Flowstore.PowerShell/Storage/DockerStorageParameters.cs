@@ -74,9 +74,8 @@ public sealed class DockerStorageParameters : IStorageParameters
     {
         if (Dockerfile is not null && BaseImage is not null)
         {
-            cmdlet.ThrowTerminatingError(new ErrorRecord(
-                new ArgumentException("Use -Dockerfile or -BaseImage, not both: the Dockerfile's FROM names the base image."),
-                "StorageInvalid", ErrorCategory.InvalidArgument, Dockerfile));
+            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
+                "Use -Dockerfile or -BaseImage, not both: the Dockerfile's FROM names the base image.") { Target = Dockerfile };
         }
         Dictionary<string, string>? files = null;
         if (Files is not null)
@@ -88,9 +87,8 @@ public sealed class DockerStorageParameters : IStorageParameters
                 var destination = entry.Value?.ToString();
                 if (string.IsNullOrEmpty(source) || string.IsNullOrEmpty(destination))
                 {
-                    cmdlet.ThrowTerminatingError(new ErrorRecord(
-                        new ArgumentException("-Files maps local files to paths in the image: @{ 'flows/my_flow.cs' = '/flows/my_flow.cs' }; an entry is empty."),
-                        "StorageInvalid", ErrorCategory.InvalidArgument, Files));
+                    throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
+                        "-Files maps local files to paths in the image: @{ 'flows/my_flow.cs' = '/flows/my_flow.cs' }; an entry is empty.");
                 }
                 files[cmdlet.GetUnresolvedProviderPathFromPSPath(source)] = destination!;
             }

@@ -33,16 +33,5 @@ public sealed class GitHubStorageParameters : IStorageParameters
     [ValidateNotNullOrEmpty]
     public string? BaseUrl { get; set; }
 
-    StorageSettings IStorageParameters.Create(PSCmdlet cmdlet)
-    {
-        try
-        {
-            return new GitHubStorage(Repo, Path, Ref, AccessTokenSecret, BaseUrl);
-        }
-        catch (FlowstoreException e)
-        {
-            cmdlet.ThrowTerminatingError(FlowCmdlet.ToErrorRecord(e));
-            throw; // not reached: ThrowTerminatingError throws
-        }
-    }
+    StorageSettings IStorageParameters.Create(PSCmdlet cmdlet) => new GitHubStorage(Repo, Path, Ref, AccessTokenSecret, BaseUrl);
 }

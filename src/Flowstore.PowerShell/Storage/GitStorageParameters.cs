@@ -56,15 +56,6 @@ public sealed class GitStorageParameters : IStorageParameters
         {
             url = new Uri(cmdlet.GetUnresolvedProviderPathFromPSPath(url)).AbsoluteUri;
         }
-        try
-        {
-            return new GitStorage(url, Path, Branch, Tag, Commit, TokenSecret, TokenUsername, Depth < 0 ? null : Depth);
-        }
-        catch (FlowstoreException e)
-        {
-            // -Branch with -Tag, a URL with a password, ...: the whole call is invalid.
-            cmdlet.ThrowTerminatingError(new ErrorRecord(e, e.ErrorId, ErrorCategory.InvalidArgument, e.Target));
-            throw;
-        }
+        return new GitStorage(url, Path, Branch, Tag, Commit, TokenSecret, TokenUsername, Depth < 0 ? null : Depth);
     }
 }
