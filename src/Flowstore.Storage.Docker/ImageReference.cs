@@ -110,7 +110,7 @@ internal sealed partial record ImageReference(string? Registry, string Repositor
     }
 
     /// <summary>A tag for a build now: the UTC time, e.g. 20261128T174500Z.</summary>
-    public static string GeneratedTag(DateTimeOffset now) => now.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+    public static string GeneratedTag(DateTimeOffset now) => GeneratedKeys.Timestamp(now);
 
     [GeneratedRegex(@"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")]
     private static partial Regex RepositoryPattern();

@@ -40,25 +40,15 @@ public sealed partial class GcsStorageProvider : IStorageProvider
     public Type SettingsType => typeof(GcsStorage);
 
     /// <summary>A generated key: &lt;flow-slug&gt;/&lt;utc timestamp&gt;&lt;suffix&gt;, e.g. etl/20261128T174500Z.</summary>
-    internal string NewKey(string prefix, string suffix = "", int n = 1) =>
-        $"{prefix}/{_time.GetUtcNow().UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}" +
-        $"{(n == 1 ? "" : "-" + n.ToString(CultureInfo.InvariantCulture))}{suffix}";
+    internal string NewKey(string prefix, string suffix = "", int n = 1) => GeneratedKeys.Key(prefix, _time.GetUtcNow(), suffix, n);
 
     /// <summary>
     /// A generated key no object has yet: -2, -3, ... is appended when one exists (two uploads in one second), so
     /// an upload never replaces the object of another registration.
     /// </summary>
-    private async Task<string> NewFreeKeyAsync(GcsConnection connection, string prefix, string suffix, CancellationToken cancellationToken)
-    {
-        for (var n = 1; ; n++)
-        {
-            var key = NewKey(prefix, suffix, n);
-            if (await TryGetObjectAsync(connection, key, cancellationToken).ConfigureAwait(false) is null)
-            {
-                return key;
-            }
-        }
-    }
+    private Task<string> NewFreeKeyAsync(GcsConnection connection, string prefix, string suffix, CancellationToken cancellationToken)
+        => GeneratedKeys.FirstFreeAsync(prefix, _time.GetUtcNow(), suffix,
+            async (key, ct) => await TryGetObjectAsync(connection, key, ct).ConfigureAwait(false) is not null, cancellationToken);
 
     // ---------------------------------------------------------------- registration
 

@@ -303,28 +303,25 @@ public sealed class S3StorageProvider : IStorageProvider
     /// A key for a flow that names none: <c>&lt;flow-slug&gt;/&lt;UTC yyyyMMddTHHmmssZ&gt;&lt;suffix&gt;</c>, with
     /// <c>-2</c>, <c>-3</c>, ... appended when an object of that name already exists (two uploads in one second).
     /// </summary>
-    private async Task<string> GenerateKeyAsync(IAmazonS3 client, S3Storage s3, string slug, string suffix, Action<string>? log, CancellationToken cancellationToken)
-    {
-        var stamp = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        for (var n = 1; ; n++)
+    private Task<string> GenerateKeyAsync(IAmazonS3 client, S3Storage s3, string slug, string suffix, Action<string>? log, CancellationToken cancellationToken)
+        => GeneratedKeys.FirstFreeAsync(slug, DateTimeOffset.UtcNow, suffix, async (key, ct) =>
         {
-            var key = $"{slug}/{stamp}{(n == 1 ? "" : "-" + n.ToString(CultureInfo.InvariantCulture))}{suffix}";
             try
             {
                 await RetryAsync(s3, key, "upload", log,
-                    async ct => await client.GetObjectMetadataAsync(s3.Bucket, key, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                    async c => await client.GetObjectMetadataAsync(s3.Bucket, key, c).ConfigureAwait(false), ct).ConfigureAwait(false);
+                return true;
             }
             catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
             {
                 // Free (or the bucket is missing, which the upload then reports by name).
-                return key;
+                return false;
             }
-            catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+            catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested))
             {
                 throw Translate(e, s3, key, "upload");
             }
-        }
-    }
+        }, cancellationToken);
 
     /// <summary>Runs one S3 call, retrying transient failures with exponential backoff and jitter.</summary>
     private async Task<T> RetryAsync<T>(S3Storage s3, string key, string operation, Action<string>? log,
