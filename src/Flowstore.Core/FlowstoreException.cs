@@ -32,6 +32,57 @@ public class FlowstoreException : Exception
 
     /// <summary>The thing at fault (file path, flow name, ...), used as the PowerShell error's target object.</summary>
     public string? Target { get; init; }
+
+    /// <summary>
+    /// What the user can do about it, as data: the PowerShell layer renders it as a command line, so the
+    /// message itself never names a cmdlet or parameter. Null when there is nothing to suggest.
+    /// </summary>
+    public FlowHint? Hint { get; init; }
+}
+
+/// <summary>The kinds of fix an error can suggest; each is rendered by the user-facing layer.</summary>
+public enum FlowHintKind
+{
+    /// <summary>Create the project <see cref="FlowHint.Name"/> (or let registration create it).</summary>
+    CreateProject,
+    /// <summary>Register (a new version of) the flow in <see cref="FlowHint.Path"/> in project <see cref="FlowHint.Project"/>.</summary>
+    RegisterFlow,
+    /// <summary>Publish the script <see cref="FlowHint.Path"/> (when known) to its storage first.</summary>
+    PublishScript,
+    /// <summary>Set the secret <see cref="FlowHint.Name"/>.</summary>
+    SetSecret,
+    /// <summary>Start the run without pinning it to the recorded storage version.</summary>
+    RunUnpinned,
+    /// <summary>Set or correct the storage setting <see cref="FlowHint.Name"/> of storage type <see cref="FlowHint.StorageType"/>.</summary>
+    StorageSetting,
+    /// <summary>Publish to a branch (<see cref="FlowHint.Name"/> when one is known) instead of a fixed ref.</summary>
+    PublishToBranch,
+    /// <summary>Keep the flow as a script in storage (script storage) instead of a compiled flow.</summary>
+    StoreAsScript,
+    /// <summary>Pass a storage for the flow when registering it.</summary>
+    PassStorage,
+}
+
+/// <summary>
+/// A structured suggestion attached to a <see cref="FlowstoreException"/>. It holds names only (a secret's
+/// name, a setting, a path), never a secret value.
+/// </summary>
+/// <param name="Kind">What to do.</param>
+/// <param name="Name">The secret, project, setting or branch the fix names, if any.</param>
+/// <param name="Path">The script file the fix names, if any.</param>
+/// <param name="Project">The project the fix names, if any.</param>
+/// <param name="StorageType">The storage type a setting belongs to, if any.</param>
+public sealed record FlowHint(FlowHintKind Kind, string? Name = null, string? Path = null, string? Project = null, string? StorageType = null)
+{
+    public static FlowHint CreateProject(string project) => new(FlowHintKind.CreateProject, Name: project);
+    public static FlowHint RegisterFlow(string? path, string? project) => new(FlowHintKind.RegisterFlow, Path: path, Project: project);
+    public static FlowHint PublishScript(string? path = null) => new(FlowHintKind.PublishScript, Path: path);
+    public static FlowHint SetSecret(string name) => new(FlowHintKind.SetSecret, Name: name);
+    public static FlowHint RunUnpinned() => new(FlowHintKind.RunUnpinned);
+    public static FlowHint StorageSetting(string storageType, string setting) => new(FlowHintKind.StorageSetting, Name: setting, StorageType: storageType);
+    public static FlowHint PublishToBranch(string? branch = null) => new(FlowHintKind.PublishToBranch, Name: branch);
+    public static FlowHint StoreAsScript() => new(FlowHintKind.StoreAsScript);
+    public static FlowHint PassStorage() => new(FlowHintKind.PassStorage);
 }
 
 /// <summary>Stable error ids raised by the engine.</summary>

@@ -138,12 +138,12 @@ public abstract class FlowCmdlet : PSCmdlet, IDisposable
         {
             // A storage or library echoed a resolved secret: keep the id and kind, blank the value, drop the chain.
             exception = exception is FlowstoreException leaked
-                ? new FlowstoreException(leaked.ErrorId, leaked.Kind, SecretRedaction.Redact(leaked.Message)) { Target = leaked.Target is null ? null : SecretRedaction.Redact(leaked.Target) }
+                ? new FlowstoreException(leaked.ErrorId, leaked.Kind, SecretRedaction.Redact(leaked.Message)) { Target = leaked.Target is null ? null : SecretRedaction.Redact(leaked.Target), Hint = leaked.Hint }
                 : new InvalidOperationException(SecretRedaction.Redact(exception.Message));
         }
         if (exception is FlowstoreException fe)
         {
-            return new ErrorRecord(fe, fe.ErrorId, Category(fe.Kind), target ?? fe.Target);
+            return new ErrorRecord(fe, fe.ErrorId, Category(fe.Kind), target ?? fe.Target) { ErrorDetails = RecommendedActions.Details(fe) };
         }
         if (exception is UnauthorizedAccessException or IOException)
         {
