@@ -16,10 +16,12 @@ internal sealed partial class DockerEngine : IDisposable
     internal static TimeSpan PingTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     private readonly DockerClient _client;
+    private readonly StorageRetry _retry;
 
-    private DockerEngine(DockerClient client, string host)
+    private DockerEngine(DockerClient client, string host, StorageRetry retry)
     {
         _client = client;
+        _retry = retry;
         Host = host;
     }
 
@@ -35,7 +37,7 @@ internal sealed partial class DockerEngine : IDisposable
         : "unix:///var/run/docker.sock";
 
     /// <summary>Connects and pings; returns null with the reason when no engine answers.</summary>
-    public static async Task<(DockerEngine? Engine, string? Failure)> TryConnectAsync(string host, CancellationToken cancellationToken)
+    public static async Task<(DockerEngine? Engine, string? Failure)> TryConnectAsync(string host, StorageRetry retry, CancellationToken cancellationToken)
     {
         Uri uri;
         try
@@ -58,7 +60,7 @@ internal sealed partial class DockerEngine : IDisposable
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(PingTimeout);
             await client.System.PingAsync(timeout.Token).ConfigureAwait(false);
-            var engine = new DockerEngine(client, host);
+            var engine = new DockerEngine(client, host, retry);
             client = null;
             return (engine, null);
         }
@@ -75,25 +77,56 @@ internal sealed partial class DockerEngine : IDisposable
     /// <summary>Pulls the image from its registry (tag or digest), mapping failures to the storage errors.</summary>
     public async Task PullAsync(ImageReference image, RegistryCredentials? credentials, IProgress<StorageProgress>? progress, CancellationToken cancellationToken)
     {
-        var messages = new MessageCollector(message => ReportLayerProgress(progress, $"Pulling {image}", message));
-        try
+        var error = await RegistryCallAsync(image, $"pulling {image}", async ct =>
         {
+            var messages = new MessageCollector(message => ReportLayerProgress(progress, $"Pulling {image}", message));
             await _client.Images.CreateImageAsync(new ImagesCreateParameters
             {
                 FromImage = image.Name,
                 Tag = image.Digest ?? image.TagOrLatest,
-            }, Auth(image, credentials), messages, cancellationToken).ConfigureAwait(false);
-        }
-        catch (DockerApiException e)
+            }, Auth(image, credentials), messages, ct).ConfigureAwait(false);
+            return messages.Error;
+        }, cancellationToken).ConfigureAwait(false);
+        if (error.Failure is { } failure)
         {
-            throw PullError(image, e.StatusCode, Describe(e), e);
-        }
-        if (messages.Error is { } error)
-        {
-            throw PullError(image, null, error, null);
+            throw PullError(image, error.Status, failure, error.Exception);
         }
         progress?.Report(new StorageProgress($"Pulling {image}", "Pulled", 100));
     }
+
+    /// <summary>What a pull or push through the engine reported: nothing (success), or the failure.</summary>
+    private sealed record RegistryOutcome(string? Failure, HttpStatusCode? Status = null, Exception? Exception = null);
+
+    /// <summary>
+    /// Runs an engine call that talks to a registry (pull, push) with the shared retry policy: a registry the engine
+    /// cannot reach, or one answering 5xx, is retried, then StorageUnavailable naming the registry.
+    /// </summary>
+    private Task<RegistryOutcome> RegistryCallAsync(ImageReference image, string operation, Func<CancellationToken, Task<string?>> call,
+        CancellationToken cancellationToken)
+        => _retry.ExecuteAsync(
+            new StorageCall<RegistryOutcome>($"The registry {image.Registry} (through the Docker engine at {Host})", operation)
+            {
+                OnResult = outcome => outcome.Failure is { } failure && LooksUnreachable(failure) ? RetryVerdict.Transient(failure) : RetryVerdict.Stop,
+                OnException = _ => RetryVerdict.Stop,
+                Target = image.ToString(),
+            },
+            async ct =>
+            {
+                try
+                {
+                    return new RegistryOutcome(await call(ct).ConfigureAwait(false));
+                }
+                catch (DockerApiException e)
+                {
+                    return new RegistryOutcome(Describe(e), e.StatusCode, e);
+                }
+            }, cancellationToken);
+
+    /// <summary>An engine's report that the registry could not be reached or failed on its side.</summary>
+    private static bool LooksUnreachable(string detail) =>
+        detail.Contains("connection refused", StringComparison.OrdinalIgnoreCase) || detail.Contains("no such host", StringComparison.OrdinalIgnoreCase)
+        || detail.Contains("i/o timeout", StringComparison.OrdinalIgnoreCase) || detail.Contains("connection reset", StringComparison.OrdinalIgnoreCase)
+        || ServerErrorPattern().IsMatch(detail);
 
     private static FlowstoreException PullError(ImageReference image, HttpStatusCode? status, string detail, Exception? inner)
     {
@@ -108,11 +141,6 @@ internal sealed partial class DockerEngine : IDisposable
                 ? new FlowstoreException(ErrorIds.PinnedVersionUnavailable, FlowErrorKind.ObjectNotFound,
                     $"The image {image} is no longer in the registry {image.Registry}: {detail}", inner) { Target = image.ToString() }
                 : DockerErrors.ImageNotFound(image.ToString(), detail);
-        }
-        if (detail.Contains("connection refused", StringComparison.OrdinalIgnoreCase) || detail.Contains("no such host", StringComparison.OrdinalIgnoreCase)
-            || detail.Contains("i/o timeout", StringComparison.OrdinalIgnoreCase))
-        {
-            return DockerErrors.RegistryUnreachable(image, detail, inner);
         }
         return new FlowstoreException(ErrorIds.StorageFetchFailed, FlowErrorKind.InvalidOperation,
             $"Pulling the image {image} failed: {detail}", inner) { Target = image.ToString() };
@@ -276,18 +304,15 @@ internal sealed partial class DockerEngine : IDisposable
             }
             ReportLayerProgress(progress, activity, message);
         });
-        try
+        var pushed = await RegistryCallAsync(image, $"pushing {image}", async ct =>
         {
             await _client.Images.PushImageAsync(image.Name, new ImagePushParameters { Tag = image.TagOrLatest },
-                Auth(image, credentials), messages, cancellationToken).ConfigureAwait(false);
-        }
-        catch (DockerApiException e)
+                Auth(image, credentials), messages, ct).ConfigureAwait(false);
+            return messages.TakeError();
+        }, cancellationToken).ConfigureAwait(false);
+        if (pushed.Failure is { } error)
         {
-            throw PushError(image, Describe(e), e);
-        }
-        if (messages.Error is { } error)
-        {
-            throw PushError(image, error, null);
+            throw PushError(image, error, pushed.Exception);
         }
         if (digest is null)
         {
@@ -370,10 +395,21 @@ internal sealed partial class DockerEngine : IDisposable
     [GeneratedRegex(@"digest: (sha256:[0-9a-f]{64})")]
     private static partial Regex DigestPattern();
 
+    [GeneratedRegex(@"\b5\d\d\b.*(status|error)|(status|error).*\b5\d\d\b|Service Unavailable|Bad Gateway|Internal Server Error", RegexOptions.IgnoreCase)]
+    private static partial Regex ServerErrorPattern();
+
     /// <summary>Takes the engine's stream messages synchronously (so the error is known when the call returns).</summary>
     private sealed class MessageCollector(Action<JSONMessage> onMessage) : IProgress<JSONMessage>
     {
         public string? Error { get; private set; }
+
+        /// <summary>The error so far, cleared for the next attempt.</summary>
+        public string? TakeError()
+        {
+            var error = Error;
+            Error = null;
+            return error;
+        }
 
         public void Report(JSONMessage value)
         {

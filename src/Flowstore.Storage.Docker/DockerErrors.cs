@@ -11,10 +11,6 @@ internal static class DockerErrors
         new(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
             $"The image {image} has no file '{path}'. Check the storage's Path (where the flow is in the image) or the Files the image was built with.") { Target = $"{image}:{path}" };
 
-    public static FlowstoreException RegistryUnreachable(ImageReference image, string detail, Exception? inner = null) =>
-        new(ErrorIds.StorageUnavailable, FlowErrorKind.ConnectionError,
-            $"The registry {image.Registry} ({image.RegistryBaseUri}) could not be reached for {image}: {detail}.", inner) { Target = image.ToString() };
-
     public static FlowstoreException RegistryDenied(ImageReference image, string detail) =>
         new(ErrorIds.StorageAccessDenied, FlowErrorKind.PermissionDenied,
             $"The registry {image.Registry} denied access to {image}: {detail}. Check the secret named by RegistryCredentialsSecret.") { Target = image.ToString() };

@@ -12,6 +12,9 @@ public sealed class DockerStorageProvider : IStorageProvider
     /// <summary>The clock of generated tags (tests set it).</summary>
     internal Func<DateTimeOffset> Clock { get; set; } = () => DateTimeOffset.UtcNow;
 
+    /// <summary>Retries registry calls that failed for a transient reason (tests shorten the backoff).</summary>
+    internal StorageRetry Retry { get; set; } = StorageRetry.Default;
+
     public string Type => "Docker";
 
     public Type SettingsType => typeof(DockerStorage);
@@ -175,7 +178,7 @@ public sealed class DockerStorageProvider : IStorageProvider
         var credentials = image.Registry is null ? null
             : await RegistryCredentials.ResolveAsync(docker, secrets, cancellationToken).ConfigureAwait(false);
         var host = DockerEngine.HostFor(docker);
-        var (engine, failure) = await DockerEngine.TryConnectAsync(host, cancellationToken).ConfigureAwait(false);
+        var (engine, failure) = await DockerEngine.TryConnectAsync(host, Retry, cancellationToken).ConfigureAwait(false);
         if (engine is null)
         {
             throw DockerErrors.NoEngineForBuild(host, image.ToString(), failure!);
@@ -231,7 +234,7 @@ public sealed class DockerStorageProvider : IStorageProvider
     /// Reads the flow file out of the image: through the engine (pull when a registry is set; the local image
     /// otherwise), or from the registry's HTTP API when no engine answers. Pinned: the image by that digest.
     /// </summary>
-    private static async Task<ImageRead> ReadAsync(DockerStorage docker, string? pinnedVersion, ISecretResolver secrets,
+    private async Task<ImageRead> ReadAsync(DockerStorage docker, string? pinnedVersion, ISecretResolver secrets,
         IProgress<StorageProgress>? progress, CancellationToken cancellationToken)
     {
         var path = docker.Path ?? throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidData,
@@ -255,7 +258,7 @@ public sealed class DockerStorageProvider : IStorageProvider
         var credentials = image.Registry is null ? null
             : await RegistryCredentials.ResolveAsync(docker, secrets, cancellationToken).ConfigureAwait(false);
         var host = DockerEngine.HostFor(docker);
-        var (engine, failure) = await DockerEngine.TryConnectAsync(host, cancellationToken).ConfigureAwait(false);
+        var (engine, failure) = await DockerEngine.TryConnectAsync(host, Retry, cancellationToken).ConfigureAwait(false);
         if (engine is not null)
         {
             using (engine)
@@ -288,7 +291,7 @@ public sealed class DockerStorageProvider : IStorageProvider
         {
             throw DockerErrors.NoEngineNoRegistry(host, image.ToString(), failure!);
         }
-        using var registry = new RegistryClient(image, credentials);
+        using var registry = new RegistryClient(image, credentials, Retry);
         var (digest, bytes) = await registry.ReadFileAsync(path, cancellationToken).ConfigureAwait(false);
         return new ImageRead(bytes, digest, $"{image}:{path}");
     }

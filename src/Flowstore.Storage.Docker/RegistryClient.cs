@@ -20,12 +20,14 @@ internal sealed class RegistryClient : IDisposable
     private readonly HttpClient _http;
     private readonly ImageReference _image;
     private readonly RegistryCredentials? _credentials;
+    private readonly StorageRetry _retry;
     private AuthenticationHeaderValue? _authorization;
 
-    public RegistryClient(ImageReference image, RegistryCredentials? credentials, HttpMessageHandler? handler = null)
+    public RegistryClient(ImageReference image, RegistryCredentials? credentials, StorageRetry? retry = null, HttpMessageHandler? handler = null)
     {
         _image = image;
         _credentials = credentials;
+        _retry = retry ?? StorageRetry.Default;
         _http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
         _http.BaseAddress = image.RegistryBaseUri ?? throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
             $"The image {image} names no registry to read it from.");
@@ -150,23 +152,30 @@ internal sealed class RegistryClient : IDisposable
         return await SendOnceAsync(create, completion, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<HttpResponseMessage> SendOnceAsync(Func<HttpRequestMessage> create, HttpCompletionOption completion, CancellationToken cancellationToken)
-    {
-        using var request = create();
-        request.Headers.Authorization = _authorization;
-        try
+    /// <summary>One request with the shared retry policy: network failures and 5xx answers are retried, then StorageUnavailable.</summary>
+    private Task<HttpResponseMessage> SendOnceAsync(Func<HttpRequestMessage> create, HttpCompletionOption completion, CancellationToken cancellationToken)
+        => SendWithRetryAsync(() =>
         {
-            return await _http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException e)
-        {
-            throw DockerErrors.RegistryUnreachable(_image, e.Message, e);
-        }
-        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw DockerErrors.RegistryUnreachable(_image, "the request timed out", e);
-        }
-    }
+            var request = create();
+            request.Headers.Authorization = _authorization;
+            return request;
+        }, completion, $"reading {_image}", cancellationToken);
+
+    private Task<HttpResponseMessage> SendWithRetryAsync(Func<HttpRequestMessage> create, HttpCompletionOption completion, string operation,
+        CancellationToken cancellationToken)
+        => _retry.ExecuteAsync(
+            new StorageCall<HttpResponseMessage>($"The registry {_image.Registry} ({_image.RegistryBaseUri})", operation)
+            {
+                OnResult = response => StorageRetry.IsTransientStatus(response.StatusCode)
+                    ? RetryVerdict.Transient($"{(int)response.StatusCode} {response.ReasonPhrase}")
+                    : RetryVerdict.Stop,
+                Target = _image.ToString(),
+            },
+            async ct =>
+            {
+                using var request = create();
+                return await _http.SendAsync(request, completion, ct).ConfigureAwait(false);
+            }, cancellationToken);
 
     private async Task<AuthenticationHeaderValue> AuthorizeAsync(AuthenticationHeaderValue challenge, CancellationToken cancellationToken)
     {
@@ -193,20 +202,13 @@ internal sealed class RegistryClient : IDisposable
             query.Add("service=" + Uri.EscapeDataString(service));
         }
         query.Add("scope=" + Uri.EscapeDataString(parameters.TryGetValue("scope", out var scope) ? scope : $"repository:{_image.Repository}:pull"));
-        using var tokenRequest = new HttpRequestMessage(HttpMethod.Get, realm + (realm.Contains('?') ? "&" : "?") + string.Join('&', query));
-        if (basic is not null)
+        var tokenUrl = realm + (realm.Contains('?') ? "&" : "?") + string.Join('&', query);
+        var tokenResponse = await SendWithRetryAsync(() =>
         {
-            tokenRequest.Headers.Authorization = new AuthenticationHeaderValue("Basic", basic);
-        }
-        HttpResponseMessage tokenResponse;
-        try
-        {
-            tokenResponse = await _http.SendAsync(tokenRequest, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException e)
-        {
-            throw DockerErrors.RegistryUnreachable(_image, "its token service did not answer: " + e.Message, e);
-        }
+            var request = new HttpRequestMessage(HttpMethod.Get, tokenUrl);
+            request.Headers.Authorization = basic is null ? null : new AuthenticationHeaderValue("Basic", basic);
+            return request;
+        }, HttpCompletionOption.ResponseContentRead, $"getting a token for {_image} from its token service", cancellationToken).ConfigureAwait(false);
         using (tokenResponse)
         {
             if (!tokenResponse.IsSuccessStatusCode)

@@ -28,8 +28,8 @@ public sealed class GitStorageProvider : IStorageProvider
 
     public Type SettingsType => typeof(GitStorage);
 
-    /// <summary>Waits between attempts of a network operation that failed for a transient reason.</summary>
-    internal IReadOnlyList<TimeSpan> RetryDelays { get; set; } = [TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)];
+    /// <summary>Retries network operations that failed for a transient reason (tests shorten the backoff).</summary>
+    internal StorageRetry Retry { get; set; } = StorageRetry.Default;
 
     /// <summary>How long to wait for another process that is using the same cache repository.</summary>
     internal TimeSpan LockTimeout { get; set; } = TimeSpan.FromMinutes(5);
@@ -543,19 +543,21 @@ public sealed class GitStorageProvider : IStorageProvider
             return result.Succeeded ? result.Text : null;
         }
 
-        /// <summary>Runs a command that talks to the remote, retrying transient failures with backoff.</summary>
-        private async Task<GitResult> NetworkAsync(IReadOnlyList<string> args, string described, CancellationToken cancellationToken)
-        {
-            for (var attempt = 0; ; attempt++)
-            {
-                var result = await cli.RunAsync(args, cancellationToken).ConfigureAwait(false);
-                if (result.Succeeded || Classify(result.Error) != Failure.Transient || attempt >= provider.RetryDelays.Count)
+        /// <summary>
+        /// Runs a command that talks to the remote, retrying transient failures (the shared storage policy); a remote
+        /// that stays unreachable is <see cref="ErrorIds.StorageUnavailable"/>. Other failures come back as results.
+        /// </summary>
+        private Task<GitResult> NetworkAsync(IReadOnlyList<string> args, string described, CancellationToken cancellationToken)
+            => provider.Retry.ExecuteAsync(
+                new StorageCall<GitResult>($"Git storage {_url}", $"{(args[0] == "push" ? "pushing to" : "fetching")} {Where(described)}")
                 {
-                    return result;
-                }
-                await Task.Delay(provider.RetryDelays[attempt], cancellationToken).ConfigureAwait(false);
-            }
-        }
+                    OnResult = result => !result.Succeeded && Classify(result.Error) == Failure.Transient
+                        ? RetryVerdict.Transient("git said: " + Tail(result.Error))
+                        : RetryVerdict.Stop,
+                    OnException = _ => RetryVerdict.Stop,
+                    Target = _url,
+                },
+                ct => cli.RunAsync(args, ct), cancellationToken);
 
         private const string RefNotFoundKey = "Flowstore.Git.RefNotFound";
 
@@ -575,8 +577,6 @@ public sealed class GitStorageProvider : IStorageProvider
                     $"Git storage: repository {_url} was not found while {verb} {Where(described)}; check -Url (or whether the token can see it). git said: {said}"),
                 Failure.RefNotFound => new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
                     $"Git storage: {_url} has no {described} (looking for {GitStorage.NormalizePath(git.Path)}); check -Branch/-Tag, or push it first."),
-                Failure.Transient => new FlowstoreException(ErrorIds.StorageUnavailable, FlowErrorKind.ConnectionError,
-                    $"Git storage: {_url} could not be reached after {provider.RetryDelays.Count + 1} attempts while {verb} {Where(described)}. git said: {said}"),
                 Failure.Rejected => new FlowstoreException(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidOperation,
                     $"Git storage: {_url} rejected the push to {Where(described)} (the branch kept moving, or it is protected). git said: {said}"),
                 _ => new FlowstoreException(fetching ? ErrorIds.StorageFetchFailed : ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidOperation,

@@ -12,7 +12,7 @@ public sealed class GitStorageProviderTests : IDisposable
 
     private GitStorageProvider NewProvider(string? cache = null) => new(cache ?? Path.Combine(_temp.Path, "cache-" + Guid.NewGuid().ToString("N")))
     {
-        RetryDelays = [TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(40)],
+        Retry = new StorageRetry(new StorageRetryOptions { MaxRetries = 3, BaseDelay = TimeSpan.FromMilliseconds(10), UseJitter = false }),
     };
 
     private static SecretResolver Secrets() => DictionarySecretSource.Resolver((TokenName, GitTestServer.Token));
