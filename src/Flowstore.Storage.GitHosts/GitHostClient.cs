@@ -6,48 +6,12 @@ using Polly;
 using Polly.Retry;
 using Polly.Timeout;
 
-// Shared by the GitLab and Bitbucket Server providers (linked into both projects): one HttpClient, the retry
-// pipeline, and the mapping of HTTP failures to Flowstore errors that name host, repository, path and ref and
-// never the token.
+// One HttpClient, the retry pipeline, and the mapping of HTTP failures to Flowstore errors that name host,
+// repository, path and ref and never the token: for every Git host reached over its REST API.
 namespace Flowstore.Storage.GitHosts;
 
-/// <summary>How a Git host client retries and waits.</summary>
-internal sealed class GitHostHttpOptions
-{
-    /// <summary>Retries after the first attempt, for network failures, timeouts, 5xx and short rate limits.</summary>
-    public int MaxRetries { get; init; } = 3;
-
-    /// <summary>First backoff delay (exponential with jitter).</summary>
-    public TimeSpan BaseDelay { get; init; } = TimeSpan.FromSeconds(1);
-
-    /// <summary>A rate limit that resets within this time is waited out; a longer one is an error with the reset time.</summary>
-    public TimeSpan MaxRateLimitWait { get; init; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Time allowed for one attempt.</summary>
-    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(60);
-
-    /// <summary>The handler under the client (tests); a pooled <see cref="SocketsHttpHandler"/> when null.</summary>
-    public HttpMessageHandler? Handler { get; init; }
-
-    public static GitHostHttpOptions Default { get; } = new();
-}
-
-/// <summary>What an operation is about, for messages: the host, the repository, the path and the ref.</summary>
-/// <param name="Service">"GitLab", "Bitbucket Server".</param>
-/// <param name="Host">The host's base URL.</param>
-/// <param name="Repo">The repository as the user named it.</param>
-/// <param name="Path">The file in the repository.</param>
-/// <param name="Ref">The ref as the user named it, or a description such as "the default branch".</param>
-/// <param name="TokenSecret">The name of the secret holding the token, or null for anonymous access.</param>
-internal sealed record GitHostTarget(string Service, string Host, string Repo, string Path, string Ref, string? TokenSecret)
-{
-    /// <summary>"repository 'g/p', path 'flows/f.cs', ref 'main' on GitLab https://gitlab.com".</summary>
-    public string Describe(string repoNoun = "repository")
-        => $"{repoNoun} '{Repo}', path '{Path}', ref '{Ref}' on {Service} {Host}";
-}
-
 /// <summary>An HTTP client for one Git host's REST API with retries, rate-limit handling and error mapping.</summary>
-internal sealed class GitHostClient
+public sealed class GitHostClient
 {
     private static readonly HttpClient SharedHttp = new(new SocketsHttpHandler
     {
@@ -300,40 +264,4 @@ internal sealed class GitHostClient
     /// <summary>An inner exception that keeps the original's type name and message (token removed), not its object.</summary>
     private sealed class SanitizedException(Exception original, string? token)
         : Exception($"{original.GetType().Name}: {Redact(original.Message, token)}");
-}
-
-/// <summary>URL pieces for the Git hosts' APIs.</summary>
-internal static class GitHostUrls
-{
-    /// <summary>The host URL without a trailing slash; http(s) only.</summary>
-    public static string NormalizeHost(string host, string service)
-    {
-        var trimmed = host.Trim().TrimEnd('/');
-        if (!trimmed.Contains("://", StringComparison.Ordinal))
-        {
-            trimmed = "https://" + trimmed;
-        }
-        if (!Uri.TryCreate(trimmed, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
-            || !string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.UserInfo))
-        {
-            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                $"{service} host '{host}' is not an http(s) URL such as https://{service.ToLowerInvariant().Split(' ')[0]}.example.com (no credentials, no query).") { Target = host };
-        }
-        return trimmed;
-    }
-
-    /// <summary>A repository path: forward slashes, no leading "/" or "./".</summary>
-    public static string NormalizePath(string path)
-    {
-        var p = path.Trim().Replace('\\', '/');
-        while (p.StartsWith("./", StringComparison.Ordinal))
-        {
-            p = p[2..];
-        }
-        return p.TrimStart('/');
-    }
-
-    /// <summary>Each segment escaped, slashes kept (Bitbucket's {path:.*} paths).</summary>
-    public static string EscapeSegments(string path)
-        => string.Join('/', path.Split('/').Select(Uri.EscapeDataString));
 }

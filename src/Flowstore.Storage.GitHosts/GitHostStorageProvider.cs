@@ -1,0 +1,159 @@
+using System.Text;
+
+namespace Flowstore.Storage.GitHosts;
+
+/// <summary>
+/// A script storage in a Git host reached over its REST API. Every fetch resolves the storage's ref (the default
+/// branch when none) to a commit and reads the file at that commit, which is the run's storage version, so a run
+/// can be repeated on exactly that script; a pinned fetch reads the recorded commit. Publishing commits the file to
+/// a branch (the storage's ref or the default branch; a named new branch starts there), and an unchanged file
+/// makes no commit. The host's REST calls are an <see cref="IGitHostApi"/>.
+/// </summary>
+/// <typeparam name="TSettings">The storage's settings type.</typeparam>
+public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
+    where TSettings : StorageSettings
+{
+    protected GitHostStorageProvider(GitHostHttpOptions options) => Client = new GitHostClient(options);
+
+    /// <summary>The HTTP client (retries, rate limits, error mapping), built once per provider.</summary>
+    protected GitHostClient Client { get; }
+
+    public abstract string Type { get; }
+
+    public Type SettingsType => typeof(TSettings);
+
+    /// <summary>Checks the settings and fills in the defaults; no I/O.</summary>
+    protected abstract TSettings Complete(TSettings settings);
+
+    /// <summary>The settings' ref (branch, tag or commit), or null for the default branch.</summary>
+    protected abstract string? RefOf(TSettings settings);
+
+    /// <summary>The settings with another ref (what a publish to a named branch returns).</summary>
+    protected abstract TSettings WithRef(TSettings settings, string reference);
+
+    /// <summary>What an operation on these settings is about; <paramref name="reference"/> is the ref for messages.</summary>
+    protected abstract GitHostTarget Target(TSettings settings, string reference);
+
+    /// <summary>Adds the token (and any header a request with a body needs) to a request.</summary>
+    protected abstract void AddHeaders(HttpRequestMessage request, string? token, bool hasContent);
+
+    /// <summary>The host's REST calls for one operation on these settings.</summary>
+    protected abstract IGitHostApi CreateApi(TSettings settings, GitHostSession session);
+
+    public StorageSettings Resolve(StorageSettings settings, StorageRegistrationContext context) => Complete((TSettings)settings);
+
+    public async Task<StorageSettings> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
+    {
+        var storage = Complete((TSettings)settings);
+        var activity = $"Checking {Describe(storage)}";
+        context.Progress?.Report(new StorageProgress(activity, "Reading the committed file", 0));
+        var (fetched, api) = await FetchCoreAsync(storage, null, context.Secrets, cancellationToken).ConfigureAwait(false);
+        context.Log($"Flow '{context.Flow}': {api.Session.Target.Path} exists in {api.Label} at {fetched.StorageVersion} ({fetched.Origin}).");
+        if (context.CheckStoredScript is { } check)
+        {
+            await check(fetched.ScriptText!, fetched.Origin, cancellationToken).ConfigureAwait(false);
+        }
+        context.Progress?.Report(new StorageProgress(activity, "Done", 100));
+        return storage;
+    }
+
+    public async Task<FetchedFlowSource> FetchAsync(StorageSettings settings, string? pinnedVersion, ISecretResolver secrets, CancellationToken cancellationToken)
+        => (await FetchCoreAsync(Complete((TSettings)settings), pinnedVersion, secrets, cancellationToken).ConfigureAwait(false)).Fetched;
+
+    public async Task<PublishedFlowSource> PublishAsync(StorageSettings settings, StoragePublishContext context, CancellationToken cancellationToken)
+    {
+        var storage = Complete((TSettings)settings);
+        var configured = RefOf(storage);
+        var activity = $"Publishing {context.ScriptPath} to {Describe(storage)}";
+        context.Progress?.Report(new StorageProgress(activity, "Reading the repository", 0));
+        var api = await OpenAsync(storage, context.Secrets, context.Branch ?? configured, cancellationToken).ConfigureAwait(false);
+        var session = api.Session;
+        var path = session.Target.Path;
+
+        string? defaultBranch = null;
+        if (context.Branch is null || configured is null)
+        {
+            defaultBranch = (await api.DefaultBranchAsync(required: false, cancellationToken).ConfigureAwait(false))?.Name;
+        }
+        var branch = context.Branch ?? configured ?? defaultBranch
+            ?? throw api.NotFound($"the {session.Target.Noun} has no default branch (it is empty); publish with -Branch to create one", GitHostPart.Repository);
+        session.AtRef(branch);
+
+        // The branch's head, or (a new branch) where it starts: the storage's ref, else the default branch.
+        var head = await api.BranchHeadAsync(branch, cancellationToken).ConfigureAwait(false);
+        string? startBranch = null;
+        string? startCommit = null;
+        if (head is null)
+        {
+            if (context.Branch is null)
+            {
+                throw new FlowstoreException(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidArgument,
+                    $"Cannot publish to ref '{branch}' of {api.Label} on {session.Target.Host}: it is not a branch. " +
+                    "Publish with -Branch <name> to commit to a branch (a new one starts from this ref).") { Target = session.Target.Repo };
+            }
+            startBranch = configured ?? defaultBranch;
+            if (startBranch is not null)
+            {
+                session.AtRef(startBranch);
+                startCommit = await api.ResolveCommitAsync(startBranch, pinned: false, cancellationToken).ConfigureAwait(false);
+                session.AtRef(branch);
+            }
+        }
+        var baseCommit = head ?? startCommit;
+
+        context.Progress?.Report(new StorageProgress(activity, $"Comparing with {path} on branch {branch}", 30));
+        var existing = baseCommit is null ? null : await api.ReadExistingFileAsync(baseCommit, cancellationToken).ConfigureAwait(false);
+        var content = Encoding.UTF8.GetBytes(context.ScriptSource);
+        var published = context.Branch is null ? storage : WithRef(storage, context.Branch);
+        if (existing is not null && head is not null && existing.Content.AsSpan().SequenceEqual(content))
+        {
+            context.Log($"{path} on branch '{branch}' of {api.Label} already has this content (commit {head}); nothing to commit.");
+            context.Progress?.Report(new StorageProgress(activity, "Unchanged", 100));
+            return new PublishedFlowSource(published, head, api.WebUrl(head));
+        }
+
+        context.Progress?.Report(new StorageProgress(activity, $"Committing to branch {branch}", 60));
+        var message = context.Message ?? $"Publish {path} (flow '{context.Flow}')";
+        var sha = await api.CommitFileAsync(new GitHostCommit(branch, content, message, existing, head, baseCommit, startBranch), cancellationToken).ConfigureAwait(false);
+        context.Log($"Committed {path} to branch '{branch}' of {api.Label}: {sha}.");
+        context.Progress?.Report(new StorageProgress(activity, $"Committed {sha[..Math.Min(12, sha.Length)]}", 100));
+        return new PublishedFlowSource(published, sha, api.WebUrl(sha));
+    }
+
+    private async Task<(FetchedFlowSource Fetched, IGitHostApi Api)> FetchCoreAsync(TSettings storage, string? pinnedVersion, ISecretResolver secrets,
+        CancellationToken cancellationToken)
+    {
+        var reference = RefOf(storage);
+        var api = await OpenAsync(storage, secrets, pinnedVersion ?? reference, cancellationToken).ConfigureAwait(false);
+        string commit;
+        if (pinnedVersion is not null)
+        {
+            commit = await api.ResolveCommitAsync(pinnedVersion, pinned: true, cancellationToken).ConfigureAwait(false);
+        }
+        else if (reference is not null)
+        {
+            commit = await api.ResolveCommitAsync(reference, pinned: false, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var branch = (await api.DefaultBranchAsync(required: true, cancellationToken).ConfigureAwait(false))!;
+            api.Session.AtRef(branch.Name + " (the default branch)");
+            commit = branch.Commit ?? await api.ResolveCommitAsync(branch.Name, pinned: false, cancellationToken).ConfigureAwait(false);
+        }
+        var bytes = await api.ReadFileAsync(commit, cancellationToken).ConfigureAwait(false);
+        return (new FetchedFlowSource(Encoding.UTF8.GetString(bytes), null, FlowStructure.Sha256Hex(bytes), commit, api.WebUrl(commit)), api);
+    }
+
+    private async Task<IGitHostApi> OpenAsync(TSettings storage, ISecretResolver secrets, string? reference, CancellationToken cancellationToken)
+    {
+        var target = Target(storage, reference ?? "the default branch");
+        var token = await GitHostTokens.ResolveAsync(secrets, target.TokenSecret, $"{Type} storage ({target.Describe()})", cancellationToken).ConfigureAwait(false);
+        return CreateApi(storage, new GitHostSession(Client, target, token, AddHeaders));
+    }
+
+    private string Describe(TSettings storage)
+    {
+        var target = Target(storage, "");
+        return $"{Type} {target.Host} {target.Repo}:{target.Path}";
+    }
+}
