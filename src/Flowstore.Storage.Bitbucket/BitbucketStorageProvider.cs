@@ -162,18 +162,18 @@ public sealed class BitbucketStorageProvider : GitHostStorageProvider<BitbucketS
         public string WebUrl(string commit)
             => $"{session.Target.Host}/projects/{Uri.EscapeDataString(storage.Project)}/repos/{Uri.EscapeDataString(storage.Repo)}/browse/{GitHostUrls.EscapeSegments(storage.Path)}?at={commit}";
 
-        public FlowstoreException NotFound(string what, GitHostPart part)
+        public FlowstoreException NotFound(string what, GitHostPart part, FlowHint? hint = null)
         {
-            var hint = part switch
+            var check = part switch
             {
                 GitHostPart.Repository => session.Token is null
-                    ? " Check the project key and repository slug; if the repository is private, set AccessTokenSecret."
+                    ? " Check the project key and repository slug; if the repository is private, the storage needs an access token secret."
                     : $" Check the project key and repository slug, and that the token in secret '{session.Target.TokenSecret}' can read the repository.",
                 GitHostPart.Ref => " Check the branch, tag or commit name.",
                 _ => " Check the path (it is case-sensitive and relative to the repository root), or push the file first.",
             };
             return new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
-                session.Redact($"Bitbucket storage: {what.TrimEnd('.')} ({session.Target.Describe()}).{hint}")) { Target = session.Target.Repo };
+                session.Redact($"Bitbucket storage: {what.TrimEnd('.')} ({session.Target.Describe()}).{check}")) { Target = session.Target.Repo, Hint = hint ?? (part == GitHostPart.Repository && session.Token is null ? session.Target.TokenSecretHint() : null) };
         }
 
         /// <summary>GET commits?until={ref}&amp;limit=1: the commit a branch, tag or SHA names; null when optional and missing.</summary>

@@ -102,12 +102,13 @@ public sealed class GitHostClient
             var hostMessage = await HostMessageAsync(response, token, cancellationToken).ConfigureAwait(false);
             response.Dispose();
             var advice = target.TokenSecret is null
-                ? "No access token was sent: set AccessTokenSecret to the name of a secret holding a token that can read (and, to publish, write) the repository."
+                ? "No access token was sent: the storage needs an access token secret holding a token that can read (and, to publish, write) the repository."
                 : status == 401
                     ? $"The token in secret '{target.TokenSecret}' was refused: check that it is valid and not expired."
                     : $"The token in secret '{target.TokenSecret}' lacks access: give it read (and, to publish, write) access to the repository.";
             throw Error(ErrorIds.StorageAccessDenied, FlowErrorKind.PermissionDenied, token, null,
-                $"{target.Service} at {target.Host} denied access ({status} {response.ReasonPhrase}{hostMessage}) while {operation} ({target.Describe()}). {advice}");
+                $"{target.Service} at {target.Host} denied access ({status} {response.ReasonPhrase}{hostMessage}) while {operation} ({target.Describe()}). {advice}",
+                target.TokenSecret is null ? target.TokenSecretHint() : null);
         }
         if (IsServerError(response.StatusCode))
         {
@@ -185,8 +186,8 @@ public sealed class GitHostClient
     }
 
     /// <summary>An error whose message has the token removed, whatever went into it.</summary>
-    public static FlowstoreException Error(string id, FlowErrorKind kind, string? token, Exception? inner, string message)
-        => new(id, kind, Redact(message, token), inner is null ? null : new SanitizedException(inner, token));
+    public static FlowstoreException Error(string id, FlowErrorKind kind, string? token, Exception? inner, string message, FlowHint? hint = null)
+        => new(id, kind, Redact(message, token), inner is null ? null : new SanitizedException(inner, token)) { Hint = hint };
 
     /// <summary>Replaces every occurrence of the token with "***".</summary>
     public static string Redact(string text, string? token)

@@ -81,5 +81,5 @@ public sealed class GitHostSession
     public FlowstoreException PinnedCommitGone(string label, string commit, string detail)
         => new(ErrorIds.PinnedVersionUnavailable, FlowErrorKind.ObjectNotFound,
             $"Commit {commit} is no longer in {label} on {Target.Host} (path '{Target.Path}'){detail}; " +
-            "the pinned run cannot be repeated. Start a run without -Pinned to use the current script.") { Target = Target.Repo };
+            "the pinned run cannot be repeated; a run that is not pinned uses the current script.") { Target = Target.Repo, Hint = FlowHint.RunUnpinned() };
 }

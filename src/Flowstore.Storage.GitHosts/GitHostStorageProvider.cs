@@ -76,7 +76,8 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
             defaultBranch = (await api.DefaultBranchAsync(required: false, cancellationToken).ConfigureAwait(false))?.Name;
         }
         var branch = context.Branch ?? configured ?? defaultBranch
-            ?? throw api.NotFound($"the {session.Target.Noun} has no default branch (it is empty); publish with -Branch to create one", GitHostPart.Repository);
+            ?? throw api.NotFound($"the {session.Target.Noun} has no default branch (it is empty); publishing to a named branch creates one", GitHostPart.Repository,
+                FlowHint.PublishToBranch());
         session.AtRef(branch);
 
         // The branch's head, or (a new branch) where it starts: the storage's ref, else the default branch.
@@ -89,7 +90,7 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
             {
                 throw new FlowstoreException(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidArgument,
                     $"Cannot publish to ref '{branch}' of {api.Label} on {session.Target.Host}: it is not a branch. " +
-                    "Publish with -Branch <name> to commit to a branch (a new one starts from this ref).") { Target = session.Target.Repo };
+                    "Publish to a named branch instead (a new one starts from this ref).") { Target = session.Target.Repo, Hint = FlowHint.PublishToBranch() };
             }
             startBranch = configured ?? defaultBranch;
             if (startBranch is not null)
@@ -146,7 +147,7 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
 
     private async Task<IGitHostApi> OpenAsync(TSettings storage, ISecretResolver secrets, string? reference, CancellationToken cancellationToken)
     {
-        var target = Target(storage, reference ?? "the default branch");
+        var target = Target(storage, reference ?? "the default branch") with { StorageType = Type };
         var token = await GitHostTokens.ResolveAsync(secrets, target.TokenSecret, $"{Type} storage ({target.Describe()})", cancellationToken).ConfigureAwait(false);
         return CreateApi(storage, new GitHostSession(Client, target, token, AddHeaders));
     }

@@ -10,6 +10,12 @@ namespace Flowstore.Storage.GitHosts;
 /// <param name="Noun">What the host calls a repository: "project" (GitLab), "repository".</param>
 public sealed record GitHostTarget(string Service, string Host, string Repo, string Path, string Ref, string? TokenSecret, string Noun = "repository")
 {
+    /// <summary>The storage type ("GitLab"), for hints that name one of its settings.</summary>
+    public string? StorageType { get; init; }
+
+    /// <summary>A hint to set the storage's access token secret.</summary>
+    public FlowHint TokenSecretHint() => FlowHint.StorageSetting(StorageType ?? Service, "AccessTokenSecret");
+
     /// <summary>"project 'g/p', path 'flows/f.cs', ref 'main' on GitLab https://gitlab.com".</summary>
     public string Describe() => $"{Noun} '{Repo}', path '{Path}', ref '{Ref}' on {Service} {Host}";
 }

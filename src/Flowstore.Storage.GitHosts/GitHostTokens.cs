@@ -20,8 +20,7 @@ public static class GitHostTokens
         catch (FlowstoreException e) when (e.ErrorId == ErrorIds.SecretNotFound)
         {
             throw new FlowstoreException(ErrorIds.SecretNotFound, FlowErrorKind.ObjectNotFound,
-                $"{storage} needs the access token secret '{secretName}': {e.Message} " +
-                $"Set it with Set-FlowSecret -Name {secretName}, or as an environment variable.", e) { Target = secretName };
+                $"{storage} needs the access token secret '{secretName}': {e.Message}", e) { Target = secretName, Hint = FlowHint.SetSecret(secretName) };
         }
     }
 }

@@ -7,6 +7,7 @@ using Octokit;
 using Octokit.Internal;
 using Polly;
 using Polly.Retry;
+using Flowstore.Storage.GitHosts;
 
 namespace Flowstore.Storage.GitHub;
 
@@ -76,8 +77,9 @@ public sealed class GitHubStorageProvider : IStorageProvider
     }
 
     /// <summary>
-    /// Commits the script through the contents API to the branch (-Branch, else the storage's ref, else the default
-    /// branch); an unchanged file makes no commit. Returns the storage (its ref set to -Branch when given) and the commit.
+    /// Commits the script through the contents API to the branch (the publish's branch, else the storage's ref, else the
+    /// default branch); an unchanged file makes no commit. Returns the storage (its ref set to the publish's branch when
+    /// given) and the commit.
     /// </summary>
     public async Task<PublishedFlowSource> PublishAsync(StorageSettings settings, StoragePublishContext context, CancellationToken cancellationToken)
     {
@@ -87,13 +89,16 @@ public sealed class GitHubStorageProvider : IStorageProvider
         if (github.AccessTokenSecret is not { Length: > 0 })
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                $"Publishing {context.ScriptPath} to GitHub {github.Repo}/{github.Path} needs a token with write access: set the storage's access token secret " +
-                "(New-FlowStorage -Type GitHub -AccessTokenSecret <name>, or accessTokenSecret: in the script).") { Target = github.Repo };
+                $"Publishing {context.ScriptPath} to GitHub {github.Repo}/{github.Path} needs a token with write access: the storage names no access token secret.")
+            {
+                Target = github.Repo,
+                Hint = TokenSecretHint,
+            };
         }
         if (context.Branch is null && github.Ref is { } pinnedRef && IsFullSha(pinnedRef))
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                $"GitHub storage {github} names a commit, which cannot be committed to; publish to a branch with -Branch <name>.") { Target = github.Repo };
+                $"GitHub storage {github} names a commit, which cannot be committed to; publish to a branch instead.") { Target = github.Repo, Hint = FlowHint.PublishToBranch() };
         }
 
         using var session = await OpenAsync(github, context.Secrets, context.Log, cancellationToken).ConfigureAwait(false);
@@ -129,6 +134,9 @@ public sealed class GitHubStorageProvider : IStorageProvider
     // ---------------------------------------------------------------- helpers
 
     private static string Describe(GitHubStorage github) => $"GitHub {github.Repo}/{github.NormalizedPath}";
+
+    /// <summary>A hint to give the storage an access token secret.</summary>
+    private static FlowHint TokenSecretHint => FlowHint.StorageSetting("GitHub", "AccessTokenSecret");
 
     private static string Origin(GitHubStorage github, string commit)
         => $"github:{(github.BaseUrl is null ? "" : github.Server + "/")}{github.Repo}/{github.NormalizedPath}@{commit}";
@@ -167,20 +175,8 @@ public sealed class GitHubStorageProvider : IStorageProvider
 
     private async Task<Session> OpenAsync(GitHubStorage github, ISecretResolver secrets, Action<string>? log, CancellationToken cancellationToken)
     {
-        string? token = null;
-        if (github.AccessTokenSecret is { Length: > 0 } name)
-        {
-            try
-            {
-                token = await secrets.ResolveAsync(name, cancellationToken).ConfigureAwait(false);
-            }
-            catch (FlowstoreException e) when (e.ErrorId == ErrorIds.SecretNotFound)
-            {
-                throw new FlowstoreException(ErrorIds.SecretNotFound, FlowErrorKind.ObjectNotFound,
-                    $"GitHub storage {github} needs a token from secret '{name}': {e.Message} Set it with Set-FlowSecret -Name {name}, " +
-                    "or as an environment variable of that name.", e) { Target = name };
-            }
-        }
+        var token = await GitHostTokens.ResolveAsync(secrets, github.AccessTokenSecret is { Length: > 0 } name ? name : null, $"GitHub storage {github}",
+            cancellationToken).ConfigureAwait(false);
         return new Session(github, token, Options, log);
     }
 
@@ -266,11 +262,11 @@ public sealed class GitHubStorageProvider : IStorageProvider
                     ? RepositoryNotFound()
                     : pinned
                         ? new FlowstoreException(ErrorIds.PinnedVersionUnavailable, FlowErrorKind.ObjectNotFound,
-                            $"{Where}: the pinned commit {commit} or the file in it is no longer in the repository (was history rewritten?). " +
-                            "Start the run without -Pinned to use the current commit.") { Target = _storage.Repo }
+                            $"{Where}: the pinned commit {commit} or the file in it is no longer in the repository (was history rewritten?); " +
+                            "a run that is not pinned uses the current commit.") { Target = _storage.Repo, Hint = FlowHint.RunUnpinned() }
                         : new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
-                            $"{Where}: the file '{_storage.NormalizedPath}' does not exist at commit {commit}. Commit and push it (or Publish-FlowScript), " +
-                            "and check that the path matches the file in the repository exactly.") { Target = _storage.NormalizedPath },
+                            $"{Where}: the file '{_storage.NormalizedPath}' does not exist at commit {commit}. Commit and push it (or publish it), " +
+                            "and check that the path matches the file in the repository exactly.") { Target = _storage.NormalizedPath, Hint = FlowHint.PublishScript() },
                 cancellationToken).ConfigureAwait(false);
             return bytes ?? throw new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
                 $"{Where}: '{_storage.NormalizedPath}' is a directory at commit {commit}, not a flow file.") { Target = _storage.NormalizedPath };
@@ -312,7 +308,11 @@ public sealed class GitHubStorageProvider : IStorageProvider
                 $"committing to branch '{branch}'", idempotent: false,
                 notFound: async ct => await RepositoryExistsAsync(ct).ConfigureAwait(false)
                     ? new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
-                        $"{Where}: the branch '{branch}' does not exist, or the token cannot write to the repository. Create the branch first, or publish to another with -Branch.") { Target = _storage.Repo }
+                        $"{Where}: the branch '{branch}' does not exist, or the token cannot write to the repository. Create the branch first, or publish to another branch.")
+                        {
+                            Target = _storage.Repo,
+                            Hint = FlowHint.PublishToBranch(),
+                        }
                     : RepositoryNotFound(),
                 cancellationToken).ConfigureAwait(false);
             return changes.Commit.Sha;
@@ -320,8 +320,12 @@ public sealed class GitHubStorageProvider : IStorageProvider
 
         private FlowstoreException RepositoryNotFound() => new(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
             $"{Where}: the repository was not found" + (_token is null
-                ? ". If it is private, give the storage an access token secret (-AccessTokenSecret)."
-                : $", or the token in secret '{_storage.AccessTokenSecret}' cannot see it. Check the repository's name and the token's access.")) { Target = _storage.Repo };
+                ? ". If it is private, the storage needs an access token secret."
+                : $", or the token in secret '{_storage.AccessTokenSecret}' cannot see it. Check the repository's name and the token's access."))
+        {
+            Target = _storage.Repo,
+            Hint = _token is null ? TokenSecretHint : null,
+        };
 
         private async Task<bool> RepositoryExistsAsync(CancellationToken cancellationToken)
         {
@@ -408,14 +412,18 @@ public sealed class GitHubStorageProvider : IStorageProvider
                 {
                     case HttpStatusCode.Unauthorized:
                         return new FlowstoreException(ErrorIds.StorageAccessDenied, FlowErrorKind.PermissionDenied, _token is null
-                            ? $"{Where}: GitHub requires authentication{said} while {action}; give the storage an access token secret (-AccessTokenSecret)."
+                            ? $"{Where}: GitHub requires authentication{said} while {action}; the storage needs an access token secret."
                             : $"{Where}: GitHub rejected the token in secret '{_storage.AccessTokenSecret}' (401{said}) while {action}. " +
-                              "Check that the secret holds a valid, unexpired token.") { Target = _storage.Repo };
+                              "Check that the secret holds a valid, unexpired token.") { Target = _storage.Repo, Hint = _token is null ? TokenSecretHint : null };
                     case HttpStatusCode.Forbidden:
                         return new FlowstoreException(ErrorIds.StorageAccessDenied, FlowErrorKind.PermissionDenied,
                             $"{Where}: GitHub denied access (403{said}) while {action}. " + (_token is null
-                                ? "Give the storage an access token secret (-AccessTokenSecret) with access to the repository."
-                                : $"The token in secret '{_storage.AccessTokenSecret}' needs {(publishing ? "write" : "read")} access to the repository's contents.")) { Target = _storage.Repo };
+                                ? "The storage needs an access token secret with access to the repository."
+                                : $"The token in secret '{_storage.AccessTokenSecret}' needs {(publishing ? "write" : "read")} access to the repository's contents."))
+                        {
+                            Target = _storage.Repo,
+                            Hint = _token is null ? TokenSecretHint : null,
+                        };
                     case HttpStatusCode.Conflict:
                         return new FlowstoreException(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidOperation,
                             $"{Where}: the file changed on the branch while {action} (409{said}). Publish again.") { Target = _storage.NormalizedPath };

@@ -212,18 +212,18 @@ public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage
         public string WebUrl(string commit)
             => $"{session.Target.Host}/{storage.Repo}/-/blob/{commit}/{GitHostUrls.EscapeSegments(storage.Path)}";
 
-        public FlowstoreException NotFound(string what, GitHostPart part)
+        public FlowstoreException NotFound(string what, GitHostPart part, FlowHint? hint = null)
         {
-            var hint = part switch
+            var check = part switch
             {
                 GitHostPart.Repository => session.Token is null
-                    ? " If the project is private, set AccessTokenSecret: GitLab answers 404 for private projects without a token."
+                    ? " If the project is private, the storage needs an access token secret: GitLab answers 404 for private projects without a token."
                     : $" Check the project path or id, and that the token in secret '{session.Target.TokenSecret}' can see it.",
                 GitHostPart.Ref => " Check the branch, tag or commit name.",
                 _ => " Check the path (it is case-sensitive and relative to the repository root), or push the file first.",
             };
             return new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
-                session.Redact($"GitLab storage: {what} ({session.Target.Describe()}).{hint}")) { Target = session.Target.Repo };
+                session.Redact($"GitLab storage: {what} ({session.Target.Describe()}).{check}")) { Target = session.Target.Repo, Hint = hint ?? (part == GitHostPart.Repository && session.Token is null ? session.Target.TokenSecretHint() : null) };
         }
 
         /// <summary>A 404's host message; a 404 that names the project (it does not exist) is StorageNotFound.</summary>

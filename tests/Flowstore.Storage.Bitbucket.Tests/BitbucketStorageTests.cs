@@ -135,6 +135,7 @@ public sealed class BitbucketStorageTests : IDisposable
         repo.CommitAndPush(Path, Kit.Script("x"));
         var e = await FailsAsync(() => _provider.FetchAsync(Storage(repo), new string('a', 40), _secrets, default));
         Assert.Equal(ErrorIds.PinnedVersionUnavailable, e.ErrorId);
+        Assert.Equal(FlowHint.RunUnpinned(), e.Hint);
         Assert.Contains(new string('a', 40), e.Message);
         Assert.Contains(repo.FullName, e.Message);
     }
@@ -237,7 +238,7 @@ public sealed class BitbucketStorageTests : IDisposable
         repo.TagAndPush("v1");
         var e = await FailsAsync(() => _provider.PublishAsync(Storage(repo, "v1"), Kit.PublishContext(_secrets, Kit.Script("y")), default));
         Assert.Equal(ErrorIds.StoragePublishFailed, e.ErrorId);
-        Assert.Contains("-Branch", e.Message);
+        Assert.Equal(FlowHint.PublishToBranch(), e.Hint);
     }
 
     [Fact]
@@ -247,6 +248,7 @@ public sealed class BitbucketStorageTests : IDisposable
         repo.CommitAndPush(Path, Kit.Script("x"));
         var e = await FailsAsync(() => _provider.FetchAsync(Storage(repo, secret: "NO_SUCH_SECRET"), null, _secrets, default));
         Assert.Equal(ErrorIds.SecretNotFound, e.ErrorId);
+        Assert.Equal(FlowHint.SetSecret("NO_SUCH_SECRET"), e.Hint);
         Assert.Contains("NO_SUCH_SECRET", e.Message);
         Assert.Contains(repo.FullName, e.Message);
     }
@@ -289,7 +291,8 @@ public sealed class BitbucketStorageTests : IDisposable
 
         Assert.Equal(ErrorIds.StorageAccessDenied, e.ErrorId);
         Assert.Contains("401", e.Message);
-        Assert.Contains("AccessTokenSecret", e.Message);
+        Assert.Contains("access token secret", e.Message);
+        Assert.Equal(FlowHint.StorageSetting("Bitbucket", "AccessTokenSecret"), e.Hint);
         Assert.Equal(Kit.Script("public"), fetched.ScriptText);
         Assert.Contains((await _standIn.RequestsAsync()), r => r.StartsWith("GET " + ProjectPrefix(open), StringComparison.Ordinal) && r.EndsWith("[]", StringComparison.Ordinal));
     }

@@ -116,6 +116,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
         var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().FetchAsync(Storage(repo), gone, Secrets(), CancellationToken.None));
 
         Assert.Equal(ErrorIds.PinnedVersionUnavailable, e.ErrorId);
+        Assert.Equal(FlowHint.RunUnpinned(), e.Hint);
         Assert.Contains(gone, e.Message);
         Assert.Contains(repo.FullName, e.Message);
     }
@@ -322,7 +323,8 @@ public sealed class GitHubStorageProviderTests : IDisposable
         var e = await Assert.ThrowsAsync<FlowstoreException>(() =>
             StandIn.Provider().PublishAsync(Storage(repo, secret: null), PublishContext(Script("x"), new SecretResolver()), CancellationToken.None));
         Assert.Equal(ErrorIds.StorageInvalid, e.ErrorId);
-        Assert.Contains("AccessTokenSecret", e.Message);
+        Assert.Contains("access token secret", e.Message);
+        Assert.Equal(FlowHint.StorageSetting("GitHub", "AccessTokenSecret"), e.Hint);
     }
 
     // ---------------------------------------------------------------- errors
@@ -334,6 +336,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
         var e = await Assert.ThrowsAsync<FlowstoreException>(() =>
             StandIn.Provider().FetchAsync(Storage(repo, secret: "NO_SUCH_SECRET"), null, new SecretResolver(new DictionarySecrets(new())), CancellationToken.None));
         Assert.Equal(ErrorIds.SecretNotFound, e.ErrorId);
+        Assert.Equal(FlowHint.SetSecret("NO_SUCH_SECRET"), e.Hint);
         Assert.Contains("NO_SUCH_SECRET", e.Message);
         Assert.Contains(repo.FullName, e.Message);
     }
@@ -380,7 +383,8 @@ public sealed class GitHubStorageProviderTests : IDisposable
 
         Assert.Equal(ErrorIds.StorageNotFound, e.ErrorId);
         Assert.Contains(repo.FullName, e.Message);
-        Assert.Contains("AccessTokenSecret", e.Message);
+        Assert.Contains("access token secret", e.Message);
+        Assert.Equal(FlowHint.StorageSetting("GitHub", "AccessTokenSecret"), e.Hint);
     }
 
     [Fact]
