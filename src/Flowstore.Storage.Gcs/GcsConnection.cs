@@ -30,7 +30,7 @@ internal enum GcsOperation
 /// failures (5xx, 408, 429, timeouts, refused or reset connections) retried with exponential backoff, and every
 /// other failure turned into a <see cref="FlowstoreException"/> that names the endpoint, bucket and object.
 /// </summary>
-internal sealed class GcsConnection : IDisposable
+internal sealed partial class GcsConnection : IObjectStore
 {
     private const string GoogleEndpoint = "https://storage.googleapis.com";
 

@@ -1,0 +1,249 @@
+using System.Text;
+
+namespace Flowstore;
+
+/// <summary>
+/// Registration, publishing and runs of an object storage (S3, GCS, ...), the same for every store: a script at a
+/// key is checked at registration and fetched by every run; a local script (or, frozen, the compiled flow) is
+/// uploaded at registration, to the key or to a generated <c>&lt;flow-slug&gt;/&lt;UTC timestamp&gt;</c> key, and only
+/// when it changed; publishing uploads the script on its own; a pinned run fetches the recorded version. A
+/// store adds its settings type, how to read and copy the settings (<see cref="StateOf"/>, <see cref="With"/>) and
+/// the calls of <see cref="IObjectStore"/>.
+/// </summary>
+/// <typeparam name="TSettings">The store's settings type.</typeparam>
+public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
+    where TSettings : StorageSettings
+{
+    private readonly TimeProvider _time;
+
+    protected ObjectStorageProvider(TimeProvider time) => _time = time;
+
+    public abstract string Type { get; }
+
+    public Type SettingsType => typeof(TSettings);
+
+    /// <summary>How messages name the store, e.g. "S3", "GCS".</summary>
+    protected abstract string DisplayName { get; }
+
+    /// <summary>The generated key of a compiled flow ends with this (the script's has no suffix).</summary>
+    protected virtual string CompiledFlowSuffix => ".dll";
+
+    /// <summary>Where and how the settings keep the flow.</summary>
+    protected abstract ObjectStorageState StateOf(TSettings settings);
+
+    /// <summary>A copy of <paramref name="settings"/> with <paramref name="state"/> (the caller's object is never changed).</summary>
+    protected abstract TSettings With(TSettings settings, ObjectStorageState state);
+
+    /// <summary>Refuses settings no call can use (bucket name, endpoint URL, ...) with <see cref="ErrorIds.StorageInvalid"/>.</summary>
+    protected abstract void Validate(TSettings settings);
+
+    /// <summary>Opens the store the settings name, resolving the credentials secret (if any) now.</summary>
+    protected abstract Task<IObjectStore> OpenAsync(TSettings settings, ISecretResolver secrets, Action<string> log, CancellationToken cancellationToken);
+
+    /// <summary>The clock of generated keys.</summary>
+    protected TimeProvider Time => _time;
+
+    // ---------------------------------------------------------------- registration
+
+    public StorageSettings Resolve(StorageSettings settings, StorageRegistrationContext context)
+    {
+        var typed = (TSettings)settings;
+        Validate(typed);
+        var state = StateOf(typed);
+        if (!state.StoredAsScript && state.LocalScriptPath is not null)
+        {
+            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
+                $"{DisplayName} storage of flow '{context.Flow}' names LocalScriptPath '{state.LocalScriptPath}' but keeps the compiled flow: " +
+                "make it script storage (StoredAsScript), or drop LocalScriptPath to upload the compiled flow.") { Target = state.LocalScriptPath };
+        }
+        if (state.StoredAsScript && string.IsNullOrEmpty(state.Key) && state.LocalScriptPath is null)
+        {
+            // Script storage with no key: registration uploads the registered file.
+            state = state with { LocalScriptPath = context.ScriptPath };
+        }
+        if (!state.Uploads)
+        {
+            // A key and no local script: runs fetch what is there; code changes there need no registration.
+            return With(typed, state with { AutoKeyPrefix = null, UploadedSha256 = null });
+        }
+        // A key generated at upload: the registration key covers only the prefix.
+        state = string.IsNullOrEmpty(state.Key) || state.AutoKeyPrefix is not null
+            ? state with { Key = null, AutoKeyPrefix = context.FlowSlug }
+            : state with { AutoKeyPrefix = null };
+        string sha;
+        if (!state.StoredAsScript)
+        {
+            // Frozen: the compiled flow of the registered script is what gets uploaded.
+            sha = context.ScriptSha256;
+        }
+        else
+        {
+            // Read here without side effects (Resolve runs under -WhatIf too): the SHA of what will be uploaded
+            // belongs to the registration key, so an edited local script is a new version.
+            var local = Path.GetFullPath(state.LocalScriptPath!, Path.GetDirectoryName(context.ScriptPath)!);
+            state = state with { LocalScriptPath = local };
+            sha = string.Equals(local, context.ScriptPath, StringComparison.Ordinal)
+                ? context.ScriptSha256
+                : FlowStructure.Sha256Hex(ReadLocalScript(local, context.Flow));
+        }
+        return With(typed, state with { UploadedSha256 = ShortSha(sha) });
+    }
+
+    public async Task<StorageSettings> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
+    {
+        var typed = (TSettings)settings;
+        var state = StateOf(typed);
+        using var store = await OpenAsync(typed, context.Secrets, context.Log, cancellationToken).ConfigureAwait(false);
+        if (!state.Uploads)
+        {
+            // A key and no local script: the object must be there and declare this flow with this structure.
+            var key = state.Key!;
+            var stored = await store.GetAsync(key, null, cancellationToken).ConfigureAwait(false);
+            await CheckStoredScriptAsync(context, Encoding.UTF8.GetString(stored.Bytes), store.UriOf(key), cancellationToken).ConfigureAwait(false);
+            context.Log($"Flow '{context.Flow}': {store.UriOf(key)} exists ({store.VersionNoun} {stored.Version}); runs will fetch it.");
+            return typed;
+        }
+
+        ObjectUpload upload;
+        string what;
+        if (state.StoredAsScript)
+        {
+            var local = state.LocalScriptPath!;
+            var bytes = string.Equals(local, context.ScriptPath, StringComparison.Ordinal)
+                ? Encoding.UTF8.GetBytes(context.ScriptSource)
+                : ReadLocalScript(local, context.Flow);
+            var sha = FlowStructure.Sha256Hex(bytes);
+            if (sha != context.ScriptSha256)
+            {
+                // Another file than the registered one: it must declare the same flow before it goes up.
+                await CheckStoredScriptAsync(context, Encoding.UTF8.GetString(bytes), local, cancellationToken).ConfigureAwait(false);
+            }
+            state = state with { UploadedSha256 = ShortSha(sha) };
+            upload = new ObjectUpload(bytes, IsScript: true, sha);
+            what = $"'{local}'";
+        }
+        else
+        {
+            upload = new ObjectUpload(await context.CompiledAssembly(cancellationToken).ConfigureAwait(false), IsScript: false, context.ScriptSha256);
+            what = $"the compiled flow '{context.Flow}'";
+        }
+
+        var target = state.AutoKeyPrefix is not null
+            ? await FreeKeyAsync(store, state.AutoKeyPrefix, state.StoredAsScript ? "" : CompiledFlowSuffix, cancellationToken).ConfigureAwait(false)
+            : state.Key!;
+        var version = await UploadAsync(store, target, upload, what, context.Progress, cancellationToken).ConfigureAwait(false);
+        context.Log($"Flow '{context.Flow}': uploaded {what} to {store.UriOf(target)} ({store.VersionNoun} {version}).");
+        return With(typed, state with { Key = target });
+    }
+
+    // ---------------------------------------------------------------- publishing
+
+    public async Task<PublishedFlowSource> PublishAsync(StorageSettings settings, StoragePublishContext context, CancellationToken cancellationToken)
+    {
+        var typed = (TSettings)settings;
+        Validate(typed);
+        var state = StateOf(typed);
+        if (!state.StoredAsScript)
+        {
+            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
+                $"Publishing uploads scripts, but this {DisplayName} storage keeps the compiled flow (registration uploads the compiled flow of " +
+                $"'{context.ScriptPath}'). Make it script storage (StoredAsScript) to publish the script, or register without publishing.") { Target = context.ScriptPath };
+        }
+        if (state.LocalScriptPath is not null
+            && !string.Equals(Path.GetFullPath(state.LocalScriptPath, Path.GetDirectoryName(context.ScriptPath)!), context.ScriptPath, StringComparison.Ordinal))
+        {
+            context.Warn($"Publishing '{context.ScriptPath}'; the storage's LocalScriptPath '{state.LocalScriptPath}' is not uploaded.");
+        }
+        using var store = await OpenAsync(typed, context.Secrets, context.Log, cancellationToken).ConfigureAwait(false);
+        var key = string.IsNullOrEmpty(state.Key)
+            ? await FreeKeyAsync(store, context.FlowSlug, "", cancellationToken).ConfigureAwait(false)
+            : state.Key;
+        var version = await UploadAsync(store, key, new ObjectUpload(Encoding.UTF8.GetBytes(context.ScriptSource), IsScript: true, context.ScriptSha256),
+            $"'{context.ScriptPath}'", context.Progress, cancellationToken).ConfigureAwait(false);
+        var location = store.UriOf(key);
+        context.Log($"Published '{context.ScriptPath}' to {location} ({store.VersionNoun} {version}).");
+        // The published object is now the script runs fetch: registration checks it instead of uploading again.
+        var published = With(typed, state with { Key = key, LocalScriptPath = null, AutoKeyPrefix = null, UploadedSha256 = null });
+        return new PublishedFlowSource(published, version, location);
+    }
+
+    // ---------------------------------------------------------------- runs
+
+    public async Task<FetchedFlowSource> FetchAsync(StorageSettings settings, string? pinnedVersion, ISecretResolver secrets, CancellationToken cancellationToken)
+    {
+        var typed = (TSettings)settings;
+        Validate(typed);
+        var state = StateOf(typed);
+        if (string.IsNullOrEmpty(state.Key))
+        {
+            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidData,
+                $"{DisplayName} storage {typed} names no object key; register the flow again.") { Target = state.Bucket };
+        }
+        using var store = await OpenAsync(typed, secrets, _ => { }, cancellationToken).ConfigureAwait(false);
+        var stored = await store.GetAsync(state.Key, pinnedVersion, cancellationToken).ConfigureAwait(false);
+        var sha = FlowStructure.Sha256Hex(stored.Bytes);
+        var origin = store.UriOf(state.Key);
+        return state.StoredAsScript
+            ? new FetchedFlowSource(Encoding.UTF8.GetString(stored.Bytes), null, sha, stored.Version, origin)
+            : new FetchedFlowSource(null, stored.Bytes, sha, stored.Version, origin);
+    }
+
+    // ---------------------------------------------------------------- shared steps
+
+    /// <summary>
+    /// The first generated key no object has yet (<c>-2</c>, <c>-3</c>, ... when two uploads fall in one second), so
+    /// an upload never replaces the object of another registration.
+    /// </summary>
+    private Task<string> FreeKeyAsync(IObjectStore store, string prefix, string suffix, CancellationToken cancellationToken)
+        => GeneratedKeys.FirstFreeAsync(prefix, _time.GetUtcNow(), suffix, store.ExistsAsync, cancellationToken);
+
+    /// <summary>Uploads with progress: 0, the bytes sent as the store reports them, and 100 with the stored version.</summary>
+    private static async Task<string> UploadAsync(IObjectStore store, string key, ObjectUpload upload, string what,
+        IProgress<StorageProgress>? progress, CancellationToken cancellationToken)
+    {
+        var activity = $"Uploading {what} to {store.UriOf(key)}";
+        var total = upload.Body.Length;
+        progress?.Report(new StorageProgress(activity, $"0 of {Size(total)}", 0));
+        if (progress is not null)
+        {
+            upload = upload with
+            {
+                Sent = sent => progress.Report(new StorageProgress(activity, $"{Size(sent)} of {Size(total)}",
+                    total == 0 ? 99 : (int)Math.Min(99, sent * 100 / total))),
+            };
+        }
+        var version = await store.PutAsync(key, upload, cancellationToken).ConfigureAwait(false);
+        progress?.Report(new StorageProgress(activity, $"{Size(total)} uploaded ({store.VersionNoun} {version})", 100));
+        return version;
+    }
+
+    /// <summary>
+    /// Checks a script the storage holds or is about to hold against the flow being registered (see
+    /// <see cref="StorageRegistrationContext.CheckStoredScript"/>).
+    /// </summary>
+    private static Task CheckStoredScriptAsync(StorageRegistrationContext context, string text, string origin, CancellationToken cancellationToken)
+        => context.CheckStoredScript?.Invoke(text, origin, cancellationToken) ?? Task.CompletedTask;
+
+    private byte[] ReadLocalScript(string path, string flow)
+    {
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new FlowstoreException(ErrorIds.ScriptNotFound, FlowErrorKind.ObjectNotFound,
+                $"The local script '{path}' that {DisplayName} storage of flow '{flow}' uploads (LocalScriptPath) does not exist.", e) { Target = path };
+        }
+    }
+
+    private static string ShortSha(string sha) => sha[..16];
+
+    /// <summary>A size for progress messages: 512 B, 1.5 KB, 2.3 MB.</summary>
+    private static string Size(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => $"{bytes / 1024.0:0.#} KB",
+        _ => $"{bytes / (1024.0 * 1024):0.#} MB",
+    };
+}
