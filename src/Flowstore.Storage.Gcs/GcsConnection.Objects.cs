@@ -124,8 +124,8 @@ internal sealed partial class GcsConnection
     private FlowstoreException PinnedGone(string key, long generation) =>
         new(ErrorIds.PinnedVersionUnavailable, FlowErrorKind.ObjectNotFound,
             $"Generation {generation} of {UriOf(key)} is no longer kept at {Endpoint} (the object was replaced or deleted; " +
-            "GCS keeps older generations only in buckets with Object Versioning). Run without -Pinned to use the current object.")
-        { Target = UriOf(key) };
+            "GCS keeps older generations only in buckets with Object Versioning).")
+        { Target = UriOf(key), Hint = FlowHint.RunUnpinned() };
 
     private static string Generation(GcsObject obj) => obj.Generation?.ToString(CultureInfo.InvariantCulture) ?? "";
 

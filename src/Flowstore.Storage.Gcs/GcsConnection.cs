@@ -113,9 +113,9 @@ internal sealed partial class GcsConnection : IObjectStore
             // Application Default Credentials were not found; the SDK's own message is not needed.
             throw new FlowstoreException(ErrorIds.StorageAccessDenied, FlowErrorKind.PermissionDenied,
                 $"No Google credentials for GCS bucket '{settings.Bucket}': Application Default Credentials were not found. " +
-                "Set -CredentialsSecret to the name of a secret that holds a service-account JSON key (Set-FlowSecret), " +
+                "Name a credentials secret that holds a service-account JSON key, " +
                 "or set GOOGLE_APPLICATION_CREDENTIALS / run 'gcloud auth application-default login' where flows register and run.")
-            { Target = settings.Bucket };
+            { Target = settings.Bucket, Hint = FlowHint.StorageSetting("Gcs", "CredentialsSecret") };
         }
         // The HTTP layer's own timeout must not cut an attempt short of the one set here.
         client.Service.HttpClient.Timeout = retry.AttemptTimeout + TimeSpan.FromSeconds(5);
@@ -133,8 +133,8 @@ internal sealed partial class GcsConnection : IObjectStore
             // Neither the parser's message nor the exception is kept: both may quote the secret's text.
             throw new FlowstoreException(ErrorIds.StorageAccessDenied, FlowErrorKind.PermissionDenied,
                 $"The secret '{settings.CredentialsSecret}' named by GCS storage of bucket '{settings.Bucket}' does not hold a service-account JSON key " +
-                "(a JSON object with \"type\": \"service_account\", \"client_email\" and \"private_key\"); store the key file's text with Set-FlowSecret.")
-            { Target = settings.CredentialsSecret };
+                "(a JSON object with \"type\": \"service_account\", \"client_email\" and \"private_key\"); store the key file's text in it.")
+            { Target = settings.CredentialsSecret, Hint = FlowHint.SetSecret(settings.CredentialsSecret!) };
         }
     }
 
@@ -231,8 +231,8 @@ internal sealed partial class GcsConnection : IObjectStore
                 case HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden:
                     return new FlowstoreException(ErrorIds.StorageAccessDenied, FlowErrorKind.PermissionDenied,
                         $"GCS at {Endpoint} refused the {Verb(operation)} {where} (HTTP {status}) with {_credentialDescription}: " +
-                        $"grant it access to bucket '{bucket}' (roles/storage.objectViewer to run, objectAdmin to upload), or name another credential with -CredentialsSecret.")
-                    { Target = where };
+                        $"grant it access to bucket '{bucket}' (roles/storage.objectViewer to run, objectAdmin to upload), or name another credentials secret.")
+                    { Target = where, Hint = FlowHint.StorageSetting("Gcs", "CredentialsSecret") };
                 case HttpStatusCode.TooManyRequests:
                     return new FlowstoreException(ErrorIds.StorageRateLimited, FlowErrorKind.ConnectionError,
                         $"GCS at {Endpoint} kept answering 429 Too Many Requests for the {Verb(operation)} {where} after {attempts} attempts; try again later.")
@@ -266,10 +266,11 @@ internal sealed partial class GcsConnection : IObjectStore
         var bucketMissing = e.Error?.Message?.Contains("bucket does not exist", StringComparison.OrdinalIgnoreCase) == true;
         return bucketMissing
             ? new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
-                $"GCS bucket '{_settings.Bucket}' does not exist at {Endpoint} (looking for {where}); create it, or fix -Bucket.") { Target = _settings.Bucket }
+                $"GCS bucket '{_settings.Bucket}' does not exist at {Endpoint} (looking for {where}); create it, or correct the bucket name.")
+            { Target = _settings.Bucket, Hint = FlowHint.StorageSetting("Gcs", "Bucket") }
             : new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
-                $"GCS object '{key}' does not exist in bucket '{_settings.Bucket}' at {Endpoint} ({where}); upload it first " +
-                "(Publish-FlowScript -Path <file>, or register with -LocalScriptPath), or fix -Key.") { Target = where };
+                $"GCS object '{key}' does not exist in bucket '{_settings.Bucket}' at {Endpoint} ({where}); publish the script to it first " +
+                "(or name a local script that registration uploads), or correct the key.") { Target = where, Hint = FlowHint.PublishScript() };
     }
 
     public void Dispose() => Client.Dispose();

@@ -49,7 +49,7 @@ public sealed partial class GcsStorageProvider : ObjectStorageProvider<GcsStorag
         if (string.IsNullOrWhiteSpace(gcs.Bucket))
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                "GCS storage needs a bucket (-Bucket, bucket:).") { Target = "Bucket" };
+                "GCS storage needs a bucket.") { Target = "Bucket", Hint = FlowHint.StorageSetting("Gcs", "Bucket") };
         }
         if (!BucketName().IsMatch(gcs.Bucket))
         {

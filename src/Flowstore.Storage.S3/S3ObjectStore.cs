@@ -180,8 +180,8 @@ internal sealed class S3ObjectStore(IAmazonS3 client, S3Storage s3, string endpo
         => new(ErrorIds.PinnedVersionUnavailable, FlowErrorKind.ObjectNotFound,
             $"Version {pinned} of {UriOf(key)} is no longer available" +
             (now is null ? "" : $" (the object is now version {now})") +
-            "; the bucket keeps only the current object unless versioning is enabled. Run without -Pinned to use the current script.")
-        { Target = UriOf(key) };
+            "; the bucket keeps only the current object unless versioning is enabled.")
+        { Target = UriOf(key), Hint = FlowHint.RunUnpinned() };
 
     /// <summary>Turns an SDK or network failure into an error that names the bucket, key and endpoint, without echoing credentials.</summary>
     private FlowstoreException Translate(Exception error, string key, string operation)
@@ -197,21 +197,26 @@ internal sealed class S3ObjectStore(IAmazonS3 client, S3Storage s3, string endpo
             if (code is "NoSuchBucket")
             {
                 return new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
-                    $"The S3 bucket '{s3.Bucket}' does not exist at {where}; create it or correct -Bucket.", error) { Target = uri };
+                    $"The S3 bucket '{s3.Bucket}' does not exist at {where}; create it, or correct the bucket name.", error)
+                { Target = uri, Hint = FlowHint.StorageSetting("S3", "Bucket") };
             }
             if (code is "NoSuchKey" || status == 404)
             {
                 return new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
-                    $"The S3 object {uri} does not exist (bucket '{s3.Bucket}', key '{key}', at {where}); upload it first " +
-                    "(Publish-FlowScript -Path <file>), or give -LocalScriptPath so registration uploads it.", error) { Target = uri };
+                    $"The S3 object {uri} does not exist (bucket '{s3.Bucket}', key '{key}', at {where}); publish the script to it first, " +
+                    "or name a local script that registration uploads.", error) { Target = uri, Hint = FlowHint.PublishScript() };
             }
             if (status is 401 or 403 || code is "AccessDenied" or "InvalidAccessKeyId" or "SignatureDoesNotMatch" or "ExpiredToken" or "InvalidToken")
             {
                 return new FlowstoreException(ErrorIds.StorageAccessDenied, FlowErrorKind.PermissionDenied,
                     $"S3 refused to {operation} {uri} at {where} ({code ?? status.ToString(CultureInfo.InvariantCulture)}): " +
                     (s3.CredentialsSecret is null
-                        ? "check the AWS credentials the SDK found (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE) or name a secret with -CredentialsSecret, and their access to the bucket."
-                        : $"check the credentials in the secret '{s3.CredentialsSecret}' and their access to bucket '{s3.Bucket}'."), error) { Target = uri };
+                        ? "check the AWS credentials the SDK found (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE) or name a credentials secret, and their access to the bucket."
+                        : $"check the credentials in the secret '{s3.CredentialsSecret}' and their access to bucket '{s3.Bucket}'."), error)
+                {
+                    Target = uri,
+                    Hint = s3.CredentialsSecret is null ? FlowHint.StorageSetting("S3", "CredentialsSecret") : FlowHint.SetSecret(s3.CredentialsSecret),
+                };
             }
             if (code is "SlowDown" || status == 429)
             {
@@ -236,7 +241,7 @@ internal sealed class S3ObjectStore(IAmazonS3 client, S3Storage s3, string endpo
         {
             return new FlowstoreException(ErrorIds.StorageAccessDenied, FlowErrorKind.PermissionDenied,
                 $"No AWS credentials found to {operation} {uri}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, " +
-                "or name a Flowstore secret with -CredentialsSecret.", error) { Target = uri };
+                "or name a Flowstore credentials secret in the storage.", error) { Target = uri, Hint = FlowHint.StorageSetting("S3", "CredentialsSecret") };
         }
         return new FlowstoreException(failed, FlowErrorKind.InvalidOperation,
             $"S3 could not {operation} {uri} at {where}: {error.GetType().Name}.", error) { Target = uri };

@@ -59,7 +59,7 @@ public sealed class S3StorageProvider : ObjectStorageProvider<S3Storage>
         if (string.IsNullOrWhiteSpace(s3.Bucket))
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                "S3 storage needs a bucket (-Bucket, bucket:).");
+                "S3 storage needs a bucket.") { Hint = FlowHint.StorageSetting("S3", "Bucket") };
         }
         if (s3.EndpointUrl is not null && !System.Uri.TryCreate(s3.EndpointUrl, UriKind.Absolute, out _))
         {
@@ -154,8 +154,8 @@ public sealed class S3StorageProvider : ObjectStorageProvider<S3Storage>
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidData,
                 $"The secret '{name}' (S3 credentials of {s3}) must be a JSON object with ACCESS_KEY and SECRET_ACCESS_KEY " +
-                "(and SESSION_TOKEN for temporary credentials), or accessKeyId, secretAccessKey and sessionToken; " +
-                $"set it with Set-FlowSecret -Name '{name}'.") { Target = name };
+                "(and SESSION_TOKEN for temporary credentials), or accessKeyId, secretAccessKey and sessionToken.")
+            { Target = name, Hint = FlowHint.SetSecret(name) };
         }
         return string.IsNullOrEmpty(sessionToken)
             ? new BasicAWSCredentials(accessKey, secretKey)

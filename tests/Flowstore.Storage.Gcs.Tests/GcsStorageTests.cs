@@ -205,7 +205,8 @@ public sealed class GcsStorageTests : GcsTestBase
         var error = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(path, Storage(script: false, localScriptPath: path)));
 
         Assert.Equal(ErrorIds.StorageInvalid, error.ErrorId);
-        Assert.Contains("StoredAsScript", error.Message);
+        Assert.Contains("script storage", error.Message);
+        Assert.Equal(FlowHintKind.StoreAsScript, error.Hint?.Kind);
     }
 
     [Fact]
@@ -263,7 +264,8 @@ public sealed class GcsStorageTests : GcsTestBase
         var error = await Assert.ThrowsAsync<FlowstoreException>(() => Client.PublishAsync(path, new PublishOptions { Storage = Storage(script: false) }));
 
         Assert.Equal(ErrorIds.StorageInvalid, error.ErrorId);
-        Assert.Contains("StoredAsScript", error.Message);
+        Assert.Contains("script storage", error.Message);
+        Assert.Equal(FlowHintKind.StoreAsScript, error.Hint?.Kind);
         Assert.Empty(await GcsTestEnvironment.ListAsync(Bucket));
     }
 

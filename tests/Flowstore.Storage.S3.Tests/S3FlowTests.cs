@@ -138,7 +138,8 @@ public sealed class S3FlowTests : IAsyncLifetime
         var key = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(local, S3TestServer.Storage(_bucket, "nowhere/etl.cs")));
         Assert.Equal(ErrorIds.StorageNotFound, key.ErrorId);
         Assert.Contains($"s3://{_bucket}/nowhere/etl.cs", key.Message, StringComparison.Ordinal);
-        Assert.Contains("Publish-FlowScript", key.Message, StringComparison.Ordinal);
+        Assert.Contains("publish the script", key.Message, StringComparison.Ordinal);
+        Assert.Equal(FlowHintKind.PublishScript, key.Hint?.Kind);
 
         var bucket = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(local, S3TestServer.Storage("no-such-bucket-fs", "etl.cs")));
         Assert.Equal(ErrorIds.StorageNotFound, bucket.ErrorId);
@@ -246,7 +247,8 @@ public sealed class S3FlowTests : IAsyncLifetime
         var invalid = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(script,
             new S3Storage(_bucket, localScriptPath: script, endpointUrl: S3TestServer.Url, forcePathStyle: true)));
         Assert.Equal(ErrorIds.StorageInvalid, invalid.ErrorId);
-        Assert.Contains("StoredAsScript", invalid.Message, StringComparison.Ordinal);
+        Assert.Contains("script storage", invalid.Message, StringComparison.Ordinal);
+        Assert.Equal(FlowHintKind.StoreAsScript, invalid.Hint?.Kind);
     }
 
     [Fact]
@@ -305,7 +307,8 @@ public sealed class S3FlowTests : IAsyncLifetime
         var frozen = await Assert.ThrowsAsync<FlowstoreException>(() =>
             _client.PublishAsync(local, new PublishOptions { Storage = S3TestServer.Storage(_bucket, storedAsScript: false) }));
         Assert.Equal(ErrorIds.StorageInvalid, frozen.ErrorId);
-        Assert.Contains("StoredAsScript", frozen.Message, StringComparison.Ordinal);
+        Assert.Contains("script storage", frozen.Message, StringComparison.Ordinal);
+        Assert.Equal(FlowHintKind.StoreAsScript, frozen.Hint?.Kind);
     }
 
     // ---------------------------------------------------------------- pinned re-runs

@@ -182,7 +182,8 @@ Describe 'GCS storage with LocalScriptPath (flow.storage = GCS(bucket=..., store
     It 'refuses LocalScriptPath without -StoredAsScript (StorageInvalid)' {
         $err = { New-FlowStorage -Type Gcs -Bucket $bucket -LocalScriptPath $file @Gcs | Register-Flow -Path $file -Project P -ErrorAction Stop } |
             Should -Throw -ErrorId 'StorageInvalid,Flowstore.Commands.RegisterFlowCommand' -PassThru
-        $err.Exception.Message | Should -BeLike '*-StoredAsScript*'
+        $err.Exception.Message | Should -BeLike '*script storage*'
+        $err.ErrorDetails.RecommendedAction | Should -BeLike '*-StoredAsScript*'
     }
 }
 
@@ -272,7 +273,8 @@ Describe 'GCS storage in a CI pipeline: New-FlowStorage | Publish-FlowScript | R
     It 'refuses to publish a frozen storage (StorageInvalid, saying to add -StoredAsScript)' {
         $err = { New-FlowStorage -Type Gcs -Bucket $bucket @Gcs | Publish-FlowScript -Path $file -ErrorAction Stop } |
             Should -Throw -ErrorId 'StorageInvalid,Flowstore.Commands.PublishFlowScriptCommand' -PassThru
-        $err.Exception.Message | Should -BeLike '*-StoredAsScript*'
+        $err.Exception.Message | Should -BeLike '*script storage*'
+        $err.ErrorDetails.RecommendedAction | Should -BeLike '*-StoredAsScript*'
     }
 }
 

@@ -265,7 +265,8 @@ Describe 'S3 storage in a CI pipeline: New-FlowStorage | Publish-FlowScript | Re
     It 'refuses to publish a frozen storage (StorageInvalid, saying to add -StoredAsScript)' {
         $err = { New-FlowStorage -Type S3 -Bucket $bucket @S3 | Publish-FlowScript -Path $file -ErrorAction Stop } |
             Should -Throw -ErrorId 'StorageInvalid,Flowstore.Commands.PublishFlowScriptCommand' -PassThru
-        $err.Exception.Message | Should -BeLike '*-StoredAsScript*'
+        $err.Exception.Message | Should -BeLike '*script storage*'
+        $err.ErrorDetails.RecommendedAction | Should -BeLike '*-StoredAsScript*'
     }
 }
 

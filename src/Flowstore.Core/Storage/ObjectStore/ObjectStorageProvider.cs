@@ -53,8 +53,9 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
         if (!state.StoredAsScript && state.LocalScriptPath is not null)
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                $"{DisplayName} storage of flow '{context.Flow}' names LocalScriptPath '{state.LocalScriptPath}' but keeps the compiled flow: " +
-                "make it script storage (StoredAsScript), or drop LocalScriptPath to upload the compiled flow.") { Target = state.LocalScriptPath };
+                $"{DisplayName} storage of flow '{context.Flow}' names the local script '{state.LocalScriptPath}' but keeps the compiled flow: " +
+                "make it script storage, or leave the local script out to upload the compiled flow.")
+            { Target = state.LocalScriptPath, Hint = FlowHint.StoreAsScript() };
         }
         if (state.StoredAsScript && string.IsNullOrEmpty(state.Key) && state.LocalScriptPath is null)
         {
@@ -147,12 +148,13 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
                 $"Publishing uploads scripts, but this {DisplayName} storage keeps the compiled flow (registration uploads the compiled flow of " +
-                $"'{context.ScriptPath}'). Make it script storage (StoredAsScript) to publish the script, or register without publishing.") { Target = context.ScriptPath };
+                $"'{context.ScriptPath}'). Make it script storage to publish the script, or register without publishing.")
+            { Target = context.ScriptPath, Hint = FlowHint.StoreAsScript() };
         }
         if (state.LocalScriptPath is not null
             && !string.Equals(Path.GetFullPath(state.LocalScriptPath, Path.GetDirectoryName(context.ScriptPath)!), context.ScriptPath, StringComparison.Ordinal))
         {
-            context.Warn($"Publishing '{context.ScriptPath}'; the storage's LocalScriptPath '{state.LocalScriptPath}' is not uploaded.");
+            context.Warn($"Publishing '{context.ScriptPath}'; the storage's local script '{state.LocalScriptPath}' is not uploaded.");
         }
         using var store = await OpenAsync(typed, context.Secrets, context.Log, cancellationToken).ConfigureAwait(false);
         var key = string.IsNullOrEmpty(state.Key)
@@ -177,7 +179,7 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
         if (string.IsNullOrEmpty(state.Key))
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidData,
-                $"{DisplayName} storage {typed} names no object key; register the flow again.") { Target = state.Bucket };
+                $"{DisplayName} storage {typed} names no object key; register the flow again.") { Target = state.Bucket, Hint = FlowHint.RegisterFlow(null, null) };
         }
         using var store = await OpenAsync(typed, secrets, _ => { }, cancellationToken).ConfigureAwait(false);
         var stored = await store.GetAsync(state.Key, pinnedVersion, cancellationToken).ConfigureAwait(false);
@@ -233,7 +235,8 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new FlowstoreException(ErrorIds.ScriptNotFound, FlowErrorKind.ObjectNotFound,
-                $"The local script '{path}' that {DisplayName} storage of flow '{flow}' uploads (LocalScriptPath) does not exist.", e) { Target = path };
+                $"The local script '{path}' that {DisplayName} storage of flow '{flow}' uploads does not exist.", e)
+            { Target = path, Hint = FlowHint.StorageSetting(Type, "LocalScriptPath") };
         }
     }
 
