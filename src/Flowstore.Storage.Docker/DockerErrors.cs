@@ -5,7 +5,8 @@ internal static class DockerErrors
 {
     public static FlowstoreException ImageNotFound(string image, string detail) =>
         new(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
-            $"The image {image} was not found: {detail}. Check ImageName/ImageTag/RegistryUrl, or build and push it (Publish-FlowScript).") { Target = image };
+            $"The image {image} was not found: {detail}. Check ImageName/ImageTag/RegistryUrl, or build and push it by publishing the script.")
+        { Target = image, Hint = FlowHint.PublishScript() };
 
     public static FlowstoreException PathNotInImage(string image, string path) =>
         new(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,

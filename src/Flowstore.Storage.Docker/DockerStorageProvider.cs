@@ -45,7 +45,7 @@ public sealed class DockerStorageProvider : IStorageProvider
             return docker;
         }
 
-        // The image already holds the flow (seed case b, or an image from Publish-FlowScript): check it is there.
+        // The image already holds the flow (seed case b, or an image published on its own): check it is there.
         var read = await ReadAsync(docker, null, context.Secrets, context.Progress, cancellationToken).ConfigureAwait(false);
         if (docker.StoredAsScript && context.CheckStoredScript is { } check)
         {

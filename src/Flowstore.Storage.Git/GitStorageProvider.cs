@@ -95,7 +95,8 @@ public sealed class GitStorageProvider : IStorageProvider
         if (git.Tag is not null && context.Branch is null)
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                $"Git storage {GitUrl.Redact(git.Url)} reads tag '{git.Tag}', which cannot be published to; pass -Branch to commit to a branch.") { Target = GitUrl.Redact(git.Url) };
+                $"Git storage {GitUrl.Redact(git.Url)} reads tag '{git.Tag}', which cannot be published to; name a branch to commit to.")
+                { Target = GitUrl.Redact(git.Url), Hint = FlowHint.PublishToBranch() };
         }
         var url = GitUrl.Redact(git.Url);
         var activity = $"Publishing {git.Path} to {url}";
@@ -382,7 +383,8 @@ public sealed class GitStorageProvider : IStorageProvider
             ? new FlowstoreException(ErrorIds.PinnedVersionUnavailable, FlowErrorKind.ObjectNotFound,
                 $"Git storage: commit {sha} is no longer in {_url} (rewritten history?), so {GitStorage.NormalizePath(git.Path)} cannot be read at that commit.") { Target = _url }
             : new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
-                $"Git storage: {Where(described)}: no such commit in the repository; check -Commit.") { Target = _url };
+                $"Git storage: {Where(described)}: no such commit in the repository; check the storage's commit.")
+                { Target = _url, Hint = FlowHint.StorageSetting("Git", nameof(GitStorage.Commit)) };
 
         /// <summary>The file's bytes at a commit; <see cref="ErrorIds.StorageNotFound"/> when it is not there.</summary>
         public async Task<byte[]> ReadFileAsync(string commit, string path, string described, CancellationToken cancellationToken)
@@ -391,7 +393,8 @@ public sealed class GitStorageProvider : IStorageProvider
             if (!result.Succeeded)
             {
                 throw new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
-                    $"Git storage: '{path}' does not exist (as a file) in {_url} at {described}; check -Path, or commit and push the file (Publish-FlowScript).") { Target = _url };
+                    $"Git storage: '{path}' does not exist (as a file) in {_url} at {described}; check the storage's path, or publish the script there first.")
+                    { Target = _url, Hint = FlowHint.PublishScript() };
             }
             return result.Output;
         }
@@ -407,7 +410,8 @@ public sealed class GitStorageProvider : IStorageProvider
             var match = Regex.Match(result.Text, @"^ref:\s*refs/heads/(?<branch>\S+)\s+HEAD", RegexOptions.Multiline);
             return match.Success ? match.Groups["branch"].Value
                 : throw new FlowstoreException(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidOperation,
-                    $"Git storage: {_url} has no default branch yet (an empty repository?); pass -Branch to name the branch to create.") { Target = _url };
+                    $"Git storage: {_url} has no default branch yet (an empty repository?); name the branch to create.")
+                    { Target = _url, Hint = FlowHint.PublishToBranch() };
         }
 
         /// <summary>Commits the file on top of the branch (created from the default branch if missing) and pushes; retries when the branch moved meanwhile.</summary>
@@ -566,23 +570,32 @@ public sealed class GitStorageProvider : IStorageProvider
             var said = Tail(result.Error);
             var verb = fetching ? "fetching" : "pushing to";
             var token = git.TokenSecret is null
-                ? "the repository may need a token: pass -TokenSecret naming a secret that holds one"
+                ? "the repository may need a token: name a secret that holds one"
                 : $"check the token in secret '{git.TokenSecret}' and that it may {(fetching ? "read" : "write to")} the repository";
             var failure = Classify(result.Error);
             var exception = failure switch
             {
                 Failure.AccessDenied => new FlowstoreException(ErrorIds.StorageAccessDenied, FlowErrorKind.PermissionDenied,
-                    $"Git storage: {_url} refused access while {verb} {Where(described)}; {token}. git said: {said}"),
+                    $"Git storage: {_url} refused access while {verb} {Where(described)}; {token}. git said: {said}")
+                {
+                    Hint = git.TokenSecret is null ? FlowHint.StorageSetting("Git", nameof(GitStorage.TokenSecret)) : FlowHint.SetSecret(git.TokenSecret),
+                },
                 Failure.RepositoryNotFound => new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
-                    $"Git storage: repository {_url} was not found while {verb} {Where(described)}; check -Url (or whether the token can see it). git said: {said}"),
+                    $"Git storage: repository {_url} was not found while {verb} {Where(described)}; check the storage's URL (or whether the token can see it). git said: {said}")
+                {
+                    Hint = FlowHint.StorageSetting("Git", nameof(GitStorage.Url)),
+                },
                 Failure.RefNotFound => new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
-                    $"Git storage: {_url} has no {described} (looking for {GitStorage.NormalizePath(git.Path)}); check -Branch/-Tag, or push it first."),
+                    $"Git storage: {_url} has no {described} (looking for {GitStorage.NormalizePath(git.Path)}); check the storage's branch or tag, or push it first.")
+                {
+                    Hint = FlowHint.StorageSetting("Git", git.Tag is not null ? nameof(GitStorage.Tag) : nameof(GitStorage.Branch)),
+                },
                 Failure.Rejected => new FlowstoreException(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidOperation,
                     $"Git storage: {_url} rejected the push to {Where(described)} (the branch kept moving, or it is protected). git said: {said}"),
                 _ => new FlowstoreException(fetching ? ErrorIds.StorageFetchFailed : ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidOperation,
                     $"Git storage: {verb} {Where(described)} failed. git said: {said}"),
             };
-            exception = new FlowstoreException(exception.ErrorId, exception.Kind, exception.Message) { Target = _url };
+            exception = new FlowstoreException(exception.ErrorId, exception.Kind, exception.Message) { Target = _url, Hint = exception.Hint };
             if (failure == Failure.RefNotFound)
             {
                 exception.Data[RefNotFoundKey] = true;

@@ -70,7 +70,8 @@ public sealed class PublishTests : EngineTestBase
         var e = await Assert.ThrowsAsync<FlowstoreException>(() => Client.PublishAsync(path, new PublishOptions { Storage = new LocalStorage(storedAsScript: true) }));
 
         Assert.Equal(ErrorIds.StorageInvalid, e.ErrorId);
-        Assert.Contains("-Path", e.Message);
+        Assert.Contains("needs a path", e.Message);
+        Assert.Equal(FlowHint.StorageSetting("Local", "Path"), e.Hint);
     }
 
     [Fact]

@@ -383,6 +383,8 @@ public sealed partial class DockerFlowTests : IAsyncLifetime
         var engine = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(local, Storage(image, tag: "1.0")));
         Assert.Equal(ErrorIds.StorageNotFound, engine.ErrorId);
         Assert.Contains($"{image}:1.0", engine.Message, StringComparison.Ordinal);
+        Assert.Equal(FlowHint.PublishScript(), engine.Hint);
+        Assert.DoesNotContain("Publish-FlowScript", engine.Message, StringComparison.Ordinal);
         await AssertNothingRegisteredAsync();
 
         var registry = await Assert.ThrowsAsync<FlowstoreException>(() => FetchAsync(Storage(image, tag: "1.0", host: DockerTestServer.NoEngine)));

@@ -220,6 +220,28 @@ public sealed class GitStorageProviderTests : IDisposable
     }
 
     [Fact]
+    public async Task Publishing_to_a_tag_or_to_an_empty_repository_without_a_branch_suggests_a_branch()
+    {
+        var repo = NewRepo();
+        var empty = NewRepo();
+        repo.Tag("v1", repo.Commit("trunk", "one", (FlowPath, "// one\n")));
+        var script = _temp.Write("local/my_flow.cs", "// two\n");
+
+        var tag = await Assert.ThrowsAsync<FlowstoreException>(() => NewProvider().PublishAsync(Storage(repo, tag: "v1"), PublishContext(script), CancellationToken.None));
+        var noBranch = await Assert.ThrowsAsync<FlowstoreException>(() => NewProvider().PublishAsync(Storage(empty), PublishContext(script), CancellationToken.None));
+
+        Assert.Equal(ErrorIds.StorageInvalid, tag.ErrorId);
+        Assert.Contains("tag 'v1'", tag.Message);
+        Assert.Equal(ErrorIds.StoragePublishFailed, noBranch.ErrorId);
+        Assert.Contains("no default branch", noBranch.Message);
+        Assert.All(new[] { tag, noBranch }, e =>
+        {
+            Assert.Equal(FlowHint.PublishToBranch(), e.Hint);
+            Assert.DoesNotContain("-Branch", e.Message);
+        });
+    }
+
+    [Fact]
     public async Task A_wrong_token_is_StorageAccessDenied_naming_url_path_and_ref_but_never_the_token()
     {
         var repo = NewRepo();
@@ -240,6 +262,7 @@ public sealed class GitStorageProviderTests : IDisposable
         }
         Assert.Contains(FlowPath, fetch.Message);
         Assert.Contains("branch 'trunk'", fetch.Message);
+        Assert.Equal(FlowHint.SetSecret(TokenName), fetch.Hint);
     }
 
     [Fact]
@@ -252,7 +275,8 @@ public sealed class GitStorageProviderTests : IDisposable
             NewProvider().FetchAsync(new GitStorage(repo.Url, FlowPath), null, new SecretResolver(), CancellationToken.None));
 
         Assert.Equal(ErrorIds.StorageAccessDenied, e.ErrorId);
-        Assert.Contains("-TokenSecret", e.Message);
+        Assert.Contains("name a secret that holds one", e.Message);
+        Assert.Equal(FlowHint.StorageSetting("Git", "TokenSecret"), e.Hint);
     }
 
     [Fact]
@@ -289,6 +313,11 @@ public sealed class GitStorageProviderTests : IDisposable
         Assert.Contains("flows/other.cs", noPath.Message);
         Assert.Contains(sha[..12], noPath.Message);
         Assert.Contains(new string('b', 40), noCommit.Message);
+        Assert.Equal(FlowHint.StorageSetting("Git", "Url"), noRepo.Hint);
+        Assert.Equal(FlowHint.StorageSetting("Git", "Branch"), noBranch.Hint);
+        Assert.Equal(FlowHint.StorageSetting("Git", "Tag"), noTag.Hint);
+        Assert.Equal(FlowHint.PublishScript(), noPath.Hint);
+        Assert.Equal(FlowHint.StorageSetting("Git", "Commit"), noCommit.Hint);
     }
 
     [Fact]

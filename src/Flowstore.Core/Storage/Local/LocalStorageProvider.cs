@@ -77,7 +77,8 @@ public sealed class LocalStorageProvider : IStorageProvider
         {
             var target = local.Path is null
                 ? throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                    $"Local script storage needs a path to publish '{context.ScriptPath}' to (New-FlowStorage -Type Local -StoredAsScript -Path <file>).") { Target = context.ScriptPath }
+                    $"Local script storage needs a path to publish '{context.ScriptPath}' to: the file the script is copied to.")
+                    { Target = context.ScriptPath, Hint = FlowHint.StorageSetting("Local", nameof(LocalStorage.Path)) }
                 : System.IO.Path.GetFullPath(local.Path, baseDir);
             local.Path = target;
             if (!string.Equals(target, context.ScriptPath, StringComparison.Ordinal))
