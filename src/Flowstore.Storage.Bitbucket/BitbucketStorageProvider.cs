@@ -21,11 +21,9 @@ public sealed class BitbucketStorageProvider : GitHostStorageProvider<BitbucketS
     }
 
     internal BitbucketStorageProvider(GitHostHttpOptions options)
-        : base(options)
+        : base("Bitbucket", options)
     {
     }
-
-    public override string Type => "Bitbucket";
 
     protected override string? RefOf(BitbucketStorage settings) => settings.Ref;
 

@@ -1,13 +1,10 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using Polly;
-using Polly.Retry;
-using Polly.Timeout;
 
-// One HttpClient, the retry pipeline, and the mapping of HTTP failures to Flowstore errors that name host,
-// repository, path and ref and never the token: for every Git host reached over its REST API.
+// One HttpClient, retries through the storage retry policy, rate limits, and the mapping of HTTP failures to
+// Flowstore errors that name host, repository, path and ref and never the token: for every Git host reached over
+// its REST API.
 namespace Flowstore.Storage.GitHosts;
 
 /// <summary>An HTTP client for one Git host's REST API with retries, rate-limit handling and error mapping.</summary>
@@ -23,32 +20,14 @@ public sealed class GitHostClient
     };
 
     private readonly HttpClient _http;
-    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+    private readonly StorageRetry _retry;
     private readonly GitHostHttpOptions _options;
 
     public GitHostClient(GitHostHttpOptions options)
     {
         _options = options;
         _http = options.Handler is null ? SharedHttp : new HttpClient(options.Handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
-        _pipeline = new ResiliencePipelineBuilder<HttpResponseMessage>()
-            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
-            {
-                MaxRetryAttempts = Math.Max(options.MaxRetries, 0) is 0 ? 1 : options.MaxRetries,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = options.BaseDelay,
-                ShouldHandle = args => ValueTask.FromResult(options.MaxRetries > 0 && args.Outcome switch
-                {
-                    { Exception: HttpRequestException or TimeoutRejectedException } => true,
-                    { Result: { } response } when IsServerError(response.StatusCode) => true,
-                    { Result: { } response } when IsRateLimited(response) => WaitFor(response) is { } wait && wait <= options.MaxRateLimitWait,
-                    _ => false,
-                }),
-                DelayGenerator = args => ValueTask.FromResult(
-                    args.Outcome.Result is { } response && IsRateLimited(response) ? WaitFor(response) : null),
-            })
-            .AddTimeout(options.AttemptTimeout)
-            .Build();
+        _retry = new StorageRetry(options.Retry);
     }
 
     /// <summary>
@@ -60,26 +39,28 @@ public sealed class GitHostClient
     public async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> createRequest, GitHostTarget target, string? token,
         string operation, CancellationToken cancellationToken)
     {
-        HttpResponseMessage response;
-        var attempts = 0;
-        try
+        var call = new StorageCall<Answer>($"{target.Service} at {target.Host}", $"{operation} ({target.Describe()})")
         {
-            response = await _pipeline.ExecuteAsync(async ct =>
-            {
-                attempts++;
-                using var request = createRequest();
-                request.Headers.UserAgent.Add(new ProductInfoHeaderValue("Flowstore", "1.0"));
-                return await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
-            }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is HttpRequestException or TimeoutRejectedException && !cancellationToken.IsCancellationRequested)
+            Target = target.Repo,
+            OnException = e => StorageRetry.IsTransient(e, cancellationToken)
+                ? RetryVerdict.Transient(Redact(StorageRetry.Describe(e), token))
+                : RetryVerdict.Stop,
+            OnResult = Classify,
+            Unavailable = failure => failure.Result is { } last && IsRateLimited(last.Response)
+                ? RateLimited(last, target, token, operation)
+                : StorageErrors.Unavailable(failure),
+        };
+        var answer = await _retry.ExecuteAsync(call, async ct =>
         {
-            var reason = e is TimeoutRejectedException ? $"no answer within {_options.AttemptTimeout.TotalSeconds:0} s" : e.Message;
-            throw Error(ErrorIds.StorageUnavailable, FlowErrorKind.ConnectionError, token, e,
-                $"{target.Service} at {target.Host} could not be reached while {operation} ({target.Describe()}) after {attempts} attempt(s): {reason}. " +
-                "Check the host URL and the network, then try again.");
-        }
+            using var request = createRequest();
+            request.Headers.UserAgent.Add(new ProductInfoHeaderValue("Flowstore", "1.0"));
+            var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
+            var status = (int)response.StatusCode;
+            var mapped = status is 401 or 403 or 429 || IsServerError(response.StatusCode);
+            return new Answer(response, mapped ? await HostMessageAsync(response, token, ct).ConfigureAwait(false) : "");
+        }, cancellationToken).ConfigureAwait(false);
 
+        var response = answer.Response;
         if (response.IsSuccessStatusCode)
         {
             return response;
@@ -87,19 +68,11 @@ public sealed class GitHostClient
         var status = (int)response.StatusCode;
         if (IsRateLimited(response))
         {
-            var reset = ResetTime(response);
-            var hostMessage = await HostMessageAsync(response, token, cancellationToken).ConfigureAwait(false);
             response.Dispose();
-            var when = reset is { } r
-                ? $"the limit resets at {r.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}Z (in {Describe(r - DateTimeOffset.UtcNow)})"
-                : "the host gave no reset time";
-            throw Error(ErrorIds.StorageRateLimited, FlowErrorKind.InvalidOperation, token, null,
-                $"{target.Service} at {target.Host} is rate limiting requests ({status}{hostMessage}) while {operation} ({target.Describe()}): {when}. " +
-                "Try again after the reset, or use a token with a higher limit.");
+            throw RateLimited(answer, target, token, operation);
         }
         if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
-            var hostMessage = await HostMessageAsync(response, token, cancellationToken).ConfigureAwait(false);
             response.Dispose();
             var advice = target.TokenSecret is null
                 ? "No access token was sent: the storage needs an access token secret holding a token that can read (and, to publish, write) the repository."
@@ -107,17 +80,42 @@ public sealed class GitHostClient
                     ? $"The token in secret '{target.TokenSecret}' was refused: check that it is valid and not expired."
                     : $"The token in secret '{target.TokenSecret}' lacks access: give it read (and, to publish, write) access to the repository.";
             throw Error(ErrorIds.StorageAccessDenied, FlowErrorKind.PermissionDenied, token, null,
-                $"{target.Service} at {target.Host} denied access ({status} {response.ReasonPhrase}{hostMessage}) while {operation} ({target.Describe()}). {advice}",
+                $"{target.Service} at {target.Host} denied access ({status} {response.ReasonPhrase}{answer.HostMessage}) while {operation} ({target.Describe()}). {advice}",
                 target.TokenSecret is null ? target.TokenSecretHint() : null);
         }
+        return response;
+    }
+
+    /// <summary>A response and, for an answer this client maps to an error, the host's message (read while the attempt runs).</summary>
+    private sealed record Answer(HttpResponseMessage Response, string HostMessage) : IDisposable
+    {
+        public void Dispose() => Response.Dispose();
+    }
+
+    /// <summary>5xx: retried with backoff; a rate limit that resets soon: retried after the reset; else the answer stands.</summary>
+    private RetryVerdict Classify(Answer answer)
+    {
+        var response = answer.Response;
         if (IsServerError(response.StatusCode))
         {
-            var hostMessage = await HostMessageAsync(response, token, cancellationToken).ConfigureAwait(false);
-            response.Dispose();
-            throw Error(ErrorIds.StorageUnavailable, FlowErrorKind.ConnectionError, token, null,
-                $"{target.Service} at {target.Host} answered {status} {response.ReasonPhrase}{hostMessage} while {operation} ({target.Describe()}) after {attempts} attempt(s). Try again later.");
+            return RetryVerdict.Transient($"{(int)response.StatusCode} {response.ReasonPhrase}{answer.HostMessage}");
         }
-        return response;
+        if (IsRateLimited(response) && GitHostRateLimit.WaitUntil(ResetTime(response), DateTimeOffset.UtcNow) is { } wait && wait <= _options.MaxRateLimitWait)
+        {
+            return RetryVerdict.Wait(wait, $"rate limited ({(int)response.StatusCode})");
+        }
+        return RetryVerdict.Stop;
+    }
+
+    private static FlowstoreException RateLimited(Answer answer, GitHostTarget target, string? token, string operation)
+    {
+        var reset = ResetTime(answer.Response);
+        var when = reset is { } r
+            ? $"the limit resets at {GitHostRateLimit.Format(r)}Z (in {Describe(r - DateTimeOffset.UtcNow)})"
+            : "the host gave no reset time";
+        return Error(ErrorIds.StorageRateLimited, FlowErrorKind.InvalidOperation, token, null,
+            $"{target.Service} at {target.Host} is rate limiting requests ({(int)answer.Response.StatusCode}{answer.HostMessage}) while {operation} ({target.Describe()}): {when}. " +
+            "Try again after the reset, or use a token with a higher limit.");
     }
 
     /// <summary>Reads a success response's JSON body; a malformed body is <see cref="ErrorIds.StorageFetchFailed"/>.</summary>
@@ -195,63 +193,10 @@ public sealed class GitHostClient
 
     private static bool IsServerError(HttpStatusCode status) => (int)status >= 500 && (int)status <= 599;
 
-    private static bool IsRateLimited(HttpResponseMessage response)
-        => response.StatusCode == HttpStatusCode.TooManyRequests
-            || (response.StatusCode == HttpStatusCode.Forbidden
-                && (Header(response, "RateLimit-Remaining") ?? Header(response, "X-RateLimit-Remaining")) == "0");
+    private static bool IsRateLimited(HttpResponseMessage response) => GitHostRateLimit.IsLimited((int)response.StatusCode, name => Header(response, name));
 
-    /// <summary>How long to wait before the limit resets (Retry-After, then RateLimit-Reset / X-RateLimit-Reset); null when unknown.</summary>
-    private static TimeSpan? WaitFor(HttpResponseMessage response)
-    {
-        if (response.Headers.RetryAfter is { } retryAfter)
-        {
-            if (retryAfter.Delta is { } delta)
-            {
-                return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
-            }
-            if (retryAfter.Date is { } date)
-            {
-                var wait = date - DateTimeOffset.UtcNow;
-                return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
-            }
-        }
-        if (ResetTime(response) is { } reset)
-        {
-            var wait = reset - DateTimeOffset.UtcNow;
-            return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
-        }
-        return null;
-    }
-
-    /// <summary>When the limit resets: Retry-After, RateLimit-Reset or X-RateLimit-Reset (Unix seconds), RateLimit-ResetTime.</summary>
-    private static DateTimeOffset? ResetTime(HttpResponseMessage response)
-    {
-        if (response.Headers.RetryAfter is { } retryAfter)
-        {
-            if (retryAfter.Delta is { } delta)
-            {
-                return DateTimeOffset.UtcNow + delta;
-            }
-            if (retryAfter.Date is { } date)
-            {
-                return date;
-            }
-        }
-        foreach (var name in new[] { "RateLimit-Reset", "X-RateLimit-Reset" })
-        {
-            if (Header(response, name) is { } value && long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds))
-            {
-                // Unix time (GitLab); a small number is a delay in seconds (the IETF draft's RateLimit-Reset).
-                return seconds > 1_000_000_000 ? DateTimeOffset.FromUnixTimeSeconds(seconds) : DateTimeOffset.UtcNow.AddSeconds(seconds);
-            }
-        }
-        if (Header(response, "RateLimit-ResetTime") is { } text
-            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
-        {
-            return time;
-        }
-        return null;
-    }
+    /// <summary>When the limit resets (<see cref="GitHostRateLimit.ResetTime"/>).</summary>
+    private static DateTimeOffset? ResetTime(HttpResponseMessage response) => GitHostRateLimit.ResetTime(name => Header(response, name), DateTimeOffset.UtcNow);
 
     private static string? Header(HttpResponseMessage response, string name)
         => response.Headers.TryGetValues(name, out var values) ? values.FirstOrDefault()?.Trim() : null;

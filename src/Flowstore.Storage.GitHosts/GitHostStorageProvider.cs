@@ -13,12 +13,18 @@ namespace Flowstore.Storage.GitHosts;
 public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
     where TSettings : StorageSettings
 {
-    protected GitHostStorageProvider(GitHostHttpOptions options) => Client = new GitHostClient(options);
+    /// <param name="type">The storage type served (<see cref="StorageSettings.Type"/>).</param>
+    /// <param name="options">How the host's client retries and waits.</param>
+    protected GitHostStorageProvider(string type, GitHostHttpOptions options)
+    {
+        Type = type;
+        Client = new GitHostClient(options);
+    }
 
     /// <summary>The HTTP client (retries, rate limits, error mapping), built once per provider.</summary>
     protected GitHostClient Client { get; }
 
-    public abstract string Type { get; }
+    public string Type { get; }
 
     public Type SettingsType => typeof(TSettings);
 

@@ -5,8 +5,6 @@ using System.Security.Cryptography;
 using System.Text;
 using Octokit;
 using Octokit.Internal;
-using Polly;
-using Polly.Retry;
 using Flowstore.Storage.GitHosts;
 
 namespace Flowstore.Storage.GitHub;
@@ -22,13 +20,21 @@ public sealed class GitHubStorageProvider : IStorageProvider
     private static readonly ProductHeaderValue Product = new("Flowstore", typeof(GitHubStorageProvider).Assembly.GetName().Version?.ToString(3) ?? "1.0.0");
 
     private readonly GitHubStorageOptions? _options;
+    private readonly StorageRetry _retry;
 
     /// <summary>Options from the environment (<see cref="GitHubStorageOptions.FromEnvironment"/>), read at each use.</summary>
     public GitHubStorageProvider()
+        : this(null)
     {
     }
 
-    public GitHubStorageProvider(GitHubStorageOptions options) => _options = options;
+    public GitHubStorageProvider(GitHubStorageOptions? options)
+    {
+        _options = options;
+        // Built once: the retries and their delay do not come from the environment.
+        var retry = options ?? new GitHubStorageOptions();
+        _retry = new StorageRetry(new StorageRetryOptions { MaxRetries = retry.MaxRetries, BaseDelay = retry.RetryDelay });
+    }
 
     public string Type => "GitHub";
 
@@ -177,7 +183,7 @@ public sealed class GitHubStorageProvider : IStorageProvider
     {
         var token = await GitHostTokens.ResolveAsync(secrets, github.AccessTokenSecret is { Length: > 0 } name ? name : null, $"GitHub storage {github}",
             cancellationToken).ConfigureAwait(false);
-        return new Session(github, token, Options, log);
+        return new Session(github, token, Options, _retry, log);
     }
 
     /// <summary>One storage operation's client: the token, the Octokit client, the retry pipeline, error mapping.</summary>
@@ -186,17 +192,19 @@ public sealed class GitHubStorageProvider : IStorageProvider
         private readonly GitHubStorage _storage;
         private readonly string? _token;
         private readonly GitHubStorageOptions _options;
+        private readonly StorageRetry _retry;
         private readonly Action<string>? _log;
         private readonly HttpClientAdapter _http;
         private readonly GitHubClient _client;
         private readonly string _owner;
         private readonly string _name;
 
-        public Session(GitHubStorage storage, string? token, GitHubStorageOptions options, Action<string>? log)
+        public Session(GitHubStorage storage, string? token, GitHubStorageOptions options, StorageRetry retry, Action<string>? log)
         {
             _storage = storage;
             _token = token;
             _options = options;
+            _retry = retry;
             _log = log;
             var parts = storage.Repo.Split('/');
             (_owner, _name) = (parts[0], parts[1]);
@@ -346,26 +354,18 @@ public sealed class GitHubStorageProvider : IStorageProvider
             Func<CancellationToken, Task<FlowstoreException>> notFound, CancellationToken cancellationToken)
         {
             var attempts = 0;
-            var pipeline = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+            var storageCall = new StorageCall<T>(Where, action)
             {
-                MaxRetryAttempts = Math.Max(1, _options.MaxRetries),
-                Delay = _options.RetryDelay,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e
-                    && (RateLimitWait(e) is not null || (idempotent && IsTransient(e, cancellationToken)))
-                    && args.AttemptNumber < _options.MaxRetries),
-                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Exception is { } e ? RateLimitWait(e) : null),
-                OnRetry = args =>
-                {
-                    _log?.Invoke($"{Where}: {Reason(args.Outcome.Exception!)} while {action}; retrying in {args.RetryDelay.TotalSeconds:0.#} s " +
-                        $"(attempt {args.AttemptNumber + 2} of {_options.MaxRetries + 1}).");
-                    return default;
-                },
-            }).Build();
+                Target = _storage.Repo,
+                Log = _log,
+                OnException = e => RateLimitWait(e) is { } wait ? RetryVerdict.Wait(wait, Reason(e))
+                    : idempotent && IsTransient(e, cancellationToken) ? RetryVerdict.Transient(Reason(e))
+                    : RetryVerdict.Stop,
+                Unavailable = failure => Map(failure.Exception!, action, failure.Attempts, idempotent),
+            };
             try
             {
-                return await pipeline.ExecuteAsync(async ct =>
+                return await _retry.ExecuteAsync(storageCall, async ct =>
                 {
                     attempts++;
                     return await call().WaitAsync(ct).ConfigureAwait(false);
@@ -401,7 +401,7 @@ public sealed class GitHubStorageProvider : IStorageProvider
                     var wait = reset - DateTimeOffset.UtcNow;
                     return new FlowstoreException(ErrorIds.StorageRateLimited, FlowErrorKind.ConnectionError,
                         $"{Where}: GitHub's API rate limit is exhausted ({(int)api.StatusCode}) while {action}; it resets at " +
-                        $"{reset.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} UTC " +
+                        $"{GitHostRateLimit.Format(reset)} UTC " +
                         $"(in {Math.Max(0, Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture)} s), later than Flowstore waits " +
                         $"({_options.MaxRateLimitWait.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s, {GitHubStorageOptions.MaxRateLimitWaitVariable}). Try again after the reset" +
                         (_token is null ? ", or give the storage an access token secret for a higher limit." : ".")) { Target = _storage.Repo };
@@ -490,17 +490,13 @@ public sealed class GitHubStorageProvider : IStorageProvider
                 return null;
             }
             string? Header(string name) => headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
-            if (Header("Retry-After") is { } retryAfter && int.TryParse(retryAfter, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds))
+            // A 403 with Retry-After is a secondary rate limit. Without a reset time: an hour for the primary limit, a minute for 429.
+            if (!GitHostRateLimit.IsLimited(status, Header) && Header("Retry-After") is null)
             {
-                return DateTimeOffset.UtcNow.AddSeconds(Math.Max(0, seconds));
+                return null;
             }
-            if (Header("X-RateLimit-Remaining") == "0")
-            {
-                return Header("X-RateLimit-Reset") is { } reset && long.TryParse(reset, NumberStyles.Integer, CultureInfo.InvariantCulture, out var epoch)
-                    ? DateTimeOffset.FromUnixTimeSeconds(epoch)
-                    : DateTimeOffset.UtcNow.AddHours(1);
-            }
-            return status == 429 ? DateTimeOffset.UtcNow.AddMinutes(1) : null;
+            var now = DateTimeOffset.UtcNow;
+            return GitHostRateLimit.ResetTime(Header, now) ?? (status == 429 ? now.AddMinutes(1) : now.AddHours(1));
         }
 
         /// <summary>GitHub's own error message (": Bad credentials"), shortened and without the token, or "".</summary>

@@ -21,11 +21,9 @@ public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage
     }
 
     internal GitLabStorageProvider(GitHostHttpOptions options)
-        : base(options)
+        : base("GitLab", options)
     {
     }
-
-    public override string Type => "GitLab";
 
     protected override string? RefOf(GitLabStorage settings) => settings.Ref;
 

@@ -9,7 +9,11 @@ public sealed class BitbucketStorageTests : IDisposable
 {
     private const string Path = "flows/my_flow.cs";
     private const string Key = "PROJ";
-    private static readonly GitHostHttpOptions Fast = new() { BaseDelay = TimeSpan.FromMilliseconds(20), MaxRetries = 3, MaxRateLimitWait = TimeSpan.FromSeconds(5) };
+    private static readonly GitHostHttpOptions Fast = new()
+    {
+        Retry = new() { BaseDelay = TimeSpan.FromMilliseconds(20), MaxRetries = 3 },
+        MaxRateLimitWait = TimeSpan.FromSeconds(5),
+    };
 
     private readonly StandIn _standIn = StandIn.Instance;
     private readonly BitbucketStorageProvider _provider = new(Fast);

@@ -8,7 +8,11 @@ namespace Flowstore.Storage.GitLab.Tests;
 public sealed class GitLabStorageTests : IDisposable
 {
     private const string Path = "flows/my_flow.cs";
-    private static readonly GitHostHttpOptions Fast = new() { BaseDelay = TimeSpan.FromMilliseconds(20), MaxRetries = 3, MaxRateLimitWait = TimeSpan.FromSeconds(5) };
+    private static readonly GitHostHttpOptions Fast = new()
+    {
+        Retry = new() { BaseDelay = TimeSpan.FromMilliseconds(20), MaxRetries = 3 },
+        MaxRateLimitWait = TimeSpan.FromSeconds(5),
+    };
 
     private readonly StandIn _standIn = StandIn.Instance;
     private readonly GitLabStorageProvider _provider = new(Fast);
