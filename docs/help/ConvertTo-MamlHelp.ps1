@@ -344,18 +344,28 @@ function New-ParameterModel {
     }
 }
 
+# The values of a selector parameter: an enum's names, else its argument completer's offers.
+function Get-SelectorValue([string]$CommandName, [System.Management.Automation.ParameterMetadata]$Parameter) {
+    if ($Parameter.ParameterType.IsEnum) { return [Enum]::GetNames($Parameter.ParameterType) }
+    $completer = @($Parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ArgumentCompleterAttribute] -and $_.Type }) | Select-Object -First 1
+    if (-not $completer) { return @() }
+    $instance = [System.Activator]::CreateInstance($completer.Type)
+    @($instance.CompleteArgument($CommandName, $Parameter.Name, '', $null, @{}) | ForEach-Object CompletionText)
+}
+
 function Get-CommandModel {
     param([System.Management.Automation.CmdletInfo]$Command, $Doc)
     $name = $Command.Name
 
-    # A cmdlet whose dynamic parameters depend on an enum at position 0 (New-FlowStorage -Type): one variant
-    # of the metadata per enum value, so every type's parameters are documented and each gets a syntax.
+    # A cmdlet whose dynamic parameters depend on the parameter at position 0 (New-FlowStorage -Type): one variant
+    # of the metadata per value (an enum's names, else what its argument completer offers), so every type's
+    # parameters are documented and each gets a syntax.
     $variants = @($Command)
-    $selector = @($Command.Parameters.Values | Where-Object {
-            $_.ParameterType.IsEnum -and ($_.ParameterSets.Values | Where-Object Position -EQ 0) }) | Select-Object -First 1
+    $selector = @($Command.Parameters.Values | Where-Object { $_.ParameterSets.Values | Where-Object Position -EQ 0 }) | Select-Object -First 1
     if ($selector -and $Command.ImplementingType -and
         [System.Management.Automation.IDynamicParameters].IsAssignableFrom($Command.ImplementingType)) {
-        $variants = @([Enum]::GetNames($selector.ParameterType) | ForEach-Object { Get-Command -Name $name -ArgumentList $_ })
+        $values = @(Get-SelectorValue $name $selector)
+        if ($values.Count -gt 0) { $variants = @($values | ForEach-Object { Get-Command -Name $name -ArgumentList $_ }) }
     }
     $allParams = [ordered]@{}
     foreach ($variant in $variants) {

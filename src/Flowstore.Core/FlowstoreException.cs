@@ -61,6 +61,8 @@ public enum FlowHintKind
     StoreAsScript,
     /// <summary>Pass a storage for the flow when registering it.</summary>
     PassStorage,
+    /// <summary>Give only one of the storage settings <see cref="FlowHint.Name"/> (comma-separated) of storage type <see cref="FlowHint.StorageType"/>.</summary>
+    StorageSettingsExclusive,
 }
 
 /// <summary>
@@ -83,6 +85,8 @@ public sealed record FlowHint(FlowHintKind Kind, string? Name = null, string? Pa
     public static FlowHint PublishToBranch(string? branch = null) => new(FlowHintKind.PublishToBranch, Name: branch);
     public static FlowHint StoreAsScript() => new(FlowHintKind.StoreAsScript);
     public static FlowHint PassStorage() => new(FlowHintKind.PassStorage);
+    public static FlowHint StorageSettingsExclusive(string storageType, params string[] settings)
+        => new(FlowHintKind.StorageSettingsExclusive, Name: string.Join(",", settings), StorageType: storageType);
 }
 
 /// <summary>Stable error ids raised by the engine.</summary>

@@ -1,27 +1,97 @@
+using System.Reflection;
+using System.Runtime.Loader;
+
 namespace Flowstore.Engine;
 
 /// <summary>
-/// The storage providers every <see cref="FlowClient"/> has: one line per provider. A provider brings its
-/// settings class (registered for saved JSON and visible to flow scripts) and its fetch/publish code.
+/// The storage types every <see cref="FlowClient"/> serves, discovered, not listed: each Flowstore.Storage.* project
+/// the engine references is named in a generated <see cref="StorageProviderAssemblyAttribute"/> (see the csproj), and
+/// each such assembly registers its provider with one <see cref="FlowStorageProviderAttribute"/> line. Local storage
+/// registers itself in Flowstore.Core. More provider assemblies can be named in <see cref="ExtraProvidersVariable"/>.
 /// </summary>
-internal static class BuiltInStorage
+public static class BuiltInStorage
 {
-    public static IEnumerable<IStorageProvider> Providers(string home) =>
-    [
-        new LocalStorageProvider(Path.Combine(home, "flows")),
-        new Storage.GitHub.GitHubStorageProvider(),
-        new Storage.GitLab.GitLabStorageProvider(),
-        new Storage.Bitbucket.BitbucketStorageProvider(),
-        new Storage.Git.GitStorageProvider(Path.Combine(home, "cache", "git")),
-        new Storage.S3.S3StorageProvider(),
-        new Storage.Gcs.GcsStorageProvider(),
-        new Storage.Docker.DockerStorageProvider(),
-    ];
+    /// <summary>Paths of more provider assemblies (separated by the platform's path separator), loaded next to the built-in ones.</summary>
+    public const string ExtraProvidersVariable = "FLOWSTORE_STORAGE_PROVIDERS";
+
+    private static readonly Lock Gate = new();
+    private static bool _builtInLoaded;
+    private static string? _extraLoaded;
+
+    /// <summary>The storage types with a provider, sorted by name.</summary>
+    public static IReadOnlyList<StorageTypeInfo> Types
+    {
+        get
+        {
+            Load();
+            return StorageTypes.All.Where(t => t.ProviderType is not null).ToArray();
+        }
+    }
+
+    /// <summary>A provider per storage type, for a client whose home is <paramref name="home"/>.</summary>
+    public static IEnumerable<IStorageProvider> Providers(string home)
+    {
+        var environment = new StorageEnvironment(home);
+        return Types.Select(t => t.CreateProvider(environment)).ToArray();
+    }
 
     /// <summary>The assemblies of the settings classes, referenced by flow scripts (new S3Storage(...)).</summary>
-    public static IReadOnlyList<System.Reflection.Assembly> SettingsAssemblies { get; } = Providers(Path.GetTempPath())
-        .Select(p => p.SettingsType.Assembly)
+    public static IReadOnlyList<Assembly> SettingsAssemblies => Types
+        .Select(t => t.SettingsType.Assembly)
         .Where(a => a != typeof(StorageSettings).Assembly)
         .Distinct()
         .ToArray();
+
+    private static void Load()
+    {
+        var extra = Environment.GetEnvironmentVariable(ExtraProvidersVariable);
+        lock (Gate)
+        {
+            // Providers load into the engine's own load context (a private one inside PowerShell).
+            var context = AssemblyLoadContext.GetLoadContext(typeof(BuiltInStorage).Assembly) ?? AssemblyLoadContext.Default;
+            if (!_builtInLoaded)
+            {
+                StorageTypes.Register(typeof(StorageSettings).Assembly);
+                foreach (var name in typeof(BuiltInStorage).Assembly.GetCustomAttributes<StorageProviderAssemblyAttribute>().Select(a => a.AssemblyName))
+                {
+                    StorageTypes.Register(context.LoadFromAssemblyName(new AssemblyName(name)));
+                }
+                _builtInLoaded = true;
+            }
+            if (!string.IsNullOrWhiteSpace(extra) && extra != _extraLoaded)
+            {
+                foreach (var path in extra.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    StorageTypes.Register(LoadExtra(context, path));
+                }
+                _extraLoaded = extra;
+            }
+        }
+    }
+
+    private static Assembly LoadExtra(AssemblyLoadContext context, string path)
+    {
+        var full = Path.GetFullPath(path);
+        var loaded = context.Assemblies.FirstOrDefault(a => !a.IsDynamic && string.Equals(a.Location, full, StringComparison.Ordinal));
+        if (loaded is not null)
+        {
+            return loaded;
+        }
+        try
+        {
+            return context.LoadFromAssemblyPath(full);
+        }
+        catch (Exception e) when (e is FileNotFoundException or BadImageFormatException or FileLoadException)
+        {
+            throw new FlowstoreException(ErrorIds.StorageTypeUnknown, FlowErrorKind.InvalidArgument,
+                $"{ExtraProvidersVariable} names '{full}', which is not a storage provider assembly that can be loaded: {e.Message}", e) { Target = full };
+        }
+    }
+}
+
+/// <summary>Names an assembly that holds storage providers; generated by the build for each Flowstore.Storage.* project reference.</summary>
+[AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
+internal sealed class StorageProviderAssemblyAttribute(string assemblyName) : Attribute
+{
+    public string AssemblyName { get; } = assemblyName;
 }

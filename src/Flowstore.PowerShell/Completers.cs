@@ -25,12 +25,29 @@ public sealed class FlowNameCompleter : IArgumentCompleter
     }
 }
 
-/// <summary>Completes storage type names.</summary>
+/// <summary>Completes storage type names: the registered providers' types.</summary>
 public sealed class StorageTypeCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
-        => Completion.Results(wordToComplete, StorageTypes.Names);
+    {
+        try
+        {
+            return Completion.Results(wordToComplete, FlowStorageType.Names);
+        }
+        catch (Exception)
+        {
+            return Array.Empty<CompletionResult>();
+        }
+    }
+}
+
+/// <summary>Completes the names of secrets in the Flowstore secret store (for storage settings that name a secret); never throws.</summary>
+public sealed class SecretNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+        => Completion.Safe(wordToComplete, client => client.DescribeSecretsAsync(null).GetAwaiter().GetResult().Select(s => s.Name));
 }
 
 internal static class Completion

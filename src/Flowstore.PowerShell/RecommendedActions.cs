@@ -30,6 +30,9 @@ internal static class RecommendedActions
             "Add -StoredAsScript to New-FlowStorage (storedAsScript: true in a flow script) to keep the script in storage.",
         { Kind: FlowHintKind.PassStorage } =>
             "Pass a storage with Register-Flow -Storage (New-FlowStorage ...).",
+        { Kind: FlowHintKind.StorageSettingsExclusive } =>
+            $"Give only one of {string.Join(", ", Names(hint.Name).Select(n => "-" + Pascal(n)))} to New-FlowStorage{(hint.StorageType is null ? "" : $" -Type {hint.StorageType}")} " +
+            $"({string.Join(", ", Names(hint.Name).Select(n => Camel(n) + ":"))} in a flow script).",
         _ => null,
     };
 
@@ -40,6 +43,8 @@ internal static class RecommendedActions
 
     private static string Quote(string? value, string placeholder = "<name>")
         => value is null ? placeholder : $"'{value.Replace("'", "''")}'";
+
+    private static string[] Names(string? list) => (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     private static string Pascal(string? name) => string.IsNullOrEmpty(name) ? "<Setting>" : char.ToUpperInvariant(name[0]) + name[1..];
 

@@ -1,3 +1,5 @@
+[assembly: Flowstore.FlowStorageProvider(typeof(Flowstore.Storage.Bitbucket.BitbucketStorageProvider))]
+
 namespace Flowstore;
 
 /// <summary>
@@ -16,7 +18,7 @@ namespace Flowstore;
 ///     accessTokenSecret: "BITBUCKET_ACCESS_TOKEN");  // name of the secret holding an HTTP access token
 /// </code>
 /// </example>
-public sealed class BitbucketStorage : StorageSettings
+public sealed record BitbucketStorage : StorageSettings
 {
     /// <summary>For deserialisation.</summary>
     public BitbucketStorage()
@@ -42,29 +44,34 @@ public sealed class BitbucketStorage : StorageSettings
     public override string Type => "Bitbucket";
 
     /// <summary>The key of the project that holds the repository.</summary>
+    [StorageSetting("The key of the Bitbucket project that holds the repository, e.g. PROJ.", Mandatory = true)]
     public string Project { get; set; } = "";
 
     /// <summary>The repository's slug.</summary>
+    [StorageSetting("The repository's slug.", Mandatory = true)]
     public string Repo { get; set; } = "";
 
     /// <summary>The flow file's path in the repository.</summary>
+    [StorageSetting("The flow file's path in the repository, relative to its root, e.g. flows/my_flow.cs.", Mandatory = true)]
     public string Path { get; set; } = "";
 
     /// <summary>The Bitbucket Server URL.</summary>
+    [StorageSetting("The Bitbucket Server URL, e.g. https://bitbucket.example.com.", Mandatory = true)]
     public string? Host { get; set; }
 
     /// <summary>A branch, tag or commit SHA; the repository's default branch when null.</summary>
+    [StorageSetting("A branch, tag or commit SHA; defaults to the repository's default branch. Every run resolves it to a commit SHA and records it.")]
     public string? Ref { get; set; }
 
     /// <summary>Name of the secret holding the HTTP access token; anonymous access (public repositories) when null.</summary>
+    [StorageSetting("Name of the secret (a Flowstore secret, an environment variable, or a vault) holding a Bitbucket HTTP access token " +
+        "(sent as a Bearer token); omit for public repositories.", Secret = true)]
     public string? AccessTokenSecret { get; set; }
 
     public override bool IsScript => true;
 
     public override string Locator
         => $"bitbucket:{Host?.TrimEnd('/').ToLowerInvariant()}/{Project.ToUpperInvariant()}/{Repo.ToLowerInvariant()}@{Ref ?? "(default branch)"}:{Path}";
-
-    public override IEnumerable<string> SecretNames => AccessTokenSecret is null ? Array.Empty<string>() : new[] { AccessTokenSecret };
 
     public override string ToString()
         => $"Bitbucket {Host?.TrimEnd('/')} {Project}/{Repo} {Path} @ {Ref ?? "default branch"}";

@@ -52,26 +52,11 @@ public sealed class BitbucketStorageProvider : GitHostStorageProvider<BitbucketS
     protected override BitbucketStorage Complete(BitbucketStorage settings)
     {
         var bitbucket = new BitbucketStorage(settings.Project ?? "", settings.Repo ?? "", settings.Path ?? "", settings.Host, settings.Ref, settings.AccessTokenSecret);
-        if (string.IsNullOrWhiteSpace(bitbucket.Project) || string.IsNullOrWhiteSpace(bitbucket.Repo))
-        {
-            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                "Bitbucket storage needs the project key and the repository slug: -Project KEY -Repo slug.");
-        }
+        bitbucket.Validate();
         bitbucket.Project = bitbucket.Project.Trim();
         bitbucket.Repo = bitbucket.Repo.Trim();
-        var name = $"{bitbucket.Project}/{bitbucket.Repo}";
-        if (string.IsNullOrWhiteSpace(bitbucket.Path))
-        {
-            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                $"Bitbucket storage of repository {name} needs the flow file's path in the repository: -Path flows/my_flow.cs.") { Target = name };
-        }
-        if (string.IsNullOrWhiteSpace(bitbucket.Host))
-        {
-            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                $"Bitbucket storage of repository {name} needs the server: -Host https://bitbucket.example.com.") { Target = name };
-        }
         bitbucket.Path = GitHostUrls.NormalizePath(bitbucket.Path);
-        bitbucket.Host = GitHostUrls.NormalizeHost(bitbucket.Host, Service);
+        bitbucket.Host = GitHostUrls.NormalizeHost(bitbucket.Host!, Service);
         bitbucket.Ref = string.IsNullOrWhiteSpace(bitbucket.Ref) ? null : bitbucket.Ref.Trim();
         bitbucket.AccessTokenSecret = string.IsNullOrWhiteSpace(bitbucket.AccessTokenSecret) ? null : bitbucket.AccessTokenSecret.Trim();
         return bitbucket;

@@ -1,5 +1,7 @@
 using System.Text.Json.Serialization;
 
+[assembly: Flowstore.FlowStorageProvider(typeof(Flowstore.Storage.Docker.DockerStorageProvider))]
+
 namespace Flowstore;
 
 /// <summary>
@@ -14,7 +16,7 @@ namespace Flowstore;
 /// file: no build, registration checks the file in the image.
 /// </para>
 /// </summary>
-public sealed class DockerStorage : StorageSettings
+public sealed record DockerStorage : StorageSettings
 {
     /// <summary>For deserialisation.</summary>
     public DockerStorage()
@@ -58,33 +60,49 @@ public sealed class DockerStorage : StorageSettings
     public override string Type => "Docker";
 
     /// <summary>The registry (host[:port], optionally with http:// or https://); none: the image stays in the local engine.</summary>
+    [StorageSetting("The registry the image is pushed to and read from, e.g. registry.example.com or http://127.0.0.1:5000 " +
+        "(loopback registries are spoken to over HTTP). Without it the image stays in the local Docker engine.")]
     public string? RegistryUrl { get; set; }
 
     /// <summary>The image's repository name (may include the registry when <see cref="RegistryUrl"/> is not set).</summary>
+    [StorageSetting("The image's repository name, e.g. flows/etl. For script storage without files, a Dockerfile or a base image it names an " +
+        "image that already holds the flow script (no build; registration checks the file). Without it, registration builds an image named flowstore/<flow-slug>.")]
     public string? ImageName { get; set; }
 
     /// <summary>The image's tag; generated (UTC timestamp) by a build when not given.</summary>
+    [StorageSetting("The image's tag; a build generates a UTC timestamp tag (e.g. 20261128T174500Z) when not given.")]
     public string? ImageTag { get; set; }
 
     /// <summary>Where the script (script storage) or the compiled flow (frozen) is in the image; absolute.</summary>
+    [StorageSetting("Where the flow script is in the image, e.g. /flows/my_flow.cs (frozen: where the compiled flow goes; default /flowstore/<flow-slug>.dll).")]
     public string? Path { get; set; }
 
     /// <summary>Local file → absolute path in the image, copied in by the build.</summary>
+    [StorageSetting("Local files to copy into the image, local path = path in the image (e.g. 'flows/my_flow.cs' = '/flows/my_flow.cs').",
+        LocalPath = StorageSettingPath.FileKeys)]
     public Dictionary<string, string>? Files { get; set; }
 
     /// <summary>A local Dockerfile the build starts from (its folder is the build context).</summary>
+    [StorageSetting("A Dockerfile the image is built from (its folder is the build context); the files are copied in after its instructions.",
+        LocalPath = StorageSettingPath.File)]
     public string? Dockerfile { get; set; }
 
     /// <summary>The image a generated Dockerfile builds on; "scratch" when not given.</summary>
+    [StorageSetting("The image to build on (FROM) when no Dockerfile is given; scratch by default.")]
     public string? BaseImage { get; set; }
 
     /// <summary>Opt-in script storage, as in the seed.</summary>
+    [StorageSetting("Runs read the flow script from the image; without it the compiled flow goes into the image (frozen).")]
     public bool StoredAsScript { get; set; }
 
     /// <summary>The Docker engine to use; else DOCKER_HOST; else unix:///var/run/docker.sock.</summary>
+    [StorageSetting("The Docker engine, e.g. unix:///var/run/docker.sock or tcp://host:2375; else $env:DOCKER_HOST, else " +
+        "unix:///var/run/docker.sock. Runs on an agent where no engine answers read the image from the registry.")]
     public string? DockerHost { get; set; }
 
     /// <summary>Name of the secret holding the registry credentials: "user:password" or {"username","password"}.</summary>
+    [StorageSetting("Name of the secret (a Flowstore secret, environment variable or vault) with the registry credentials: " +
+        "\"user:password\" or JSON {\"username\": \"...\", \"password\": \"...\"}.", Secret = true)]
     public string? RegistryCredentialsSecret { get; set; }
 
     /// <summary>The digest of the image that was built or checked (the registry's manifest digest, else the image ID).</summary>
@@ -120,8 +138,15 @@ public sealed class DockerStorage : StorageSettings
         }
     }
 
-    public override IEnumerable<string> SecretNames =>
-        RegistryCredentialsSecret is null ? Array.Empty<string>() : [RegistryCredentialsSecret];
+    /// <summary>A Dockerfile or a base image, not both (the Dockerfile's FROM names the base).</summary>
+    protected override void ValidateSettings()
+    {
+        if (Dockerfile is not null && BaseImage is not null)
+        {
+            throw Conflict("Docker storage takes a Dockerfile or a base image, not both: the Dockerfile's FROM names the base image.",
+                Dockerfile, nameof(Dockerfile), nameof(BaseImage));
+        }
+    }
 
     public override string ToString()
     {

@@ -96,11 +96,7 @@ public sealed class DockerStorageProvider : IStorageProvider
     internal static DockerStorage Normalize(DockerStorage docker, string scriptPath, string flowSlug)
     {
         var baseDir = Path.GetDirectoryName(scriptPath)!;
-        if (docker.Dockerfile is not null && docker.BaseImage is not null)
-        {
-            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                "Docker storage takes a Dockerfile or a BaseImage, not both (the Dockerfile's FROM names the base).") { Target = docker.Dockerfile };
-        }
+        docker.Validate();
         if (docker.Files is { Count: > 0 } files)
         {
             docker.Files = files.ToDictionary(

@@ -1,4 +1,7 @@
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+
+[assembly: Flowstore.FlowStorageProvider(typeof(Flowstore.Storage.Gcs.GcsStorageProvider))]
 
 namespace Flowstore;
 
@@ -15,7 +18,7 @@ namespace Flowstore;
 /// key; without it Application Default Credentials are used, or no credentials at all when <see cref="EndpointUrl"/>
 /// points at an emulator.
 /// </remarks>
-public sealed class GcsStorage : StorageSettings
+public sealed partial record GcsStorage : StorageSettings
 {
     /// <summary>For deserialisation.</summary>
     public GcsStorage()
@@ -44,24 +47,33 @@ public sealed class GcsStorage : StorageSettings
     public override string Type => "Gcs";
 
     /// <summary>The bucket that holds the flow.</summary>
+    [StorageSetting("The bucket that holds the flow.", Mandatory = true)]
     public string Bucket { get; set; } = "";
 
     /// <summary>The object name; filled in by registration or publishing when it is generated.</summary>
+    [StorageSetting("The object name in the bucket. Without it, registration (or publishing) uploads the script to a generated key, " +
+        "<flow-slug>/<utc timestamp> (e.g. etl/20261128T174500Z).")]
     public string? Key { get; set; }
 
     /// <summary>The Google Cloud project billed for the requests (quota project).</summary>
+    [StorageSetting("The Google Cloud project billed for the requests (quota project); defaults to the credential's.")]
     public string? Project { get; set; }
 
     /// <summary>Opt-in script storage, as in the seed.</summary>
+    [StorageSetting("Runs download the script (script storage); without it registration uploads the compiled flow.")]
     public bool StoredAsScript { get; set; }
 
     /// <summary>A local script that registration uploads (absolute once registered).</summary>
+    [StorageSetting("A local script that registration uploads to the key (or to a generated key); script storage only.", LocalPath = StorageSettingPath.File)]
     public string? LocalScriptPath { get; set; }
 
     /// <summary>An endpoint other than Google's (an emulator); kept with the flow.</summary>
+    [StorageSetting("Another endpoint than Google's, e.g. an emulator (http://127.0.0.1:9199); kept with the flow.")]
     public string? EndpointUrl { get; set; }
 
     /// <summary>Name of the secret holding a service-account JSON key; never the key itself.</summary>
+    [StorageSetting("Name of the secret (a Flowstore secret, environment variable or vault) that holds a service-account JSON key. " +
+        "Without it, Application Default Credentials are used, or none with an endpoint URL.", Secret = true)]
     public string? CredentialsSecret { get; set; }
 
     /// <summary>
@@ -95,7 +107,27 @@ public sealed class GcsStorage : StorageSettings
         }
     }
 
-    public override IEnumerable<string> SecretNames => CredentialsSecret is null ? [] : [CredentialsSecret];
+    /// <summary>A valid bucket name, an http(s) endpoint, an object name GCS accepts.</summary>
+    protected override void ValidateSettings()
+    {
+        if (!BucketName().IsMatch(Bucket))
+        {
+            throw Invalid(nameof(Bucket), $"'{Bucket}' is not a valid GCS bucket name: 3-63 (or up to 222 with dots) lowercase letters, digits, '-', '_' and '.', " +
+                "starting and ending with a letter or digit.", Bucket);
+        }
+        if (!string.IsNullOrEmpty(EndpointUrl)
+            && !(Uri.TryCreate(EndpointUrl, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)))
+        {
+            throw Invalid(nameof(EndpointUrl), $"The GCS endpoint '{Storage.Gcs.GcsConnection.DisplayEndpoint(EndpointUrl)}' is not an http:// or https:// URL.");
+        }
+        if (Key is { Length: > 0 } key && (key.Length > 1024 || key.Contains('\n') || key.Contains('\r')))
+        {
+            throw Invalid(nameof(Key), $"'{key}' is not a valid GCS object name (at most 1024 bytes, no line breaks).", key);
+        }
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$")]
+    private static partial Regex BucketName();
 
     public override string ToString()
     {

@@ -43,33 +43,6 @@ public sealed partial class GcsStorageProvider : ObjectStorageProvider<GcsStorag
     protected override async Task<IObjectStore> OpenAsync(GcsStorage settings, ISecretResolver secrets, Action<string> log, CancellationToken cancellationToken)
         => await GcsConnection.OpenAsync(settings, secrets, _retry, log, cancellationToken).ConfigureAwait(false);
 
-    /// <summary>Checks what a GCS call needs: a valid bucket name and endpoint URL.</summary>
-    protected override void Validate(GcsStorage gcs)
-    {
-        if (string.IsNullOrWhiteSpace(gcs.Bucket))
-        {
-            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                "GCS storage needs a bucket.") { Target = "Bucket", Hint = FlowHint.StorageSetting("Gcs", "Bucket") };
-        }
-        if (!BucketName().IsMatch(gcs.Bucket))
-        {
-            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                $"'{gcs.Bucket}' is not a valid GCS bucket name: 3-63 (or up to 222 with dots) lowercase letters, digits, '-', '_' and '.', " +
-                "starting and ending with a letter or digit.") { Target = gcs.Bucket };
-        }
-        if (!string.IsNullOrEmpty(gcs.EndpointUrl)
-            && !(Uri.TryCreate(gcs.EndpointUrl, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)))
-        {
-            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                $"The GCS endpoint '{GcsConnection.DisplayEndpoint(gcs.EndpointUrl)}' is not an http:// or https:// URL.") { Target = "EndpointUrl" };
-        }
-        if (gcs.Key is { Length: > 0 } key && (key.Length > 1024 || key.Contains('\n') || key.Contains('\r')))
-        {
-            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                $"'{key}' is not a valid GCS object name (at most 1024 bytes, no line breaks).") { Target = key };
-        }
-    }
-
-    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$")]
-    private static partial Regex BucketName();
+    /// <summary>The settings' own rules (<see cref="StorageSettings.Validate"/>): bucket name, endpoint URL, object name.</summary>
+    protected override void Validate(GcsStorage gcs) => gcs.Validate();
 }

@@ -1,3 +1,5 @@
+[assembly: Flowstore.FlowStorageProvider(typeof(Flowstore.Storage.Git.GitStorageProvider))]
+
 namespace Flowstore;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace Flowstore;
 /// file at <see cref="Branch"/>, <see cref="Tag"/> or <see cref="Commit"/> (the remote's default branch when none
 /// is set), resolves it to a commit SHA and records that SHA. Script-only storage.
 /// </summary>
-public sealed class GitStorage : StorageSettings
+public sealed record GitStorage : StorageSettings
 {
     /// <summary>For deserialisation.</summary>
     public GitStorage()
@@ -39,27 +41,36 @@ public sealed class GitStorage : StorageSettings
     public override bool IsScript => true;
 
     /// <summary>The repository URL (never with credentials).</summary>
+    [StorageSetting("The repository URL: https://..., ssh://... or file://... (for Azure Repos https://dev.azure.com/org/project/_git/repo); " +
+        "a local repository path becomes a file:// URL. Never put credentials in it: name a token secret instead.", Mandatory = true, LocalPath = StorageSettingPath.UrlOrFile)]
     public string Url { get; set; } = "";
 
     /// <summary>The flow file's path inside the repository (forward slashes, no leading slash).</summary>
+    [StorageSetting("The flow file's path inside the repository, for example flows/my_flow.cs.", Mandatory = true)]
     public string Path { get; set; } = "";
 
     /// <summary>The branch runs follow; null with no <see cref="Tag"/> or <see cref="Commit"/>: the default branch.</summary>
+    [StorageSetting("The branch runs follow (each run reads its latest commit). Without a branch, tag or commit: the repository's default branch.")]
     public string? Branch { get; set; }
 
     /// <summary>A tag runs read.</summary>
+    [StorageSetting("The tag runs read.")]
     public string? Tag { get; set; }
 
     /// <summary>A commit SHA runs read.</summary>
+    [StorageSetting("The commit SHA runs read.")]
     public string? Commit { get; set; }
 
     /// <summary>The name of the secret that holds the token (a PAT); null for public or ssh/file repositories.</summary>
+    [StorageSetting("Name of the secret (a Flowstore secret, an environment variable or a vault) holding a token such as a PAT, sent as HTTP Basic authentication.", Secret = true)]
     public string? TokenSecret { get; set; }
 
     /// <summary>The user name sent with the token; "flowstore" when null.</summary>
+    [StorageSetting("The user name sent with the token (default \"flowstore\"; Azure Repos accepts any).")]
     public string? TokenUsername { get; set; }
 
     /// <summary>Commits to fetch; null means 1, 0 the whole history.</summary>
+    [StorageSetting("How many commits each fetch downloads (default 1; 0 fetches the whole history).", Minimum = 0)]
     public int? Depth { get; set; }
 
     /// <summary>The ref as the user gave it, for messages: "branch main", "tag v1", "commit 3f2a...", "the default branch".</summary>
@@ -70,63 +81,50 @@ public sealed class GitStorage : StorageSettings
 
     public override string Locator => $"git:{GitUrl.Redact(Url)}#{(Branch is not null ? "branch:" + Branch : Tag is not null ? "tag:" + Tag : Commit is not null ? "commit:" + Commit : "HEAD")}:{Path}";
 
-    public override IEnumerable<string> SecretNames => TokenSecret is null ? Array.Empty<string>() : new[] { TokenSecret };
-
     public override string ToString() => $"Git {GitUrl.Redact(Url)} {Path} ({RefDescription})";
 
     /// <summary>A copy (the settings hold only immutable values).</summary>
-    public GitStorage Copy() => (GitStorage)MemberwiseClone();
+    public GitStorage Copy() => this with { };
 
     /// <summary>
-    /// Checks the settings: a URL without a password, a relative path, at most one of branch, tag and commit, and
-    /// names git cannot mistake for options. Throws <see cref="ErrorIds.StorageInvalid"/>.
+    /// A URL without a password, a relative path, at most one of branch, tag and commit, and names git cannot
+    /// mistake for options.
     /// </summary>
-    public void Validate()
+    protected override void ValidateSettings()
     {
-        if (string.IsNullOrWhiteSpace(Url))
-        {
-            throw Invalid("Git storage needs a repository URL (-Url https://..., ssh://... or file://...).");
-        }
         if (Url.StartsWith('-') || Url.Any(char.IsControl))
         {
-            throw Invalid($"Git storage URL '{GitUrl.Redact(Url)}' is not a repository URL.");
+            throw Invalid(nameof(Url), $"Git storage URL '{GitUrl.Redact(Url)}' is not a repository URL.");
         }
         if (GitUrl.HasPassword(Url))
         {
-            throw Invalid($"Git storage URL '{GitUrl.Redact(Url)}' holds credentials; remove them and put the token in a secret " +
-                "(Set-FlowSecret) named by -TokenSecret, so it is never saved with the flow.");
-        }
-        if (string.IsNullOrWhiteSpace(Path))
-        {
-            throw Invalid($"Git storage of {GitUrl.Redact(Url)} needs the flow file's path in the repository (-Path flows/my_flow.cs).");
+            throw Invalid(nameof(TokenSecret), $"Git storage URL '{GitUrl.Redact(Url)}' holds credentials; remove them and put the token in a secret " +
+                "named by the storage's token secret, so it is never saved with the flow.");
         }
         var path = NormalizePath(Path);
         if (path.Length == 0 || path.Split('/').Any(part => part is "" or "." or "..") || path.Any(char.IsControl))
         {
-            throw Invalid($"Git storage path '{Path}' must be a file path inside the repository, such as flows/my_flow.cs.");
+            throw Invalid(nameof(Path), $"Git storage path '{Path}' must be a file path inside the repository, such as flows/my_flow.cs.");
         }
         var refs = new[] { Branch, Tag, Commit }.Count(r => r is not null);
         if (refs > 1)
         {
-            throw Invalid($"Git storage of {GitUrl.Redact(Url)} names more than one of branch ('{Branch}'), tag ('{Tag}') and commit ('{Commit}'); give at most one.");
+            throw Conflict($"Git storage of {GitUrl.Redact(Url)} names more than one of branch ('{Branch}'), tag ('{Tag}') and commit ('{Commit}'); give at most one.",
+                GitUrl.Redact(Url), nameof(Branch), nameof(Tag), nameof(Commit));
         }
-        CheckRefName(Branch, "branch");
-        CheckRefName(Tag, "tag");
+        CheckRefName(Branch, nameof(Branch));
+        CheckRefName(Tag, nameof(Tag));
         if (Commit is not null && (Commit.Length < 4 || Commit.Length > 64 || !Commit.All(Uri.IsHexDigit)))
         {
-            throw Invalid($"Git storage commit '{Commit}' is not a commit SHA (4 to 64 hexadecimal digits).");
-        }
-        if (Depth is < 0)
-        {
-            throw Invalid($"Git storage depth {Depth} is negative; give 1 or more commits, or 0 for the whole history.");
+            throw Invalid(nameof(Commit), $"Git storage commit '{Commit}' is not a commit SHA (4 to 64 hexadecimal digits).");
         }
         if (TokenSecret is not null && string.IsNullOrWhiteSpace(TokenSecret))
         {
-            throw Invalid("Git storage token secret name is empty.");
+            throw Invalid(nameof(TokenSecret), "Git storage token secret name is empty.");
         }
         if (TokenUsername is not null && (TokenUsername.Length == 0 || TokenUsername.Contains(':') || TokenUsername.Any(char.IsControl)))
         {
-            throw Invalid($"Git storage token user name '{TokenUsername}' must be non-empty without ':'.");
+            throw Invalid(nameof(TokenUsername), $"Git storage token user name '{TokenUsername}' must be non-empty without ':'.");
         }
     }
 
@@ -141,7 +139,7 @@ public sealed class GitStorage : StorageSettings
         return normalized.TrimStart('/');
     }
 
-    private void CheckRefName(string? name, string what)
+    private void CheckRefName(string? name, string setting)
     {
         if (name is null)
         {
@@ -150,12 +148,12 @@ public sealed class GitStorage : StorageSettings
         if (name.Length == 0 || name.StartsWith('-') || name.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is '~' or '^' or ':' or '?' or '*' or '[' or '\\')
             || name.Contains("..", StringComparison.Ordinal) || name.EndsWith('/') || name.EndsWith(".lock", StringComparison.Ordinal))
         {
-            throw Invalid($"Git storage {what} '{name}' is not a valid {what} name.");
+            var what = setting.ToLowerInvariant();
+            throw Invalid(setting, $"Git storage {what} '{name}' is not a valid {what} name.");
         }
     }
 
-    private FlowstoreException Invalid(string message)
-        => new(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument, message) { Target = GitUrl.Redact(Url ?? "") };
+    private FlowstoreException Invalid(string setting, string message) => base.Invalid(setting, message, GitUrl.Redact(Url ?? ""));
 }
 
 /// <summary>URL helpers that keep credentials out of messages.</summary>

@@ -17,12 +17,18 @@ public sealed class GitStorageProvider : IStorageProvider
 
     /// <summary>Caches repositories under $FLOWSTORE_HOME/cache/git.</summary>
     public GitStorageProvider()
-        : this(null)
+        : this((string?)null)
     {
     }
 
     /// <param name="cacheDirectory">Where the cache repositories live; $FLOWSTORE_HOME/cache/git when null.</param>
     public GitStorageProvider(string? cacheDirectory) => _cacheDirectory = cacheDirectory;
+
+    /// <summary>Caches repositories under the client's home, cache/git.</summary>
+    public GitStorageProvider(StorageEnvironment environment)
+        : this(Path.Combine(environment.Home, "cache", "git"))
+    {
+    }
 
     public string Type => "Git";
 

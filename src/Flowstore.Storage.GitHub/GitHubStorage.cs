@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
 
+[assembly: Flowstore.FlowStorageProvider(typeof(Flowstore.Storage.GitHub.GitHubStorageProvider))]
+
 namespace Flowstore;
 
 /// <summary>
@@ -15,7 +17,7 @@ namespace Flowstore;
 ///     accessTokenSecret: "GITHUB_ACCESS_TOKEN"); // name of the secret holding a token
 /// </code>
 /// </example>
-public sealed partial class GitHubStorage : StorageSettings
+public sealed partial record GitHubStorage : StorageSettings
 {
     /// <summary>For deserialisation.</summary>
     public GitHubStorage()
@@ -26,7 +28,7 @@ public sealed partial class GitHubStorage : StorageSettings
     /// <param name="path">The flow file's path in the repository, exactly as committed ("flows/my_flow.cs").</param>
     /// <param name="ref">A branch, tag or commit SHA; the repository's default branch when null.</param>
     /// <param name="accessTokenSecret">
-    /// The name of the secret (Set-FlowSecret, an environment variable, or a vault) that holds a personal access
+    /// The name of the secret (a Flowstore secret, an environment variable, or a vault) that holds a personal access
     /// token; needed for private repositories and for publishing. Null: anonymous access to a public repository.
     /// </param>
     /// <param name="baseUrl">
@@ -45,26 +47,30 @@ public sealed partial class GitHubStorage : StorageSettings
     public override string Type => "GitHub";
 
     /// <summary>The repository, <c>owner/name</c>.</summary>
+    [StorageSetting("The repository, as owner/name (for example org/repo).", Mandatory = true)]
     public string Repo { get; set; } = "";
 
     /// <summary>The flow file's path in the repository.</summary>
+    [StorageSetting("The flow file's path in the repository, exactly as committed (for example flows/my_flow.cs).", Mandatory = true)]
     public string Path { get; set; } = "";
 
     /// <summary>Branch, tag or commit SHA; null for the repository's default branch (looked up on every run).</summary>
+    [StorageSetting("A branch, tag or commit SHA. Without it, every run uses the repository's default branch.")]
     public string? Ref { get; set; }
 
     /// <summary>The name of the secret holding a GitHub token (never the token itself).</summary>
+    [StorageSetting("The name of the secret (a Flowstore secret, an environment variable, or a SecretManagement vault) that holds a " +
+        "GitHub personal access token: needed for private repositories and for publishing. Never the token itself.", Secret = true)]
     public string? AccessTokenSecret { get; set; }
 
     /// <summary>GitHub Enterprise Server's address; null for github.com.</summary>
+    [StorageSetting("GitHub Enterprise Server's address, for example https://github.example.com (the API is under /api/v3). Defaults to github.com.")]
     public string? BaseUrl { get; set; }
 
     public override bool IsScript => true;
 
     /// <summary>Server, repository, path and ref: where the script lives (task code changes keep it).</summary>
     public override string Locator => $"github:{Server}/{Repo}/{NormalizedPath}@{Ref ?? "(default branch)"}";
-
-    public override IEnumerable<string> SecretNames => AccessTokenSecret is { Length: > 0 } name ? new[] { name } : Array.Empty<string>();
 
     public override string ToString() => $"GitHub {(BaseUrl is null ? "" : Server + " ")}{Repo}/{NormalizedPath}@{Ref ?? "(default branch)"}";
 
@@ -76,35 +82,29 @@ public sealed partial class GitHubStorage : StorageSettings
     /// <summary>The path without a leading slash.</summary>
     internal string NormalizedPath => (Path ?? "").TrimStart('/');
 
-    /// <summary>
-    /// Checks the settings (<see cref="ErrorIds.StorageInvalid"/>): repo is <c>owner/name</c>, a path is given, the
-    /// base URL is an absolute http(s) URL.
-    /// </summary>
-    public void Validate()
+    /// <summary>Repo is <c>owner/name</c>, a path is given, the base URL is an absolute http(s) URL.</summary>
+    protected override void ValidateSettings()
     {
-        if (string.IsNullOrWhiteSpace(Repo) || !RepoPattern().IsMatch(Repo))
+        if (!RepoPattern().IsMatch(Repo))
         {
-            throw Invalid($"GitHub storage needs the repository as owner/name (for example 'org/repo'); got '{Repo}'.");
+            throw Invalid(nameof(Repo), $"GitHub storage needs the repository as owner/name (for example 'org/repo'); got '{Repo}'.", Repo);
         }
-        if (string.IsNullOrWhiteSpace(Path) || NormalizedPath.Length == 0 || Path.EndsWith('/'))
+        if (NormalizedPath.Length == 0 || Path.EndsWith('/'))
         {
-            throw Invalid($"GitHub storage of {Repo} needs the path of the flow file in the repository (for example 'flows/my_flow.cs'); got '{Path}'.");
+            throw Invalid(nameof(Path), $"GitHub storage of {Repo} needs the path of the flow file in the repository (for example 'flows/my_flow.cs'); got '{Path}'.", Repo);
         }
         if (Ref is not null && Ref.Trim().Length == 0)
         {
-            throw Invalid($"GitHub storage of {Repo}/{NormalizedPath}: the ref is blank; give a branch, tag or commit SHA, or none for the default branch.");
+            throw Invalid(nameof(Ref), $"GitHub storage of {Repo}/{NormalizedPath}: the ref is blank; give a branch, tag or commit SHA, or none for the default branch.", Repo);
         }
         if (BaseUrl is not null
             && (!Uri.TryCreate(BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
                 || !string.IsNullOrEmpty(uri.UserInfo)))
         {
             // The URL may hold credentials by mistake: do not repeat it.
-            throw Invalid($"GitHub storage of {Repo}/{NormalizedPath}: the base URL must be an http(s) address without credentials, like 'https://github.example.com'.");
+            throw Invalid(nameof(BaseUrl), $"GitHub storage of {Repo}/{NormalizedPath}: the base URL must be an http(s) address without credentials, like 'https://github.example.com'.", Repo);
         }
     }
-
-    private FlowstoreException Invalid(string message)
-        => new(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument, message) { Target = Repo };
 
     // GitHub owners: letters, digits, hyphens; repository names: letters, digits, '-', '_', '.'.
     [GeneratedRegex(@"^[A-Za-z0-9](?:[A-Za-z0-9-]*)/[A-Za-z0-9._-]+$")]

@@ -47,17 +47,8 @@ public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage
     protected override GitLabStorage Complete(GitLabStorage settings)
     {
         var gitlab = new GitLabStorage(settings.Repo ?? "", settings.Path ?? "", settings.Host, settings.Ref, settings.AccessTokenSecret);
-        if (string.IsNullOrWhiteSpace(gitlab.Repo))
-        {
-            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                "GitLab storage needs a project: -Repo group/project (or its numeric id).");
-        }
+        gitlab.Validate();
         gitlab.Repo = gitlab.Repo.Trim().Trim('/');
-        if (string.IsNullOrWhiteSpace(gitlab.Path))
-        {
-            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                $"GitLab storage of project '{gitlab.Repo}' needs the flow file's path in the repository: -Path flows/my_flow.cs.") { Target = gitlab.Repo };
-        }
         gitlab.Path = GitHostUrls.NormalizePath(gitlab.Path);
         gitlab.Host = GitHostUrls.NormalizeHost(string.IsNullOrWhiteSpace(gitlab.Host) ? GitLabStorage.DefaultHost : gitlab.Host, Service);
         gitlab.Ref = string.IsNullOrWhiteSpace(gitlab.Ref) ? null : gitlab.Ref.Trim();

@@ -1,3 +1,5 @@
+[assembly: Flowstore.FlowStorageProvider(typeof(Flowstore.Storage.S3.S3StorageProvider))]
+
 namespace Flowstore;
 
 /// <summary>
@@ -9,7 +11,7 @@ namespace Flowstore;
 /// Saved with the registered flow: bucket, key, endpoint, region and path style are kept; credentials never
 /// are, only the name of the secret that holds them (<see cref="CredentialsSecret"/>).
 /// </remarks>
-public sealed class S3Storage : StorageSettings
+public sealed record S3Storage : StorageSettings
 {
     /// <summary>For deserialisation.</summary>
     public S3Storage()
@@ -47,27 +49,37 @@ public sealed class S3Storage : StorageSettings
     public override string Type => "S3";
 
     /// <summary>The bucket that holds the flow.</summary>
+    [StorageSetting("The bucket that holds the flow.", Mandatory = true)]
     public string Bucket { get; set; } = "";
 
     /// <summary>The object key; filled in by registration or publishing when it is generated.</summary>
+    [StorageSetting("The object key. Script storage without a local script path: the script already in the bucket (registration checks it). " +
+        "Otherwise where registration uploads; generated as <flow-slug>/<UTC yyyyMMddTHHmmssZ> when omitted.")]
     public string? Key { get; set; }
 
     /// <summary>Opt-in script storage, as in the seed.</summary>
+    [StorageSetting("Runs fetch the script from the bucket (task code can change without re-registering); without it registration uploads the compiled flow.")]
     public bool StoredAsScript { get; set; }
 
     /// <summary>A local script that registration uploads (absolute once resolved).</summary>
+    [StorageSetting("A local script that registration uploads to the key (script storage only).", LocalPath = StorageSettingPath.File)]
     public string? LocalScriptPath { get; set; }
 
     /// <summary>An S3-compatible endpoint URL; null for Amazon S3.</summary>
+    [StorageSetting("An S3-compatible endpoint, e.g. http://127.0.0.1:9000; omit for Amazon S3.")]
     public string? EndpointUrl { get; set; }
 
     /// <summary>The region; null for the SDK's default.</summary>
+    [StorageSetting("The region, e.g. eu-west-1; defaults to the AWS SDK's (AWS_REGION, profile), else us-east-1.")]
     public string? Region { get; set; }
 
     /// <summary>Path-style addressing (bucket in the path).</summary>
+    [StorageSetting("Addresses the bucket in the path (http://host/bucket/key), as most S3-compatible servers need.")]
     public bool ForcePathStyle { get; set; }
 
     /// <summary>Name of the secret holding the credentials (a JSON object); null for the SDK's credential chain.</summary>
+    [StorageSetting("Name of a secret whose value is a JSON object with ACCESS_KEY, SECRET_ACCESS_KEY and optionally SESSION_TOKEN " +
+        "(or accessKeyId, secretAccessKey, sessionToken); omit to use the AWS SDK's credential chain.", Secret = true)]
     public string? CredentialsSecret { get; set; }
 
     /// <summary>
@@ -106,7 +118,14 @@ public sealed class S3Storage : StorageSettings
         }
     }
 
-    public override IEnumerable<string> SecretNames => CredentialsSecret is null ? Array.Empty<string>() : new[] { CredentialsSecret };
+    /// <summary>The endpoint, when given, is an absolute URL.</summary>
+    protected override void ValidateSettings()
+    {
+        if (EndpointUrl is not null && !Uri.TryCreate(EndpointUrl, UriKind.Absolute, out _))
+        {
+            throw Invalid(nameof(EndpointUrl), $"The S3 endpoint '{EndpointUrl}' is not an absolute URL (e.g. http://127.0.0.1:9000).", EndpointUrl);
+        }
+    }
 
     public override string ToString()
     {

@@ -54,19 +54,8 @@ public sealed class S3StorageProvider : ObjectStorageProvider<S3Storage>
         return copy;
     }
 
-    protected override void Validate(S3Storage s3)
-    {
-        if (string.IsNullOrWhiteSpace(s3.Bucket))
-        {
-            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                "S3 storage needs a bucket.") { Hint = FlowHint.StorageSetting("S3", "Bucket") };
-        }
-        if (s3.EndpointUrl is not null && !System.Uri.TryCreate(s3.EndpointUrl, UriKind.Absolute, out _))
-        {
-            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                $"The S3 endpoint '{s3.EndpointUrl}' is not an absolute URL (e.g. http://127.0.0.1:9000).") { Target = s3.EndpointUrl };
-        }
-    }
+    /// <summary>The settings' own rules (<see cref="StorageSettings.Validate"/>): a bucket, an absolute endpoint URL.</summary>
+    protected override void Validate(S3Storage s3) => s3.Validate();
 
     protected override async Task<IObjectStore> OpenAsync(S3Storage s3, ISecretResolver secrets, Action<string> log, CancellationToken cancellationToken)
     {

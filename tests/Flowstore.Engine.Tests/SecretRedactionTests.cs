@@ -43,7 +43,7 @@ public sealed class SecretRedactionTests : EngineTestBase
         Assert.False(SecretRedaction.Contains("nothing secret here"));
     }
 
-    private sealed class LeakyStorage : StorageSettings
+    private sealed record LeakyStorage : StorageSettings
     {
         public override string Type => "Leaky";
         public override bool IsScript => true;

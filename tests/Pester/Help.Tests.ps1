@@ -13,7 +13,7 @@ BeforeDiscovery {
             }
         })
     # New-FlowStorage's parameters depend on -Type (dynamic parameters): every type's must be documented.
-    $storageTypes = @([Enum]::GetNames((Get-Command New-FlowStorage).Parameters['Type'].ParameterType) | ForEach-Object {
+    $storageTypes = @([Flowstore.Commands.FlowStorageType]::Names | ForEach-Object {
             @{
                 Type       = $_
                 Parameters = @((Get-Command New-FlowStorage -ArgumentList $_).Parameters.Keys | Where-Object { -not $common.Contains($_) } | Sort-Object)

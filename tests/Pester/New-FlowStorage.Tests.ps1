@@ -56,11 +56,12 @@ Describe 'New-FlowStorage' {
     It 'contradictory or malformed settings stop the call with StorageInvalid naming what is wrong (<Case>)' -ForEach @(
         @{ Case = 'GitHub repo not owner/name'; Arguments = @{ Type = 'GitHub'; Repo = 'notarepo'; Path = 'f.cs' }; Message = "*owner/name*'notarepo'*" }
         @{ Case = 'Git branch and tag'; Arguments = @{ Type = 'Git'; Url = 'https://example.com/r.git'; Path = 'f.cs'; Branch = 'main'; Tag = 'v1' }; Message = '*more than one of branch*' }
-        @{ Case = 'Docker Dockerfile and base image'; Arguments = @{ Type = 'Docker'; Dockerfile = './Dockerfile'; BaseImage = 'debian'; StoredAsScript = $true }; Message = '*-Dockerfile or -BaseImage, not both*' }
+        @{ Case = 'Docker Dockerfile and base image'; Arguments = @{ Type = 'Docker'; Dockerfile = './Dockerfile'; BaseImage = 'debian'; StoredAsScript = $true }; Message = '*Dockerfile or a base image, not both*'; Action = '*-Dockerfile, -BaseImage*' }
     ) {
         $err = { New-FlowStorage @Arguments } | Should -Throw -ErrorId 'StorageInvalid,Flowstore.Commands.NewFlowStorageCommand' -PassThru
         $err.Exception.Message | Should -BeLike $Message
         $err.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        if ($Action) { $err.ErrorDetails.RecommendedAction | Should -BeLike $Action }
     }
 
     It 'rejects an unknown type' {

@@ -1,90 +1,63 @@
+using System.Collections;
 using System.Management.Automation;
+using Flowstore.Engine;
 
 namespace Flowstore.Commands;
 
-/// <summary>The storage types New-FlowStorage can create.</summary>
-public enum FlowStorageType
-{
-    Local,
-    GitHub,
-    GitLab,
-    Bitbucket,
-    Git,
-    S3,
-    Gcs,
-    Docker,
-}
-
 /// <summary>
-/// New-FlowStorage: creates a storage settings object for Register-Flow (and, later, Publish-FlowScript).
-/// Each -Type offers only its own parameters (dynamic parameters), so tab completion shows what applies.
+/// New-FlowStorage: creates a storage settings object for Register-Flow and Publish-FlowScript. Each -Type offers
+/// only its own parameters (dynamic parameters derived from the type's settings record), so tab completion shows
+/// what applies; the settings record validates them.
 /// </summary>
 [Cmdlet(VerbsCommon.New, "FlowStorage")]
-[OutputType(typeof(LocalStorage), typeof(GitHubStorage), typeof(GitLabStorage), typeof(BitbucketStorage), typeof(GitStorage),
-    typeof(S3Storage), typeof(GcsStorage), typeof(DockerStorage))]
+[OutputType(typeof(StorageSettings))]
 public sealed class NewFlowStorageCommand : FlowCmdlet, IDynamicParameters
 {
-    private static readonly Dictionary<FlowStorageType, Func<IStorageParameters>> ParameterSets = new()
-    {
-        [FlowStorageType.Local] = () => new LocalStorageParameters(),
-        [FlowStorageType.GitHub] = () => new GitHubStorageParameters(),
-        [FlowStorageType.GitLab] = () => new GitLabStorageParameters(),
-        [FlowStorageType.Bitbucket] = () => new BitbucketStorageParameters(),
-        [FlowStorageType.Git] = () => new GitStorageParameters(),
-        [FlowStorageType.S3] = () => new S3StorageParameters(),
-        [FlowStorageType.Gcs] = () => new GcsStorageParameters(),
-        [FlowStorageType.Docker] = () => new DockerStorageParameters(),
-    };
+    private RuntimeDefinedParameterDictionary? _parameters;
 
-    private IStorageParameters? _parameters;
-
+    /// <summary>The storage type, one of the registered providers' (tab completion lists them).</summary>
     [Parameter(Mandatory = true, Position = 0)]
-    public FlowStorageType Type { get; set; }
+    [ArgumentCompleter(typeof(StorageTypeCompleter))]
+    public FlowStorageType Type { get; set; } = null!;
 
-    public object? GetDynamicParameters() => _parameters = ParameterSets[Type]();
+    public object? GetDynamicParameters() => Type is null ? null : _parameters = StorageParameters.For(Type.Info);
 
     protected override void ProcessRecord()
     {
-        var parameters = _parameters ?? ParameterSets[Type]();
-        StorageSettings storage;
+        var parameters = _parameters ?? StorageParameters.For(Type.Info);
+        var values = parameters.Values
+            .Where(p => p.IsSet)
+            .ToDictionary(p => p.Name, p => StorageParameters.Unwrap(p.Value), StringComparer.OrdinalIgnoreCase);
         try
         {
-            storage = parameters.Create(this);
+            WriteObject(StorageSettings.Create(Type.Name, values, GetUnresolvedProviderPathFromPSPath));
         }
         catch (FlowstoreException e)
         {
-            // Contradictory or malformed settings (-Branch with -Tag, a repo that is not owner/name, ...): the
+            // Contradictory or malformed settings (a branch with a tag, a repo that is not owner/name, ...): the
             // whole call is invalid.
             Terminate(e);
-            return;
         }
-        WriteObject(storage);
     }
 }
 
-/// <summary>The parameters of one storage type; Create throws a FlowstoreException for invalid settings.</summary>
-internal interface IStorageParameters
+/// <summary>The value of New-FlowStorage -Type: the name of a registered storage type (any case).</summary>
+public sealed class FlowStorageType
 {
-    StorageSettings Create(PSCmdlet cmdlet);
-}
+    /// <summary>PowerShell converts -Type's argument with this; an unknown name fails the conversion.</summary>
+    public FlowStorageType(string name)
+    {
+        Info = BuiltInStorage.Types.FirstOrDefault(t => string.Equals(t.Name, name, StringComparison.OrdinalIgnoreCase))
+            ?? throw new ArgumentException($"'{name}' is not a storage type; the storage types are {string.Join(", ", Names)}.", nameof(name));
+    }
 
-/// <summary>-Type Local.</summary>
-public sealed class LocalStorageParameters : IStorageParameters
-{
-    /// <summary>The script file runs read (script storage); defaults to the registered file.</summary>
-    [Parameter]
-    public string? Path { get; set; }
+    /// <summary>The type's name as registered, e.g. "S3".</summary>
+    public string Name => Info.Name;
 
-    /// <summary>Where frozen flows are copied; defaults to $FLOWSTORE_HOME/flows.</summary>
-    [Parameter]
-    public string? Directory { get; set; }
+    internal StorageTypeInfo Info { get; }
 
-    /// <summary>Runs read the script file instead of a compiled copy.</summary>
-    [Parameter]
-    public SwitchParameter StoredAsScript { get; set; }
+    /// <summary>The registered storage type names.</summary>
+    public static IReadOnlyList<string> Names => BuiltInStorage.Types.Select(t => t.Name).ToArray();
 
-    StorageSettings IStorageParameters.Create(PSCmdlet cmdlet) => new LocalStorage(
-        Path is null ? null : cmdlet.GetUnresolvedProviderPathFromPSPath(Path),
-        Directory is null ? null : cmdlet.GetUnresolvedProviderPathFromPSPath(Directory),
-        StoredAsScript.IsPresent);
+    public override string ToString() => Name;
 }

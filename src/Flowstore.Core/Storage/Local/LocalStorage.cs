@@ -5,7 +5,7 @@ namespace Flowstore;
 /// Frozen (the default for an explicit LocalStorage, as in the seed), registration copies the compiled flow
 /// into <see cref="Directory"/> and runs use that copy.
 /// </summary>
-public sealed class LocalStorage : StorageSettings
+public sealed record LocalStorage : StorageSettings
 {
     /// <summary>For deserialisation.</summary>
     public LocalStorage()
@@ -25,12 +25,15 @@ public sealed class LocalStorage : StorageSettings
     public override string Type => "Local";
 
     /// <summary>The script file runs read (absolute once registered).</summary>
+    [StorageSetting("The script file runs read (script storage); defaults to the registered file.", LocalPath = StorageSettingPath.File)]
     public string? Path { get; set; }
 
     /// <summary>The folder that holds frozen flows.</summary>
+    [StorageSetting("Where frozen flows are copied; defaults to $FLOWSTORE_HOME/flows.", LocalPath = StorageSettingPath.File)]
     public string? Directory { get; set; }
 
     /// <summary>Opt-in script storage, as in the seed.</summary>
+    [StorageSetting("Runs read the script file instead of a compiled copy.")]
     public bool StoredAsScript { get; set; }
 
     /// <summary>The copied compiled flow (frozen mode), set at registration.</summary>

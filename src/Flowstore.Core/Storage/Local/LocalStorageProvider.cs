@@ -1,5 +1,7 @@
 using System.Globalization;
 
+[assembly: Flowstore.FlowStorageProvider(typeof(Flowstore.LocalStorageProvider))]
+
 namespace Flowstore;
 
 /// <summary>Local storage: reads the script file at run time, or copies and reads back the compiled flow.</summary>
@@ -9,6 +11,11 @@ public sealed class LocalStorageProvider : IStorageProvider
 
     /// <param name="defaultDirectory">Where frozen flows go when the settings name no directory.</param>
     public LocalStorageProvider(string defaultDirectory) => _defaultDirectory = defaultDirectory;
+
+    /// <summary>Frozen flows go to $FLOWSTORE_HOME/flows by default.</summary>
+    public LocalStorageProvider(StorageEnvironment environment) : this(System.IO.Path.Combine(environment.Home, "flows"))
+    {
+    }
 
     public string Type => "Local";
 
