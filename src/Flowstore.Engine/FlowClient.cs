@@ -161,18 +161,13 @@ public sealed partial class FlowClient : IDisposable
         {
             var storage = options.Storage?.Clone()
                 ?? (flow.Storage is null ? new LocalStorage(storedAsScript: true) : StorageTypes.Deserialize(flow.Storage));
-            var provider = ProviderFor(storage);
             var structure = FlowStructure.FromJson(flow.Structure);
-            var flowName = flow.Name;
-            var context = new StorageRegistrationContext(full, source, sha, flow.Name, flow.Slug,
-                async ct => (loaded ??= await Loader.LoadSourceAsync(source, full, ct).ConfigureAwait(false)).Compiled.AssemblyBytes,
-                Secrets, log)
+            var context = new StorageRegistrationContext(full, source, sha, flow.Name, flow.Slug, Secrets, log)
             {
                 OnWarning = options.OnWarning,
                 Progress = options.Progress,
-                CheckStoredScript = (stored, origin, ct) => CheckStoredScriptAsync(flowName, structure, full, sha, stored, origin, options.OnWarning ?? log, ct),
             };
-            var resolved = provider.Resolve(storage, context);
+            var resolved = ProviderFor(storage).Resolve(storage, context);
             var labels = flow.Labels.Concat(options.Labels).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
             var key = RegistrationKey.Compute(options.Project, flow.Name, structure.Hash, resolved.Locator, labels);
 
@@ -217,37 +212,63 @@ public sealed partial class FlowClient : IDisposable
                 willRegister ? (latest?.Version ?? 0) + 1 : latest!.Version, reason, diff, latest, structure)
             {
                 Storage = resolved,
-                Provider = provider,
-                Context = context,
-                Request = new FlowRegistrationRequest
-                {
-                    Project = options.Project,
-                    Name = flow.Name,
-                    StructureJson = structure.CanonicalJson,
-                    StructureHash = structure.Hash,
-                    RegistrationKey = key,
-                    StorageType = resolved.Type,
-                    StorageJson = resolved.ToJson(),
-                    Labels = labels,
-                    Description = flow.Description,
-                    ScriptPath = full,
-                    ScriptSha256 = sha,
-                    Force = options.Force,
-                },
+                RegistrationKey = key,
+                Labels = labels,
+                Description = flow.Description,
+                Force = options.Force,
+                FlowSlug = flow.Slug,
+                ScriptSource = source,
+                ScriptSha256 = sha,
             });
         }
         return plans;
     }
 
-    /// <summary>Carries out a plan: stores what the storage needs, then records the version in one transaction.</summary>
-    public async Task<FlowRegistration> ApplyAsync(RegistrationPlan plan, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Carries out a plan: checks a script other than the registered file that the storage is about to store, stores
+    /// what the storage needs, checks the script the storage holds, then records the version in one transaction.
+    /// </summary>
+    public async Task<FlowRegistration> ApplyAsync(RegistrationPlan plan, RegisterOptions options, Action<string>? log = null, CancellationToken cancellationToken = default)
     {
         if (!plan.WillRegister)
         {
             return Result(plan, plan.Latest!, RegistrationStatus.Skipped, plan.Reason, null);
         }
-        var stored = await plan.Provider.PrepareRegistrationAsync(plan.Storage, plan.Context, cancellationToken).ConfigureAwait(false);
-        var request = plan.Request with { StorageJson = stored.ToJson(), StorageType = stored.Type };
+        log ??= _ => { };
+        var warn = options.OnWarning ?? log;
+        var provider = ProviderFor(plan.Storage);
+        var context = new StorageRegistrationContext(plan.Path, plan.ScriptSource, plan.ScriptSha256, plan.Name, plan.FlowSlug, Secrets, log)
+        {
+            OnWarning = options.OnWarning,
+            Progress = options.Progress,
+            CompiledFlow = provider.NeedsCompiledFlow(plan.Storage)
+                ? (await Loader.LoadSourceAsync(plan.ScriptSource, plan.Path, cancellationToken).ConfigureAwait(false)).Compiled.AssemblyBytes
+                : null,
+        };
+        if (provider.ScriptToStore(plan.Storage, context) is { } toStore)
+        {
+            await CheckStoredScriptAsync(plan, toStore, warn, cancellationToken).ConfigureAwait(false);
+        }
+        var prepared = await provider.PrepareRegistrationAsync(plan.Storage, context, cancellationToken).ConfigureAwait(false);
+        if (prepared.Stored is { } stored)
+        {
+            await CheckStoredScriptAsync(plan, stored, warn, cancellationToken).ConfigureAwait(false);
+        }
+        var request = new FlowRegistrationRequest
+        {
+            Project = plan.Project,
+            Name = plan.Name,
+            StructureJson = plan.Structure.CanonicalJson,
+            StructureHash = plan.Structure.Hash,
+            RegistrationKey = plan.RegistrationKey,
+            StorageType = prepared.Settings.Type,
+            StorageJson = prepared.Settings.ToJson(),
+            Labels = plan.Labels,
+            Description = plan.Description,
+            ScriptPath = plan.Path,
+            ScriptSha256 = plan.ScriptSha256,
+            Force = plan.Force,
+        };
         var outcome = await Backend.RegisterFlowAsync(request, cancellationToken).ConfigureAwait(false);
         if (outcome.Status == RegistrationStatus.Skipped)
         {
@@ -265,10 +286,11 @@ public sealed partial class FlowClient : IDisposable
     /// same structure (else <see cref="ErrorIds.StoredScriptMismatch"/>, with the diff); differing task code
     /// only is a warning, since runs use the stored script.
     /// </summary>
-    private async Task CheckStoredScriptAsync(string flowName, FlowStructure expected, string localPath, string localSha,
-        string stored, string origin, Action<string> warn, CancellationToken cancellationToken)
+    private async Task CheckStoredScriptAsync(RegistrationPlan plan, StoredScript script, Action<string> warn, CancellationToken cancellationToken)
     {
-        if (FlowStructure.Sha256Hex(stored) == localSha)
+        var (flowName, expected, localPath) = (plan.Name, plan.Structure, plan.Path);
+        var (stored, origin) = (script.Text, script.Origin);
+        if (FlowStructure.Sha256Hex(stored) == plan.ScriptSha256)
         {
             return;
         }
@@ -314,9 +336,9 @@ public sealed partial class FlowClient : IDisposable
                 $"Flow '{flow.Name}' in '{full}' sets no storage; pass one with -Storage (New-FlowStorage).") { Target = full };
         var provider = ProviderFor(storage);
         var source = System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(full, cancellationToken).ConfigureAwait(false));
-        var context = new StoragePublishContext(full, source, loaded.Compiled.Sha256, flow.Name, flow.Slug,
-            _ => Task.FromResult(loaded.Compiled.AssemblyBytes), Secrets, log)
+        var context = new StoragePublishContext(full, source, loaded.Compiled.Sha256, flow.Name, flow.Slug, Secrets, log)
         {
+            CompiledFlow = loaded.Compiled.AssemblyBytes,
             Message = options.Message,
             Branch = options.Branch,
             Progress = options.Progress,

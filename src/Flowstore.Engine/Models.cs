@@ -71,7 +71,7 @@ public sealed class FlowPublication
     public override string ToString() => $"{Flow} -> {Location} ({StorageVersion})";
 }
 
-/// <summary>What registering one flow will do; apply it with <see cref="FlowClient.ApplyAsync"/>.</summary>
+/// <summary>What registering one flow will do (data only); apply it with <see cref="FlowClient.ApplyAsync"/>.</summary>
 public sealed class RegistrationPlan
 {
     internal RegistrationPlan(string name, string project, string path, bool willRegister, int version, string reason,
@@ -105,10 +105,20 @@ public sealed class RegistrationPlan
     public FlowRecord? Latest { get; }
     public FlowStructure Structure { get; }
 
-    internal StorageSettings Storage { get; init; } = null!;
-    internal IStorageProvider Provider { get; init; } = null!;
-    internal StorageRegistrationContext Context { get; init; } = null!;
-    internal FlowRegistrationRequest Request { get; init; } = null!;
+    /// <summary>The storage settings as resolved for this registration (what the registration key covers).</summary>
+    public StorageSettings Storage { get; init; } = null!;
+
+    /// <summary>The registration key: project, flow, structure, storage locator and labels.</summary>
+    public string RegistrationKey { get; init; } = "";
+
+    public IReadOnlyList<string> Labels { get; init; } = Array.Empty<string>();
+    public string? Description { get; init; }
+    public bool Force { get; init; }
+
+    // The local script as it was planned (its text is what gets stored, whatever the file holds later).
+    internal string FlowSlug { get; init; } = "";
+    internal string ScriptSource { get; init; } = "";
+    internal string ScriptSha256 { get; init; } = "";
 
     /// <summary>A one-line description for -WhatIf and -Confirm.</summary>
     public string Action => WillRegister ? $"Register version {Version} ({Reason})" : $"Skip ({Reason})";

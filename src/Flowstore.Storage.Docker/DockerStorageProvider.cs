@@ -31,29 +31,43 @@ public sealed class DockerStorageProvider : IStorageProvider
         return docker;
     }
 
-    public async Task<StorageSettings> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
+    public async Task<PreparedStorage> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
     {
         var docker = (DockerStorage)settings.Clone();
         if (docker.BuildsImage)
         {
             var generated = docker.ImageTag is null;
-            var (image, version) = await BuildAndPushAsync(docker, context.ScriptPath, context.FlowSlug, context.CompiledAssembly,
-                context.CheckStoredScript, context.Secrets, context.Progress, context.Log, cancellationToken).ConfigureAwait(false);
+            var (image, version, script) = await BuildAndPushAsync(docker, context.ScriptPath, context.FlowSlug, context.CompiledFlow,
+                context.Secrets, context.Progress, context.Log, cancellationToken).ConfigureAwait(false);
             docker.ImageTag = image.Tag;
             docker.TagGenerated = generated;
             docker.ImageDigest = version;
-            return docker;
+            // The script as built into the image: the engine checks it against the flow (ScriptToStore checked the
+            // copied file before the build; this covers a Dockerfile that puts or changes the script itself).
+            return new PreparedStorage(docker, script);
         }
 
         // The image already holds the flow (seed case b, or an image published on its own): check it is there.
         var read = await ReadAsync(docker, null, context.Secrets, context.Progress, cancellationToken).ConfigureAwait(false);
-        if (docker.StoredAsScript && context.CheckStoredScript is { } check)
-        {
-            await check(Encoding.UTF8.GetString(read.Content), read.Origin, cancellationToken).ConfigureAwait(false);
-        }
         context.Log($"Flow '{context.Flow}': {read.Origin} is in the image ({read.Version}).");
         docker.ImageDigest = read.Version;
-        return docker;
+        return new PreparedStorage(docker, docker.StoredAsScript ? new StoredScript(Encoding.UTF8.GetString(read.Content), read.Origin) : null);
+    }
+
+    /// <summary>
+    /// A script image about to be built: the local file copied to the flow's path, when it is not the registered
+    /// file, must declare the flow before anything is built or pushed. (The built image's file is compared with it.)
+    /// </summary>
+    public StoredScript? ScriptToStore(StorageSettings settings, StorageRegistrationContext context)
+    {
+        if (settings is not DockerStorage { BuildsImage: true, StoredAsScript: true, Path: { } path, Files: { } files })
+        {
+            return null;
+        }
+        var source = files.FirstOrDefault(f => f.Value == path).Key;
+        return source is null || string.Equals(source, context.ScriptPath, StringComparison.Ordinal) || !File.Exists(source)
+            ? null
+            : new StoredScript(File.ReadAllText(source), source);
     }
 
     public async Task<FetchedFlowSource> FetchAsync(StorageSettings settings, string? pinnedVersion, ISecretResolver secrets, CancellationToken cancellationToken)
@@ -74,8 +88,8 @@ public sealed class DockerStorageProvider : IStorageProvider
             // Publishing puts the local script into a new image, also for a storage that names an existing image.
             docker.Files = new Dictionary<string, string>(StringComparer.Ordinal) { [context.ScriptPath] = docker.Path! };
         }
-        var (image, version) = await BuildAndPushAsync(docker, context.ScriptPath, context.FlowSlug, context.CompiledAssembly,
-            null, context.Secrets, context.Progress, context.Log, cancellationToken).ConfigureAwait(false);
+        var (image, version, _) = await BuildAndPushAsync(docker, context.ScriptPath, context.FlowSlug, context.CompiledFlow,
+            context.Secrets, context.Progress, context.Log, cancellationToken).ConfigureAwait(false);
         // The published storage names the image as it is now: registration checks it and builds nothing.
         var published = (DockerStorage)docker.Clone();
         published.ImageTag = image.Tag;
@@ -141,13 +155,13 @@ public sealed class DockerStorageProvider : IStorageProvider
     }
 
     /// <summary>
-    /// Builds the image (the files, or the compiled flow at Path), reads the flow back out of it and checks it (a
-    /// broken image is removed, never pushed), then pushes it when a registry is set. Returns the image (with its
-    /// tag) and its version: the registry's digest, else the image ID.
+    /// Builds the image (the files, or the compiled flow at Path), reads the flow back out of it (a compiled flow that
+    /// differs from the one built in: the image is removed, never pushed), then pushes it when a registry is set.
+    /// Returns the image (with its tag), its version (the registry's digest, else the image ID) and, for a script
+    /// image, the script as it is in the image.
     /// </summary>
-    private async Task<(ImageReference Image, string Version)> BuildAndPushAsync(DockerStorage docker, string scriptPath, string flowSlug,
-        Func<CancellationToken, Task<byte[]>> compiledAssembly, Func<string, string, CancellationToken, Task>? check,
-        ISecretResolver secrets, IProgress<StorageProgress>? progress, Action<string> log, CancellationToken cancellationToken)
+    private async Task<(ImageReference Image, string Version, StoredScript? Script)> BuildAndPushAsync(DockerStorage docker, string scriptPath, string flowSlug,
+        byte[]? compiledFlow, ISecretResolver secrets, IProgress<StorageProgress>? progress, Action<string> log, CancellationToken cancellationToken)
     {
         var tag = docker.ImageTag ?? ImageReference.GeneratedTag(Clock());
         var image = ImageReference.FromSettings(docker, tag);
@@ -166,7 +180,7 @@ public sealed class DockerStorageProvider : IStorageProvider
         byte[]? assembly = null;
         if (!docker.StoredAsScript)
         {
-            assembly = await compiledAssembly(cancellationToken).ConfigureAwait(false);
+            assembly = compiledFlow ?? throw new InvalidOperationException($"The compiled flow was not given to the Docker storage provider for '{scriptPath}'.");
             files.RemoveAll(f => f.Destination == path);
             files.Add(new BuildContext.ImageFile(scriptPath, assembly, path));
         }
@@ -189,6 +203,7 @@ public sealed class DockerStorageProvider : IStorageProvider
             }
 
             var origin = $"{image}:{path}";
+            StoredScript? script = null;
             try
             {
                 var stored = await engine.ReadFileAsync(imageId, path, cancellationToken).ConfigureAwait(false);
@@ -201,9 +216,9 @@ public sealed class DockerStorageProvider : IStorageProvider
                             "a Dockerfile instruction after the copy changed it.") { Target = origin };
                     }
                 }
-                else if (check is not null)
+                else
                 {
-                    await check(Encoding.UTF8.GetString(stored), origin, cancellationToken).ConfigureAwait(false);
+                    script = new StoredScript(Encoding.UTF8.GetString(stored), origin);
                 }
             }
             catch (FlowstoreException)
@@ -219,7 +234,7 @@ public sealed class DockerStorageProvider : IStorageProvider
                 version = await engine.PushAsync(image, credentials, progress, cancellationToken).ConfigureAwait(false);
             }
             log($"Built {image} ({version}) with '{path}'.");
-            return (image, version);
+            return (image, version, script);
         }
     }
 

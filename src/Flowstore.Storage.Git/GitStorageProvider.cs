@@ -50,18 +50,14 @@ public sealed class GitStorageProvider : IStorageProvider
         return git;
     }
 
-    public async Task<StorageSettings> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
+    public async Task<PreparedStorage> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
     {
         var git = (GitStorage)Resolve(settings, context);
         context.Progress?.Report(new StorageProgress($"Reading {git.Path} from {GitUrl.Redact(git.Url)}", $"Fetching {git.RefDescription}", 0));
         var fetched = await FetchAsync(git, null, context.Secrets, cancellationToken).ConfigureAwait(false);
         context.Log($"Flow '{context.Flow}': {git.RefDescription} of {GitUrl.Redact(git.Url)} is commit {fetched.StorageVersion}; {git.Path} is there.");
         context.Progress?.Report(new StorageProgress($"Reading {git.Path} from {GitUrl.Redact(git.Url)}", "Done", 100));
-        if (context.CheckStoredScript is { } check)
-        {
-            await check(fetched.ScriptText!, fetched.Origin, cancellationToken).ConfigureAwait(false);
-        }
-        return git;
+        return new PreparedStorage(git, new StoredScript(fetched.ScriptText!, fetched.Origin));
     }
 
     public async Task<FetchedFlowSource> FetchAsync(StorageSettings settings, string? pinnedVersion, ISecretResolver secrets, CancellationToken cancellationToken)

@@ -48,19 +48,15 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
 
     public StorageSettings Resolve(StorageSettings settings, StorageRegistrationContext context) => Complete((TSettings)settings);
 
-    public async Task<StorageSettings> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
+    public async Task<PreparedStorage> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
     {
         var storage = Complete((TSettings)settings);
         var activity = $"Checking {Describe(storage)}";
         context.Progress?.Report(new StorageProgress(activity, "Reading the committed file", 0));
         var (fetched, api) = await FetchCoreAsync(storage, null, context.Secrets, cancellationToken).ConfigureAwait(false);
         context.Log($"Flow '{context.Flow}': {api.Session.Target.Path} exists in {api.Label} at {fetched.StorageVersion} ({fetched.Origin}).");
-        if (context.CheckStoredScript is { } check)
-        {
-            await check(fetched.ScriptText!, fetched.Origin, cancellationToken).ConfigureAwait(false);
-        }
         context.Progress?.Report(new StorageProgress(activity, "Done", 100));
-        return storage;
+        return new PreparedStorage(storage, new StoredScript(fetched.ScriptText!, fetched.Origin));
     }
 
     public async Task<FetchedFlowSource> FetchAsync(StorageSettings settings, string? pinnedVersion, ISecretResolver secrets, CancellationToken cancellationToken)

@@ -50,7 +50,7 @@ public sealed class GitHubStorageProvider : IStorageProvider
         return github;
     }
 
-    public async Task<StorageSettings> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
+    public async Task<PreparedStorage> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
     {
         var github = (GitHubStorage)settings;
         github.Validate();
@@ -60,16 +60,8 @@ public sealed class GitHubStorageProvider : IStorageProvider
         context.Progress?.Report(new StorageProgress($"Checking {Describe(github)}", $"Reading the file at {Short(commit)}", 50));
         var bytes = await session.ReadFileAsync(commit, pinned: false, cancellationToken).ConfigureAwait(false);
         context.Log($"Flow '{context.Flow}': {github.NormalizedPath} exists in {github.Repo} at {session.RefName} (commit {commit}).");
-        if (context.CheckStoredScript is { } check)
-        {
-            await check(Encoding.UTF8.GetString(bytes), Origin(github, commit), cancellationToken).ConfigureAwait(false);
-        }
-        else if (FlowStructure.Sha256Hex(bytes) != context.ScriptSha256)
-        {
-            context.Warn($"Flow '{context.Flow}': the committed file {Origin(github, commit)} differs from '{context.ScriptPath}'; runs will use the committed file.");
-        }
         context.Progress?.Report(new StorageProgress($"Checking {Describe(github)}", "Done", 100));
-        return github;
+        return new PreparedStorage(github, new StoredScript(Encoding.UTF8.GetString(bytes), Origin(github, commit)));
     }
 
     public async Task<FetchedFlowSource> FetchAsync(StorageSettings settings, string? pinnedVersion, ISecretResolver secrets, CancellationToken cancellationToken)

@@ -52,7 +52,7 @@ public abstract class EngineTestBase : IAsyncLifetime
         var results = new List<FlowRegistration>();
         foreach (var plan in plans)
         {
-            results.Add(await client.ApplyAsync(plan));
+            results.Add(await client.ApplyAsync(plan, options, log));
         }
         return results;
     }

@@ -58,8 +58,8 @@ public sealed class SecretRedactionTests : EngineTestBase
         public Type SettingsType => typeof(LeakyStorage);
         public StorageSettings Resolve(StorageSettings settings, StorageRegistrationContext context) => settings;
 
-        public Task<StorageSettings> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
-            => Task.FromResult(settings);
+        public Task<PreparedStorage> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
+            => Task.FromResult(new PreparedStorage(settings));
 
         public async Task<FetchedFlowSource> FetchAsync(StorageSettings settings, string? pinnedVersion, ISecretResolver secrets, CancellationToken cancellationToken)
         {

@@ -149,18 +149,18 @@ public sealed class BitbucketStorageTests : IDisposable
     {
         var repo = NewRepo();
         var sha = repo.CommitAndPush(Path, Kit.Script("committed"));
-        var checkedScripts = new List<(string Text, string Origin)>();
         var log = new List<string>();
-        var context = Kit.RegistrationContext(_secrets, Kit.Script("local"), checkedScripts, log);
+        var context = Kit.RegistrationContext(_secrets, Kit.Script("local"), log);
 
         var resolved = _provider.Resolve(new BitbucketStorage(Key, Slug(repo), "./" + Path, _standIn.Url + "/", accessTokenSecret: "BITBUCKET_ACCESS_TOKEN"), context);
-        var stored = await _provider.PrepareRegistrationAsync(resolved, context, default);
+        var prepared = await _provider.PrepareRegistrationAsync(resolved, context, default);
+        var stored = prepared.Settings;
 
         var bitbucket = Assert.IsType<BitbucketStorage>(stored);
         Assert.Equal(Path, bitbucket.Path);
         Assert.Equal(_standIn.Url, bitbucket.Host);
         Assert.Null(bitbucket.Ref);
-        var check = Assert.Single(checkedScripts);
+        var check = prepared.Stored!;
         Assert.Equal(Kit.Script("committed"), check.Text);
         Assert.Contains(sha, check.Origin);
     }
@@ -170,7 +170,7 @@ public sealed class BitbucketStorageTests : IDisposable
     {
         var repo = NewRepo();
         repo.CommitAndPush("README.md", "readme");
-        var context = Kit.RegistrationContext(_secrets, Kit.Script("local"), [], []);
+        var context = Kit.RegistrationContext(_secrets, Kit.Script("local"), []);
 
         var e = await FailsAsync(() => _provider.PrepareRegistrationAsync(Storage(repo, "trunk"), context, default));
 
@@ -416,7 +416,7 @@ public sealed class BitbucketStorageTests : IDisposable
     [Fact]
     public void Settings_without_a_project_repository_path_or_host_are_StorageInvalid()
     {
-        var context = Kit.RegistrationContext(_secrets, "", [], []);
+        var context = Kit.RegistrationContext(_secrets, "", []);
         foreach (var bad in new[]
         {
             new BitbucketStorage("", "r", Path, "https://b.example.com"),

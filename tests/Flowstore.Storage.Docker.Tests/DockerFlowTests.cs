@@ -66,14 +66,15 @@ public sealed partial class DockerFlowTests : IAsyncLifetime
 
     private async Task<FlowRegistration> RegisterAsync(string path, StorageSettings? storage, IProgress<StorageProgress>? progress = null)
     {
-        var plan = Assert.Single(await _client.PlanAsync(path, new RegisterOptions
+        var options = new RegisterOptions
         {
             Project = Project,
             Storage = storage,
             OnWarning = w => _warnings.Add(w),
             Progress = progress,
-        }, _log.Add));
-        return await _client.ApplyAsync(plan);
+        };
+        var plan = Assert.Single(await _client.PlanAsync(path, options, _log.Add));
+        return await _client.ApplyAsync(plan, options, _log.Add);
     }
 
     private async Task<FlowPublication> PublishAsync(string path, StorageSettings storage, IProgress<StorageProgress>? progress = null)

@@ -13,8 +13,7 @@ public sealed class DockerStorageUnitTests
     static DockerStorageUnitTests() => StorageTypes.Register<DockerStorage>("Docker");
 
     private static StorageRegistrationContext Context(string sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef") =>
-        new("/src/flows/etl.cs", "source", sha, "etl", "etl", _ => Task.FromResult(Array.Empty<byte>()),
-            new NoSecrets(), _ => { });
+        new("/src/flows/etl.cs", "source", sha, "etl", "etl", new NoSecrets(), _ => { });
 
     private sealed class NoSecrets : ISecretResolver
     {

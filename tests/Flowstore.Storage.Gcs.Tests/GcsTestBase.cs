@@ -87,8 +87,9 @@ public abstract class GcsTestBase : IAsyncLifetime
 
     protected async Task<FlowRegistration> RegisterAsync(string path, StorageSettings? storage, IProgress<StorageProgress>? progress = null)
     {
-        var plans = await Client.PlanAsync(path, Options(storage, progress), Log.Add);
-        return await Client.ApplyAsync(Assert.Single(plans));
+        var options = Options(storage, progress);
+        var plans = await Client.PlanAsync(path, options, Log.Add);
+        return await Client.ApplyAsync(Assert.Single(plans), options, Log.Add);
     }
 
     /// <summary>Runs the registered flow "etl" now (recorded, as Start-FlowRun -Wait does) and returns the run.</summary>

@@ -372,24 +372,17 @@ public sealed class GitStorageProviderTests : IDisposable
     {
         var repo = NewRepo();
         repo.Commit("trunk", "one", (FlowPath, "// committed\n"));
-        var checkedTexts = new List<(string Text, string Origin)>();
-        var context = RegistrationContext(_temp.Write("local/my_flow.cs", "// local\n")) with
-        {
-            CheckStoredScript = (text, origin, _) =>
-            {
-                checkedTexts.Add((text, origin));
-                return Task.CompletedTask;
-            },
-        };
+        var context = RegistrationContext(_temp.Write("local/my_flow.cs", "// local\n"));
         var provider = NewProvider();
 
         var resolved = provider.Resolve(new GitStorage(repo.Url, "./" + FlowPath, tokenSecret: TokenName), context);
-        var stored = await provider.PrepareRegistrationAsync(resolved, context, CancellationToken.None);
+        var prepared = await provider.PrepareRegistrationAsync(resolved, context, CancellationToken.None);
+        var stored = prepared.Settings;
         var missing = await Assert.ThrowsAsync<FlowstoreException>(() =>
             provider.PrepareRegistrationAsync(provider.Resolve(Storage(repo, path: "flows/missing.cs"), context), context, CancellationToken.None));
 
         Assert.Equal(FlowPath, ((GitStorage)stored).Path);
-        var (text, origin) = Assert.Single(checkedTexts);
+        var (text, origin) = prepared.Stored!;
         Assert.Equal("// committed\n", text);
         Assert.Contains(repo.Url, origin);
         Assert.Equal(ErrorIds.StorageNotFound, missing.ErrorId);
@@ -473,9 +466,9 @@ public sealed class GitStorageProviderTests : IDisposable
 
     private static StoragePublishContext PublishContext(string script, ISecretResolver? secrets = null) => new(
         script, File.ReadAllText(script), FlowStructure.Sha256Hex(File.ReadAllBytes(script)), "example", "example",
-        _ => Task.FromResult(Array.Empty<byte>()), secrets ?? Secrets(), _ => { });
+        secrets ?? Secrets(), _ => { });
 
     private static StorageRegistrationContext RegistrationContext(string script) => new(
         script, File.ReadAllText(script), FlowStructure.Sha256Hex(File.ReadAllBytes(script)), "example", "example",
-        _ => Task.FromResult(Array.Empty<byte>()), Secrets(), _ => { });
+        Secrets(), _ => { });
 }

@@ -41,7 +41,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
     private static string Script(string message) => $"using Flowstore;\nvar flow = new Flow(\"example\");\nflow.Task(\"say\", () => Console.WriteLine(\"{message}\"));\n";
 
     private StoragePublishContext PublishContext(string text, SecretResolver secrets, string? branch = null, string? message = null)
-        => new("/local/flows/my_flow.cs", text, FlowStructure.Sha256Hex(text), "example", "example", _ => Task.FromResult(Array.Empty<byte>()), secrets, _logs.Add)
+        => new("/local/flows/my_flow.cs", text, FlowStructure.Sha256Hex(text), "example", "example", secrets, _logs.Add)
         {
             Branch = branch,
             Message = message,
@@ -157,24 +157,17 @@ public sealed class GitHubStorageProviderTests : IDisposable
     {
         var repo = NewRepo();
         var commit = repo.CommitAndPush(FlowPath, Script("committed"));
-        var checks = new List<(string Text, string Origin)>();
         var context = new StorageRegistrationContext("/local/flows/my_flow.cs", Script("local"), FlowStructure.Sha256Hex(Script("local")), "example", "example",
-            _ => Task.FromResult(Array.Empty<byte>()), Secrets(), _logs.Add)
-        {
-            CheckStoredScript = (text, origin, _) =>
-            {
-                checks.Add((text, origin));
-                return Task.CompletedTask;
-            },
-        };
+            Secrets(), _logs.Add);
         var provider = StandIn.Provider();
 
         var resolved = (GitHubStorage)provider.Resolve(new GitHubStorage(repo.FullName, "/" + FlowPath, null, SecretName, TestRepo.BaseUrl), context);
-        var recorded = (GitHubStorage)await provider.PrepareRegistrationAsync(resolved, context, CancellationToken.None);
+        var prepared = await provider.PrepareRegistrationAsync(resolved, context, CancellationToken.None);
+        var recorded = (GitHubStorage)prepared.Settings;
 
         Assert.Equal(FlowPath, recorded.Path);
         Assert.Null(recorded.Ref);
-        var check = Assert.Single(checks);
+        var check = prepared.Stored!;
         Assert.Equal(Script("committed"), check.Text);
         Assert.EndsWith($"{repo.FullName}/{FlowPath}@{commit}", check.Origin);
     }
@@ -185,7 +178,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
         var repo = NewRepo();
         repo.CommitAndPush("README.md", "# repo\n");
         var context = new StorageRegistrationContext("/local/flows/my_flow.cs", Script("local"), FlowStructure.Sha256Hex(Script("local")), "example", "example",
-            _ => Task.FromResult(Array.Empty<byte>()), Secrets(), _logs.Add);
+            Secrets(), _logs.Add);
 
         var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().PrepareRegistrationAsync(Storage(repo, "trunk"), context, CancellationToken.None));
 

@@ -202,23 +202,14 @@ internal static class Kit
 
     public static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
 
-    /// <summary>A registration context for a local script, recording what the storage handed to CheckStoredScript.</summary>
-    public static StorageRegistrationContext RegistrationContext(ISecretResolver secrets, string localSource, List<(string Text, string Origin)> checkedScripts,
-        List<string> log)
-        => new("/tmp/flows/my_flow.cs", localSource, FlowStructure.Sha256Hex(localSource), "example", "example",
-            _ => Task.FromResult(Array.Empty<byte>()), secrets, log.Add)
-        {
-            CheckStoredScript = (text, origin, _) =>
-            {
-                checkedScripts.Add((text, origin));
-                return Task.CompletedTask;
-            },
-        };
+    /// <summary>A registration context for a local script.</summary>
+    public static StorageRegistrationContext RegistrationContext(ISecretResolver secrets, string localSource, List<string> log)
+        => new("/tmp/flows/my_flow.cs", localSource, FlowStructure.Sha256Hex(localSource), "example", "example", secrets, log.Add);
 
     /// <summary>A publish context for a local script.</summary>
     public static StoragePublishContext PublishContext(ISecretResolver secrets, string source, string? message = null, string? branch = null)
         => new("/tmp/flows/my_flow.cs", source, FlowStructure.Sha256Hex(source), "example", "example",
-            _ => Task.FromResult(Array.Empty<byte>()), secrets, _ => { })
+            secrets, _ => { })
         {
             Message = message,
             Branch = branch,

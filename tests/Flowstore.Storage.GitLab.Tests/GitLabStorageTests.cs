@@ -152,18 +152,18 @@ public sealed class GitLabStorageTests : IDisposable
     {
         var repo = NewRepo();
         var sha = repo.CommitAndPush(Path, Kit.Script("committed"));
-        var checkedScripts = new List<(string Text, string Origin)>();
         var log = new List<string>();
-        var context = Kit.RegistrationContext(_secrets, Kit.Script("local"), checkedScripts, log);
+        var context = Kit.RegistrationContext(_secrets, Kit.Script("local"), log);
 
         var resolved = _provider.Resolve(new GitLabStorage(repo.FullName, "./" + Path, _standIn.Url + "/", accessTokenSecret: "GITLAB_ACCESS_TOKEN"), context);
-        var stored = await _provider.PrepareRegistrationAsync(resolved, context, default);
+        var prepared = await _provider.PrepareRegistrationAsync(resolved, context, default);
+        var stored = prepared.Settings;
 
         var gitlab = Assert.IsType<GitLabStorage>(stored);
         Assert.Equal(Path, gitlab.Path);
         Assert.Equal(_standIn.Url, gitlab.Host);
         Assert.Null(gitlab.Ref);
-        var check = Assert.Single(checkedScripts);
+        var check = prepared.Stored!;
         Assert.Equal(Kit.Script("committed"), check.Text);
         Assert.Contains(sha, check.Origin);
     }
@@ -173,7 +173,7 @@ public sealed class GitLabStorageTests : IDisposable
     {
         var repo = NewRepo();
         repo.CommitAndPush("README.md", "readme");
-        var context = Kit.RegistrationContext(_secrets, Kit.Script("local"), [], []);
+        var context = Kit.RegistrationContext(_secrets, Kit.Script("local"), []);
 
         var e = await FailsAsync(() => _provider.PrepareRegistrationAsync(Storage(repo, "trunk"), context, default));
 
@@ -407,7 +407,7 @@ public sealed class GitLabStorageTests : IDisposable
     [Fact]
     public void Settings_without_a_project_or_path_are_StorageInvalid()
     {
-        var context = Kit.RegistrationContext(_secrets, "", [], []);
+        var context = Kit.RegistrationContext(_secrets, "", []);
         Assert.Equal(ErrorIds.StorageInvalid, Assert.Throws<FlowstoreException>(() => _provider.Resolve(new GitLabStorage("", Path), context)).ErrorId);
         Assert.Equal(ErrorIds.StorageInvalid, Assert.Throws<FlowstoreException>(() => _provider.Resolve(new GitLabStorage("g/p", " "), context)).ErrorId);
         Assert.Equal(ErrorIds.StorageInvalid, Assert.Throws<FlowstoreException>(() => _provider.Resolve(new GitLabStorage("g/p", Path, "ftp://x"), context)).ErrorId);

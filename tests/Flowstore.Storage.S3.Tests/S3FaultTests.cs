@@ -20,7 +20,7 @@ public sealed class S3FaultTests
 
     private static StoragePublishContext PublishContext(string text) => new(
         "/flows/etl.cs", text, FlowStructure.Sha256Hex(text), "etl", "etl",
-        _ => throw new InvalidOperationException("script storage publishes no compiled flow"), TestSecrets.WithCredentials(), _ => { });
+        TestSecrets.WithCredentials(), _ => { });
 
     [Fact]
     public async Task A_server_stopped_mid_test_is_retried_then_StorageUnavailable_naming_endpoint_and_bucket()

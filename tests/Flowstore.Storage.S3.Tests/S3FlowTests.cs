@@ -48,14 +48,15 @@ public sealed class S3FlowTests : IAsyncLifetime
 
     private async Task<FlowRegistration> RegisterAsync(string path, StorageSettings? storage, IProgress<StorageProgress>? progress = null)
     {
-        var plan = Assert.Single(await _client.PlanAsync(path, new RegisterOptions
+        var options = new RegisterOptions
         {
             Project = Project,
             Storage = storage,
             OnWarning = w => _warnings.Add(w),
             Progress = progress,
-        }));
-        return await _client.ApplyAsync(plan);
+        };
+        var plan = Assert.Single(await _client.PlanAsync(path, options));
+        return await _client.ApplyAsync(plan, options);
     }
 
     private async Task<FlowRunRecord> RunAsync(Guid? pinnedFrom = null)

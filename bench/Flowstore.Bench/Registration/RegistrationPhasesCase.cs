@@ -79,8 +79,10 @@ internal sealed class RegistrationPhasesCase(RegistrationSuite suite) : BenchCas
 
                 foreach (var flow in described)
                 {
-                    var context = new StorageRegistrationContext(file.Path, source, sha, flow.Name, flow.Slug,
-                        _ => Task.FromResult(dll), client.Secrets, _ => { });
+                    var context = new StorageRegistrationContext(file.Path, source, sha, flow.Name, flow.Slug, client.Secrets, _ => { })
+                    {
+                        CompiledFlow = dll,
+                    };
                     var storage = provider.Resolve(new LocalStorage(storedAsScript: true), context);
                     var structure = FlowStructure.FromJson(flow.Structure);
                     var labels = flow.Labels.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
@@ -99,7 +101,7 @@ internal sealed class RegistrationPhasesCase(RegistrationSuite suite) : BenchCas
                     }
                     Lap(5);
 
-                    var stored = await provider.PrepareRegistrationAsync(storage, context, cancellationToken).ConfigureAwait(false);
+                    var stored = (await provider.PrepareRegistrationAsync(storage, context, cancellationToken).ConfigureAwait(false)).Settings;
                     var outcome = await client.Backend.RegisterFlowAsync(new FlowRegistrationRequest
                     {
                         Project = RegistrationSuite.ProjectName,

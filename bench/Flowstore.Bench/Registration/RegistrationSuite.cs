@@ -157,7 +157,7 @@ public sealed class RegistrationSuite : BenchSuite
             var plans = await client.PlanAsync(file.Path, options, null, cancellationToken).ConfigureAwait(false);
             foreach (var plan in plans)
             {
-                results.Add(await client.ApplyAsync(plan, cancellationToken).ConfigureAwait(false));
+                results.Add(await client.ApplyAsync(plan, options, null, cancellationToken).ConfigureAwait(false));
             }
         }
         return results;

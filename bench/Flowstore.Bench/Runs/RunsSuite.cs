@@ -177,9 +177,10 @@ public sealed class RunsSuite : BenchSuite
     private async Task RegisterStartFlowAsync(FlowClient client, CancellationToken cancellationToken)
     {
         await client.CreateProjectAsync(ProjectName, "Flowstore.Bench runs", cancellationToken).ConfigureAwait(false);
-        foreach (var plan in await client.PlanAsync(ScriptPath, new RegisterOptions { Project = ProjectName }, null, cancellationToken).ConfigureAwait(false))
+        var options = new RegisterOptions { Project = ProjectName };
+        foreach (var plan in await client.PlanAsync(ScriptPath, options, null, cancellationToken).ConfigureAwait(false))
         {
-            var registered = await client.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
+            var registered = await client.ApplyAsync(plan, options, null, cancellationToken).ConfigureAwait(false);
             if (registered.Status != RegistrationStatus.Registered)
             {
                 throw new InvalidOperationException($"The start flow was not registered: {registered.Status} {registered.Error}");

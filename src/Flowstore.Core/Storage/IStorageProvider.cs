@@ -1,75 +1,86 @@
 namespace Flowstore;
 
-/// <summary>What a provider gets when a flow is registered with its storage.</summary>
-/// <param name="ScriptPath">Absolute path of the local script being registered.</param>
+/// <summary>
+/// What a provider gets from the engine for one flow: plain data (the local script, the flow, the compiled flow when
+/// the storage stores it) and where to report. Providers return data and never call back into the engine.
+/// </summary>
+/// <param name="ScriptPath">Absolute path of the local script.</param>
 /// <param name="ScriptSource">The local script's text.</param>
 /// <param name="ScriptSha256">SHA-256 of the local script.</param>
 /// <param name="Flow">The flow's name.</param>
-/// <param name="FlowSlug">The flow's slug (for generated keys and file names).</param>
-/// <param name="CompiledAssembly">Gets the compiled flow assembly (for frozen storage); compiles if needed.</param>
+/// <param name="FlowSlug">The flow's slug (for generated keys, file and image names).</param>
 /// <param name="Secrets">Resolves secret names at the moment of use.</param>
 /// <param name="Log">Verbose messages for the user.</param>
+public abstract record StorageContext(
+    string ScriptPath,
+    string ScriptSource,
+    string ScriptSha256,
+    string Flow,
+    string FlowSlug,
+    ISecretResolver Secrets,
+    Action<string> Log)
+{
+    /// <summary>
+    /// The compiled flow, filled in by the engine when the storage stores it (see
+    /// <see cref="IStorageProvider.NeedsCompiledFlow"/>); null otherwise.
+    /// </summary>
+    public byte[]? CompiledFlow { get; init; }
+
+    /// <summary>Progress of uploads, builds and pushes; may be null.</summary>
+    public IProgress<StorageProgress>? Progress { get; init; }
+
+    /// <summary>Where warnings go (e.g. "the committed file differs from the local one"); defaults to <see cref="Log"/>.</summary>
+    public Action<string>? OnWarning { get; init; }
+
+    /// <summary>Says something the user should see even without verbose output.</summary>
+    public void Warn(string message) => (OnWarning ?? Log)(message);
+
+    /// <summary>The compiled flow; a provider asks for it only when <see cref="IStorageProvider.NeedsCompiledFlow"/> said so.</summary>
+    public byte[] RequireCompiledFlow()
+        => CompiledFlow ?? throw new InvalidOperationException($"The compiled flow '{Flow}' was not given to the storage provider.");
+}
+
+/// <summary>What a provider gets when a flow is registered with its storage.</summary>
 public sealed record StorageRegistrationContext(
     string ScriptPath,
     string ScriptSource,
     string ScriptSha256,
     string Flow,
     string FlowSlug,
-    Func<CancellationToken, Task<byte[]>> CompiledAssembly,
     ISecretResolver Secrets,
     Action<string> Log)
-{
-    /// <summary>Where warnings go (e.g. "the committed file differs from the local one"); defaults to <see cref="Log"/>.</summary>
-    public Action<string>? OnWarning { get; init; }
+    : StorageContext(ScriptPath, ScriptSource, ScriptSha256, Flow, FlowSlug, Secrets, Log);
 
-    /// <summary>Progress of uploads, builds and pushes; may be null.</summary>
-    public IProgress<StorageProgress>? Progress { get; init; }
-
-    /// <summary>Says something the user should see even without -Verbose.</summary>
-    public void Warn(string message) => (OnWarning ?? Log)(message);
-
-    /// <summary>
-    /// Checks a stored script (arguments: its text, where it is for messages) against the flow being registered:
-    /// it must declare the flow with the same structure (else <see cref="ErrorIds.StoredScriptMismatch"/> with the
-    /// diff); a text that differs from the local file only in code is a warning (runs use the stored one).
-    /// Providers call it from <see cref="IStorageProvider.PrepareRegistrationAsync"/>. Set by the engine.
-    /// </summary>
-    public Func<string, string, CancellationToken, Task>? CheckStoredScript { get; init; }
-}
-
-/// <summary>What a provider gets when a script is published on its own (Publish-FlowScript).</summary>
-/// <param name="ScriptPath">Absolute path of the local script.</param>
-/// <param name="ScriptSource">The local script's text.</param>
-/// <param name="ScriptSha256">SHA-256 of the local script.</param>
-/// <param name="Flow">The flow's name (the script's only flow, or the one selected).</param>
-/// <param name="FlowSlug">The flow's slug (for generated keys, image names).</param>
-/// <param name="CompiledAssembly">Gets the compiled flow (frozen storages that publish the compiled flow).</param>
-/// <param name="Secrets">Resolves secret names at the moment of use.</param>
-/// <param name="Log">Verbose messages for the user.</param>
+/// <summary>What a provider gets when a script is published on its own, before registration.</summary>
 public sealed record StoragePublishContext(
     string ScriptPath,
     string ScriptSource,
     string ScriptSha256,
     string Flow,
     string FlowSlug,
-    Func<CancellationToken, Task<byte[]>> CompiledAssembly,
     ISecretResolver Secrets,
     Action<string> Log)
+    : StorageContext(ScriptPath, ScriptSource, ScriptSha256, Flow, FlowSlug, Secrets, Log)
 {
     /// <summary>Commit message (Git hosts, Git); a default naming the file is used when null.</summary>
     public string? Message { get; init; }
 
     /// <summary>Branch to commit to (Git hosts, Git); the storage's ref, else the default branch, when null.</summary>
     public string? Branch { get; init; }
-
-    /// <summary>Progress of uploads, builds and pushes; may be null.</summary>
-    public IProgress<StorageProgress>? Progress { get; init; }
-
-    /// <summary>Where warnings go; defaults to <see cref="Log"/>.</summary>
-    public Action<string>? OnWarning { get; init; }
-
-    public void Warn(string message) => (OnWarning ?? Log)(message);
 }
+
+/// <summary>A flow script held by a storage (or about to be stored), for the engine to check against the flow being registered.</summary>
+/// <param name="Text">The script's text.</param>
+/// <param name="Origin">Where it is, for messages (a path, URL or image path; never a secret).</param>
+public sealed record StoredScript(string Text, string Origin);
+
+/// <summary>
+/// What <see cref="IStorageProvider.PrepareRegistrationAsync"/> returns: the settings to record and, when runs will
+/// use a script the storage holds rather than the registered file, that script. The engine checks it: it must
+/// declare the flow with the same structure (else <see cref="ErrorIds.StoredScriptMismatch"/> with the diff); a
+/// text that differs from the local file only in code is a warning (runs use the stored one).
+/// </summary>
+public sealed record PreparedStorage(StorageSettings Settings, StoredScript? Stored = null);
 
 /// <summary>One progress report of a storage operation.</summary>
 /// <param name="Activity">What is happening, e.g. "Uploading flows/etl.cs to s3://bucket/etl/20261128T120000Z".</param>
@@ -112,9 +123,22 @@ public interface IStorageProvider
     /// <summary>
     /// Called when a flow version is about to be recorded, with the settings <see cref="Resolve"/> returned:
     /// uploads or copies what the storage must hold, checks that the stored source exists, and returns the
-    /// settings to record.
+    /// settings to record with the stored script runs will use (when it is not the registered file).
     /// </summary>
-    Task<StorageSettings> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken);
+    Task<PreparedStorage> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A local script other than the registered file that <see cref="PrepareRegistrationAsync"/> is about to store
+    /// (upload, or build into an image), read without writing anything; the engine checks it before anything is
+    /// stored, so that a script that does not declare the flow is never written. Null when there is none.
+    /// </summary>
+    StoredScript? ScriptToStore(StorageSettings settings, StorageRegistrationContext context) => null;
+
+    /// <summary>
+    /// True when registering (or publishing) with these settings (as <see cref="Resolve"/> returned them) stores
+    /// the compiled flow: the engine then compiles the script and hands it over in <see cref="StorageContext.CompiledFlow"/>.
+    /// </summary>
+    bool NeedsCompiledFlow(StorageSettings settings) => !settings.IsScript;
 
     /// <summary>Fetches the current source, or the source at <paramref name="pinnedVersion"/> when given.</summary>
     Task<FetchedFlowSource> FetchAsync(StorageSettings settings, string? pinnedVersion, ISecretResolver secrets, CancellationToken cancellationToken);

@@ -77,7 +77,7 @@ public sealed class RegisterFlowCommand : FlowCmdlet
                 }
                 try
                 {
-                    var result = Await(ct => Client.ApplyAsync(plan, ct));
+                    var result = Await(ct => Client.ApplyAsync(plan, options, PostVerbose, ct));
                     WriteVerbose($"{result.Status} flow '{result.Name}' version {result.Version} ({result.Reason}).");
                     WriteObject(result);
                 }

@@ -38,7 +38,7 @@ public sealed class LocalStorageProvider : IStorageProvider
         return local;
     }
 
-    public async Task<StorageSettings> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
+    public async Task<PreparedStorage> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
     {
         var local = (LocalStorage)settings;
         if (local.StoredAsScript)
@@ -48,28 +48,21 @@ public sealed class LocalStorageProvider : IStorageProvider
                 throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.ObjectNotFound,
                     $"Local storage of flow '{context.Flow}' points at '{local.Path}', which does not exist.") { Target = local.Path };
             }
-            if (!string.Equals(local.Path, context.ScriptPath, StringComparison.Ordinal))
+            if (string.Equals(local.Path, context.ScriptPath, StringComparison.Ordinal))
             {
-                var stored = await File.ReadAllTextAsync(local.Path, cancellationToken).ConfigureAwait(false);
-                if (context.CheckStoredScript is { } check)
-                {
-                    await check(stored, $"'{local.Path}'", cancellationToken).ConfigureAwait(false);
-                }
-                else if (FlowStructure.Sha256Hex(stored) != context.ScriptSha256)
-                {
-                    context.Warn($"Flow '{context.Flow}': the stored script '{local.Path}' differs from '{context.ScriptPath}'; runs will use the stored script.");
-                }
+                return new PreparedStorage(local);
             }
-            return local;
+            var stored = await File.ReadAllTextAsync(local.Path, cancellationToken).ConfigureAwait(false);
+            return new PreparedStorage(local, new StoredScript(stored, $"'{local.Path}'"));
         }
 
         var target = local.ArtifactPath!;
         if (!File.Exists(target))
         {
-            await WriteAtomicallyAsync(target, await context.CompiledAssembly(cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            await WriteAtomicallyAsync(target, context.RequireCompiledFlow(), cancellationToken).ConfigureAwait(false);
         }
         context.Log($"Flow '{context.Flow}': compiled flow stored at '{target}'.");
-        return local;
+        return new PreparedStorage(local);
     }
 
     /// <summary>
@@ -104,7 +97,7 @@ public sealed class LocalStorageProvider : IStorageProvider
 
         local.Directory = System.IO.Path.GetFullPath(local.Directory ?? _defaultDirectory, baseDir);
         local.ArtifactPath = System.IO.Path.Combine(local.Directory, context.FlowSlug, context.ScriptSha256[..16] + ".dll");
-        var assembly = await context.CompiledAssembly(cancellationToken).ConfigureAwait(false);
+        var assembly = context.RequireCompiledFlow();
         if (!File.Exists(local.ArtifactPath))
         {
             await WriteAtomicallyAsync(local.ArtifactPath, assembly, cancellationToken).ConfigureAwait(false);

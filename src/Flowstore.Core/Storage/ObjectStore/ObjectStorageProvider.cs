@@ -90,7 +90,7 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
         return With(typed, state with { UploadedSha256 = ShortSha(sha) });
     }
 
-    public async Task<StorageSettings> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
+    public async Task<PreparedStorage> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
     {
         var typed = (TSettings)settings;
         var state = StateOf(typed);
@@ -100,9 +100,8 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
             // A key and no local script: the object must be there and declare this flow with this structure.
             var key = state.Key!;
             var stored = await store.GetAsync(key, null, cancellationToken).ConfigureAwait(false);
-            await CheckStoredScriptAsync(context, Encoding.UTF8.GetString(stored.Bytes), store.UriOf(key), cancellationToken).ConfigureAwait(false);
             context.Log($"Flow '{context.Flow}': {store.UriOf(key)} exists ({store.VersionNoun} {stored.Version}); runs will fetch it.");
-            return typed;
+            return new PreparedStorage(typed, new StoredScript(Encoding.UTF8.GetString(stored.Bytes), store.UriOf(key)));
         }
 
         ObjectUpload upload;
@@ -113,19 +112,15 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
             var bytes = string.Equals(local, context.ScriptPath, StringComparison.Ordinal)
                 ? Encoding.UTF8.GetBytes(context.ScriptSource)
                 : ReadLocalScript(local, context.Flow);
+            // Another file than the registered one was checked by the engine before this upload (ScriptToStore).
             var sha = FlowStructure.Sha256Hex(bytes);
-            if (sha != context.ScriptSha256)
-            {
-                // Another file than the registered one: it must declare the same flow before it goes up.
-                await CheckStoredScriptAsync(context, Encoding.UTF8.GetString(bytes), local, cancellationToken).ConfigureAwait(false);
-            }
             state = state with { UploadedSha256 = ShortSha(sha) };
             upload = new ObjectUpload(bytes, IsScript: true, sha);
             what = $"'{local}'";
         }
         else
         {
-            upload = new ObjectUpload(await context.CompiledAssembly(cancellationToken).ConfigureAwait(false), IsScript: false, context.ScriptSha256);
+            upload = new ObjectUpload(context.RequireCompiledFlow(), IsScript: false, context.ScriptSha256);
             what = $"the compiled flow '{context.Flow}'";
         }
 
@@ -134,7 +129,19 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
             : state.Key!;
         var version = await UploadAsync(store, target, upload, what, context.Progress, cancellationToken).ConfigureAwait(false);
         context.Log($"Flow '{context.Flow}': uploaded {what} to {store.UriOf(target)} ({store.VersionNoun} {version}).");
-        return With(typed, state with { Key = target });
+        return new PreparedStorage(With(typed, state with { Key = target }));
+    }
+
+    /// <summary>
+    /// Another local file than the registered one, to be uploaded as the flow's script: the engine checks that it
+    /// declares the same flow before it goes up.
+    /// </summary>
+    public StoredScript? ScriptToStore(StorageSettings settings, StorageRegistrationContext context)
+    {
+        var state = StateOf((TSettings)settings);
+        return state is { Uploads: true, StoredAsScript: true, LocalScriptPath: { } local } && !string.Equals(local, context.ScriptPath, StringComparison.Ordinal)
+            ? new StoredScript(Encoding.UTF8.GetString(ReadLocalScript(local, context.Flow)), local)
+            : null;
     }
 
     // ---------------------------------------------------------------- publishing
@@ -218,13 +225,6 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
         progress?.Report(new StorageProgress(activity, $"{Size(total)} uploaded ({store.VersionNoun} {version})", 100));
         return version;
     }
-
-    /// <summary>
-    /// Checks a script the storage holds or is about to hold against the flow being registered (see
-    /// <see cref="StorageRegistrationContext.CheckStoredScript"/>).
-    /// </summary>
-    private static Task CheckStoredScriptAsync(StorageRegistrationContext context, string text, string origin, CancellationToken cancellationToken)
-        => context.CheckStoredScript?.Invoke(text, origin, cancellationToken) ?? Task.CompletedTask;
 
     private byte[] ReadLocalScript(string path, string flow)
     {
