@@ -56,18 +56,22 @@ public sealed class DockerStorageProvider : IStorageProvider
 
     /// <summary>
     /// A script image about to be built: the local file copied to the flow's path, when it is not the registered
-    /// file, must declare the flow before anything is built or pushed. (The built image's file is compared with it.)
+    /// file, must declare the flow before anything is built or pushed (the file as built into the image is checked again).
     /// </summary>
     public StoredScript? ScriptToStore(StorageSettings settings, StorageRegistrationContext context)
     {
-        if (settings is not DockerStorage { BuildsImage: true, StoredAsScript: true, Path: { } path, Files: { } files })
+        if (settings is not DockerStorage { BuildsImage: true, StoredAsScript: true, Path: { } path, Files: { } files } docker)
         {
             return null;
         }
         var source = files.FirstOrDefault(f => f.Value == path).Key;
-        return source is null || string.Equals(source, context.ScriptPath, StringComparison.Ordinal) || !File.Exists(source)
-            ? null
-            : new StoredScript(File.ReadAllText(source), source);
+        if (source is null || string.Equals(source, context.ScriptPath, StringComparison.Ordinal) || !File.Exists(source))
+        {
+            return null;
+        }
+        var image = ImageReference.FromSettings(docker);
+        var target = docker.ImageTag is null ? image.Name : image.ToString();
+        return new StoredScript(File.ReadAllText(source), $"'{source}' (copied to {target}:{path})");
     }
 
     public async Task<FetchedFlowSource> FetchAsync(StorageSettings settings, string? pinnedVersion, ISecretResolver secrets, CancellationToken cancellationToken)
