@@ -3,8 +3,6 @@ using System.Net.Sockets;
 using Google;
 using Google.Apis.Auth.OAuth2;
 using Google.Cloud.Storage.V1;
-using Polly;
-using Polly.Retry;
 using Polly.Timeout;
 
 namespace Flowstore.Storage.Gcs;
@@ -16,6 +14,15 @@ namespace Flowstore.Storage.Gcs;
 internal sealed record GcsRetryOptions(int MaxAttempts, TimeSpan BaseDelay, TimeSpan AttemptTimeout)
 {
     public static GcsRetryOptions Default { get; } = new(4, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(100));
+
+    /// <summary>The shared retry policy's options for these attempts, backoff and attempt timeout.</summary>
+    public StorageRetryOptions Retry => new()
+    {
+        MaxRetries = Math.Max(0, MaxAttempts - 1),
+        BaseDelay = BaseDelay,
+        MaxDelay = TimeSpan.FromSeconds(30),
+        AttemptTimeout = AttemptTimeout,
+    };
 }
 
 /// <summary>What an operation does, for its error messages.</summary>
@@ -27,19 +34,19 @@ internal enum GcsOperation
 
 /// <summary>
 /// One storage's client and the rules every call follows: credentials resolved at the moment of use, transient
-/// failures (5xx, 408, 429, timeouts, refused or reset connections) retried with exponential backoff, and every
-/// other failure turned into a <see cref="FlowstoreException"/> that names the endpoint, bucket and object.
+/// failures (5xx, 408, 429, timeouts, refused or reset connections) retried by the shared <see cref="StorageRetry"/>
+/// policy, and every other failure turned into a <see cref="FlowstoreException"/> that names the endpoint, bucket and object.
 /// </summary>
 internal sealed partial class GcsConnection : IObjectStore
 {
     private const string GoogleEndpoint = "https://storage.googleapis.com";
 
     private readonly GcsStorage _settings;
-    private readonly GcsRetryOptions _retry;
+    private readonly StorageRetry _retry;
     private readonly Action<string> _log;
     private readonly string _credentialDescription;
 
-    private GcsConnection(GcsStorage settings, StorageClient client, GcsRetryOptions retry, Action<string> log, string credentialDescription)
+    private GcsConnection(GcsStorage settings, StorageClient client, StorageRetry retry, Action<string> log, string credentialDescription)
     {
         _settings = settings;
         Client = client;
@@ -74,7 +81,7 @@ internal sealed partial class GcsConnection : IObjectStore
     }
 
     /// <summary>Builds the client: the credentials secret, else an emulator without credentials, else Application Default Credentials.</summary>
-    public static async Task<GcsConnection> OpenAsync(GcsStorage settings, ISecretResolver secrets, GcsRetryOptions retry, Action<string> log,
+    public static async Task<GcsConnection> OpenAsync(GcsStorage settings, ISecretResolver secrets, StorageRetry retry, Action<string> log,
         CancellationToken cancellationToken)
     {
         var builder = new StorageClientBuilder();
@@ -118,7 +125,10 @@ internal sealed partial class GcsConnection : IObjectStore
             { Target = settings.Bucket, Hint = FlowHint.StorageSetting("Gcs", "CredentialsSecret") };
         }
         // The HTTP layer's own timeout must not cut an attempt short of the one set here.
-        client.Service.HttpClient.Timeout = retry.AttemptTimeout + TimeSpan.FromSeconds(5);
+        if (retry.Options.AttemptTimeout is { } attemptTimeout)
+        {
+            client.Service.HttpClient.Timeout = attemptTimeout + TimeSpan.FromSeconds(5);
+        }
         return new GcsConnection(settings, client, retry, log, credentialDescription);
     }
 
@@ -139,34 +149,23 @@ internal sealed partial class GcsConnection : IObjectStore
     }
 
     /// <summary>
-    /// Runs one call with retries. <paramref name="key"/> names the object for messages (gs://bucket/key);
-    /// <paramref name="onNotFound"/> builds the error for a 404, when the caller has a better one.
+    /// Runs one call under the shared retry policy (transient: 5xx, 408, 429, timeouts, refused or reset connections).
+    /// <paramref name="key"/> names the object for messages (gs://bucket/key); <paramref name="onNotFound"/> builds
+    /// the error for a 404, when the caller has a better one.
     /// </summary>
     public async Task<T> RunAsync<T>(GcsOperation operation, string key, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken,
         Func<GoogleApiException, FlowstoreException>? onNotFound = null)
     {
         var attempts = 0;
-        var pipeline = new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
-            {
-                MaxRetryAttempts = Math.Max(0, _retry.MaxAttempts - 1),
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = _retry.BaseDelay,
-                MaxDelay = TimeSpan.FromSeconds(30),
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && IsTransient(e, cancellationToken)),
-                OnRetry = args =>
-                {
-                    _log($"GCS {Verb(operation)} gs://{_settings.Bucket}/{key} at {Endpoint}: attempt {args.AttemptNumber + 1} of {_retry.MaxAttempts} failed " +
-                         $"({Describe(args.Outcome.Exception!)}); retrying in {args.RetryDelay.TotalSeconds:0.0} s.");
-                    return default;
-                },
-            })
-            .AddTimeout(_retry.AttemptTimeout)
-            .Build();
         try
         {
-            return await pipeline.ExecuteAsync(async ct =>
+            return await _retry.ExecuteAsync(new StorageCall<T>($"GCS at {Endpoint}", $"{Verb(operation)} gs://{_settings.Bucket}/{key}")
+            {
+                OnException = e => IsTransient(e, cancellationToken) ? RetryVerdict.Transient(Describe(e)) : RetryVerdict.Stop,
+                Log = _log,
+                Unavailable = failure => Translate(failure.Exception!, operation, key, failure.Attempts),
+                Target = $"gs://{_settings.Bucket}/{key}",
+            }, async ct =>
             {
                 attempts++;
                 return await call(ct).ConfigureAwait(false);

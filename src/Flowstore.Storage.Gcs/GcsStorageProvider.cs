@@ -8,7 +8,7 @@ namespace Flowstore.Storage.Gcs;
 /// </summary>
 public sealed partial class GcsStorageProvider : ObjectStorageProvider<GcsStorage>
 {
-    private readonly GcsRetryOptions _retry;
+    private readonly StorageRetry _retry;
 
     public GcsStorageProvider()
         : this(GcsRetryOptions.Default, TimeProvider.System)
@@ -16,7 +16,7 @@ public sealed partial class GcsStorageProvider : ObjectStorageProvider<GcsStorag
     }
 
     internal GcsStorageProvider(GcsRetryOptions retry, TimeProvider time)
-        : base(time) => _retry = retry;
+        : base(time) => _retry = new StorageRetry(retry.Retry);
 
     public override string Type => "Gcs";
 

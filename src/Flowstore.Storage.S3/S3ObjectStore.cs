@@ -5,18 +5,16 @@ using System.Security.Cryptography;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
-using Polly;
-using Polly.Retry;
 
 namespace Flowstore.Storage.S3;
 
 /// <summary>
 /// The S3 calls of one storage on one client: get (at an ETag or VersionId when pinned), put with the body's MD5,
-/// and head. Transient failures (5xx, throttling, timeouts, connections reset or refused) are retried with
-/// exponential backoff and jitter by one Polly pipeline around each call; the SDK's own retry is off so that the
-/// attempts are counted in one place (the SDK's retry skips some socket failures, e.g. a connection reset on connect).
+/// and head. Transient failures (5xx, throttling, timeouts, connections reset or refused) are retried by the shared
+/// <see cref="StorageRetry"/> policy; the SDK's own retry is off so that the attempts are counted in one place (the
+/// SDK's retry skips some socket failures, e.g. a connection reset on connect).
 /// </summary>
-internal sealed class S3ObjectStore(IAmazonS3 client, S3Storage s3, string endpoint, S3ClientOptions options, Action<string> log) : IObjectStore
+internal sealed class S3ObjectStore(IAmazonS3 client, S3Storage s3, string endpoint, StorageRetry retry, Action<string> log) : IObjectStore
 {
     private const string VersionSeparator = ";versionId=";
 
@@ -109,7 +107,7 @@ internal sealed class S3ObjectStore(IAmazonS3 client, S3Storage s3, string endpo
                 return FormatVersion(response.ETag ?? "", response.VersionId);
             }, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        catch (Exception e) when (e is not FlowstoreException && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
             throw Translate(e, key, "upload");
         }
@@ -128,35 +126,24 @@ internal sealed class S3ObjectStore(IAmazonS3 client, S3Storage s3, string endpo
             // Free (or the bucket is missing, which the upload then reports by name).
             return false;
         }
-        catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        catch (Exception e) when (e is not FlowstoreException && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
             throw Translate(e, key, "upload");
         }
     }
 
-    /// <summary>Runs one S3 call, retrying transient failures with exponential backoff and jitter.</summary>
-    private async Task<T> RetryAsync<T>(string key, string operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
-    {
-        var pipeline = new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
-            {
-                MaxRetryAttempts = Math.Max(1, options.MaxRetries),
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = options.BaseDelay,
-                MaxDelay = TimeSpan.FromSeconds(20),
-                ShouldHandle = args => ValueTask.FromResult(
-                    options.MaxRetries > 0 && args.Outcome.Exception is { } e && IsTransient(e, cancellationToken)),
-                OnRetry = args =>
-                {
-                    log($"S3 {operation} of {UriOf(key)} at {endpoint} failed ({Describe(args.Outcome.Exception!)}); " +
-                        $"retry {args.AttemptNumber + 1} of {options.MaxRetries} in {args.RetryDelay.TotalSeconds:0.0} s.");
-                    return ValueTask.CompletedTask;
-                },
-            })
-            .Build();
-        return await pipeline.ExecuteAsync(async ct => await call(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-    }
+    /// <summary>
+    /// Runs one S3 call under the shared retry policy: transient failures are retried with backoff; when the
+    /// attempts run out the last failure is translated like any other (StorageUnavailable or StorageRateLimited).
+    /// </summary>
+    private Task<T> RetryAsync<T>(string key, string operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+        => retry.ExecuteAsync(new StorageCall<T>($"S3 at {endpoint}", $"{operation} of {UriOf(key)}")
+        {
+            OnException = e => IsTransient(e, cancellationToken) ? RetryVerdict.Transient(Describe(e)) : RetryVerdict.Stop,
+            Log = log,
+            Unavailable = failure => Translate(failure.Exception!, key, operation),
+            Target = UriOf(key),
+        }, call, cancellationToken);
 
     /// <summary>Failures worth another attempt: the server's 5xx and throttling, timeouts, and connections reset or refused.</summary>
     internal static bool IsTransient(Exception error, CancellationToken cancellationToken)

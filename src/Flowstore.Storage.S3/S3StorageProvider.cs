@@ -17,6 +17,9 @@ internal sealed record S3ClientOptions
 
     /// <summary>The time to open a connection.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The shared retry policy with these retries and backoff.</summary>
+    public StorageRetryOptions Retry => new() { MaxRetries = MaxRetries, BaseDelay = BaseDelay };
 }
 
 /// <summary>
@@ -27,6 +30,7 @@ internal sealed record S3ClientOptions
 public sealed class S3StorageProvider : ObjectStorageProvider<S3Storage>
 {
     private readonly S3ClientOptions _options;
+    private readonly StorageRetry _retry;
 
     public S3StorageProvider()
         : this(new S3ClientOptions(), TimeProvider.System)
@@ -34,7 +38,11 @@ public sealed class S3StorageProvider : ObjectStorageProvider<S3Storage>
     }
 
     internal S3StorageProvider(S3ClientOptions options, TimeProvider? time = null)
-        : base(time ?? TimeProvider.System) => _options = options;
+        : base(time ?? TimeProvider.System)
+    {
+        _options = options;
+        _retry = new StorageRetry(options.Retry);
+    }
 
     public override string Type => "S3";
 
@@ -62,7 +70,7 @@ public sealed class S3StorageProvider : ObjectStorageProvider<S3Storage>
         var config = new AmazonS3Config
         {
             ForcePathStyle = s3.ForcePathStyle,
-            // Retries are the store's (one pipeline around each call); one attempt here.
+            // Retries are the shared policy's (StorageRetry around each call); one attempt here.
             MaxErrorRetry = 0,
             Timeout = _options.AttemptTimeout,
             ConnectTimeout = _options.ConnectTimeout,
@@ -86,7 +94,7 @@ public sealed class S3StorageProvider : ObjectStorageProvider<S3Storage>
 
         var credentials = await CredentialsAsync(s3, secrets, cancellationToken).ConfigureAwait(false);
         var client = credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
-        return new S3ObjectStore(client, s3, Endpoint(s3), _options, log);
+        return new S3ObjectStore(client, s3, Endpoint(s3), _retry, log);
     }
 
     private static string Endpoint(S3Storage s3) => s3.EndpointUrl?.TrimEnd('/') ?? $"Amazon S3 ({s3.Region ?? FallbackRegion()?.SystemName ?? "us-east-1"})";

@@ -35,7 +35,7 @@ public sealed class GcsFaultTests : GcsTestBase
         }
         Assert.Equal(ErrorIds.StorageUnavailable, fetch.ErrorId);
         Assert.Equal(ErrorIds.StorageUnavailable, upload.ErrorId);
-        Assert.Contains(Log, l => l.Contains("attempt 1 of 3 failed") && l.Contains("retrying"));
+        Assert.Contains(Log, l => l.Contains("retrying") && l.Contains("(attempt 2 of 3)") && l.Contains($"gs://{Bucket}/etl.cs"));
     }
 
     [Fact]
