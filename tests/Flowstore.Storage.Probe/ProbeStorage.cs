@@ -80,14 +80,14 @@ public sealed class ProbeStorageProvider : IStorageProvider
         };
     }
 
-    public async Task<StorageSettings> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
+    public async Task<PreparedStorage> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
     {
         var probe = (ProbeStorage)settings;
         Directory.CreateDirectory(probe.Shelf);
         var copy = Path.Combine(probe.Shelf, probe.Name!);
         await File.WriteAllTextAsync(copy, context.ScriptSource, cancellationToken).ConfigureAwait(false);
         context.Log($"Flow '{context.Flow}': copied to the probe shelf at '{copy}'.");
-        return probe;
+        return new PreparedStorage(probe);
     }
 
     public async Task<FetchedFlowSource> FetchAsync(StorageSettings settings, string? pinnedVersion, ISecretResolver secrets, CancellationToken cancellationToken)
