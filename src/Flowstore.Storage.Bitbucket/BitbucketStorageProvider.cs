@@ -28,7 +28,7 @@ public sealed class BitbucketStorageProvider : GitHostStorageProvider<BitbucketS
     protected override string? RefOf(BitbucketStorage settings) => settings.Ref;
 
     protected override BitbucketStorage WithRef(BitbucketStorage settings, string reference)
-        => new(settings.Project, settings.Repo, settings.Path, settings.Host, reference, settings.AccessTokenSecret);
+        => settings with { Ref = reference };
 
     protected override GitHostTarget Target(BitbucketStorage settings, string reference)
         => new(Service, settings.Host!, $"{settings.Project}/{settings.Repo}", settings.Path, reference, settings.AccessTokenSecret);
@@ -51,15 +51,16 @@ public sealed class BitbucketStorageProvider : GitHostStorageProvider<BitbucketS
     /// <summary>Checks the settings and fills in the defaults; no I/O.</summary>
     protected override BitbucketStorage Complete(BitbucketStorage settings)
     {
-        var bitbucket = new BitbucketStorage(settings.Project ?? "", settings.Repo ?? "", settings.Path ?? "", settings.Host, settings.Ref, settings.AccessTokenSecret);
-        bitbucket.Validate();
-        bitbucket.Project = bitbucket.Project.Trim();
-        bitbucket.Repo = bitbucket.Repo.Trim();
-        bitbucket.Path = GitHostUrls.NormalizePath(bitbucket.Path);
-        bitbucket.Host = GitHostUrls.NormalizeHost(bitbucket.Host!, Service);
-        bitbucket.Ref = string.IsNullOrWhiteSpace(bitbucket.Ref) ? null : bitbucket.Ref.Trim();
-        bitbucket.AccessTokenSecret = string.IsNullOrWhiteSpace(bitbucket.AccessTokenSecret) ? null : bitbucket.AccessTokenSecret.Trim();
-        return bitbucket;
+        settings.Validate();
+        return settings with
+        {
+            Project = settings.Project.Trim(),
+            Repo = settings.Repo.Trim(),
+            Path = GitHostUrls.NormalizePath(settings.Path),
+            Host = GitHostUrls.NormalizeHost(settings.Host!, Service, Type),
+            Ref = GitHostUrls.OrNull(settings.Ref),
+            AccessTokenSecret = GitHostUrls.OrNull(settings.AccessTokenSecret),
+        };
     }
 
     /// <summary>Bitbucket Server's REST calls for one operation.</summary>

@@ -28,7 +28,7 @@ public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage
     protected override string? RefOf(GitLabStorage settings) => settings.Ref;
 
     protected override GitLabStorage WithRef(GitLabStorage settings, string reference)
-        => new(settings.Repo, settings.Path, settings.Host, reference, settings.AccessTokenSecret);
+        => settings with { Ref = reference };
 
     protected override GitHostTarget Target(GitLabStorage settings, string reference)
         => new(Service, settings.Host!, settings.Repo, settings.Path, reference, settings.AccessTokenSecret, "project");
@@ -46,14 +46,15 @@ public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage
     /// <summary>Checks the settings and fills in the defaults; no I/O.</summary>
     protected override GitLabStorage Complete(GitLabStorage settings)
     {
-        var gitlab = new GitLabStorage(settings.Repo ?? "", settings.Path ?? "", settings.Host, settings.Ref, settings.AccessTokenSecret);
-        gitlab.Validate();
-        gitlab.Repo = gitlab.Repo.Trim().Trim('/');
-        gitlab.Path = GitHostUrls.NormalizePath(gitlab.Path);
-        gitlab.Host = GitHostUrls.NormalizeHost(string.IsNullOrWhiteSpace(gitlab.Host) ? GitLabStorage.DefaultHost : gitlab.Host, Service);
-        gitlab.Ref = string.IsNullOrWhiteSpace(gitlab.Ref) ? null : gitlab.Ref.Trim();
-        gitlab.AccessTokenSecret = string.IsNullOrWhiteSpace(gitlab.AccessTokenSecret) ? null : gitlab.AccessTokenSecret.Trim();
-        return gitlab;
+        settings.Validate();
+        return settings with
+        {
+            Repo = settings.Repo.Trim().Trim('/'),
+            Path = GitHostUrls.NormalizePath(settings.Path),
+            Host = GitHostUrls.NormalizeHost(string.IsNullOrWhiteSpace(settings.Host) ? GitLabStorage.DefaultHost : settings.Host, Service, Type),
+            Ref = GitHostUrls.OrNull(settings.Ref),
+            AccessTokenSecret = GitHostUrls.OrNull(settings.AccessTokenSecret),
+        };
     }
 
     /// <summary>GitLab's REST calls for one operation.</summary>

@@ -8,7 +8,7 @@ public sealed class GitHostUrlsTests
     [InlineData(" gitlab.example.com ", "https://gitlab.example.com")]
     [InlineData("http://127.0.0.1:8080/gitlab/", "http://127.0.0.1:8080/gitlab")]
     public void A_host_is_an_http_URL_without_a_trailing_slash(string host, string normalized)
-        => Assert.Equal(normalized, GitHostUrls.NormalizeHost(host, "GitLab"));
+        => Assert.Equal(normalized, GitHostUrls.NormalizeHost(host, "GitLab", "GitLab"));
 
     [Theory]
     [InlineData("ftp://gitlab.example.com")]
@@ -16,9 +16,11 @@ public sealed class GitHostUrlsTests
     [InlineData("https://gitlab.example.com/?private_token=x")]
     public void A_host_with_credentials_a_query_or_another_scheme_is_StorageInvalid_without_repeating_credentials(string host)
     {
-        var e = Assert.Throws<FlowstoreException>(() => GitHostUrls.NormalizeHost(host, "Bitbucket Server"));
+        var e = Assert.Throws<FlowstoreException>(() => GitHostUrls.NormalizeHost(host, "Bitbucket Server", "Bitbucket"));
         Assert.Equal(ErrorIds.StorageInvalid, e.ErrorId);
+        Assert.Equal(FlowHint.StorageSetting("Bitbucket", "Host"), e.Hint);
         Assert.Contains("https://bitbucket.example.com", e.Message);
+        Assert.DoesNotContain("secret", e.Message);
     }
 
     [Theory]
