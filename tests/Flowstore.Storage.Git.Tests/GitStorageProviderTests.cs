@@ -321,24 +321,6 @@ public sealed class GitStorageProviderTests : IDisposable
     }
 
     [Fact]
-    public async Task Transient_server_errors_are_retried_and_then_StorageUnavailable()
-    {
-        var repo = NewRepo();
-        var sha = repo.Commit("trunk", "one", (FlowPath, "// one\n"));
-
-        await GitTestServer.InjectFaultAsync(repo.Name, 503, 2);
-        var recovered = await NewProvider().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
-        await GitTestServer.InjectFaultAsync(repo.Name, 503, 100);
-        var e = await Assert.ThrowsAsync<FlowstoreException>(() => NewProvider().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
-        await GitTestServer.InjectFaultAsync(repo.Name, 503, 0);
-
-        Assert.Equal(sha, recovered.StorageVersion);
-        Assert.Equal(ErrorIds.StorageUnavailable, e.ErrorId);
-        Assert.Contains(repo.Url, e.Message);
-        Assert.Contains("4 attempts", e.Message);
-    }
-
-    [Fact]
     public async Task An_unreachable_server_is_StorageUnavailable()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);

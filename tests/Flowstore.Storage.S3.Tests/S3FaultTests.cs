@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Flowstore.Storage.Contract;
 
 namespace Flowstore.Storage.S3.Tests;
 

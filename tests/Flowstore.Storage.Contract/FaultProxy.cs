@@ -3,14 +3,14 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Flowstore.Storage.S3.Tests;
+namespace Flowstore.Storage.Contract;
 
 /// <summary>
 /// A TCP proxy on 127.0.0.1 in front of a real server that injects faults per connection: reset the next
 /// connections, answer them with HTTP 503, or accept and never answer. Counts the connections it accepted, so a
 /// test can see that a client retried.
 /// </summary>
-internal sealed class FaultProxy : IAsyncDisposable
+public sealed class FaultProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly int _upstreamPort;
