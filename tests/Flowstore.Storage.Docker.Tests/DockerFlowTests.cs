@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Flowstore.Engine;
+using Flowstore.Storage.Contract;
 
 namespace Flowstore.Storage.Docker.Tests;
 
@@ -93,16 +94,7 @@ public sealed partial class DockerFlowTests : IAsyncLifetime
         => Assert.Empty(await _client.GetFlowsAsync(new FlowQuery { Project = Project, Name = "etl", IncludeArchived = true }));
 
     private static Task<FetchedFlowSource> FetchAsync(StorageSettings storage, string? pinned = null, ISecretResolver? secrets = null)
-        => new DockerStorageProvider().FetchAsync(storage, pinned, secrets ?? new Secrets(), CancellationToken.None);
-
-    /// <summary>A resolver with fixed values (for calling the provider directly).</summary>
-    private sealed class Secrets(params (string Name, string Value)[] values) : ISecretResolver
-    {
-        public ValueTask<string> ResolveAsync(string name, CancellationToken cancellationToken) =>
-            values.FirstOrDefault(v => v.Name == name) is { Value: { } value }
-                ? ValueTask.FromResult(value)
-                : throw new FlowstoreException(ErrorIds.SecretNotFound, FlowErrorKind.ObjectNotFound, $"Secret '{name}' was not found.");
-    }
+        => new DockerStorageProvider().FetchAsync(storage, pinned, secrets ?? new FixedSecrets(), CancellationToken.None);
 
     private static Dictionary<string, string> Files => new() { ["etl.cs"] = "/flows/etl.cs" };
 
@@ -119,7 +111,7 @@ public sealed partial class DockerFlowTests : IAsyncLifetime
     {
         var local = Write("flows/etl.cs", Scripts.Etl("v1"));
         var image = DockerTestServer.NewImageName();
-        var progress = new ProgressLog();
+        var progress = new RecordingProgress();
         var storage = Storage(image, files: new Dictionary<string, string> { ["etl.cs"] = "/flows/etl.cs" });
 
         var registered = await RegisterAsync(local, storage, progress);
@@ -344,7 +336,7 @@ public sealed partial class DockerFlowTests : IAsyncLifetime
         Assert.Equal(new[] { "protected 1,2,3" }, await OutputAsync(await RunAsync()));
         var recorded = await RecordedStorageAsync();
         recorded.DockerHost = DockerTestServer.NoEngine;
-        var json = new Secrets((DockerTestServer.CredentialsSecret, $$"""{"username":"{{DockerTestServer.User}}","password":"{{DockerTestServer.Password}}"}"""));
+        var json = new FixedSecrets((DockerTestServer.CredentialsSecret, $$"""{"username":"{{DockerTestServer.User}}","password":"{{DockerTestServer.Password}}"}"""));
         Assert.Equal(Scripts.Etl("protected"), (await FetchAsync(recorded, secrets: json)).ScriptText);
         var noSecret = (DockerStorage)recorded.Clone();
         noSecret.RegistryCredentialsSecret = null;

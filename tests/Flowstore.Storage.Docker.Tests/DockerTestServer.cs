@@ -95,27 +95,3 @@ internal static class Scripts
         """;
 }
 
-/// <summary>Collects progress reports synchronously.</summary>
-internal sealed class ProgressLog : IProgress<StorageProgress>
-{
-    private readonly List<StorageProgress> _reports = new();
-
-    public IReadOnlyList<StorageProgress> Reports
-    {
-        get
-        {
-            lock (_reports)
-            {
-                return _reports.ToArray();
-            }
-        }
-    }
-
-    public void Report(StorageProgress value)
-    {
-        lock (_reports)
-        {
-            _reports.Add(value);
-        }
-    }
-}

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Flowstore.Engine;
+using Flowstore.Storage.Contract;
 
 namespace Flowstore.Storage.S3.Tests;
 

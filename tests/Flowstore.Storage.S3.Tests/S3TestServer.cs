@@ -184,31 +184,6 @@ internal sealed class TestSecrets : ISecretResolver
         : throw new FlowstoreException(ErrorIds.SecretNotFound, FlowErrorKind.ObjectNotFound, $"Secret '{name}' was not found.") { Target = name };
 }
 
-/// <summary>Progress reports, in order.</summary>
-internal sealed class RecordingProgress : IProgress<StorageProgress>
-{
-    private readonly List<StorageProgress> _reports = new();
-
-    public IReadOnlyList<StorageProgress> Reports
-    {
-        get
-        {
-            lock (_reports)
-            {
-                return _reports.ToArray();
-            }
-        }
-    }
-
-    public void Report(StorageProgress value)
-    {
-        lock (_reports)
-        {
-            _reports.Add(value);
-        }
-    }
-}
-
 internal static class Scripts
 {
     /// <summary>A flow of two tasks; the second prints <paramref name="message"/>.</summary>
