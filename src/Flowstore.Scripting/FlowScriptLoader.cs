@@ -50,6 +50,24 @@ public sealed class LoadedScript
 
     /// <summary>The one flow with this name.</summary>
     public Flow Select(string name) => Select(new[] { name })[0];
+
+    /// <summary>
+    /// The flow with this name, or, when no name is given, the script's only flow; a script with several flows
+    /// and no name is <see cref="ErrorIds.FlowNotFoundInScript"/>, naming them.
+    /// </summary>
+    public Flow SelectOne(string? name)
+    {
+        if (name is not null)
+        {
+            return Select(name);
+        }
+        if (Flows.Count > 1)
+        {
+            throw new FlowstoreException(ErrorIds.FlowNotFoundInScript, FlowErrorKind.InvalidArgument,
+                $"{Origin} holds {Flows.Count} flows ({string.Join(", ", Flows.Select(f => f.Name))}); choose one with -Name.") { Target = Origin };
+        }
+        return Flows[0];
+    }
 }
 
 /// <summary>

@@ -398,7 +398,7 @@ public sealed class RecordedRunTests : EngineTestBase
     }
 
     [Fact]
-    public async Task A_run_whose_agent_stopped_heartbeating_is_failed_with_RunAgentLost_by_the_next_look()
+    public async Task A_run_whose_agent_stopped_heartbeating_is_failed_with_RunAgentLost_by_the_next_waiter()
     {
         var flow = await RegisterFlowAsync("greeter.cs", Greeter("Hello"));
         var queued = await Client.QueueRunAsync(flow, null);
@@ -406,20 +406,58 @@ public sealed class RecordedRunTests : EngineTestBase
         Assert.Equal(RunState.Running, claimed!.State);
 
         // Within the heartbeat timeout the run is left alone...
-        var patient = await Client.GetRunAsync(queued.Id);
-        // ...past it, whoever looks next fails it.
+        var patient = await Assert.ThrowsAsync<FlowstoreException>(() => Client.WaitRunAsync(queued.Id, TimeSpan.FromMilliseconds(100)).WaitAsync(Guard));
+        // ...past it, whoever waits for it next fails it.
         var impatient = NewClient(new RunTiming { HeartbeatTimeout = TimeSpan.FromTicks(1), PollInterval = TimeSpan.FromMilliseconds(20) });
-        var lost = Assert.Single(await impatient.GetRunsAsync(new RunQuery { FlowName = "greeter" }));
+        var lost = await impatient.WaitRunAsync(queued.Id, null).WaitAsync(Guard);
 
-        Assert.Equal(RunState.Running, patient.State);
+        Assert.Equal(ErrorIds.RunWaitTimedOut, patient.ErrorId);
         Assert.Equal(RunState.Failed, lost.State);
         Assert.Equal("RunAgentLost", lost.ErrorId);
         Assert.Contains("ghost", lost.Error);
         Assert.NotNull(lost.Ended);
+        Assert.Equal(RunState.Failed, Assert.Single(await Client.GetRunsAsync(new RunQuery { FlowName = "greeter" })).State);
         // The ghost, should it come back, is told to stop and cannot record a result.
         Assert.True(await Client.Backend.HeartbeatAsync(queued.Id, "ghost", Array.Empty<TaskRunRecord>(), CancellationToken.None));
         Assert.False(await Client.Backend.CompleteRunAsync(queued.Id, "ghost", new RunCompletion { State = RunState.Success }, CancellationToken.None));
         Assert.Equal(RunState.Failed, (await Client.GetRunAsync(queued.Id)).State);
+    }
+
+    [Fact]
+    public async Task Looking_at_runs_writes_nothing_a_lost_run_stays_Running_until_an_agent_sweeps()
+    {
+        var flow = await RegisterFlowAsync("greeter.cs", Greeter("Hello"));
+        var queued = await Client.QueueRunAsync(flow, null);
+        await Client.Backend.ClaimRunAsync("ghost", queued.Id, CancellationToken.None);
+        var impatient = NewClient(new RunTiming { HeartbeatTimeout = TimeSpan.FromTicks(1), PollInterval = TimeSpan.FromMilliseconds(20) });
+
+        var looked = Assert.Single(await impatient.GetRunsAsync(new RunQuery { FlowName = "greeter" }));
+        var lookedById = await impatient.GetRunAsync(queued.Id);
+        var ran = await impatient.RunAgentAsync("sweeper", once: true).WaitAsync(Guard);
+        var swept = await impatient.GetRunAsync(queued.Id);
+
+        Assert.Equal(RunState.Running, looked.State);
+        Assert.Equal(RunState.Running, lookedById.State);
+        Assert.Empty(ran);
+        Assert.Equal(RunState.Failed, swept.State);
+        Assert.Equal("RunAgentLost", swept.ErrorId);
+    }
+
+    [Fact]
+    public async Task The_sweeper_fails_only_runs_older_than_the_heartbeat_timeout_and_returns_them()
+    {
+        var flow = await RegisterFlowAsync("greeter.cs", Greeter("Hello"));
+        var queued = await Client.QueueRunAsync(flow, null);
+        await Client.Backend.ClaimRunAsync("ghost", queued.Id, CancellationToken.None);
+        var impatient = NewClient(new RunTiming { HeartbeatTimeout = TimeSpan.FromTicks(1), PollInterval = TimeSpan.FromMilliseconds(20) });
+
+        var patient = await Client.Sweeper.SweepAsync();
+        var failed = await impatient.Sweeper.SweepAsync();
+
+        Assert.Empty(patient);
+        Assert.Equal(queued.Id, Assert.Single(failed).Id);
+        Assert.Equal("RunAgentLost", Assert.Single(failed).ErrorId);
+        Assert.Empty(await impatient.Sweeper.SweepAsync());
     }
 
     [Fact]

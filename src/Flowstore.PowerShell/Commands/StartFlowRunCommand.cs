@@ -48,13 +48,14 @@ public sealed class StartFlowRunCommand : FlowCmdlet
     protected override void ProcessRecord()
     {
         FlowRecord flow;
-        Guid? pinned = null;
+        FlowRunRecord? pinned = null;
         try
         {
             if (ParameterSetName == Pin)
             {
-                pinned = Pinned;
-                flow = Await(async ct => await Client.GetFlowOfRunAsync(await Client.GetRunAsync(Pinned, ct).ConfigureAwait(false), ct).ConfigureAwait(false));
+                // The earlier run is read once and passed down: its flow version and its storage version.
+                pinned = Await(ct => Client.GetRunAsync(Pinned, ct));
+                flow = Await(ct => Client.GetFlowOfRunAsync(pinned, ct));
             }
             else
             {
@@ -77,11 +78,11 @@ public sealed class StartFlowRunCommand : FlowCmdlet
         {
             if (!Wait.IsPresent)
             {
-                WriteObject(Await(ct => Client.QueueRunAsync(flow, parameters, pinned, ct)));
+                WriteObject(Await(ct => Client.Runs.QueueRunAsync(flow, parameters, pinned, ct)));
                 return;
             }
             var progress = new RunProgress(this, $"Run of flow '{flow.Name}'");
-            var run = Await(ct => Client.RunNowAsync(flow, parameters, pinned, progress, ct));
+            var run = Await(ct => Client.Runs.RunNowAsync(flow, parameters, pinned, progress, ct));
             progress.Complete(run);
             WriteObject(run);
         }

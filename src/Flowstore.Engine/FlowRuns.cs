@@ -1,46 +1,74 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Flowstore.Scripting;
 
 namespace Flowstore.Engine;
 
-/// <summary>Timing of agents and runs; read from FLOWSTORE_HEARTBEAT_INTERVAL / FLOWSTORE_HEARTBEAT_TIMEOUT (seconds).</summary>
-public sealed class RunTiming
+/// <summary>
+/// Runs: the queue, execution with heartbeats, agents, waiting, stopping, logs, and runs here and now that are
+/// not recorded (Invoke-Flow).
+/// </summary>
+public sealed class FlowRuns
 {
-    /// <summary>How often a running run reports a heartbeat (and checks for Stop-FlowRun).</summary>
-    public TimeSpan HeartbeatInterval { get; init; } = Seconds("FLOWSTORE_HEARTBEAT_INTERVAL", 5);
+    private readonly Lazy<IFlowBackend> _backend;
+    private readonly FlowCatalog _catalog;
+    private readonly FlowBuilder _builder;
+    private readonly FlowScriptLoader _loader;
+    private readonly SecretResolver _secrets;
+    private readonly RunSweeper _sweeper;
+    private readonly Func<RunTiming> _timing;
 
-    /// <summary>A Running run whose heartbeat is older than this is failed: its agent is gone.</summary>
-    public TimeSpan HeartbeatTimeout { get; init; } = Seconds("FLOWSTORE_HEARTBEAT_TIMEOUT", 60);
+    internal FlowRuns(Lazy<IFlowBackend> backend, FlowCatalog catalog, FlowBuilder builder, FlowScriptLoader loader, SecretResolver secrets,
+        RunSweeper sweeper, Func<RunTiming> timing)
+    {
+        _backend = backend;
+        _catalog = catalog;
+        _builder = builder;
+        _loader = loader;
+        _secrets = secrets;
+        _sweeper = sweeper;
+        _timing = timing;
+    }
 
-    /// <summary>How often an idle agent, or Wait-FlowRun, looks again.</summary>
-    public TimeSpan PollInterval { get; init; } = Seconds("FLOWSTORE_POLL_INTERVAL", 1);
-
-    /// <summary>How many independent tasks of a run may run at once (FLOWSTORE_MAX_PARALLELISM; default: the core count, at least 2).</summary>
-    public int MaxParallelism { get; init; } = int.TryParse(Environment.GetEnvironmentVariable("FLOWSTORE_MAX_PARALLELISM"), out var n) && n > 0
-        ? n : Math.Max(2, Environment.ProcessorCount);
-
-    private static TimeSpan Seconds(string variable, double fallback)
-        => TimeSpan.FromSeconds(double.TryParse(Environment.GetEnvironmentVariable(variable), System.Globalization.NumberStyles.Float,
-            System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback);
-}
-
-/// <summary>Runs: the queue, execution with heartbeats, agents, waiting, stopping, logs.</summary>
-public sealed partial class FlowClient
-{
-    /// <summary>Timing of heartbeats and polling.</summary>
-    public RunTiming Timing { get; init; } = new();
-
-    /// <summary>This process's agent name, used for runs started with -Wait.</summary>
+    /// <summary>This process's agent name, used for runs started here and now.</summary>
     public static string LocalAgent { get; } = $"{Environment.MachineName}:{Environment.ProcessId}";
+
+    private IFlowBackend Backend => _backend.Value;
+
+    // ---------------------------------------------------------------- here and now, not recorded
+
+    /// <summary>Runs a flow straight from a script file: no backend, no registration (the development loop).</summary>
+    public async Task<FlowRunResult> InvokeScriptAsync(string path, string? name, IReadOnlyDictionary<string, object?>? parameters,
+        IRunObserver? observer = null, CancellationToken cancellationToken = default)
+    {
+        var full = Path.GetFullPath(path);
+        var loaded = await _loader.LoadFileAsync(full, cancellationToken).ConfigureAwait(false);
+        var flow = loaded.SelectOne(name);
+        return await _builder.ExecuteAsync(flow, parameters, observer, loaded.Compiled.Sha256, "local file " + full, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs a registered flow here and now without recording a run: fetch the current script from its storage,
+    /// compile (cached), check its structure against the registered one, execute.
+    /// </summary>
+    public async Task<FlowRunResult> RunAsync(FlowRecord flow, IReadOnlyDictionary<string, object?>? parameters,
+        IRunObserver? observer = null, CancellationToken cancellationToken = default)
+    {
+        var (built, source) = await _builder.PrepareAsync(flow, null, cancellationToken).ConfigureAwait(false);
+        return await _builder.ExecuteAsync(built, parameters, observer, source.Sha256, source.StorageVersion, flow, cancellationToken).ConfigureAwait(false);
+    }
+
+    // ---------------------------------------------------------------- recorded runs
 
     /// <summary>
     /// Queues a run of a flow version (state Scheduled). Parameter names are checked against the registered
-    /// structure now; values are converted to the declared types when the run starts.
+    /// structure now; values are converted to the declared types when the run starts. A run pinned to an earlier
+    /// run fetches exactly the storage version that run executed.
     /// </summary>
     public async Task<FlowRunRecord> QueueRunAsync(FlowRecord flow, IReadOnlyDictionary<string, object?>? parameters,
-        Guid? pinnedFromRun = null, CancellationToken cancellationToken = default)
+        FlowRunRecord? pinnedTo = null, CancellationToken cancellationToken = default)
     {
-        if (flow.Archived && flow.Version == (await GetFlowsAsync(new FlowQuery { Project = flow.Project, Name = flow.Name, IncludeArchived = true }, cancellationToken).ConfigureAwait(false)).Max(f => f.Version))
+        if (flow.Archived && flow.Version == (await _catalog.GetVersionsAsync(flow.Project, flow.Name, cancellationToken).ConfigureAwait(false)).Max(f => f.Version))
         {
             throw new FlowstoreException(ErrorIds.FlowNotFound, FlowErrorKind.InvalidOperation,
                 $"Flow '{flow.Name}' in project '{flow.Project}' is unregistered; register it again to run it.") { Target = flow.Name };
@@ -48,36 +76,30 @@ public sealed partial class FlowClient
         ParameterBinder.CheckNames(flow.Name,
             FlowStructure.FromJson(flow.StructureJson).Parameters.Select(p => (p.Name, p.Type, p.Required)), parameters);
         string? pinnedVersion = null;
-        if (pinnedFromRun is { } earlierId)
+        if (pinnedTo is not null)
         {
-            var earlier = (await Backend.GetRunsAsync(new RunQuery { Id = earlierId }, cancellationToken).ConfigureAwait(false)).FirstOrDefault()
-                ?? throw new FlowstoreException(ErrorIds.RunNotFound, FlowErrorKind.ObjectNotFound, $"There is no run {earlierId} to pin to.") { Target = earlierId.ToString() };
-            pinnedVersion = earlier.StorageVersion ?? throw new FlowstoreException(ErrorIds.PinnedVersionUnavailable, FlowErrorKind.InvalidOperation,
-                $"Run {earlierId} of flow '{earlier.FlowName}' recorded no storage version (it failed before fetching its script), so it cannot be re-run pinned.") { Target = earlierId.ToString() };
+            pinnedVersion = pinnedTo.StorageVersion ?? throw new FlowstoreException(ErrorIds.PinnedVersionUnavailable, FlowErrorKind.InvalidOperation,
+                $"Run {pinnedTo.Id} of flow '{pinnedTo.FlowName}' recorded no storage version (it failed before fetching its script), so it cannot be re-run pinned.") { Target = pinnedTo.Id.ToString() };
         }
         return await Backend.CreateRunAsync(new NewRun
         {
             Flow = flow,
             ParametersJson = JsonSerializer.Serialize(parameters ?? new Dictionary<string, object?>()),
             PinnedStorageVersion = pinnedVersion,
-            PinnedFromRun = pinnedFromRun,
+            PinnedFromRun = pinnedTo?.Id,
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The flow version a run belongs to (also archived versions).</summary>
-    public async Task<FlowRecord> GetFlowOfRunAsync(FlowRunRecord run, CancellationToken cancellationToken = default)
-        => (await GetFlowsAsync(new FlowQuery { Id = run.FlowId, IncludeArchived = true }, cancellationToken).ConfigureAwait(false)).FirstOrDefault()
-            ?? throw new FlowstoreException(ErrorIds.FlowNotFound, FlowErrorKind.ObjectNotFound, $"The flow of run {run.Id} no longer exists.") { Target = run.Id.ToString() };
-
     /// <summary>Queues a run and runs it in this process, returning when it ended (Start-FlowRun -Wait).</summary>
-    public async Task<FlowRunRecord> RunNowAsync(FlowRecord flow, IReadOnlyDictionary<string, object?>? parameters, Guid? pinnedFromRun,
+    public async Task<FlowRunRecord> RunNowAsync(FlowRecord flow, IReadOnlyDictionary<string, object?>? parameters, FlowRunRecord? pinnedTo,
         IRunObserver? observer = null, CancellationToken cancellationToken = default)
     {
-        var queued = await QueueRunAsync(flow, parameters, pinnedFromRun, cancellationToken).ConfigureAwait(false);
+        var queued = await QueueRunAsync(flow, parameters, pinnedTo, cancellationToken).ConfigureAwait(false);
+        await _sweeper.SweepAsync(cancellationToken).ConfigureAwait(false);
         var claimed = await Backend.ClaimRunAsync(LocalAgent, queued.Id, cancellationToken).ConfigureAwait(false)
             ?? throw new FlowstoreException(ErrorIds.RunNotFound, FlowErrorKind.InvalidOperation,
                 $"Run {queued.Id} was taken by an agent before it could start here.") { Target = queued.Id.ToString() };
-        return await ExecuteClaimedAsync(claimed, LocalAgent, observer, cancellationToken).ConfigureAwait(false);
+        return await ExecuteClaimedAsync(claimed, flow, LocalAgent, observer, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -85,8 +107,13 @@ public sealed partial class FlowClient
     /// the log and provenance, and returns the ended run. Failures before any task runs (fetch, compile,
     /// structure, parameters) end the run Failed with their error id.
     /// </summary>
-    public async Task<FlowRunRecord> ExecuteClaimedAsync(FlowRunRecord run, string agent, IRunObserver? observer = null,
+    public Task<FlowRunRecord> ExecuteClaimedAsync(FlowRunRecord run, string agent, IRunObserver? observer = null,
         CancellationToken cancellationToken = default)
+        => ExecuteClaimedAsync(run, null, agent, observer, cancellationToken);
+
+    // The flow, when the caller already holds it (a run started here), is not read again.
+    private async Task<FlowRunRecord> ExecuteClaimedAsync(FlowRunRecord run, FlowRecord? flow, string agent, IRunObserver? observer,
+        CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var pendingLog = new ConcurrentQueue<RunLogEntry>();
@@ -109,7 +136,7 @@ public sealed partial class FlowClient
         using var heartbeatStop = new CancellationTokenSource();
         var heartbeat = Task.Run(async () =>
         {
-            using var timer = new PeriodicTimer(Timing.HeartbeatInterval);
+            using var timer = new PeriodicTimer(_timing().HeartbeatInterval);
             try
             {
                 while (await timer.WaitForNextTickAsync(heartbeatStop.Token).ConfigureAwait(false))
@@ -130,17 +157,17 @@ public sealed partial class FlowClient
         FetchedFlowSource? fetchedSource = null;
         try
         {
-            var flow = await GetFlowOfRunAsync(run, stop.Token).ConfigureAwait(false);
+            flow ??= await _catalog.GetFlowOfRunAsync(run, stop.Token).ConfigureAwait(false);
             // Provenance is known as soon as the script is fetched: a run that then fails (changed structure,
             // bad parameters) still records what it fetched.
-            var (built, source) = await PrepareAsync(flow, run.PinnedStorageVersion, stop.Token, s => fetchedSource = s).ConfigureAwait(false);
+            var (built, source) = await _builder.PrepareAsync(flow, run.PinnedStorageVersion, stop.Token, s => fetchedSource = s).ConfigureAwait(false);
             var parameters = ParameterBinder.Bind(built, run.Parameters);
             var execution = await FlowExecutor.RunAsync(built, parameters, new ExecutionOptions
             {
                 Observer = recorder,
-                MaxParallelism = Timing.MaxParallelism,
-                Redactions = () => Secrets.ResolvedValues,
-                Secrets = Secrets,
+                MaxParallelism = _timing().MaxParallelism,
+                Redactions = () => _secrets.ResolvedValues,
+                Secrets = _secrets,
             }, stop.Token).ConfigureAwait(false);
             completion = new RunCompletion
             {
@@ -197,7 +224,7 @@ public sealed partial class FlowClient
         var done = new List<FlowRunRecord>();
         while (!cancellationToken.IsCancellationRequested)
         {
-            await Backend.FailStaleRunsAsync(Timing.HeartbeatTimeout, cancellationToken).ConfigureAwait(false);
+            await _sweeper.SweepAsync(cancellationToken).ConfigureAwait(false);
             var claimed = await Backend.ClaimRunAsync(agent, null, cancellationToken).ConfigureAwait(false);
             if (claimed is null)
             {
@@ -205,7 +232,7 @@ public sealed partial class FlowClient
                 {
                     break;
                 }
-                await Task.Delay(Timing.PollInterval, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(_timing().PollInterval, cancellationToken).ConfigureAwait(false);
                 continue;
             }
             started?.Invoke(claimed);
@@ -216,19 +243,19 @@ public sealed partial class FlowClient
         return done;
     }
 
-    /// <summary>Runs matching the query, newest first; stale Running runs are failed first.</summary>
-    public async Task<IReadOnlyList<FlowRunRecord>> GetRunsAsync(RunQuery query, CancellationToken cancellationToken = default)
-    {
-        await Backend.FailStaleRunsAsync(Timing.HeartbeatTimeout, cancellationToken).ConfigureAwait(false);
-        return await Backend.GetRunsAsync(query, cancellationToken).ConfigureAwait(false);
-    }
+    /// <summary>Runs matching the query, newest first. A read: a run whose agent is lost stays as recorded until a sweep.</summary>
+    public Task<IReadOnlyList<FlowRunRecord>> GetRunsAsync(RunQuery query, CancellationToken cancellationToken = default)
+        => Backend.GetRunsAsync(query, cancellationToken);
 
     /// <summary>One run; <see cref="ErrorIds.RunNotFound"/> when there is none.</summary>
     public async Task<FlowRunRecord> GetRunAsync(Guid id, CancellationToken cancellationToken = default)
         => (await GetRunsAsync(new RunQuery { Id = id }, cancellationToken).ConfigureAwait(false)).FirstOrDefault()
             ?? throw new FlowstoreException(ErrorIds.RunNotFound, FlowErrorKind.ObjectNotFound, $"There is no run {id}.") { Target = id.ToString() };
 
-    /// <summary>Waits until the run ended (Success, Failed, Cancelled); a run whose agent died ends Failed.</summary>
+    /// <summary>
+    /// Waits until the run ended (Success, Failed, Cancelled). The waiter sweeps before each look, so a run whose
+    /// agent died ends Failed (RunAgentLost) once its heartbeat is older than the timeout.
+    /// </summary>
     public async Task<FlowRunRecord> WaitRunAsync(Guid id, TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -238,6 +265,7 @@ public sealed partial class FlowClient
         }
         while (true)
         {
+            await _sweeper.SweepAsync(cancellationToken).ConfigureAwait(false);
             var run = await GetRunAsync(id, cancellationToken).ConfigureAwait(false);
             if (run.State is RunState.Success or RunState.Failed or RunState.Cancelled)
             {
@@ -245,7 +273,7 @@ public sealed partial class FlowClient
             }
             try
             {
-                await Task.Delay(Timing.PollInterval, limit.Token).ConfigureAwait(false);
+                await Task.Delay(_timing().PollInterval, limit.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {

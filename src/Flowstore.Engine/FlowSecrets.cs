@@ -1,11 +1,20 @@
 namespace Flowstore.Engine;
 
 /// <summary>Secrets: set, describe (never the value), remove.</summary>
-public sealed partial class FlowClient
+public sealed class FlowSecrets
 {
+    private readonly SecretStore _store;
+    private readonly SecretResolver _resolver;
+
+    public FlowSecrets(SecretStore store, SecretResolver resolver)
+    {
+        _store = store;
+        _resolver = resolver;
+    }
+
     /// <summary>Stores a secret encrypted in the backend.</summary>
     public Task SetSecretAsync(string name, string value, CancellationToken cancellationToken = default)
-        => SecretStore.SetAsync(name, value, cancellationToken);
+        => _store.SetAsync(name, value, cancellationToken);
 
     /// <summary>
     /// Secrets in the store, and for each name asked for that the store lacks, where it would resolve from
@@ -13,15 +22,15 @@ public sealed partial class FlowClient
     /// </summary>
     public async Task<IReadOnlyList<SecretInfo>> DescribeSecretsAsync(IReadOnlyList<string>? names, CancellationToken cancellationToken = default)
     {
-        var stored = await SecretStore.ListAsync(cancellationToken).ConfigureAwait(false);
-        var result = stored.Select(s => new SecretInfo(s.Name, SecretStore.Description, true, s.Created, s.Updated)).ToList();
+        var stored = await _store.ListAsync(cancellationToken).ConfigureAwait(false);
+        var result = stored.Select(s => new SecretInfo(s.Name, _store.Description, true, s.Created, s.Updated)).ToList();
         foreach (var name in names ?? Array.Empty<string>())
         {
             if (result.Any(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase)))
             {
                 continue;
             }
-            var source = await Secrets.FindSourceAsync(name, skip: SecretStore, cancellationToken).ConfigureAwait(false);
+            var source = await _resolver.FindSourceAsync(name, skip: _store, cancellationToken).ConfigureAwait(false);
             result.Add(new SecretInfo(name, source?.Description ?? "not found", false, null, null));
         }
         return result.OrderBy(r => r.Name, StringComparer.OrdinalIgnoreCase).ToArray();
@@ -30,7 +39,7 @@ public sealed partial class FlowClient
     /// <summary>Removes a secret from the store; <see cref="ErrorIds.SecretNotFound"/> when it is not there.</summary>
     public async Task RemoveSecretAsync(string name, CancellationToken cancellationToken = default)
     {
-        if (!await SecretStore.RemoveAsync(name, cancellationToken).ConfigureAwait(false))
+        if (!await _store.RemoveAsync(name, cancellationToken).ConfigureAwait(false))
         {
             throw new FlowstoreException(ErrorIds.SecretNotFound, FlowErrorKind.ObjectNotFound,
                 $"Secret '{name}' is not in the Flowstore secret store.") { Target = name };

@@ -1,0 +1,79 @@
+using Flowstore.Scripting;
+
+namespace Flowstore.Engine;
+
+/// <summary>
+/// Builds a registered flow from its storage (fetch, compile, structure check) and runs built flows in this
+/// process; shared by recorded runs and Invoke-Flow.
+/// </summary>
+public sealed class FlowBuilder
+{
+    private readonly StorageProviders _providers;
+    private readonly FlowScriptLoader _loader;
+    private readonly SecretResolver _secrets;
+
+    public FlowBuilder(StorageProviders providers, FlowScriptLoader loader, SecretResolver secrets)
+    {
+        _providers = providers;
+        _loader = loader;
+        _secrets = secrets;
+    }
+
+    /// <summary>
+    /// Fetches a registered flow's script (current, or the pinned storage version), builds it, and checks that
+    /// its structure is the registered one; a changed structure fails with the diff. <paramref name="fetched"/> hears
+    /// of the source as soon as it is fetched (provenance of a run that then fails).
+    /// </summary>
+    public async Task<(Flow Flow, FetchedFlowSource Source)> PrepareAsync(FlowRecord flow, string? pinnedVersion, CancellationToken cancellationToken,
+        Action<FetchedFlowSource>? fetched = null)
+    {
+        var storage = StorageTypes.Deserialize(flow.StorageJson);
+        var source = await _providers.For(storage).FetchAsync(storage, pinnedVersion, _secrets, cancellationToken).ConfigureAwait(false);
+        fetched?.Invoke(source);
+        var loaded = source.ScriptText is { } text
+            ? await _loader.LoadSourceAsync(text, source.Origin, cancellationToken).ConfigureAwait(false)
+            : _loader.LoadAssembly(source.AssemblyBytes!, source.Origin);
+        var built = loaded.Select(flow.Name);
+        var structure = FlowStructure.FromFlow(built);
+        if (structure.Hash != flow.StructureHash)
+        {
+            var diff = FlowStructure.Diff(FlowStructure.FromJson(flow.StructureJson), structure);
+            throw new FlowstoreException(ErrorIds.StructureChanged, FlowErrorKind.InvalidData,
+                $"The structure of flow '{flow.Name}' in {source.Origin} changed since version {flow.Version} was registered ({diff}). " +
+                $"Run Register-Flow -Path '{flow.ScriptPath ?? source.Origin}' -Project '{flow.Project}' to register a new version.") { Target = flow.Name };
+        }
+        return (built, source);
+    }
+
+    /// <summary>Runs a built flow here and now, recording nothing: the result holds task states, log and (redacted) results.</summary>
+    public async Task<FlowRunResult> ExecuteAsync(Flow flow, IReadOnlyDictionary<string, object?>? parameters, IRunObserver? observer,
+        string scriptSha, string storageVersion, FlowRecord? record, CancellationToken cancellationToken)
+    {
+        var bound = ParameterBinder.Bind(flow, parameters);
+        var started = DateTimeOffset.UtcNow;
+        var execution = await FlowExecutor.RunAsync(flow, bound, new ExecutionOptions
+        {
+            Observer = observer,
+            Redactions = () => _secrets.ResolvedValues,
+            Secrets = _secrets,
+        }, cancellationToken).ConfigureAwait(false);
+        return new FlowRunResult
+        {
+            FlowName = flow.Name,
+            Project = record?.Project,
+            FlowVersion = record?.Version,
+            FlowId = record?.Id,
+            State = execution.State,
+            Parameters = bound,
+            Started = started,
+            Ended = DateTimeOffset.UtcNow,
+            ScriptSha256 = scriptSha,
+            StorageVersion = storageVersion,
+            Error = execution.Error,
+            Tasks = execution.Tasks,
+            Log = execution.Log,
+            // A task that returns a secret (a token it read, say) must not show it in the output either.
+            Results = execution.Results.ToDictionary(r => r.Key, r => r.Value is string text ? SecretRedaction.Redact(text) : r.Value),
+        };
+    }
+}

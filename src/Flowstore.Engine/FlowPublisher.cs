@@ -1,0 +1,53 @@
+using Flowstore.Scripting;
+
+namespace Flowstore.Engine;
+
+/// <summary>Publishing: puts a script (or its compiled flow) into a storage on its own, as a step before registration.</summary>
+public sealed class FlowPublisher
+{
+    private readonly FlowScriptLoader _loader;
+    private readonly StorageProviders _providers;
+    private readonly SecretResolver _secrets;
+
+    public FlowPublisher(FlowScriptLoader loader, StorageProviders providers, SecretResolver secrets)
+    {
+        _loader = loader;
+        _providers = providers;
+        _secrets = secrets;
+    }
+
+    /// <summary>
+    /// Publishes a script to a storage on its own (a CI step before registration): upload, commit, or build and
+    /// push, through the storage's provider. The storage defaults to the one the script's flow sets.
+    /// </summary>
+    public async Task<FlowPublication> PublishAsync(string path, PublishOptions options, Action<string>? log = null, CancellationToken cancellationToken = default)
+    {
+        log ??= _ => { };
+        var full = Path.GetFullPath(path);
+        var loaded = await _loader.LoadFileAsync(full, cancellationToken).ConfigureAwait(false);
+        var flow = loaded.SelectOne(options.Name);
+        var storage = options.Storage ?? flow.Storage
+            ?? throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
+                $"Flow '{flow.Name}' in '{full}' sets no storage; pass one with -Storage (New-FlowStorage).") { Target = full };
+        var provider = _providers.For(storage);
+        var source = System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(full, cancellationToken).ConfigureAwait(false));
+        var context = new StoragePublishContext(full, source, loaded.Compiled.Sha256, flow.Name, flow.Slug, _secrets, log)
+        {
+            CompiledFlow = loaded.Compiled.AssemblyBytes,
+            Message = options.Message,
+            Branch = options.Branch,
+            Progress = options.Progress,
+            OnWarning = options.OnWarning,
+        };
+        var published = await provider.PublishAsync(storage, context, cancellationToken).ConfigureAwait(false);
+        return new FlowPublication
+        {
+            Flow = flow.Name,
+            Path = full,
+            ScriptSha256 = loaded.Compiled.Sha256,
+            Storage = published.Storage,
+            StorageVersion = published.StorageVersion,
+            Location = published.Location,
+        };
+    }
+}

@@ -1,0 +1,268 @@
+using Flowstore.Scripting;
+
+namespace Flowstore.Engine;
+
+/// <summary>
+/// Registration: describes a script's flows, plans what registering a file would do (writing nothing), and
+/// applies a plan: the storage stores what it needs and returns the script it holds, which is checked here
+/// against the flow, then the version is recorded.
+/// </summary>
+public sealed class FlowRegistrar
+{
+    private readonly Lazy<IFlowBackend> _backend;
+    private readonly FlowCatalog _catalog;
+    private readonly FlowScriptLoader _loader;
+    private readonly StructureCache _structures;
+    private readonly StorageProviders _providers;
+    private readonly SecretResolver _secrets;
+
+    internal FlowRegistrar(Lazy<IFlowBackend> backend, FlowCatalog catalog, FlowScriptLoader loader, StructureCache structures,
+        StorageProviders providers, SecretResolver secrets)
+    {
+        _backend = backend;
+        _catalog = catalog;
+        _loader = loader;
+        _structures = structures;
+        _providers = providers;
+        _secrets = secrets;
+    }
+
+    /// <summary>Loads a script and describes each (selected) flow without registering anything.</summary>
+    public async Task<IReadOnlyList<FlowDescription>> TestScriptAsync(string path, IReadOnlyList<string>? names, CancellationToken cancellationToken = default)
+    {
+        var full = Path.GetFullPath(path);
+        var loaded = await _loader.LoadFileAsync(full, cancellationToken).ConfigureAwait(false);
+        return loaded.Select(names).Select(f => new FlowDescription
+        {
+            Name = f.Name,
+            Path = full,
+            Structure = FlowStructure.FromFlow(f),
+            ScriptSha256 = loaded.Compiled.Sha256,
+            Storage = f.Storage,
+            Labels = f.Labels.ToArray(),
+        }).ToArray();
+    }
+
+    /// <summary>
+    /// Works out what registering the flows of one file would do, writing nothing. An unchanged file
+    /// (same SHA-256 as a file seen before) is neither compiled nor run: its structure comes from a cache.
+    /// </summary>
+    public async Task<IReadOnlyList<RegistrationPlan>> PlanAsync(string path, RegisterOptions options, Action<string>? log = null,
+        CancellationToken cancellationToken = default)
+    {
+        log ??= _ => { };
+        var full = Path.GetFullPath(path);
+        byte[] bytes;
+        try
+        {
+            bytes = await File.ReadAllBytesAsync(full, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new FlowstoreException(ErrorIds.ScriptNotFound, FlowErrorKind.ObjectNotFound, $"Flow script '{full}' does not exist.", e) { Target = full };
+        }
+        var source = System.Text.Encoding.UTF8.GetString(bytes);
+        var sha = FlowStructure.Sha256Hex(source);
+
+        LoadedScript? loaded = null;
+        var flows = _structures.TryGet(sha);
+        if (flows is null)
+        {
+            log($"Compiling '{full}'.");
+            loaded = await _loader.LoadSourceAsync(source, full, cancellationToken).ConfigureAwait(false);
+            flows = loaded.Flows.Select(StructureCache.Describe).ToArray();
+            _structures.Put(sha, flows);
+        }
+        else
+        {
+            log($"'{full}' is unchanged since it was last compiled (SHA-256 {sha[..12]}); using its cached structure.");
+        }
+
+        var selected = LoadedScript.SelectByName(flows, f => f.Name, options.Names, full);
+        var plans = new List<RegistrationPlan>();
+        foreach (var flow in selected)
+        {
+            var storage = options.Storage
+                ?? (flow.Storage is null ? new LocalStorage(storedAsScript: true) : StorageTypes.Deserialize(flow.Storage));
+            var structure = FlowStructure.FromJson(flow.Structure);
+            var context = new StorageRegistrationContext(full, source, sha, flow.Name, flow.Slug, _secrets, log)
+            {
+                OnWarning = options.OnWarning,
+                Progress = options.Progress,
+            };
+            var resolved = _providers.For(storage).Resolve(storage, context);
+            var labels = flow.Labels.Concat(options.Labels).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+            var key = RegistrationKey.Compute(options.Project, flow.Name, structure.Hash, resolved.Locator, labels);
+
+            var versions = await _catalog.GetVersionsAsync(options.Project, flow.Name, cancellationToken).ConfigureAwait(false);
+            var latest = versions.MaxBy(v => v.Version);
+            var unchanged = latest is { Archived: false } && latest.RegistrationKey == key;
+            StructureDiff? diff = null;
+            string reason;
+            if (latest is null)
+            {
+                reason = "new flow";
+            }
+            else if (unchanged)
+            {
+                reason = options.Force ? "forced; metadata unchanged" : "metadata unchanged";
+            }
+            else
+            {
+                var parts = new List<string>();
+                if (latest.StructureHash != structure.Hash)
+                {
+                    diff = FlowStructure.Diff(FlowStructure.FromJson(latest.StructureJson), structure);
+                    parts.Add("structure changed: " + diff);
+                }
+                var before = StorageTypes.Deserialize(latest.StorageJson);
+                if (before.Locator != resolved.Locator)
+                {
+                    parts.Add($"storage changed: {before} -> {resolved}");
+                }
+                if (!latest.Labels.Order(StringComparer.Ordinal).SequenceEqual(labels))
+                {
+                    parts.Add($"labels changed: [{string.Join(", ", latest.Labels)}] -> [{string.Join(", ", labels)}]");
+                }
+                if (latest.Archived)
+                {
+                    parts.Add("was unregistered");
+                }
+                reason = parts.Count == 0 ? "registration changed" : string.Join("; ", parts);
+            }
+            var willRegister = !unchanged || options.Force;
+            plans.Add(new RegistrationPlan(flow.Name, options.Project, full, willRegister,
+                willRegister ? (latest?.Version ?? 0) + 1 : latest!.Version, reason, diff, latest, structure)
+            {
+                Storage = resolved,
+                RegistrationKey = key,
+                Labels = labels,
+                Description = flow.Description,
+                Force = options.Force,
+                FlowSlug = flow.Slug,
+                ScriptSource = source,
+                ScriptSha256 = sha,
+            });
+        }
+        return plans;
+    }
+
+    /// <summary>
+    /// Carries out a plan: checks a script other than the registered file that the storage is about to store, stores
+    /// what the storage needs, checks the script the storage holds, then records the version in one transaction.
+    /// </summary>
+    public async Task<FlowRegistration> ApplyAsync(RegistrationPlan plan, RegisterOptions options, Action<string>? log = null, CancellationToken cancellationToken = default)
+    {
+        if (!plan.WillRegister)
+        {
+            return Result(plan, plan.Latest!, RegistrationStatus.Skipped, plan.Reason, null);
+        }
+        log ??= _ => { };
+        var warn = options.OnWarning ?? log;
+        var provider = _providers.For(plan.Storage);
+        var context = new StorageRegistrationContext(plan.Path, plan.ScriptSource, plan.ScriptSha256, plan.Name, plan.FlowSlug, _secrets, log)
+        {
+            OnWarning = options.OnWarning,
+            Progress = options.Progress,
+            CompiledFlow = provider.NeedsCompiledFlow(plan.Storage)
+                ? (await _loader.LoadSourceAsync(plan.ScriptSource, plan.Path, cancellationToken).ConfigureAwait(false)).Compiled.AssemblyBytes
+                : null,
+        };
+        if (provider.ScriptToStore(plan.Storage, context) is { } toStore)
+        {
+            await CheckStoredScriptAsync(plan, toStore, warn, cancellationToken).ConfigureAwait(false);
+        }
+        var prepared = await provider.PrepareRegistrationAsync(plan.Storage, context, cancellationToken).ConfigureAwait(false);
+        if (prepared.Stored is { } stored)
+        {
+            await CheckStoredScriptAsync(plan, stored, warn, cancellationToken).ConfigureAwait(false);
+        }
+        var request = new FlowRegistrationRequest
+        {
+            Project = plan.Project,
+            Name = plan.Name,
+            StructureJson = plan.Structure.CanonicalJson,
+            StructureHash = plan.Structure.Hash,
+            RegistrationKey = plan.RegistrationKey,
+            StorageType = prepared.Settings.Type,
+            StorageJson = prepared.Settings.ToJson(),
+            Labels = plan.Labels,
+            Description = plan.Description,
+            ScriptPath = plan.Path,
+            ScriptSha256 = plan.ScriptSha256,
+            Force = plan.Force,
+        };
+        var outcome = await _backend.Value.RegisterFlowAsync(request, cancellationToken).ConfigureAwait(false);
+        if (outcome.Status == RegistrationStatus.Skipped)
+        {
+            // Another registration of the same change won the race.
+            return Result(plan, outcome.Flow, RegistrationStatus.Skipped, "metadata unchanged (registered concurrently)", null);
+        }
+        var diff = outcome.Previous is { } previous && previous.StructureHash != outcome.Flow.StructureHash
+            ? FlowStructure.Diff(FlowStructure.FromJson(previous.StructureJson), plan.Structure)
+            : plan.Diff;
+        return Result(plan, outcome.Flow, RegistrationStatus.Registered, plan.Reason, diff);
+    }
+
+    /// <summary>
+    /// Checks a script held by a storage against the flow being registered: it must declare the flow with the
+    /// same structure (else <see cref="ErrorIds.StoredScriptMismatch"/>, with the diff); differing task code
+    /// only is a warning, since runs use the stored script.
+    /// </summary>
+    private async Task CheckStoredScriptAsync(RegistrationPlan plan, StoredScript script, Action<string> warn, CancellationToken cancellationToken)
+    {
+        var (flowName, expected, localPath) = (plan.Name, plan.Structure, plan.Path);
+        var (stored, origin) = (script.Text, script.Origin);
+        if (FlowStructure.Sha256Hex(stored) == plan.ScriptSha256)
+        {
+            return;
+        }
+        LoadedScript loaded;
+        try
+        {
+            loaded = await _loader.LoadSourceAsync(stored, origin, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FlowstoreException e)
+        {
+            throw new FlowstoreException(ErrorIds.StoredScriptMismatch, FlowErrorKind.InvalidData,
+                $"Flow '{flowName}': the stored script {origin} cannot be loaded, so runs would fail: {e.Message}", e) { Target = origin };
+        }
+        var flow = loaded.Flows.FirstOrDefault(f => string.Equals(f.Name, flowName, StringComparison.Ordinal))
+            ?? throw new FlowstoreException(ErrorIds.StoredScriptMismatch, FlowErrorKind.InvalidData,
+                $"The stored script {origin} does not declare flow '{flowName}' (it declares: {string.Join(", ", loaded.Flows.Select(f => f.Name))}); " +
+                $"publish '{localPath}' first (Publish-FlowScript).") { Target = origin };
+        var structure = FlowStructure.FromFlow(flow);
+        if (structure.Hash != expected.Hash)
+        {
+            var diff = FlowStructure.Diff(structure, expected);
+            throw new FlowstoreException(ErrorIds.StoredScriptMismatch, FlowErrorKind.InvalidData,
+                $"Flow '{flowName}': the stored script {origin} has a different structure than '{localPath}' ({diff}); " +
+                "runs would fail. Publish the local script first (Publish-FlowScript), or register the stored one.") { Target = origin };
+        }
+        warn($"Flow '{flowName}': the stored script {origin} differs from '{localPath}' (same structure, different code); runs will use the stored script.");
+    }
+
+    /// <summary>The result object for a file or flow that failed.</summary>
+    public static FlowRegistration Failure(string path, string project, string? name, Exception error) => new()
+    {
+        Name = name ?? Path.GetFileNameWithoutExtension(path),
+        Project = project,
+        Status = RegistrationStatus.Failed,
+        Path = path,
+        Error = error.Message,
+    };
+
+    private static FlowRegistration Result(RegistrationPlan plan, FlowRecord record, RegistrationStatus status, string reason, StructureDiff? diff) => new()
+    {
+        Name = record.Name,
+        Project = record.Project,
+        Id = record.Id,
+        Version = record.Version,
+        Status = status,
+        Path = plan.Path,
+        StructureHash = record.StructureHash,
+        Reason = reason,
+        Diff = diff,
+        Storage = StorageTypes.Deserialize(record.StorageJson).ToString(),
+    };
+}

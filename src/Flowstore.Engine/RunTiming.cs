@@ -1,0 +1,25 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+
+namespace Flowstore.Engine;
+
+/// <summary>Timing of agents and runs; read from FLOWSTORE_HEARTBEAT_INTERVAL / FLOWSTORE_HEARTBEAT_TIMEOUT (seconds).</summary>
+public sealed class RunTiming
+{
+    /// <summary>How often a running run reports a heartbeat (and checks for Stop-FlowRun).</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = Seconds("FLOWSTORE_HEARTBEAT_INTERVAL", 5);
+
+    /// <summary>A Running run whose heartbeat is older than this is failed: its agent is gone.</summary>
+    public TimeSpan HeartbeatTimeout { get; init; } = Seconds("FLOWSTORE_HEARTBEAT_TIMEOUT", 60);
+
+    /// <summary>How often an idle agent, or Wait-FlowRun, looks again.</summary>
+    public TimeSpan PollInterval { get; init; } = Seconds("FLOWSTORE_POLL_INTERVAL", 1);
+
+    /// <summary>How many independent tasks of a run may run at once (FLOWSTORE_MAX_PARALLELISM; default: the core count, at least 2).</summary>
+    public int MaxParallelism { get; init; } = int.TryParse(Environment.GetEnvironmentVariable("FLOWSTORE_MAX_PARALLELISM"), out var n) && n > 0
+        ? n : Math.Max(2, Environment.ProcessorCount);
+
+    private static TimeSpan Seconds(string variable, double fallback)
+        => TimeSpan.FromSeconds(double.TryParse(Environment.GetEnvironmentVariable(variable), System.Globalization.NumberStyles.Float,
+            System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback);
+}
