@@ -45,8 +45,8 @@ public sealed partial class SqliteFlowBackend
                 {
                     throw new FlowstoreException(ErrorIds.FlowNotFound, FlowErrorKind.ObjectNotFound,
                         $"Flow '{run.Flow.Name}' version {run.Flow.Version} (id {run.Flow.Id}) is not registered " +
-                        $"({Description}); register it with Register-Flow before starting a run.")
-                    { Target = run.Flow.Name };
+                        $"({Description}); register it before starting a run.")
+                    { Target = run.Flow.Name, Hint = FlowHint.RegisterFlow(run.Flow.ScriptPath, run.Flow.Project) };
                 }
             }
 

@@ -30,6 +30,9 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
     private readonly string _connectionString;
     private volatile bool _disposed;
 
+    /// <summary>Closes the pooled connections of every SQLite backend in the process (open ones close when returned).</summary>
+    public static void ClearConnectionPools() => SqliteConnection.ClearAllPools();
+
     /// <summary>
     /// Opens (creating when missing, with its folders) the database at <paramref name="databasePath"/> and applies
     /// pending migrations. <see cref="ErrorIds.BackendSchemaTooNew"/> when the file was made by a newer Flowstore;
@@ -167,8 +170,8 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
             await using var transaction = connection.BeginTransaction(deferred: false);
             var project = await FindProjectAsync(connection, transaction, projectName, cancellationToken)
                 ?? throw new FlowstoreException(ErrorIds.ProjectNotFound, FlowErrorKind.ObjectNotFound,
-                    $"Project '{projectName}' does not exist ({Description}). Create it with New-FlowProject, " +
-                    "or register with -CreateProject.") { Target = projectName };
+                    $"Project '{projectName}' does not exist ({Description}); create it first, or let registration create it.")
+                { Target = projectName, Hint = FlowHint.CreateProject(projectName) };
 
             FlowRecord? latest;
             await using (var select = Command(connection, transaction, $"""

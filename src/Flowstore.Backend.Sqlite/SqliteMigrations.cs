@@ -7,7 +7,7 @@ internal sealed record SqliteMigration(int Version, string Name, string Sql);
 
 /// <summary>
 /// The schema, as an ordered list of migrations tracked with <c>PRAGMA user_version</c>. A released migration is
-/// never edited: a change of schema is a new entry at the end (runs, secrets, ... come as later versions).
+/// never edited: a change of schema is a new entry at the end.
 /// </summary>
 internal static class SqliteMigrations
 {

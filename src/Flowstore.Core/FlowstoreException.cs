@@ -63,6 +63,10 @@ public enum FlowHintKind
     PassStorage,
     /// <summary>Give only one of the storage settings <see cref="FlowHint.Name"/> (comma-separated) of storage type <see cref="FlowHint.StorageType"/>.</summary>
     StorageSettingsExclusive,
+    /// <summary>Name one of the flows of the script <see cref="FlowHint.Path"/> (it holds several).</summary>
+    ChooseFlow,
+    /// <summary>Pass a storage to publish the script <see cref="FlowHint.Path"/> to (its flow sets none).</summary>
+    PublishStorage,
 }
 
 /// <summary>
@@ -85,6 +89,8 @@ public sealed record FlowHint(FlowHintKind Kind, string? Name = null, string? Pa
     public static FlowHint PublishToBranch(string? branch = null) => new(FlowHintKind.PublishToBranch, Name: branch);
     public static FlowHint StoreAsScript() => new(FlowHintKind.StoreAsScript);
     public static FlowHint PassStorage() => new(FlowHintKind.PassStorage);
+    public static FlowHint ChooseFlow(string? path = null) => new(FlowHintKind.ChooseFlow, Path: path);
+    public static FlowHint PublishStorage(string? path = null) => new(FlowHintKind.PublishStorage, Path: path);
     public static FlowHint StorageSettingsExclusive(string storageType, params string[] settings)
         => new(FlowHintKind.StorageSettingsExclusive, Name: string.Join(",", settings), StorageType: storageType);
 }

@@ -40,7 +40,8 @@ public sealed class FlowBuilder
             var diff = FlowStructure.Diff(FlowStructure.FromJson(flow.StructureJson), structure);
             throw new FlowstoreException(ErrorIds.StructureChanged, FlowErrorKind.InvalidData,
                 $"The structure of flow '{flow.Name}' in {source.Origin} changed since version {flow.Version} was registered ({diff}). " +
-                $"Run Register-Flow -Path '{flow.ScriptPath ?? source.Origin}' -Project '{flow.Project}' to register a new version.") { Target = flow.Name };
+                $"Register a new version from '{flow.ScriptPath ?? source.Origin}' in project '{flow.Project}'.")
+            { Target = flow.Name, Hint = FlowHint.RegisterFlow(flow.ScriptPath ?? source.Origin, flow.Project) };
         }
         return (built, source);
     }

@@ -28,7 +28,7 @@ public sealed class FlowCatalog
         if (!create)
         {
             throw new FlowstoreException(ErrorIds.ProjectNotFound, FlowErrorKind.ObjectNotFound,
-                $"Project '{project}' does not exist in {Backend.Description}; create it with New-FlowProject -Name '{project}' or pass -CreateProject.") { Target = project };
+                $"Project '{project}' does not exist in {Backend.Description}; create it first, or let registration create it.") { Target = project, Hint = FlowHint.CreateProject(project) };
         }
         try
         {
@@ -45,6 +45,61 @@ public sealed class FlowCatalog
     public Task<IReadOnlyList<FlowRecord>> GetFlowsAsync(FlowQuery query, CancellationToken cancellationToken = default)
         => Backend.GetFlowsAsync(query, cancellationToken);
 
+    /// <summary>
+    /// The flow query behind Get-Flow: the latest version of each flow (every version, archived included, with
+    /// <see cref="FlowSearch.AllVersions"/>; the given version with <see cref="FlowSearch.Version"/>), whose name
+    /// matches one of the patterns (case-insensitive wildcards), sorted by project, name and newest version first. A
+    /// name without wildcards that matches no flow is reported in <see cref="FlowSearchResult.Missing"/>.
+    /// </summary>
+    public async Task<FlowSearchResult> SearchAsync(FlowSearch search, CancellationToken cancellationToken = default)
+    {
+        var all = await Backend.GetFlowsAsync(new FlowQuery
+        {
+            Project = search.Project,
+            Version = search.Version,
+            IncludeArchived = search.AllVersions || search.Version is not null,
+        }, cancellationToken).ConfigureAwait(false);
+        IEnumerable<FlowRecord> flows = all;
+        if (!search.AllVersions && search.Version is null)
+        {
+            flows = flows.GroupBy(f => f.VersionGroupId).Select(g => g.MaxBy(f => f.Version)!);
+        }
+        var missing = new List<FlowstoreException>();
+        if (search.Names is { Count: > 0 } names)
+        {
+            var patterns = names.Select(Wildcard.Parse).ToArray();
+            flows = flows.Where(f => patterns.Any(p => p.IsMatch(f.Name)));
+            foreach (var name in names.Where(n => !Wildcard.HasWildcards(n) && !all.Any(f => string.Equals(f.Name, n, StringComparison.OrdinalIgnoreCase))))
+            {
+                missing.Add(new FlowstoreException(ErrorIds.FlowNotFound, FlowErrorKind.ObjectNotFound,
+                    search.Project is null ? $"Flow '{name}' is not registered." : $"Flow '{name}' is not registered in project '{search.Project}'.") { Target = name });
+            }
+        }
+        var sorted = flows
+            .OrderBy(f => f.Project, StringComparer.OrdinalIgnoreCase)
+            .ThenBy(f => f.Name, StringComparer.OrdinalIgnoreCase)
+            .ThenByDescending(f => f.Version)
+            .ToArray();
+        return new FlowSearchResult(sorted, missing);
+    }
+
+    /// <summary>The versions with these ids (archived ones included); an id no version has is reported in <see cref="FlowSearchResult.Missing"/>.</summary>
+    public async Task<FlowSearchResult> GetByIdsAsync(IReadOnlyList<Guid> ids, CancellationToken cancellationToken = default)
+    {
+        var found = new List<FlowRecord>();
+        var missing = new List<FlowstoreException>();
+        foreach (var id in ids)
+        {
+            var versions = await Backend.GetFlowsAsync(new FlowQuery { Id = id, IncludeArchived = true }, cancellationToken).ConfigureAwait(false);
+            if (versions.Count == 0)
+            {
+                missing.Add(new FlowstoreException(ErrorIds.FlowNotFound, FlowErrorKind.ObjectNotFound, $"No flow version has id {id}.") { Target = id.ToString() });
+            }
+            found.AddRange(versions);
+        }
+        return new FlowSearchResult(found, missing);
+    }
+
     /// <summary>Every version of a flow, also archived ones.</summary>
     public Task<IReadOnlyList<FlowRecord>> GetVersionsAsync(string project, string name, CancellationToken cancellationToken = default)
         => Backend.GetFlowsAsync(new FlowQuery { Project = project, Name = name, IncludeArchived = true }, cancellationToken);
@@ -56,8 +111,8 @@ public sealed class FlowCatalog
         return versions.MaxBy(v => v.Version)
             ?? throw new FlowstoreException(ErrorIds.FlowNotFound, FlowErrorKind.ObjectNotFound,
                 version is null
-                    ? $"Flow '{name}' is not registered in project '{project}'; register it with Register-Flow -Path <file> -Project '{project}'."
-                    : $"Flow '{name}' has no version {version} in project '{project}'.") { Target = name };
+                    ? $"Flow '{name}' is not registered in project '{project}'; register it from its script first."
+                    : $"Flow '{name}' has no version {version} in project '{project}'.") { Target = name, Hint = version is null ? FlowHint.RegisterFlow(null, project) : null };
     }
 
     /// <summary>The flow version a run belongs to (also archived versions).</summary>
@@ -69,3 +124,21 @@ public sealed class FlowCatalog
     public Task<int> UnregisterAsync(FlowRecord flow, CancellationToken cancellationToken = default)
         => Backend.ArchiveFlowAsync(flow.VersionGroupId, cancellationToken);
 }
+
+/// <summary>What the flow query looks for; null or empty means any.</summary>
+public sealed record FlowSearch
+{
+    /// <summary>Flow names or wildcard patterns (see <see cref="Wildcard"/>); any flow when empty.</summary>
+    public IReadOnlyList<string>? Names { get; init; }
+
+    public string? Project { get; init; }
+
+    /// <summary>This version of each flow (archived ones included).</summary>
+    public int? Version { get; init; }
+
+    /// <summary>Every version, archived ones included, not only the latest.</summary>
+    public bool AllVersions { get; init; }
+}
+
+/// <summary>The flows found, and an error per name or id asked for that matched nothing.</summary>
+public sealed record FlowSearchResult(IReadOnlyList<FlowRecord> Flows, IReadOnlyList<FlowstoreException> Missing);

@@ -17,7 +17,7 @@ public sealed class FlowClientOptions
 }
 
 /// <summary>
-/// The engine API used by the cmdlets, the tests and the server: a facade over the use cases, each a class of
+/// The engine API used by the cmdlets and the tests: a facade over the use cases, each a class of
 /// its own (<see cref="Catalog"/>: projects and flows; <see cref="Registration"/>; <see cref="Publishing"/>;
 /// <see cref="Runs"/>; <see cref="SecretAdmin"/>), sharing one backend, script loader, secret resolver and set of
 /// storage providers. It never references PowerShell.
@@ -55,6 +55,32 @@ public sealed class FlowClient : IDisposable
         Publishing = new FlowPublisher(Loader, _providers, Secrets);
         SecretAdmin = new FlowSecrets(SecretStore, Secrets);
         Sweeper = new RunSweeper(_backend, () => Timing);
+    }
+
+    /// <summary>
+    /// A client of the home's existing state, or null when the home has none yet (nothing registered there): for
+    /// callers that only read, such as completion, and must not create a database as a side effect.
+    /// </summary>
+    public static FlowClient? OpenExisting(FlowClientOptions? options = null)
+    {
+        var home = Path.GetFullPath(options?.Home ?? FlowstoreHome.Path);
+        return options?.Backend is null && !File.Exists(Path.Combine(home, SqliteFlowBackend.DefaultFileName))
+            ? null
+            : new FlowClient(options);
+    }
+
+    /// <summary>
+    /// Lets go of what the process keeps between clients: the compiled scripts held in memory (their collectible
+    /// load contexts are unloaded) and pooled database connections. For a host that unloads Flowstore (Remove-Module).
+    /// </summary>
+    public static void ReleaseProcessCaches()
+    {
+        foreach (var compiler in Compilers.Values)
+        {
+            compiler.ClearMemory();
+        }
+        Compilers.Clear();
+        SqliteFlowBackend.ClearConnectionPools();
     }
 
     public string Home { get; }

@@ -28,7 +28,7 @@ public sealed class FlowPublisher
         var flow = loaded.SelectOne(options.Name);
         var storage = options.Storage ?? flow.Storage
             ?? throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                $"Flow '{flow.Name}' in '{full}' sets no storage; pass one with -Storage (New-FlowStorage).") { Target = full };
+                $"Flow '{flow.Name}' in '{full}' sets no storage, so there is nowhere to publish it; name a storage to publish to.") { Target = full, Hint = FlowHint.PublishStorage(full) };
         var provider = _providers.For(storage);
         var source = System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(full, cancellationToken).ConfigureAwait(false));
         var context = new StoragePublishContext(full, source, loaded.Compiled.Sha256, flow.Name, flow.Slug, _secrets, log)

@@ -230,14 +230,14 @@ public sealed class FlowRegistrar
         var flow = loaded.Flows.FirstOrDefault(f => string.Equals(f.Name, flowName, StringComparison.Ordinal))
             ?? throw new FlowstoreException(ErrorIds.StoredScriptMismatch, FlowErrorKind.InvalidData,
                 $"The stored script {origin} does not declare flow '{flowName}' (it declares: {string.Join(", ", loaded.Flows.Select(f => f.Name))}); " +
-                $"publish '{localPath}' first (Publish-FlowScript).") { Target = origin };
+                $"publish '{localPath}' to the storage first.") { Target = origin, Hint = FlowHint.PublishScript(localPath) };
         var structure = FlowStructure.FromFlow(flow);
         if (structure.Hash != expected.Hash)
         {
             var diff = FlowStructure.Diff(structure, expected);
             throw new FlowstoreException(ErrorIds.StoredScriptMismatch, FlowErrorKind.InvalidData,
                 $"Flow '{flowName}': the stored script {origin} has a different structure than '{localPath}' ({diff}); " +
-                "runs would fail. Publish the local script first (Publish-FlowScript), or register the stored one.") { Target = origin };
+                "runs would fail. Publish the local script to the storage first, or register the stored one.") { Target = origin, Hint = FlowHint.PublishScript(localPath) };
         }
         warn($"Flow '{flowName}': the stored script {origin} differs from '{localPath}' (same structure, different code); runs will use the stored script.");
     }

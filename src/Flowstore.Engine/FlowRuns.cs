@@ -173,7 +173,7 @@ public sealed class FlowRuns
             {
                 State = execution.State,
                 Error = execution.Error,
-                ErrorId = execution.State switch { RunState.Failed => "FlowRunFailed", RunState.Cancelled => "FlowRunCancelled", _ => null },
+                ErrorId = execution.State switch { RunState.Failed => RunErrors.Failed, RunState.Cancelled => RunErrors.Cancelled, _ => null },
                 ScriptSha256 = source.Sha256,
                 StorageVersion = source.StorageVersion,
                 Tasks = execution.Tasks.Select(ToRecord).ToArray(),
@@ -183,7 +183,7 @@ public sealed class FlowRuns
         {
             completion = new RunCompletion
             {
-                State = RunState.Cancelled, Error = "The run was stopped before its tasks started.", ErrorId = "FlowRunCancelled",
+                State = RunState.Cancelled, Error = "The run was stopped before its tasks started.", ErrorId = RunErrors.Cancelled,
                 ScriptSha256 = fetchedSource?.Sha256, StorageVersion = fetchedSource?.StorageVersion,
             };
         }

@@ -66,7 +66,7 @@ public sealed class SecretStore : ISecretSource
                 if (!create)
                 {
                     throw new FlowstoreException(ErrorIds.SecretKeyMissing, FlowErrorKind.InvalidOperation,
-                        $"The secret store key '{KeyPath}' is missing, so stored secrets cannot be decrypted; restore the key file, or set the secrets again with Set-FlowSecret.") { Target = KeyPath };
+                        $"The secret store key '{KeyPath}' is missing, so stored secrets cannot be decrypted; restore the key file, or set the secrets again.") { Target = KeyPath, Hint = new FlowHint(FlowHintKind.SetSecret) };
                 }
                 CreateKey();
             }
@@ -120,7 +120,7 @@ public sealed class SecretStore : ISecretSource
         if (data.Length < 1 + NonceSize + TagSize || data[0] != FormatVersion)
         {
             throw new FlowstoreException(ErrorIds.SecretKeyInvalid, FlowErrorKind.InvalidData,
-                $"Secret '{blob.Name}' is not in a format this version of Flowstore can read; set it again with Set-FlowSecret.") { Target = blob.Name };
+                $"Secret '{blob.Name}' is not in a format this version of Flowstore can read; set it again.") { Target = blob.Name, Hint = FlowHint.SetSecret(blob.Name) };
         }
         var plain = new byte[data.Length - 1 - NonceSize - TagSize];
         try
@@ -132,7 +132,7 @@ public sealed class SecretStore : ISecretSource
         catch (CryptographicException e)
         {
             throw new FlowstoreException(ErrorIds.SecretKeyMismatch, FlowErrorKind.InvalidData,
-                $"The secret store key '{KeyPath}' does not decrypt secret '{blob.Name}': the key was replaced, or the database belongs to another Flowstore home. Set the secret again with Set-FlowSecret.", e) { Target = blob.Name };
+                $"The secret store key '{KeyPath}' does not decrypt secret '{blob.Name}': the key was replaced, or the database belongs to another Flowstore home. Set the secret again.", e) { Target = blob.Name, Hint = FlowHint.SetSecret(blob.Name) };
         }
         finally
         {

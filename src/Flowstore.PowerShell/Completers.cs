@@ -56,14 +56,9 @@ internal static class Completion
     {
         try
         {
-            // Completion reads local state only and must never create a database as a side effect.
-            var home = FlowstoreHome.Path;
-            if (!File.Exists(Path.Combine(home, Backend.Sqlite.SqliteFlowBackend.DefaultFileName)))
-            {
-                return Array.Empty<CompletionResult>();
-            }
-            using var client = new FlowClient();
-            return Results(word, names(client).ToArray());
+            // Completion reads existing state only and must never create a database as a side effect.
+            using var client = FlowClient.OpenExisting();
+            return client is null ? Array.Empty<CompletionResult>() : Results(word, names(client).ToArray());
         }
         catch (Exception)
         {

@@ -5,12 +5,6 @@ using System.Runtime.Loader;
 namespace Flowstore.Commands;
 
 /// <summary>
-/// Loads the engine and every dependency (Roslyn, SQLite, ...) from the module's Dependencies/ folder into a
-/// private AssemblyLoadContext, so the module works in a pwsh that already loaded other versions of them.
-/// Only Flowstore's own assemblies are resolved from the default context into the private one; the cmdlets
-/// exchange only Flowstore and framework types with the engine.
-/// </summary>
-/// <summary>
 /// Import-Module calls this before PowerShell reads cmdlet metadata (parameter types are engine types), so
 /// the resolver is in place even when no Flowstore code has run yet.
 /// </summary>
@@ -19,6 +13,21 @@ public sealed class ModuleImportHook : System.Management.Automation.IModuleAssem
     public void OnImport() => ModuleInitializer.Initialize();
 }
 
+/// <summary>
+/// Remove-Module calls this: the engine lets go of what the process kept (compiled scripts in memory, pooled
+/// database connections) and the resolver is removed; a later Import-Module installs it again.
+/// </summary>
+public sealed class ModuleRemoveHook : System.Management.Automation.IModuleAssemblyCleanup
+{
+    public void OnRemove(System.Management.Automation.PSModuleInfo psModuleInfo) => ModuleInitializer.Cleanup();
+}
+
+/// <summary>
+/// Loads the engine and every dependency (Roslyn, SQLite, ...) from the module's Dependencies/ folder into a
+/// private AssemblyLoadContext, so the module works in a pwsh that already loaded other versions of them.
+/// Only Flowstore's own assemblies are resolved from the default context into the private one; the cmdlets
+/// exchange only Flowstore and framework types with the engine.
+/// </summary>
 internal static class ModuleInitializer
 {
     private static int _initialized;
@@ -38,6 +47,24 @@ internal static class ModuleInitializer
             AssemblyLoadContext.Default.Resolving += ResolveEngineAssembly;
         }
     }
+
+    /// <summary>Releases the engine's process caches (when the engine was loaded at all) and removes the resolver.</summary>
+    internal static void Cleanup()
+    {
+        if (System.Threading.Interlocked.Exchange(ref _initialized, 0) == 0)
+        {
+            return;
+        }
+        if (Context.IsValueCreated && Context.Value.Assemblies.Any(a => a.GetName().Name == "Flowstore.Engine"))
+        {
+            ReleaseEngineCaches();
+        }
+        AssemblyLoadContext.Default.Resolving -= ResolveEngineAssembly;
+    }
+
+    // A method of its own, so that the engine's types are touched only when the engine was loaded.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ReleaseEngineCaches() => Engine.FlowClient.ReleaseProcessCaches();
 
     private static Assembly? ResolveEngineAssembly(AssemblyLoadContext context, AssemblyName name)
     {

@@ -33,6 +33,10 @@ internal static class RecommendedActions
         { Kind: FlowHintKind.StorageSettingsExclusive } =>
             $"Give only one of {string.Join(", ", Names(hint.Name).Select(n => "-" + Pascal(n)))} to New-FlowStorage{(hint.StorageType is null ? "" : $" -Type {hint.StorageType}")} " +
             $"({string.Join(", ", Names(hint.Name).Select(n => Camel(n) + ":"))} in a flow script).",
+        { Kind: FlowHintKind.ChooseFlow } =>
+            "Choose one with -Name.",
+        { Kind: FlowHintKind.PublishStorage } =>
+            "Pass a storage with Publish-FlowScript -Storage (New-FlowStorage ...).",
         _ => null,
     };
 

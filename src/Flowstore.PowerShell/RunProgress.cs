@@ -42,31 +42,27 @@ internal sealed class RunProgress : IRunObserver
     }
 
     /// <summary>Closes the progress bar and turns a failed run into an error record (the run object is still output).</summary>
-    public void Complete(FlowRunResult result)
+    public void Complete(FlowRunResult result, FlowRecord? flow = null)
     {
         _cmdlet.WriteProgress(new ProgressRecord(1, _activity, "done") { RecordType = ProgressRecordType.Completed });
-        ReportEnd(_cmdlet, result.State, result.FlowName, result.Error, null, result);
+        Report(_cmdlet, RunErrors.Of(result, flow), result);
     }
 
     /// <summary>Closes the progress bar and reports a recorded run that did not succeed.</summary>
-    public void Complete(FlowRunRecord run)
+    public void Complete(FlowRunRecord run, FlowRecord? flow = null)
     {
         _cmdlet.WriteProgress(new ProgressRecord(1, _activity, "done") { RecordType = ProgressRecordType.Completed });
-        ReportEnd(_cmdlet, run);
+        ReportEnd(_cmdlet, run, flow);
     }
 
     /// <summary>An error record for a run that ended Failed or Cancelled (so $ErrorActionPreference = 'Stop' fails a CI step).</summary>
-    public static void ReportEnd(Cmdlet cmdlet, FlowRunRecord run)
-        => ReportEnd(cmdlet, run.State, run.FlowName, run.Error, run.ErrorId, run);
+    public static void ReportEnd(Cmdlet cmdlet, FlowRunRecord run, FlowRecord? flow = null) => Report(cmdlet, RunErrors.Of(run, flow), run);
 
-    private static void ReportEnd(Cmdlet cmdlet, RunState state, string flow, string? message, string? errorId, object target)
+    private static void Report(Cmdlet cmdlet, FlowstoreException? error, object target)
     {
-        if (state is RunState.Success or RunState.Scheduled or RunState.Running)
+        if (error is not null)
         {
-            return;
+            cmdlet.WriteError(FlowCmdlet.ToErrorRecord(error, target));
         }
-        var id = state == RunState.Cancelled ? "FlowRunCancelled" : errorId is null or "FlowRunFailed" ? "FlowRunFailed" : errorId;
-        var error = new FlowstoreException(id, FlowErrorKind.InvalidOperation, $"Run of flow '{flow}' {state}: {message}");
-        cmdlet.WriteError(FlowCmdlet.ToErrorRecord(error, target));
     }
 }

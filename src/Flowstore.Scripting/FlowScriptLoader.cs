@@ -64,7 +64,7 @@ public sealed class LoadedScript
         if (Flows.Count > 1)
         {
             throw new FlowstoreException(ErrorIds.FlowNotFoundInScript, FlowErrorKind.InvalidArgument,
-                $"{Origin} holds {Flows.Count} flows ({string.Join(", ", Flows.Select(f => f.Name))}); choose one with -Name.") { Target = Origin };
+                $"{Origin} holds {Flows.Count} flows ({string.Join(", ", Flows.Select(f => f.Name))}); name the one to use.") { Target = Origin, Hint = FlowHint.ChooseFlow(Origin) };
         }
         return Flows[0];
     }

@@ -131,6 +131,23 @@ public sealed class ScriptCompiler
         }
     }
 
+    /// <summary>
+    /// Forgets the compiled scripts kept in memory and unloads their collectible load contexts (flows already
+    /// built from them keep working until they are collected); the disk cache stays.
+    /// </summary>
+    public void ClearMemory()
+    {
+        foreach (var sha in _memory.Keys)
+        {
+            if (_memory.TryRemove(sha, out var entry) && entry.IsValueCreated && entry.Value.IsCompletedSuccessfully
+                && System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(entry.Value.Result.Assembly) is { IsCollectible: true } context)
+            {
+                context.Unload();
+            }
+        }
+        _order.Clear();
+    }
+
     private void Trim()
     {
         while (_memory.Count > _capacity && _order.TryDequeue(out var oldest))

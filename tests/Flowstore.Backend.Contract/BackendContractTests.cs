@@ -284,8 +284,8 @@ public abstract partial class BackendContractTests : IDisposable
         Assert.Equal(ErrorIds.ProjectNotFound, error.ErrorId);
         Assert.Equal(FlowErrorKind.ObjectNotFound, error.Kind);
         Assert.Contains(missing, error.Message, StringComparison.Ordinal);
-        Assert.Contains("New-FlowProject", error.Message, StringComparison.Ordinal);
-        Assert.Contains("-CreateProject", error.Message, StringComparison.Ordinal);
+        Assert.Equal(FlowHint.CreateProject(missing), error.Hint);
+        Assert.DoesNotContain("New-FlowProject", error.Message, StringComparison.Ordinal);
         Assert.Empty(await Backend.GetProjectsAsync(missing, Ct));
     }
 

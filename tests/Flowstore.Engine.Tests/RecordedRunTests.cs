@@ -274,7 +274,7 @@ public sealed class RecordedRunTests : EngineTestBase
         Assert.Equal(RunState.Failed, run.State);
         Assert.Equal(ErrorIds.StructureChanged, run.ErrorId);
         Assert.Contains("tasks added: whisper", run.Error);
-        Assert.Contains("Register-Flow", run.Error);
+        Assert.Contains("Register a new version", run.Error);
         Assert.Empty(run.Tasks);
         Assert.Contains(await Client.GetRunLogAsync(run.Id), l => l.Level == "Error" && l.Message.Contains("whisper"));
     }

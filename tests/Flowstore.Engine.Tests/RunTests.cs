@@ -55,7 +55,8 @@ public sealed class RunTests : EngineTestBase
         Assert.Equal(ErrorIds.StructureChanged, e.ErrorId);
         Assert.Contains("shout", e.Message);
         Assert.Contains("tasks added", e.Message);
-        Assert.Contains("Register-Flow", e.Message);
+        Assert.Contains("register a new version", e.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(FlowHint.RegisterFlow(path, Project), e.Hint);
         Assert.Contains(path, e.Message);
 
         // Registering the change makes the flow runnable again.

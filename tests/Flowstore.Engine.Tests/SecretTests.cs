@@ -87,7 +87,7 @@ public sealed class SecretTests : EngineTestBase
         Assert.Equal(name, e.Target);
         Assert.Contains($"'{name}'", e.Message);
         Assert.Contains(KeyPath, e.Message);
-        Assert.Contains("Set-FlowSecret", e.Message);
+        Assert.Equal(FlowHint.SetSecret(name), e.Hint);
         Assert.DoesNotContain(value, e.ToString());
 
         // Setting it again under the new key repairs it.
@@ -109,7 +109,7 @@ public sealed class SecretTests : EngineTestBase
 
         Assert.Equal(ErrorIds.SecretKeyMissing, e.ErrorId);
         Assert.Contains(KeyPath, e.Message);
-        Assert.Contains("Set-FlowSecret", e.Message);
+        Assert.Equal(FlowHintKind.SetSecret, e.Hint?.Kind);
         Assert.DoesNotContain(value, e.ToString());
         Assert.False(File.Exists(KeyPath), "reading must not create a new key");
     }

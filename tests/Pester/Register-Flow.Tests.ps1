@@ -218,7 +218,7 @@ Describe 'Register-Flow' {
         It 'fails with ProjectNotFound naming a missing project' {
             $err = { Register-Flow -Path $example -Project NoSuchProject } | Should -Throw -ErrorId 'ProjectNotFound,Flowstore.Commands.RegisterFlowCommand' -PassThru
             $err.Exception.Message | Should -BeLike "*'NoSuchProject'*"
-            $err.Exception.Message | Should -BeLike '*-CreateProject*'
+            $err.ErrorDetails.RecommendedAction | Should -BeLike '*-CreateProject*'
             $err.TargetObject | Should -Be 'NoSuchProject'
         }
 

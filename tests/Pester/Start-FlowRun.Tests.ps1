@@ -101,7 +101,8 @@ Describe 'Start-FlowRun' {
             $err = { Start-FlowRun -Name example -Project P -Wait -ErrorAction Stop 6>$null } |
                 Should -Throw -ErrorId 'StructureChanged,Flowstore.Commands.StartFlowRunCommand' -PassThru
             $err.Exception.Message | Should -BeLike '*enrich*'
-            $err.Exception.Message | Should -BeLike "*Register-Flow -Path '$file' -Project 'P'*"
+            $err.Exception.Message | Should -Not -BeLike '*Register-Flow*'
+            $err.ErrorDetails.Message | Should -BeLike "*Register-Flow -Path '$file' -Project 'P'*"
         }
 
         It 'runs again once the new structure is registered' {

@@ -86,7 +86,8 @@ public sealed record RunQuery
 
 /// <summary>
 /// The run queue and history. Claims are atomic (two agents never get the same run); an agent heartbeats
-/// while it runs, and a run whose agent stopped heartbeating is failed by whoever looks next.
+/// while it runs, and a run whose agent stopped heartbeating is failed by the next sweep (<see cref="FailStaleRunsAsync"/>:
+/// agents and waiters call it; reading runs never writes).
 /// </summary>
 public interface IRunStore
 {

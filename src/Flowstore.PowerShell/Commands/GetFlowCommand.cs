@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using Flowstore.Engine;
 
 namespace Flowstore.Commands;
 
@@ -31,43 +32,19 @@ public sealed class GetFlowCommand : FlowCmdlet
 
     protected override void ProcessRecord()
     {
-        if (ParameterSetName == ById)
-        {
-            foreach (var id in Id)
+        var result = ParameterSetName == ById
+            ? RunOrTerminate(ct => Client.Catalog.GetByIdsAsync(Id, ct))
+            : RunOrTerminate(ct => Client.Catalog.SearchAsync(new FlowSearch
             {
-                var found = RunOrTerminate(ct => Client.GetFlowsAsync(new FlowQuery { Id = id, IncludeArchived = true }, ct), id);
-                if (found.Count == 0)
-                {
-                    WriteError(ToErrorRecord(new FlowstoreException(ErrorIds.FlowNotFound, FlowErrorKind.ObjectNotFound,
-                        $"No flow version has id {id}."), id));
-                }
-                WriteObject(found, enumerateCollection: true);
-            }
-            return;
-        }
-
-        var all = RunOrTerminate(ct => Client.GetFlowsAsync(new FlowQuery
+                Names = Name,
+                Project = Project,
+                Version = Version,
+                AllVersions = AllVersions.IsPresent,
+            }, ct));
+        foreach (var missing in result.Missing)
         {
-            Project = Project,
-            Version = Version,
-            IncludeArchived = AllVersions.IsPresent || Version is not null,
-        }, ct));
-        IEnumerable<FlowRecord> flows = all;
-        if (!AllVersions.IsPresent && Version is null)
-        {
-            flows = flows.GroupBy(f => f.VersionGroupId).Select(g => g.MaxBy(f => f.Version)!);
+            WriteError(ToErrorRecord(missing));
         }
-        if (Name is { Length: > 0 })
-        {
-            var patterns = Name.Select(n => WildcardPattern.Get(n, WildcardOptions.IgnoreCase)).ToArray();
-            flows = flows.Where(f => patterns.Any(p => p.IsMatch(f.Name)));
-            foreach (var missing in Name.Where(n => !WildcardPattern.ContainsWildcardCharacters(n) && !all.Any(f => string.Equals(f.Name, n, StringComparison.OrdinalIgnoreCase))))
-            {
-                WriteError(ToErrorRecord(new FlowstoreException(ErrorIds.FlowNotFound, FlowErrorKind.ObjectNotFound,
-                    Project is null ? $"Flow '{missing}' is not registered." : $"Flow '{missing}' is not registered in project '{Project}'."), missing));
-            }
-        }
-        WriteObject(flows.OrderBy(f => f.Project, StringComparer.OrdinalIgnoreCase).ThenBy(f => f.Name, StringComparer.OrdinalIgnoreCase)
-            .ThenByDescending(f => f.Version).ToArray(), enumerateCollection: true);
+        WriteObject(result.Flows, enumerateCollection: true);
     }
 }

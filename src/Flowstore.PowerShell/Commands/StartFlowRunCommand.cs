@@ -83,7 +83,7 @@ public sealed class StartFlowRunCommand : FlowCmdlet
             }
             var progress = new RunProgress(this, $"Run of flow '{flow.Name}'");
             var run = Await(ct => Client.Runs.RunNowAsync(flow, parameters, pinned, progress, ct));
-            progress.Complete(run);
+            progress.Complete(run, flow);
             WriteObject(run);
         }
         catch (FlowstoreException e)
