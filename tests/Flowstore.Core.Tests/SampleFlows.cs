@@ -3,7 +3,7 @@ namespace Flowstore.Core.Tests;
 /// <summary>Flows shared by the structure tests and the child-process helper in <see cref="Program"/>.</summary>
 internal static class SampleFlows
 {
-    /// <summary>The seed's example flow (examples/flows/my_flow.cs).</summary>
+    /// <summary>The example flow (examples/flows/my_flow.cs).</summary>
     public static Flow Seed()
     {
         var flow = new Flow("example");

@@ -38,7 +38,7 @@ public sealed class ScriptLoadingTests : IDisposable
     }
 
     [Fact]
-    public async Task The_seed_example_loads_with_its_structure()
+    public async Task The_example_flow_loads_with_its_structure()
     {
         var path = _temp.Write("my_flow.cs", """
             using Flowstore;
@@ -52,7 +52,7 @@ public sealed class ScriptLoadingTests : IDisposable
         var flow = loaded.Select("example");
         var result = await FlowExecutor.RunAsync(flow, null);
 
-        // Same structure (and hash) as the seed flow declared in C# directly: see the Core golden test.
+        // Same structure (and hash) as the example flow declared in C# directly: see the Core golden test.
         Assert.Equal("9305c52953259f8add7703b65cc4fd25a2cda1f5b3b7cdaeec42b9e4d514847d", FlowStructure.FromFlow(flow).Hash);
         Assert.Equal(RunState.Success, result.State);
         Assert.Contains(result.Log, l => l.Task == "print_data" && l.Level == "Output" && l.Message == "1, 2, 3, 4, 5");

@@ -6,7 +6,7 @@ namespace Flowstore.Storage.Docker.Tests;
 
 /// <summary>
 /// Docker storage through the engine against a real dockerd and docker-registry: build + push at registration, runs
-/// that read the script out of the image (engine, or the registry alone), the seed's two cases, pinned runs by
+/// that read the script out of the image (engine, or the registry alone), Prefect's two Docker cases, pinned runs by
 /// digest, frozen flows and the errors a user meets, each leaving nothing registered.
 /// </summary>
 public sealed partial class DockerFlowTests : IAsyncLifetime

@@ -3,7 +3,7 @@ using Flowstore.Engine;
 
 namespace Flowstore.Storage.Gcs.Tests;
 
-/// <summary>The seed's GCS storage against the real emulator: script and frozen, keys, uploads, checks and runs.</summary>
+/// <summary>GCS storage, as in Prefect's script based storage, against the real emulator: script and frozen, keys, uploads, checks and runs.</summary>
 public sealed class GcsStorageTests : GcsTestBase
 {
     [Fact]
@@ -112,7 +112,7 @@ public sealed class GcsStorageTests : GcsTestBase
     }
 
     [Fact]
-    public async Task The_seed_snippet_in_the_script_uploads_its_local_script_to_a_generated_key()
+    public async Task A_storage_set_in_the_script_uploads_its_local_script_to_a_generated_key()
     {
         // flow.Storage = GCS(bucket=..., stored_as_script=True, local_script_path="my_flow.py"), in C#.
         var snippet = $"flow.Storage = new GcsStorage(bucket: \"{Bucket}\", storedAsScript: true, localScriptPath: \"etl.cs\", endpointUrl: \"{Url}\");";

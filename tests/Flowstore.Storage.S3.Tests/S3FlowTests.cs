@@ -69,7 +69,7 @@ public sealed class S3FlowTests : IAsyncLifetime
     private async Task<S3Storage> RecordedStorageAsync()
         => (S3Storage)StorageTypes.Deserialize((await _client.GetFlowAsync("etl", Project)).StorageJson);
 
-    // ---------------------------------------------------------------- script with a key (the seed's first snippet)
+    // ---------------------------------------------------------------- script with a key (Prefect's first snippet)
 
     [Fact]
     public async Task A_script_at_a_key_is_checked_at_registration_and_every_run_fetches_the_current_object()

@@ -1,4 +1,4 @@
-# Docker storage against the dockerd and docker-registry that tests/servers/Start-Docker.ps1 started: the seed's
+# Docker storage against the dockerd and docker-registry that tests/servers/Start-Docker.ps1 started: Prefect's
 # "Script based Docker storage" snippets as flow scripts and as New-FlowStorage (case a: Path + Files +
 # StoredAsScript, the build copies the file in; case b: an image that already holds the file), each registered and
 # run; new code pushed under the same tag runs without re-registration; an agent without a Docker engine reads the
@@ -58,7 +58,7 @@ AfterAll {
     Exit-TestHome
 }
 
-Describe 'Seed case (a): flow.storage = Docker(path=..., files={...}, stored_as_script=True)' {
+Describe 'Docker case (a): flow.storage = Docker(path=..., files={...}, stored_as_script=True)' {
     BeforeAll {
         $image = New-ImageName seeda
         $file = New-FlowScript "$TestDrive/a/my_flow.cs" ((Get-LinearFlowBody -Name seeda -Message 'built v1') + @"
@@ -104,7 +104,7 @@ flow.Storage = new DockerStorage(
     }
 }
 
-Describe 'Seed case (b): flow.storage = Docker(path="/location/in/image/...", stored_as_script=True) on an image that holds the file' {
+Describe 'Docker case (b): flow.storage = Docker(path="/location/in/image/...", stored_as_script=True) on an image that holds the file' {
     BeforeAll {
         $image = New-ImageName seedb
         $body = Get-LinearFlowBody -Name seedb -Message 'image v1'

@@ -1,4 +1,4 @@
-# GCS storage against the Cloud Storage emulator that tests/servers/Start-Gcs.ps1 started: the seed's "Script based
+# GCS storage against the Cloud Storage emulator that tests/servers/Start-Gcs.ps1 started: Prefect's "Script based
 # cloud storage" snippets as PowerShell (StoredAsScript with a key; LocalScriptPath; a generated key), each
 # registered, run, its object edited and run again (new code, no re-registration), a structure change caught at run
 # time; the CI pipeline New-FlowStorage | Publish-FlowScript | Register-Flow; and a canary credential (a
@@ -206,7 +206,7 @@ Describe 'GCS storage with a generated key (Register-Flow -Path of a script-mode
             Should -Throw -ErrorId 'StructureChanged,Flowstore.Commands.StartFlowRunCommand'
     }
 
-    It 'takes the storage from the flow script (new GcsStorage(...)), as the seed sets flow.storage' {
+    It 'takes the storage from the flow script (new GcsStorage(...)), as Prefect''s example sets flow.storage' {
         $file = New-FlowScript "$TestDrive/auto/in_script.cs" (@"
 var flow = new Flow("inscript");
 var data = flow.Task("get_data", () => 1);

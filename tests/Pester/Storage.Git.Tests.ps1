@@ -1,5 +1,5 @@
 # Git storage end to end, against the smart-HTTP server of tests/servers/Start-Git.ps1 (git http-backend with HTTP
-# Basic authentication): the seed's walk-through with the flow kept in a Git repository, Publish-FlowScript into
+# Basic authentication): the getting-started walk-through with the flow kept in a Git repository, Publish-FlowScript into
 # the pipeline, -Pinned re-runs of an earlier commit, the errors a user meets, and the token as a canary that must
 # never show anywhere.
 
@@ -32,7 +32,7 @@ BeforeAll {
         }
     }
 
-    # The seed's example with Git storage set in the script.
+    # The getting-started example with Git storage set in the script.
     function Get-SeedFlow {
         param([Parameter(Mandatory)][string]$Url, [string]$Print = 'string.Join(", ", values)', [switch]$WithSum)
         $sum = if ($WithSum) { "var total = flow.Task(`"sum_data`", (int[] values) => values.Sum(), data);`n" } else { '' }
@@ -56,7 +56,7 @@ AfterAll {
     Exit-TestHome
 }
 
-Describe 'Git storage: the seed''s walk-through' {
+Describe 'Git storage: the getting-started walk-through' {
     BeforeAll {
         $repo = New-ServerRepository
         $script:FirstCommit = Push-TestFile $repo 'flows/my_flow.cs' (Get-SeedFlow -Url $repo.Url) -Message 'Add the flow'

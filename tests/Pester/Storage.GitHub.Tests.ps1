@@ -1,5 +1,5 @@
 # GitHub storage from PowerShell, against the GitHub API stand-in (tests/Flowstore.StandIns, started by
-# tests/servers/Start-GitHosts.ps1): the seed's walk-through (a flow file with GitHub storage, pushed with git,
+# tests/servers/Start-GitHosts.ps1): the getting-started walk-through (a flow file with GitHub storage, pushed with git,
 # registered, run, its task code changed and pushed, its structure changed), -Pinned, the CI pipeline
 # New-FlowStorage | Publish-FlowScript | Register-Flow, and the warning when the committed file differs.
 
@@ -29,7 +29,7 @@ BeforeAll {
     }
 
     function Get-SeedFlow {
-        <# The seed's flow file in C#, with GitHub storage set in the script (the stand-in's address as the base URL). #>
+        <# The getting-started flow file in C#, with GitHub storage set in the script (the stand-in's address as the base URL). #>
         param([Parameter(Mandatory)][string]$Repo, [string]$Path = 'flows/my_flow.cs', [string]$Name = 'example')
         @"
 using Flowstore;
@@ -51,7 +51,7 @@ AfterAll {
     Exit-TestHome
 }
 
-Describe 'GitHub storage: the seed''s walk-through' {
+Describe 'GitHub storage: the getting-started walk-through' {
     BeforeAll {
         $script:Gh = New-GitHubRepo -DefaultBranch main
         $null = Push-TestFile $Gh 'README.md' "# repo`n" -Message 'Initial commit'

@@ -1,4 +1,4 @@
-# GitLab storage, the seed's walk-through: a flow file whose storage is a GitLab project -> git push ->
+# GitLab storage, the getting-started walk-through: a flow file whose storage is a GitLab project -> git push ->
 # Register-Flow -> Start-FlowRun -> a changed task pushed runs at once, no re-registration -> a changed structure
 # fails the run with the diff -> register again (version 2). Plus -Pinned, New-FlowStorage | Publish-FlowScript |
 # Register-Flow, the errors, and a canary token. Against the GitLab API stand-in (tests/Flowstore.StandIns,
@@ -22,7 +22,7 @@ BeforeAll {
     }
 
     function Get-FlowSource {
-        <# The seed's flow in C#, with GitLab storage; -Separator changes only task code, -SumTask adds a task. #>
+        <# The getting-started flow in C#, with GitLab storage; -Separator changes only task code, -SumTask adds a task. #>
         param([Parameter(Mandatory)]$Project, [string]$Separator = ', ', [switch]$SumTask, [string]$Secret = 'GITLAB_ACCESS_TOKEN')
         $sum = if ($SumTask) { "var total = flow.Task(`"sum_data`", (int[] values) => values.Sum(), data);`n" } else { '' }
         @"
@@ -56,7 +56,7 @@ AfterAll {
     Exit-TestHome
 }
 
-Describe 'GitLab storage: the seed''s walk-through' {
+Describe 'GitLab storage: the getting-started walk-through' {
     BeforeAll {
         $project = New-TestProject "group/sub/walk-$([guid]::NewGuid().ToString('N').Substring(0, 8))"
         Push-Location $project.Work

@@ -1,4 +1,4 @@
-# S3 storage against the s3rver that tests/servers/Start-S3.ps1 started: the seed's "Script based cloud storage"
+# S3 storage against the s3rver that tests/servers/Start-S3.ps1 started: Prefect's "Script based cloud storage"
 # snippets as PowerShell (StoredAsScript with a key; LocalScriptPath; a generated key), each registered, run,
 # its object edited and run again (new code, no re-registration), a structure change caught at run time; the
 # CI pipeline New-FlowStorage | Publish-FlowScript | Register-Flow; and a canary credential that leaks nowhere.
@@ -197,7 +197,7 @@ Describe 'S3 storage with a generated key (Register-Flow -Path of a script-mode 
             Should -Throw -ErrorId 'StructureChanged,Flowstore.Commands.StartFlowRunCommand'
     }
 
-    It 'takes the storage from the flow script (new S3Storage(...)), as the seed sets flow.storage' {
+    It 'takes the storage from the flow script (new S3Storage(...)), as Prefect''s example sets flow.storage' {
         $file = New-FlowScript "$TestDrive/auto/in_script.cs" (@"
 var flow = new Flow("inscript");
 var data = flow.Task("get_data", () => 1);

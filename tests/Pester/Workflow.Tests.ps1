@@ -1,4 +1,4 @@
-# The cmdlets composed the way the design and the issue use them: storage -> register -> run, and the seed's
+# The cmdlets composed the way the design and the issue use them: storage -> register -> run, and Prefect's
 # story of a flow whose task code changes freely while a change of structure needs Register-Flow again.
 
 BeforeAll {
@@ -65,7 +65,7 @@ Describe 'Workflow: storage | register | run' {
     }
 }
 
-Describe 'Workflow: the seed''s flow, from registration through a structure change' {
+Describe 'Workflow: the example flow, from registration through a structure change' {
     BeforeAll {
         # A copy of the repository's example, so that it can be edited.
         $flowFile = Join-Path $TestDrive 'flows/my_flow.cs'
