@@ -25,8 +25,12 @@ Import-Module '$module'
 "`$(`$first.State) `$(`$second.State) `$(@(Get-FlowRun -Name greet).Count)"
 Remove-Module Flowstore
 "@
-        $output = & (Get-Process -Id $PID).Path -NoProfile -NonInteractive -Command $script 2>&1
+        # Under `dotnet pwsh` (a local dotnet tool) this process is `dotnet .../pwsh.dll`: start the same.
+        $executable = [Environment]::ProcessPath
+        $prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($executable) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($script))
+        $output = & $executable @prefix -NoProfile -NonInteractive -EncodedCommand $encoded 2>&1
         $LASTEXITCODE | Should -Be 0 -Because ($output -join "`n")
-        $output[-1] | Should -Be 'Success Success 2'
+        @($output)[-1] | Should -Be 'Success Success 2'
     }
 }
