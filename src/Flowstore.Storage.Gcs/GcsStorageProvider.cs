@@ -28,20 +28,12 @@ public sealed partial class GcsStorageProvider : ObjectStorageProvider<GcsStorag
     protected override ObjectStorageState StateOf(GcsStorage settings)
         => new(settings.Bucket, settings.Key, settings.StoredAsScript, settings.LocalScriptPath, settings.AutoKeyPrefix, settings.UploadedSha256);
 
-    protected override GcsStorage With(GcsStorage settings, ObjectStorageState state)
+    protected override GcsStorage With(GcsStorage settings, ObjectStorageState state) => settings with
     {
-        var copy = (GcsStorage)settings.Clone();
-        copy.Key = state.Key;
-        copy.StoredAsScript = state.StoredAsScript;
-        copy.LocalScriptPath = state.LocalScriptPath;
-        copy.AutoKeyPrefix = state.AutoKeyPrefix;
-        copy.UploadedSha256 = state.UploadedSha256;
-        return copy;
-    }
+        Key = state.Key, StoredAsScript = state.StoredAsScript, LocalScriptPath = state.LocalScriptPath,
+        AutoKeyPrefix = state.AutoKeyPrefix, UploadedSha256 = state.UploadedSha256,
+    };
 
     protected override async Task<IObjectStore> OpenAsync(GcsStorage settings, ISecretResolver secrets, Action<string> log, CancellationToken cancellationToken)
         => await GcsConnection.OpenAsync(settings, secrets, _retry, log, cancellationToken).ConfigureAwait(false);
-
-    /// <summary>The settings' own rules (<see cref="StorageSettings.Validate"/>): bucket name, endpoint URL, object name.</summary>
-    protected override void Validate(GcsStorage gcs) => gcs.Validate();
 }

@@ -51,19 +51,11 @@ public sealed class S3StorageProvider : ObjectStorageProvider<S3Storage>
     protected override ObjectStorageState StateOf(S3Storage settings)
         => new(settings.Bucket, settings.Key, settings.StoredAsScript, settings.LocalScriptPath, settings.AutoKeyPrefix, settings.UploadedSha256);
 
-    protected override S3Storage With(S3Storage settings, ObjectStorageState state)
+    protected override S3Storage With(S3Storage settings, ObjectStorageState state) => settings with
     {
-        var copy = (S3Storage)settings.Clone();
-        copy.Key = state.Key;
-        copy.StoredAsScript = state.StoredAsScript;
-        copy.LocalScriptPath = state.LocalScriptPath;
-        copy.AutoKeyPrefix = state.AutoKeyPrefix;
-        copy.UploadedSha256 = state.UploadedSha256;
-        return copy;
-    }
-
-    /// <summary>The settings' own rules (<see cref="StorageSettings.Validate"/>): a bucket, an absolute endpoint URL.</summary>
-    protected override void Validate(S3Storage s3) => s3.Validate();
+        Key = state.Key, StoredAsScript = state.StoredAsScript, LocalScriptPath = state.LocalScriptPath,
+        AutoKeyPrefix = state.AutoKeyPrefix, UploadedSha256 = state.UploadedSha256,
+    };
 
     protected override async Task<IObjectStore> OpenAsync(S3Storage s3, ISecretResolver secrets, Action<string> log, CancellationToken cancellationToken)
     {

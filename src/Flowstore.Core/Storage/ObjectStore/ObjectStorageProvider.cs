@@ -34,9 +34,6 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
     /// <summary>A copy of <paramref name="settings"/> with <paramref name="state"/> (the caller's object is never changed).</summary>
     protected abstract TSettings With(TSettings settings, ObjectStorageState state);
 
-    /// <summary>Refuses settings no call can use (bucket name, endpoint URL, ...) with <see cref="ErrorIds.StorageInvalid"/>.</summary>
-    protected abstract void Validate(TSettings settings);
-
     /// <summary>Opens the store the settings name, resolving the credentials secret (if any) now.</summary>
     protected abstract Task<IObjectStore> OpenAsync(TSettings settings, ISecretResolver secrets, Action<string> log, CancellationToken cancellationToken);
 
@@ -48,7 +45,7 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
     public StorageSettings Resolve(StorageSettings settings, StorageRegistrationContext context)
     {
         var typed = (TSettings)settings;
-        Validate(typed);
+        typed.Validate();
         var state = StateOf(typed);
         if (!state.StoredAsScript && state.LocalScriptPath is not null)
         {
@@ -149,7 +146,7 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
     public async Task<PublishedFlowSource> PublishAsync(StorageSettings settings, StoragePublishContext context, CancellationToken cancellationToken)
     {
         var typed = (TSettings)settings;
-        Validate(typed);
+        typed.Validate();
         var state = StateOf(typed);
         if (!state.StoredAsScript)
         {
@@ -181,7 +178,7 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
     public async Task<FetchedFlowSource> FetchAsync(StorageSettings settings, string? pinnedVersion, ISecretResolver secrets, CancellationToken cancellationToken)
     {
         var typed = (TSettings)settings;
-        Validate(typed);
+        typed.Validate();
         var state = StateOf(typed);
         if (string.IsNullOrEmpty(state.Key))
         {
