@@ -48,45 +48,45 @@ public sealed partial record GcsStorage : StorageSettings
 
     /// <summary>The bucket that holds the flow.</summary>
     [StorageSetting("The bucket that holds the flow.", Mandatory = true)]
-    public string Bucket { get; set; } = "";
+    public string Bucket { get; init; } = "";
 
     /// <summary>The object name; filled in by registration or publishing when it is generated.</summary>
     [StorageSetting("The object name in the bucket. Without it, registration (or publishing) uploads the script to a generated key, " +
         "<flow-slug>/<utc timestamp> (e.g. etl/20261128T174500Z).")]
-    public string? Key { get; set; }
+    public string? Key { get; init; }
 
     /// <summary>The Google Cloud project billed for the requests (quota project).</summary>
     [StorageSetting("The Google Cloud project billed for the requests (quota project); defaults to the credential's.")]
-    public string? Project { get; set; }
+    public string? Project { get; init; }
 
     /// <summary>Opt-in script storage, as in the seed.</summary>
     [StorageSetting("Runs download the script (script storage); without it registration uploads the compiled flow.")]
-    public bool StoredAsScript { get; set; }
+    public bool StoredAsScript { get; init; }
 
     /// <summary>A local script that registration uploads (absolute once registered).</summary>
     [StorageSetting("A local script that registration uploads to the key (or to a generated key); script storage only.", LocalPath = StorageSettingPath.File)]
-    public string? LocalScriptPath { get; set; }
+    public string? LocalScriptPath { get; init; }
 
     /// <summary>An endpoint other than Google's (an emulator); kept with the flow.</summary>
     [StorageSetting("Another endpoint than Google's, e.g. an emulator (http://127.0.0.1:9199); kept with the flow.")]
-    public string? EndpointUrl { get; set; }
+    public string? EndpointUrl { get; init; }
 
     /// <summary>Name of the secret holding a service-account JSON key; never the key itself.</summary>
     [StorageSetting("Name of the secret (a Flowstore secret, environment variable or vault) that holds a service-account JSON key. " +
         "Without it, Application Default Credentials are used, or none with an endpoint URL.", Secret = true)]
-    public string? CredentialsSecret { get; set; }
+    public string? CredentialsSecret { get; init; }
 
     /// <summary>
     /// Set by registration when the key is generated: the flow's slug, the generated key's prefix. The registration
     /// key covers this prefix instead of the timestamp, so registering an unchanged file again is Skipped.
     /// </summary>
-    public string? AutoKeyPrefix { get; set; }
+    public string? AutoKeyPrefix { get; init; }
 
     /// <summary>
     /// Set by registration when it uploads: the first 16 hex digits of the SHA-256 of what is uploaded (the local
     /// script for script storage, the registered script for frozen storage), so a changed file is a new version.
     /// </summary>
-    public string? UploadedSha256 { get; set; }
+    public string? UploadedSha256 { get; init; }
 
     public override bool IsScript => StoredAsScript;
 

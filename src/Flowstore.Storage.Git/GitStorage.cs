@@ -43,35 +43,35 @@ public sealed record GitStorage : StorageSettings
     /// <summary>The repository URL (never with credentials).</summary>
     [StorageSetting("The repository URL: https://..., ssh://... or file://... (for Azure Repos https://dev.azure.com/org/project/_git/repo); " +
         "a local repository path becomes a file:// URL. Never put credentials in it: name a token secret instead.", Mandatory = true, LocalPath = StorageSettingPath.UrlOrFile)]
-    public string Url { get; set; } = "";
+    public string Url { get; init; } = "";
 
     /// <summary>The flow file's path inside the repository (forward slashes, no leading slash).</summary>
     [StorageSetting("The flow file's path inside the repository, for example flows/my_flow.cs.", Mandatory = true)]
-    public string Path { get; set; } = "";
+    public string Path { get; init; } = "";
 
     /// <summary>The branch runs follow; null with no <see cref="Tag"/> or <see cref="Commit"/>: the default branch.</summary>
     [StorageSetting("The branch runs follow (each run reads its latest commit). Without a branch, tag or commit: the repository's default branch.")]
-    public string? Branch { get; set; }
+    public string? Branch { get; init; }
 
     /// <summary>A tag runs read.</summary>
     [StorageSetting("The tag runs read.")]
-    public string? Tag { get; set; }
+    public string? Tag { get; init; }
 
     /// <summary>A commit SHA runs read.</summary>
     [StorageSetting("The commit SHA runs read.")]
-    public string? Commit { get; set; }
+    public string? Commit { get; init; }
 
     /// <summary>The name of the secret that holds the token (a PAT); null for public or ssh/file repositories.</summary>
     [StorageSetting("Name of the secret (a Flowstore secret, an environment variable or a vault) holding a token such as a PAT, sent as HTTP Basic authentication.", Secret = true)]
-    public string? TokenSecret { get; set; }
+    public string? TokenSecret { get; init; }
 
     /// <summary>The user name sent with the token; "flowstore" when null.</summary>
     [StorageSetting("The user name sent with the token (default \"flowstore\"; Azure Repos accepts any).")]
-    public string? TokenUsername { get; set; }
+    public string? TokenUsername { get; init; }
 
     /// <summary>Commits to fetch; null means 1, 0 the whole history.</summary>
     [StorageSetting("How many commits each fetch downloads (default 1; 0 fetches the whole history).", Minimum = 0)]
-    public int? Depth { get; set; }
+    public int? Depth { get; init; }
 
     /// <summary>The ref as the user gave it, for messages: "branch main", "tag v1", "commit 3f2a...", "the default branch".</summary>
     public string RefDescription => Branch is not null ? $"branch '{Branch}'"
@@ -82,9 +82,6 @@ public sealed record GitStorage : StorageSettings
     public override string Locator => $"git:{GitUrl.Redact(Url)}#{(Branch is not null ? "branch:" + Branch : Tag is not null ? "tag:" + Tag : Commit is not null ? "commit:" + Commit : "HEAD")}:{Path}";
 
     public override string ToString() => $"Git {GitUrl.Redact(Url)} {Path} ({RefDescription})";
-
-    /// <summary>A copy (the settings hold only immutable values).</summary>
-    public GitStorage Copy() => this with { };
 
     /// <summary>
     /// A URL without a password, a relative path, at most one of branch, tag and commit, and names git cannot

@@ -44,10 +44,9 @@ public sealed class GitStorageProvider : IStorageProvider
 
     public StorageSettings Resolve(StorageSettings settings, StorageRegistrationContext context)
     {
-        var git = ((GitStorage)settings).Copy();
+        var git = (GitStorage)settings;
         git.Validate();
-        git.Path = GitStorage.NormalizePath(git.Path);
-        return git;
+        return git with { Path = GitStorage.NormalizePath(git.Path) };
     }
 
     public async Task<PreparedStorage> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
@@ -91,9 +90,9 @@ public sealed class GitStorageProvider : IStorageProvider
 
     public async Task<PublishedFlowSource> PublishAsync(StorageSettings settings, StoragePublishContext context, CancellationToken cancellationToken)
     {
-        var git = ((GitStorage)settings).Copy();
+        var git = (GitStorage)settings;
         git.Validate();
-        git.Path = GitStorage.NormalizePath(git.Path);
+        git = git with { Path = GitStorage.NormalizePath(git.Path) };
         if (git.Tag is not null && context.Branch is null)
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
@@ -123,12 +122,11 @@ public sealed class GitStorageProvider : IStorageProvider
         if (git.Commit is not null)
         {
             // A storage pinned to a commit follows what was just published.
-            git.Commit = commit;
+            git = git with { Commit = commit };
         }
         else if (context.Branch is not null)
         {
-            git.Branch = context.Branch;
-            git.Tag = null;
+            git = git with { Branch = context.Branch, Tag = null };
         }
         return new PublishedFlowSource(git, commit, $"{url} {git.Path} on branch '{branch}' (commit {commit[..12]})");
     }

@@ -48,24 +48,24 @@ public sealed partial record GitHubStorage : StorageSettings
 
     /// <summary>The repository, <c>owner/name</c>.</summary>
     [StorageSetting("The repository, as owner/name (for example org/repo).", Mandatory = true)]
-    public string Repo { get; set; } = "";
+    public string Repo { get; init; } = "";
 
     /// <summary>The flow file's path in the repository.</summary>
     [StorageSetting("The flow file's path in the repository, exactly as committed (for example flows/my_flow.cs).", Mandatory = true)]
-    public string Path { get; set; } = "";
+    public string Path { get; init; } = "";
 
     /// <summary>Branch, tag or commit SHA; null for the repository's default branch (looked up on every run).</summary>
     [StorageSetting("A branch, tag or commit SHA. Without it, every run uses the repository's default branch.")]
-    public string? Ref { get; set; }
+    public string? Ref { get; init; }
 
     /// <summary>The name of the secret holding a GitHub token (never the token itself).</summary>
     [StorageSetting("The name of the secret (a Flowstore secret, an environment variable, or a SecretManagement vault) that holds a " +
         "GitHub personal access token: needed for private repositories and for publishing. Never the token itself.", Secret = true)]
-    public string? AccessTokenSecret { get; set; }
+    public string? AccessTokenSecret { get; init; }
 
     /// <summary>GitHub Enterprise Server's address; null for github.com.</summary>
     [StorageSetting("GitHub Enterprise Server's address, for example https://github.example.com (the API is under /api/v3). Defaults to github.com.")]
-    public string? BaseUrl { get; set; }
+    public string? BaseUrl { get; init; }
 
     public override bool IsScript => true;
 

@@ -44,10 +44,9 @@ public sealed class GitHubStorageProvider : IStorageProvider
 
     public StorageSettings Resolve(StorageSettings settings, StorageRegistrationContext context)
     {
-        var github = (GitHubStorage)settings.Clone();
+        var github = (GitHubStorage)settings;
         github.Validate();
-        github.Path = github.NormalizedPath;
-        return github;
+        return github with { Path = github.NormalizedPath };
     }
 
     public async Task<PreparedStorage> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
@@ -81,9 +80,9 @@ public sealed class GitHubStorageProvider : IStorageProvider
     /// </summary>
     public async Task<PublishedFlowSource> PublishAsync(StorageSettings settings, StoragePublishContext context, CancellationToken cancellationToken)
     {
-        var github = (GitHubStorage)settings.Clone();
+        var github = (GitHubStorage)settings;
         github.Validate();
-        github.Path = github.NormalizedPath;
+        github = github with { Path = github.NormalizedPath };
         if (github.AccessTokenSecret is not { Length: > 0 })
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
@@ -124,7 +123,7 @@ public sealed class GitHubStorageProvider : IStorageProvider
         context.Progress?.Report(new StorageProgress(activity, $"Commit {Short(commit)}", 100));
         if (context.Branch is not null)
         {
-            github.Ref = context.Branch;
+            github = github with { Ref = context.Branch };
         }
         return new PublishedFlowSource(github, commit, WebUrl(github, commit));
     }

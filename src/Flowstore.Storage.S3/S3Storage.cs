@@ -50,50 +50,50 @@ public sealed record S3Storage : StorageSettings
 
     /// <summary>The bucket that holds the flow.</summary>
     [StorageSetting("The bucket that holds the flow.", Mandatory = true)]
-    public string Bucket { get; set; } = "";
+    public string Bucket { get; init; } = "";
 
     /// <summary>The object key; filled in by registration or publishing when it is generated.</summary>
     [StorageSetting("The object key. Script storage without a local script path: the script already in the bucket (registration checks it). " +
         "Otherwise where registration uploads; generated as <flow-slug>/<UTC yyyyMMddTHHmmssZ> when omitted.")]
-    public string? Key { get; set; }
+    public string? Key { get; init; }
 
     /// <summary>Opt-in script storage, as in the seed.</summary>
     [StorageSetting("Runs fetch the script from the bucket (task code can change without re-registering); without it registration uploads the compiled flow.")]
-    public bool StoredAsScript { get; set; }
+    public bool StoredAsScript { get; init; }
 
     /// <summary>A local script that registration uploads (absolute once resolved).</summary>
     [StorageSetting("A local script that registration uploads to the key (script storage only).", LocalPath = StorageSettingPath.File)]
-    public string? LocalScriptPath { get; set; }
+    public string? LocalScriptPath { get; init; }
 
     /// <summary>An S3-compatible endpoint URL; null for Amazon S3.</summary>
     [StorageSetting("An S3-compatible endpoint, e.g. http://127.0.0.1:9000; omit for Amazon S3.")]
-    public string? EndpointUrl { get; set; }
+    public string? EndpointUrl { get; init; }
 
     /// <summary>The region; null for the SDK's default.</summary>
     [StorageSetting("The region, e.g. eu-west-1; defaults to the AWS SDK's (AWS_REGION, profile), else us-east-1.")]
-    public string? Region { get; set; }
+    public string? Region { get; init; }
 
     /// <summary>Path-style addressing (bucket in the path).</summary>
     [StorageSetting("Addresses the bucket in the path (http://host/bucket/key), as most S3-compatible servers need.")]
-    public bool ForcePathStyle { get; set; }
+    public bool ForcePathStyle { get; init; }
 
     /// <summary>Name of the secret holding the credentials (a JSON object); null for the SDK's credential chain.</summary>
     [StorageSetting("Name of a secret whose value is a JSON object with ACCESS_KEY, SECRET_ACCESS_KEY and optionally SESSION_TOKEN " +
         "(or accessKeyId, secretAccessKey, sessionToken); omit to use the AWS SDK's credential chain.", Secret = true)]
-    public string? CredentialsSecret { get; set; }
+    public string? CredentialsSecret { get; init; }
 
     /// <summary>
     /// Set when registration generates the key: the flow's slug, the generated key's prefix. The registration key
     /// covers this prefix instead of the timestamp, so registering an unchanged file again is Skipped.
     /// </summary>
-    public string? AutoKeyPrefix { get; set; }
+    public string? AutoKeyPrefix { get; init; }
 
     /// <summary>
     /// Set when registration uploads: the first 16 hex digits of the SHA-256 of what is uploaded (the local script
     /// for script storage, the registered script for frozen storage), so a changed file is a new version that is
     /// uploaded and an unchanged one is Skipped.
     /// </summary>
-    public string? UploadedSha256 { get; set; }
+    public string? UploadedSha256 { get; init; }
 
     public override bool IsScript => StoredAsScript;
 
