@@ -1,7 +1,4 @@
-using System.Collections;
-using System.Management.Automation;
 using System.Threading.Channels;
-using Flowstore.Engine;
 
 namespace Flowstore.Commands;
 

@@ -1,6 +1,3 @@
-using System.Management.Automation;
-using Flowstore.Engine;
-
 namespace Flowstore.Commands;
 
 /// <summary>Shows a running flow: progress (tasks done / total) and each task's output as host information.</summary>

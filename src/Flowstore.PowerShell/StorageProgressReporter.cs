@@ -1,5 +1,3 @@
-using System.Management.Automation;
-
 namespace Flowstore.Commands;
 
 /// <summary>Shows a storage operation (upload, build, push) as a progress bar of the calling cmdlet.</summary>

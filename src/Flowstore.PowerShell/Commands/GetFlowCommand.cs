@@ -1,6 +1,3 @@
-using System.Management.Automation;
-using Flowstore.Engine;
-
 namespace Flowstore.Commands;
 
 /// <summary>Get-Flow: lists registered flows (latest versions; -AllVersions for every version, archived included).</summary>

@@ -1,5 +1,3 @@
-using System.Management.Automation;
-
 namespace Flowstore.Commands;
 
 /// <summary>Get-FlowProject: lists projects, optionally by name (wildcards allowed).</summary>

@@ -1,5 +1,3 @@
-using System.Management.Automation;
-
 namespace Flowstore.Commands;
 
 /// <summary>Get-FlowRun: runs by id, or filtered by flow, project and state; newest first.</summary>

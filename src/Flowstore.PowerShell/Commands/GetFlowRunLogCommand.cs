@@ -1,5 +1,3 @@
-using System.Management.Automation;
-
 namespace Flowstore.Commands;
 
 /// <summary>Get-FlowRunLog: a run's log: task states, retries, task output and log calls, in order.</summary>

@@ -1,7 +1,3 @@
-using System.Collections;
-using System.Management.Automation;
-using Flowstore.Engine;
-
 namespace Flowstore.Commands;
 
 /// <summary>Invoke-Flow: runs a flow straight from a script file, without a backend (the development loop).</summary>

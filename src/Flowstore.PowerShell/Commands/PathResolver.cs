@@ -1,5 +1,3 @@
-using System.Management.Automation;
-
 namespace Flowstore.Commands;
 
 /// <summary>Turns -Path arguments (files, folders, wildcards) into flow script files.</summary>

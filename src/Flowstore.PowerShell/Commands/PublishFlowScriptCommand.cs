@@ -1,6 +1,3 @@
-using System.Management.Automation;
-using Flowstore.Engine;
-
 namespace Flowstore.Commands;
 
 /// <summary>

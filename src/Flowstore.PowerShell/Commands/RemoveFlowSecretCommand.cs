@@ -1,5 +1,3 @@
-using System.Management.Automation;
-
 namespace Flowstore.Commands;
 
 /// <summary>Remove-FlowSecret: deletes a secret from the Flowstore secret store.</summary>

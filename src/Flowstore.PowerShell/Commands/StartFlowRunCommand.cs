@@ -1,7 +1,3 @@
-using System.Collections;
-using System.Management.Automation;
-using Flowstore.Engine;
-
 namespace Flowstore.Commands;
 
 /// <summary>

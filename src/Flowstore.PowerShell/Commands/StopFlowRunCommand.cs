@@ -1,5 +1,3 @@
-using System.Management.Automation;
-
 namespace Flowstore.Commands;
 
 /// <summary>Stop-FlowRun: cancels a queued run at once, and asks a running one to stop (its agent cancels it at the next heartbeat).</summary>

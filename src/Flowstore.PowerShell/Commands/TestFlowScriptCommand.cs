@@ -1,6 +1,3 @@
-using System.Management.Automation;
-using Flowstore.Engine;
-
 namespace Flowstore.Commands;
 
 /// <summary>Test-FlowScript: loads a flow script and describes its flows (tasks, edges, parameters, hashes) without registering.</summary>

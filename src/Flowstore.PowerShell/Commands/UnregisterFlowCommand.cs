@@ -1,5 +1,3 @@
-using System.Management.Automation;
-
 namespace Flowstore.Commands;
 
 /// <summary>Unregister-Flow: archives a flow (all its versions); it stays in history but no longer runs.</summary>

@@ -1,5 +1,3 @@
-using System.Management.Automation;
-
 namespace Flowstore.Commands;
 
 /// <summary>Wait-FlowRun: waits until runs end; a run that ended Failed or Cancelled writes an error and is still output.</summary>
