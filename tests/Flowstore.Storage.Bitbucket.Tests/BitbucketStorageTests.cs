@@ -116,23 +116,6 @@ public sealed class BitbucketStorageTests : IDisposable
     }
 
     [Fact]
-    public async Task A_pinned_fetch_returns_the_old_text_after_a_new_commit()
-    {
-        var repo = NewRepo();
-        repo.CommitAndPush(Path, Kit.Script("old"));
-        var first = await _provider.FetchAsync(Storage(repo), null, _secrets, default);
-        repo.CommitAndPush(Path, Kit.Script("new"));
-
-        var current = await _provider.FetchAsync(Storage(repo), null, _secrets, default);
-        var pinned = await _provider.FetchAsync(Storage(repo), first.StorageVersion, _secrets, default);
-
-        Assert.Equal(Kit.Script("new"), current.ScriptText);
-        Assert.NotEqual(first.StorageVersion, current.StorageVersion);
-        Assert.Equal(Kit.Script("old"), pinned.ScriptText);
-        Assert.Equal(first.StorageVersion, pinned.StorageVersion);
-    }
-
-    [Fact]
     public async Task A_pinned_commit_that_is_gone_is_PinnedVersionUnavailable()
     {
         var repo = NewRepo();

@@ -89,24 +89,6 @@ public sealed class GitHubStorageProviderTests : IDisposable
     }
 
     [Fact]
-    public async Task Every_fetch_reads_the_current_commit_and_a_pinned_fetch_reads_the_recorded_one()
-    {
-        var repo = NewRepo();
-        repo.CommitAndPush(FlowPath, Script("old code"));
-        var provider = StandIn.Provider();
-        var first = await provider.FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
-
-        repo.CommitAndPush(FlowPath, Script("new code"));
-        var current = await provider.FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
-        var pinned = await provider.FetchAsync(Storage(repo), first.StorageVersion, Secrets(), CancellationToken.None);
-
-        Assert.Equal(Script("new code"), current.ScriptText);
-        Assert.NotEqual(first.StorageVersion, current.StorageVersion);
-        Assert.Equal(Script("old code"), pinned.ScriptText);
-        Assert.Equal(first.StorageVersion, pinned.StorageVersion);
-    }
-
-    [Fact]
     public async Task A_pinned_commit_that_is_gone_is_PinnedVersionUnavailable()
     {
         var repo = NewRepo();
