@@ -193,7 +193,7 @@ public sealed class GcsFaultTests : GcsTestBase
     }
 
     /// <summary>A service-account key file as Google issues it, with a fresh RSA key; the token URI is never used.</summary>
-    private static string ServiceAccountJson(string privateKeyId)
+    internal static string ServiceAccountJson(string privateKeyId)
     {
         using var rsa = RSA.Create(2048);
         return JsonSerializer.Serialize(new Dictionary<string, string>
