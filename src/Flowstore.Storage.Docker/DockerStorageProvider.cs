@@ -21,37 +21,29 @@ public sealed class DockerStorageProvider : IStorageProvider
 
     public StorageSettings Resolve(StorageSettings settings, StorageRegistrationContext context)
     {
-        var docker = Normalize((DockerStorage)settings.Clone(), context.ScriptPath, context.FlowSlug);
-        if (docker.BuildsImage || !docker.StoredAsScript)
-        {
-            // Registration builds from the local script (or stores its compiled flow): a changed script is a new
-            // version, to be built. The generated tag stays out of the key (see DockerStorage.TagGenerated).
-            docker.ScriptSha256 = context.ScriptSha256[..12];
-        }
-        return docker;
+        var docker = Normalize((DockerStorage)settings, context.ScriptPath, context.FlowSlug);
+        // Registration builds from the local script (or stores its compiled flow): a changed script is a new
+        // version, to be built. The generated tag stays out of the key (see DockerStorage.TagGenerated).
+        return docker.BuildsImage || !docker.StoredAsScript ? docker with { ScriptSha256 = context.ScriptSha256[..12] } : docker;
     }
 
     public async Task<PreparedStorage> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
     {
-        var docker = (DockerStorage)settings.Clone();
+        var docker = (DockerStorage)settings;
         if (docker.BuildsImage)
         {
             var generated = docker.ImageTag is null;
             var (image, version, script) = await BuildAndPushAsync(docker, context.ScriptPath, context.FlowSlug, context.CompiledFlow,
                 context.Secrets, context.Progress, context.Log, cancellationToken).ConfigureAwait(false);
-            docker.ImageTag = image.Tag;
-            docker.TagGenerated = generated;
-            docker.ImageDigest = version;
             // The script as built into the image: the engine checks it against the flow (ScriptToStore checked the
             // copied file before the build; this covers a Dockerfile that puts or changes the script itself).
-            return new PreparedStorage(docker, script);
+            return new PreparedStorage(docker with { ImageTag = image.Tag, TagGenerated = generated, ImageDigest = version }, script);
         }
 
         // The image already holds the flow (seed case b, or an image published on its own): check it is there.
         var read = await ReadAsync(docker, null, context.Secrets, context.Progress, cancellationToken).ConfigureAwait(false);
         context.Log($"Flow '{context.Flow}': {read.Origin} is in the image ({read.Version}).");
-        docker.ImageDigest = read.Version;
-        return new PreparedStorage(docker, docker.StoredAsScript ? new StoredScript(Encoding.UTF8.GetString(read.Content), read.Origin) : null);
+        return new PreparedStorage(docker with { ImageDigest = read.Version }, docker.StoredAsScript ? new StoredScript(Encoding.UTF8.GetString(read.Content), read.Origin) : null);
     }
 
     /// <summary>
@@ -86,23 +78,19 @@ public sealed class DockerStorageProvider : IStorageProvider
 
     public async Task<PublishedFlowSource> PublishAsync(StorageSettings settings, StoragePublishContext context, CancellationToken cancellationToken)
     {
-        var docker = Normalize((DockerStorage)settings.Clone(), context.ScriptPath, context.FlowSlug);
+        var docker = Normalize((DockerStorage)settings, context.ScriptPath, context.FlowSlug);
         if (docker.StoredAsScript && docker.Files is not { Count: > 0 })
         {
             // Publishing puts the local script into a new image, also for a storage that names an existing image.
-            docker.Files = new Dictionary<string, string>(StringComparer.Ordinal) { [context.ScriptPath] = docker.Path! };
+            docker = docker with { Files = new Dictionary<string, string>(StringComparer.Ordinal) { [context.ScriptPath] = docker.Path! } };
         }
         var (image, version, _) = await BuildAndPushAsync(docker, context.ScriptPath, context.FlowSlug, context.CompiledFlow,
             context.Secrets, context.Progress, context.Log, cancellationToken).ConfigureAwait(false);
         // The published storage names the image as it is now: registration checks it and builds nothing.
-        var published = (DockerStorage)docker.Clone();
-        published.ImageTag = image.Tag;
-        published.TagGenerated = false;
-        published.ImageDigest = version;
-        published.Files = null;
-        published.Dockerfile = null;
-        published.BaseImage = null;
-        published.ScriptSha256 = null;
+        var published = docker with
+        {
+            ImageTag = image.Tag, TagGenerated = false, ImageDigest = version, Files = null, Dockerfile = null, BaseImage = null, ScriptSha256 = null,
+        };
         return new PublishedFlowSource(published, version, $"{image}:{docker.Path}");
     }
 
@@ -115,45 +103,42 @@ public sealed class DockerStorageProvider : IStorageProvider
     {
         var baseDir = Path.GetDirectoryName(scriptPath)!;
         docker.Validate();
-        if (docker.Files is { Count: > 0 } files)
-        {
-            docker.Files = files.ToDictionary(
-                f => Path.GetFullPath(f.Key, baseDir),
-                f => "/" + ImageFileReader.Normalize(f.Value),
-                StringComparer.Ordinal);
-        }
-        docker.Dockerfile = docker.Dockerfile is null ? null : Path.GetFullPath(docker.Dockerfile, baseDir);
+        var files = docker.Files is { Count: > 0 } given
+            ? given.ToDictionary(f => Path.GetFullPath(f.Key, baseDir), f => "/" + ImageFileReader.Normalize(f.Value), StringComparer.Ordinal)
+            : docker.Files;
+        docker = docker with { Files = files, Dockerfile = docker.Dockerfile is null ? null : Path.GetFullPath(docker.Dockerfile, baseDir) };
         var builds = docker.BuildsImage;
-        if (docker.Path is { Length: > 0 } path)
+        string path;
+        if (docker.Path is { Length: > 0 } named)
         {
-            docker.Path = "/" + ImageFileReader.Normalize(path);
+            path = "/" + ImageFileReader.Normalize(named);
         }
         else if (!docker.StoredAsScript)
         {
-            docker.Path = $"/flowstore/{ImageReference.NameFromSlug(flowSlug)["flowstore/".Length..]}.dll";
+            path = $"/flowstore/{ImageReference.NameFromSlug(flowSlug)["flowstore/".Length..]}.dll";
         }
-        else if (docker.Files is { Count: 1 } single)
+        else if (files is { Count: 1 } single)
         {
-            docker.Path = single.Values.First();
+            path = single.Values.First();
         }
-        else if (docker.Files?.TryGetValue(scriptPath, out var destination) == true)
+        else if (files?.TryGetValue(scriptPath, out var destination) == true)
         {
-            docker.Path = destination;
+            path = destination;
         }
         else if (builds)
         {
-            docker.Path = "/flows/" + Path.GetFileName(scriptPath);
+            path = "/flows/" + Path.GetFileName(scriptPath);
         }
         else
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
                 $"Docker storage of image '{docker.ImageName}' needs Path: where the flow script is in the image.") { Target = docker.ImageName };
         }
-        if (builds && docker.StoredAsScript && docker.Files is not { Count: > 0 })
+        if (builds && docker.StoredAsScript && files is not { Count: > 0 })
         {
-            docker.Files = new Dictionary<string, string>(StringComparer.Ordinal) { [scriptPath] = docker.Path };
+            files = new Dictionary<string, string>(StringComparer.Ordinal) { [scriptPath] = path };
         }
-        docker.ImageName ??= ImageReference.NameFromSlug(flowSlug);
+        docker = docker with { Path = path, Files = files, ImageName = docker.ImageName ?? ImageReference.NameFromSlug(flowSlug) };
         _ = ImageReference.FromSettings(docker);
         return docker;
     }

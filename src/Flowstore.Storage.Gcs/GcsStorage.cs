@@ -80,13 +80,15 @@ public sealed partial record GcsStorage : StorageSettings
     /// Set by registration when the key is generated: the flow's slug, the generated key's prefix. The registration
     /// key covers this prefix instead of the timestamp, so registering an unchanged file again is Skipped.
     /// </summary>
-    public string? AutoKeyPrefix { get; init; }
+    [JsonInclude]
+    internal string? AutoKeyPrefix { get; init; }
 
     /// <summary>
     /// Set by registration when it uploads: the first 16 hex digits of the SHA-256 of what is uploaded (the local
     /// script for script storage, the registered script for frozen storage), so a changed file is a new version.
     /// </summary>
-    public string? UploadedSha256 { get; init; }
+    [JsonInclude]
+    internal string? UploadedSha256 { get; init; }
 
     public override bool IsScript => StoredAsScript;
 

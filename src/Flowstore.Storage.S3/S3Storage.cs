@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 [assembly: Flowstore.FlowStorageProvider(typeof(Flowstore.Storage.S3.S3StorageProvider))]
 
 namespace Flowstore;
@@ -86,14 +88,16 @@ public sealed record S3Storage : StorageSettings
     /// Set when registration generates the key: the flow's slug, the generated key's prefix. The registration key
     /// covers this prefix instead of the timestamp, so registering an unchanged file again is Skipped.
     /// </summary>
-    public string? AutoKeyPrefix { get; init; }
+    [JsonInclude]
+    internal string? AutoKeyPrefix { get; init; }
 
     /// <summary>
     /// Set when registration uploads: the first 16 hex digits of the SHA-256 of what is uploaded (the local script
     /// for script storage, the registered script for frozen storage), so a changed file is a new version that is
     /// uploaded and an unchanged one is Skipped.
     /// </summary>
-    public string? UploadedSha256 { get; init; }
+    [JsonInclude]
+    internal string? UploadedSha256 { get; init; }
 
     public override bool IsScript => StoredAsScript;
 

@@ -48,9 +48,9 @@ public class StorageTypesTests
     public void Clone_is_a_deep_copy()
     {
         var original = new LocalStorage(path: "/a.cs", storedAsScript: true);
-        var copy = (LocalStorage)original.Clone();
-        copy.Path = "/b.cs";
+        var copy = (LocalStorage)original.Clone() with { Path = "/b.cs" };
         Assert.Equal("/a.cs", original.Path);
+        Assert.Equal("/b.cs", copy.Path);
     }
 
     [Fact]

@@ -159,7 +159,7 @@ public sealed partial class DockerFlowTests : IAsyncLifetime
         Assert.Null(storage.Files);
 
         // The agent has no engine: registration checks the file and runs read it through the registry's HTTP API.
-        storage.DockerHost = DockerTestServer.NoEngine;
+        storage = storage with { DockerHost = DockerTestServer.NoEngine };
         var direct = await FetchAsync(storage);
         Assert.Equal(Scripts.Etl("from the registry"), direct.ScriptText);
         Assert.Equal(published.StorageVersion, direct.StorageVersion);
@@ -201,7 +201,7 @@ public sealed partial class DockerFlowTests : IAsyncLifetime
 
         // The same without an engine, from the registry.
         var noEngine = (DockerStorage)second.Storage.Clone();
-        noEngine.DockerHost = DockerTestServer.NoEngine;
+        noEngine = noEngine with { DockerHost = DockerTestServer.NoEngine };
         Assert.Equal(Scripts.Etl("v1"), (await FetchAsync(noEngine, first.StorageVersion)).ScriptText);
         Assert.Equal(Scripts.Etl("v2"), (await FetchAsync(noEngine)).ScriptText);
 
@@ -292,7 +292,7 @@ public sealed partial class DockerFlowTests : IAsyncLifetime
         Assert.Null(fetched.ScriptText);
         Assert.NotNull(fetched.AssemblyBytes);
         // Also without an engine.
-        recorded.DockerHost = DockerTestServer.NoEngine;
+        recorded = recorded with { DockerHost = DockerTestServer.NoEngine };
         Assert.Equal(fetched.AssemblyBytes, (await FetchAsync(recorded)).AssemblyBytes);
 
         // Frozen registration keys on the script: the changed file is a new version, built anew.
@@ -312,7 +312,7 @@ public sealed partial class DockerFlowTests : IAsyncLifetime
 
         // No credentials: the push is denied, nothing registered, the registry has no such tag.
         var anonymous = Storage(image, tag: "t1", registry: "auth", files: Files);
-        anonymous.RegistryCredentialsSecret = null;
+        anonymous = anonymous with { RegistryCredentialsSecret = null };
         var denied = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(local, anonymous));
         Assert.Equal(ErrorIds.StorageAccessDenied, denied.ErrorId);
         Assert.Contains(DockerTestServer.HostPort(DockerTestServer.AuthRegistryUrl), denied.Message, StringComparison.Ordinal);
@@ -321,7 +321,7 @@ public sealed partial class DockerFlowTests : IAsyncLifetime
         // A wrong password: denied, and the message never holds it.
         await _client.SetSecretAsync("WRONG_REGISTRY", $"{DockerTestServer.User}:not-the-password-4711");
         var wrong = Storage(image, tag: "t1", registry: "auth", files: Files);
-        wrong.RegistryCredentialsSecret = "WRONG_REGISTRY";
+        wrong = wrong with { RegistryCredentialsSecret = "WRONG_REGISTRY" };
         var refused = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(local, wrong));
         Assert.Equal(ErrorIds.StorageAccessDenied, refused.ErrorId);
         Assert.DoesNotContain("not-the-password-4711", refused.ToString(), StringComparison.Ordinal);
@@ -335,11 +335,11 @@ public sealed partial class DockerFlowTests : IAsyncLifetime
         Assert.DoesNotContain(DockerTestServer.Password, (await _client.GetFlowAsync("etl", Project)).StorageJson, StringComparison.Ordinal);
         Assert.Equal(new[] { "protected 1,2,3" }, await OutputAsync(await RunAsync()));
         var recorded = await RecordedStorageAsync();
-        recorded.DockerHost = DockerTestServer.NoEngine;
+        recorded = recorded with { DockerHost = DockerTestServer.NoEngine };
         var json = new FixedSecrets((DockerTestServer.CredentialsSecret, $$"""{"username":"{{DockerTestServer.User}}","password":"{{DockerTestServer.Password}}"}"""));
         Assert.Equal(Scripts.Etl("protected"), (await FetchAsync(recorded, secrets: json)).ScriptText);
         var noSecret = (DockerStorage)recorded.Clone();
-        noSecret.RegistryCredentialsSecret = null;
+        noSecret = noSecret with { RegistryCredentialsSecret = null };
         Assert.Equal(ErrorIds.StorageAccessDenied, (await Assert.ThrowsAsync<FlowstoreException>(() => FetchAsync(noSecret))).ErrorId);
     }
 

@@ -25,10 +25,7 @@ public abstract class DockerStorageContractTests(StorageMode mode) : RemoteStora
 
     protected override StorageSettings MissingObject(StorageSettings stored)
     {
-        var missing = (DockerStorage)stored.Clone();
-        missing.ImageTag = "missing";
-        missing.ImageDigest = null;
-        return missing;
+        return (DockerStorage)stored with { ImageTag = "missing", ImageDigest = null };
     }
 
     protected override string MissingObjectName(StorageSettings missing) => $"{((DockerStorage)missing).ImageName}:missing";
@@ -40,9 +37,7 @@ public abstract class DockerStorageContractTests(StorageMode mode) : RemoteStora
     {
         var proxy = Cleanup(new FaultProxy(new Uri(DockerTestServer.AuthRegistryUrl).Port));
         proxy.UnavailableNext(faults);
-        var faulty = (DockerStorage)stored.Clone();
-        faulty.RegistryUrl = proxy.Url;
-        faulty.DockerHost = DockerTestServer.NoEngine;
+        var faulty = (DockerStorage)stored with { RegistryUrl = proxy.Url, DockerHost = DockerTestServer.NoEngine };
         return Task.FromResult<StorageSettings>(faulty);
     }
 

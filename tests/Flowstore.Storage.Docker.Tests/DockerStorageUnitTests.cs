@@ -72,9 +72,7 @@ public sealed class DockerStorageUnitTests
         Assert.Null(storage.ImageName); // the caller's object is untouched
 
         // What registration records (a generated tag) keys the same; a changed script keys differently.
-        var recorded = (DockerStorage)resolved.Clone();
-        recorded.ImageTag = "20261128T174501Z";
-        recorded.TagGenerated = true;
+        var recorded = (DockerStorage)resolved with { ImageTag = "20261128T174501Z", TagGenerated = true };
         Assert.Equal(resolved.Locator, recorded.Locator);
         Assert.NotEqual(resolved.Locator, ((DockerStorage)provider.Resolve(storage, Context(new string('f', 64)))).Locator);
 

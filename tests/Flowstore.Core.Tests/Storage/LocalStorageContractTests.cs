@@ -32,9 +32,8 @@ public sealed class LocalFrozenStorageContractTests() : StorageContractTests(Sto
 
     protected override StorageSettings MissingObject(StorageSettings stored)
     {
-        var missing = (LocalStorage)stored.Clone();
-        missing.ArtifactPath = Path.Combine(missing.Directory!, "contract", "missing.dll");
-        return missing;
+        var local = (LocalStorage)stored;
+        return local with { ArtifactPath = Path.Combine(local.Directory!, "contract", "missing.dll") };
     }
 
     protected override string MissingObjectName(StorageSettings missing) => ((LocalStorage)missing).ArtifactPath!;

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Flowstore;
 
 /// <summary>
@@ -26,18 +28,19 @@ public sealed record LocalStorage : StorageSettings
 
     /// <summary>The script file runs read (absolute once registered).</summary>
     [StorageSetting("The script file runs read (script storage); defaults to the registered file.", LocalPath = StorageSettingPath.File)]
-    public string? Path { get; set; }
+    public string? Path { get; init; }
 
     /// <summary>The folder that holds frozen flows.</summary>
     [StorageSetting("Where frozen flows are copied; defaults to $FLOWSTORE_HOME/flows.", LocalPath = StorageSettingPath.File)]
-    public string? Directory { get; set; }
+    public string? Directory { get; init; }
 
     /// <summary>Opt-in script storage, as in the seed.</summary>
     [StorageSetting("Runs read the script file instead of a compiled copy.")]
-    public bool StoredAsScript { get; set; }
+    public bool StoredAsScript { get; init; }
 
     /// <summary>The copied compiled flow (frozen mode), set at registration.</summary>
-    public string? ArtifactPath { get; set; }
+    [JsonInclude]
+    internal string? ArtifactPath { get; init; }
 
     public override bool IsScript => StoredAsScript;
 

@@ -23,19 +23,12 @@ public sealed class LocalStorageProvider : IStorageProvider
 
     public StorageSettings Resolve(StorageSettings settings, StorageRegistrationContext context)
     {
-        var local = (LocalStorage)settings.Clone();
+        var local = (LocalStorage)settings;
         var baseDir = System.IO.Path.GetDirectoryName(context.ScriptPath)!;
-        if (local.StoredAsScript)
-        {
-            local.Path = local.Path is null ? context.ScriptPath : System.IO.Path.GetFullPath(local.Path, baseDir);
-        }
-        else
-        {
+        return local.StoredAsScript
+            ? local with { Path = local.Path is null ? context.ScriptPath : System.IO.Path.GetFullPath(local.Path, baseDir) }
             // Frozen copies are named by the script's content: the same script maps to the same file.
-            local.Directory = System.IO.Path.GetFullPath(local.Directory ?? _defaultDirectory, baseDir);
-            local.ArtifactPath = System.IO.Path.Combine(local.Directory, context.FlowSlug, context.ScriptSha256[..16] + ".dll");
-        }
-        return local;
+            : Frozen(local, baseDir, context.FlowSlug, context.ScriptSha256);
     }
 
     public async Task<PreparedStorage> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
@@ -71,7 +64,7 @@ public sealed class LocalStorageProvider : IStorageProvider
     /// </summary>
     public async Task<PublishedFlowSource> PublishAsync(StorageSettings settings, StoragePublishContext context, CancellationToken cancellationToken)
     {
-        var local = (LocalStorage)settings.Clone();
+        var local = (LocalStorage)settings;
         var baseDir = System.IO.Path.GetDirectoryName(context.ScriptPath)!;
         if (local.StoredAsScript)
         {
@@ -80,7 +73,7 @@ public sealed class LocalStorageProvider : IStorageProvider
                     $"Local script storage needs a path to publish '{context.ScriptPath}' to: the file the script is copied to.")
                     { Target = context.ScriptPath, Hint = FlowHint.StorageSetting("Local", nameof(LocalStorage.Path)) }
                 : System.IO.Path.GetFullPath(local.Path, baseDir);
-            local.Path = target;
+            local = local with { Path = target };
             if (!string.Equals(target, context.ScriptPath, StringComparison.Ordinal))
             {
                 var bytes = System.Text.Encoding.UTF8.GetBytes(context.ScriptSource);
@@ -95,14 +88,21 @@ public sealed class LocalStorageProvider : IStorageProvider
             return new PublishedFlowSource(local, $"{info.LastWriteTimeUtc.ToString("O", CultureInfo.InvariantCulture)}/{info.Length}", target);
         }
 
-        local.Directory = System.IO.Path.GetFullPath(local.Directory ?? _defaultDirectory, baseDir);
-        local.ArtifactPath = System.IO.Path.Combine(local.Directory, context.FlowSlug, context.ScriptSha256[..16] + ".dll");
+        local = Frozen(local, baseDir, context.FlowSlug, context.ScriptSha256);
+        var artifact = local.ArtifactPath!;
         var assembly = context.RequireCompiledFlow();
-        if (!File.Exists(local.ArtifactPath))
+        if (!File.Exists(artifact))
         {
-            await WriteAtomicallyAsync(local.ArtifactPath, assembly, cancellationToken).ConfigureAwait(false);
+            await WriteAtomicallyAsync(artifact, assembly, cancellationToken).ConfigureAwait(false);
         }
-        return new PublishedFlowSource(local, FlowStructure.Sha256Hex(await File.ReadAllBytesAsync(local.ArtifactPath, cancellationToken).ConfigureAwait(false)), local.ArtifactPath);
+        return new PublishedFlowSource(local, FlowStructure.Sha256Hex(await File.ReadAllBytesAsync(artifact, cancellationToken).ConfigureAwait(false)), artifact);
+    }
+
+    /// <summary>Frozen settings completed: the absolute directory and the copy named by the script's content.</summary>
+    private LocalStorage Frozen(LocalStorage local, string baseDir, string flowSlug, string scriptSha256)
+    {
+        var directory = System.IO.Path.GetFullPath(local.Directory ?? _defaultDirectory, baseDir);
+        return local with { Directory = directory, ArtifactPath = System.IO.Path.Combine(directory, flowSlug, scriptSha256[..16] + ".dll") };
     }
 
     // Write to a temporary name, then move: a crash never leaves a half-written file behind.
