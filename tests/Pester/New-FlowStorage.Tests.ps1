@@ -19,6 +19,7 @@ Describe 'New-FlowStorage' {
         $storage.Path | Should -BeNullOrEmpty
         $storage.Directory | Should -BeNullOrEmpty
         $storage.ArtifactPath | Should -BeNullOrEmpty
+        $storage.PSObject.Properties.Name | Should -Not -Contain 'ArtifactPath' # bookkeeping, not a setting
         $storage.SecretNames | Should -BeNullOrEmpty
     }
 
