@@ -111,8 +111,11 @@ Describe 'Issue 3 scenario: every run fetches the current script, checks its str
         foreach ($message in $run.Error, $ev[0].Exception.Message) {
             $message | Should -BeLike '*structure*changed since version 1*'
             $message | Should -BeLike '*audit*'
-            $message | Should -BeLike '*Register-Flow*'
+            $message | Should -BeLike '*Register a new version*'
         }
+        # The error as shown renders the fix as the command to type.
+        "$($ev[0])" | Should -BeLike '*audit*Register-Flow -Path*'
+        $ev[0].ErrorDetails.RecommendedAction | Should -BeLike "*Register-Flow -Path*-Project 'MyProject'*"
         $ev | Should -HaveCount 1
         $ev[0].FullyQualifiedErrorId | Should -Be 'StructureChanged,Flowstore.Commands.StartFlowRunCommand'
         { Start-FlowRun -Name etl -Project MyProject -Wait -ErrorAction Stop 6>$null 3>$null } |

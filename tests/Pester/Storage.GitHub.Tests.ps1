@@ -117,7 +117,8 @@ Describe 'GitHub storage: the getting-started walk-through' {
             Should -Throw -ErrorId 'StructureChanged,Flowstore.Commands.StartFlowRunCommand' -PassThru
         $err.Exception.Message | Should -BeLike '*sum_data*'
         $err.Exception.Message | Should -BeLike "*$($Gh.Name)/flows/my_flow.cs@$Commit3*"
-        $err.Exception.Message | Should -BeLike '*Register-Flow*'
+        $err.ErrorDetails.RecommendedAction | Should -BeLike '*Register-Flow -Path*'
+        "$err" | Should -BeLike '*sum_data*Register-Flow*' -Because 'the error as shown says what changed, then how to fix it'
     }
 
     It '6. Register-Flow again: version 2, and the run succeeds' {

@@ -99,7 +99,8 @@ Describe 'GitLab storage: the getting-started walk-through' {
         $err = { Start-FlowRun -Name example -Project MyProject -Wait -ErrorAction Stop 6>$null } |
             Should -Throw -ErrorId 'StructureChanged,Flowstore.Commands.StartFlowRunCommand' -PassThru
         $err.Exception.Message | Should -BeLike '*sum_data*'
-        $err.Exception.Message | Should -BeLike '*Register-Flow*'
+        $err.ErrorDetails.RecommendedAction | Should -BeLike '*Register-Flow -Path*'
+        "$err" | Should -BeLike '*sum_data*Register-Flow*' -Because 'the error as shown says what changed, then how to fix it'
     }
 
     It '5. Register-Flow again records version 2, and the run succeeds' {

@@ -210,16 +210,33 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
         var activity = $"Uploading {what} to {store.UriOf(key)}";
         var total = upload.Body.Length;
         progress?.Report(new StorageProgress(activity, $"0 of {Size(total)}", 0));
+        // A store's client may raise its last byte count on another thread after the put returned: once the
+        // upload is done, such late reports are dropped, so 100 % stays the last word.
+        var gate = new Lock();
+        var done = false;
         if (progress is not null)
         {
             upload = upload with
             {
-                Sent = sent => progress.Report(new StorageProgress(activity, $"{Size(sent)} of {Size(total)}",
-                    total == 0 ? 99 : (int)Math.Min(99, sent * 100 / total))),
+                Sent = sent =>
+                {
+                    lock (gate)
+                    {
+                        if (!done)
+                        {
+                            progress.Report(new StorageProgress(activity, $"{Size(sent)} of {Size(total)}",
+                                total == 0 ? 99 : (int)Math.Min(99, sent * 100 / total)));
+                        }
+                    }
+                },
             };
         }
         var version = await store.PutAsync(key, upload, cancellationToken).ConfigureAwait(false);
-        progress?.Report(new StorageProgress(activity, $"{Size(total)} uploaded ({store.VersionNoun} {version})", 100));
+        lock (gate)
+        {
+            done = true;
+            progress?.Report(new StorageProgress(activity, $"{Size(total)} uploaded ({store.VersionNoun} {version})", 100));
+        }
         return version;
     }
 
