@@ -68,25 +68,45 @@ internal sealed partial class GcsConnection
     }
 
     public async Task<bool> ExistsAsync(string key, CancellationToken cancellationToken)
+        => await MetadataAsync(GcsOperation.Read, key, e => new NotFoundSignal(e), cancellationToken).ConfigureAwait(false) is not null;
+
+    /// <summary>The live object's metadata before an upload, or null when there is none (a missing bucket is StorageNotFound).</summary>
+    private Task<GcsObject?> CurrentAsync(string key, CancellationToken cancellationToken)
+        => MetadataAsync(GcsOperation.Upload, key, e => BucketMissing(e) ? NotFound(e, key) : new NotFoundSignal(e), cancellationToken);
+
+    /// <summary>The object's metadata, or null when <paramref name="onNotFound"/> calls a 404 a <see cref="NotFoundSignal"/>.</summary>
+    private async Task<GcsObject?> MetadataAsync(GcsOperation operation, string key, Func<Google.GoogleApiException, FlowstoreException> onNotFound,
+        CancellationToken cancellationToken)
     {
         try
         {
-            await RunAsync(GcsOperation.Read, key,
+            return await RunAsync(operation, key,
                 ct => Client.GetObjectAsync(Bucket, key, new GetObjectOptions { RetryOptions = RetryOptions.Never }, ct),
-                cancellationToken, e => new NotFoundSignal(e)).ConfigureAwait(false);
-            return true;
+                cancellationToken, onNotFound).ConfigureAwait(false);
         }
         catch (NotFoundSignal)
         {
-            return false;
+            return null;
         }
     }
 
-    /// <summary>Uploads in one request with retries; the stored size and MD5 must be those of what was sent.</summary>
+    /// <summary>
+    /// Uploads in one request with retries; the stored size and MD5 must be those of what was sent. An object that
+    /// already holds these bytes (size, MD5 and the script's SHA-256 in its metadata) is kept as it is, so storing
+    /// unchanged content keeps its generation (GCS makes a new generation for every upload, also of the same bytes).
+    /// </summary>
     public async Task<string> PutAsync(string key, ObjectUpload upload, CancellationToken cancellationToken)
     {
         var bytes = upload.Body;
         var target = UriOf(key);
+        var md5 = Convert.ToBase64String(MD5.HashData(bytes));
+        if (await CurrentAsync(key, cancellationToken).ConfigureAwait(false) is { } current
+            && current.Size == (ulong)bytes.Length && current.Md5Hash == md5
+            && current.Metadata is { } metadata && metadata.TryGetValue(ObjectUpload.ScriptShaMetadata, out var sha) && sha == upload.ScriptSha256)
+        {
+            _log($"{target} at {Endpoint} already holds these {bytes.Length} bytes (generation {current.Generation}); nothing uploaded.");
+            return Generation(current);
+        }
         var uploadProgress = upload.Sent is { } sent
             ? new Progress(p =>
             {
@@ -110,7 +130,7 @@ internal sealed partial class GcsConnection
             // (the Cloud Storage emulator) finalize a resumable upload with its first chunk.
             var stored = await Client.UploadObjectAsync(destination, content, null, ct, uploadProgress).ConfigureAwait(false);
             // The store's size and MD5 must be those of what was sent: never record a flow that was cut short.
-            if (stored.Size != (ulong)bytes.Length || (stored.Md5Hash is { } md5 && md5 != Convert.ToBase64String(MD5.HashData(bytes))))
+            if (stored.Size != (ulong)bytes.Length || (stored.Md5Hash is { } storedMd5 && storedMd5 != md5))
             {
                 throw new FlowstoreException(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidData,
                     $"GCS at {Endpoint} stored {stored.Size} bytes at {target} (generation {stored.Generation}) for the {bytes.Length} bytes sent; " +

@@ -262,8 +262,7 @@ internal sealed partial class GcsConnection : IObjectStore
     public FlowstoreException NotFound(GoogleApiException e, string key)
     {
         var where = $"gs://{_settings.Bucket}/{key}";
-        var bucketMissing = e.Error?.Message?.Contains("bucket does not exist", StringComparison.OrdinalIgnoreCase) == true;
-        return bucketMissing
+        return BucketMissing(e)
             ? new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
                 $"GCS bucket '{_settings.Bucket}' does not exist at {Endpoint} (looking for {where}); create it, or correct the bucket name.")
             { Target = _settings.Bucket, Hint = FlowHint.StorageSetting("Gcs", "Bucket") }
@@ -271,6 +270,10 @@ internal sealed partial class GcsConnection : IObjectStore
                 $"GCS object '{key}' does not exist in bucket '{_settings.Bucket}' at {Endpoint} ({where}); publish the script to it first " +
                 "(or name a local script that registration uploads), or correct the key.") { Target = where, Hint = FlowHint.PublishScript() };
     }
+
+    /// <summary>A 404 that GCS gives for an object in a bucket that does not exist.</summary>
+    private static bool BucketMissing(GoogleApiException e)
+        => e.Error?.Message?.Contains("bucket does not exist", StringComparison.OrdinalIgnoreCase) == true;
 
     public void Dispose() => Client.Dispose();
 }

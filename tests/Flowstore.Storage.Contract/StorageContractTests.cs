@@ -54,12 +54,6 @@ public abstract class StorageContractTests : IAsyncLifetime
     /// </summary>
     protected virtual bool KeepsOlderVersions => true;
 
-    /// <summary>
-    /// Whether storing the same content again keeps its version (a content hash, a commit with no change); when not
-    /// (GCS generations: every upload is a new one), the store holds the same content under a new version.
-    /// </summary>
-    protected virtual bool UnchangedStoreKeepsVersion => true;
-
     /// <summary>A folder of this test's own, removed afterwards.</summary>
     protected string Folder { get; } = Path.Combine(Path.GetTempPath(), "flowstore-contract", Guid.NewGuid().ToString("N"));
 
@@ -236,14 +230,7 @@ public abstract class StorageContractTests : IAsyncLifetime
 
         var second = await FetchAsync(await StoreAsync(storage, "v1"));
 
-        if (UnchangedStoreKeepsVersion)
-        {
-            Assert.Equal(first.StorageVersion, second.StorageVersion);
-        }
-        else
-        {
-            Assert.NotEqual(first.StorageVersion, second.StorageVersion);
-        }
+        Assert.Equal(first.StorageVersion, second.StorageVersion);
         AssertHolds(second, "v1");
     }
 

@@ -19,9 +19,6 @@ public abstract class GcsStorageContractTests(StorageMode mode) : RemoteStorageC
     /// <summary>The emulator keeps only the live generation: an older one is PinnedVersionUnavailable.</summary>
     protected override bool KeepsOlderVersions => false;
 
-    /// <summary>Every upload is a new generation, also of the same bytes (the engine skips unchanged registrations).</summary>
-    protected override bool UnchangedStoreKeepsVersion => false;
-
     protected override Task<StorageSettings> NewStorageAsync() => Task.FromResult<StorageSettings>(new GcsStorage(
         GcsTestEnvironment.NewBucket(), "flows/contract.cs", storedAsScript: Mode == StorageMode.Script, endpointUrl: GcsTestEnvironment.Url));
 
