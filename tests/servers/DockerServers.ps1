@@ -1,36 +1,10 @@
 # Helpers of Start-Docker.ps1 and Stop-Docker.ps1 (dot-sourced; not a start script itself).
 
 function Install-DockerPackages {
-    <# Installs Debian's docker.io and docker-registry when missing, without letting their services start. #>
-    if ((Test-Path /usr/sbin/dockerd) -and (Test-Path /usr/bin/docker-registry)) {
-        return
-    }
-    $policy = '/usr/sbin/policy-rc.d'
-    $hadPolicy = Test-Path -LiteralPath $policy
-    if (-not $hadPolicy) {
-        # 101 = "action forbidden": invoke-rc.d starts nothing (no daemon on 2375/5000 behind the tests' back).
-        [IO.File]::WriteAllText($policy, "#!/bin/sh`nexit 101`n")
-        & chmod 755 $policy
-    }
-    $frontend = $env:DEBIAN_FRONTEND
-    try {
-        $env:DEBIAN_FRONTEND = 'noninteractive'
-        $packages = @('docker.io', 'docker-registry')
-        & apt-get install -y -q --no-install-recommends @packages 2>&1 | Write-Verbose
-        if ($LASTEXITCODE -ne 0) {
-            & apt-get update -q 2>&1 | Write-Verbose
-            & apt-get install -y -q --no-install-recommends @packages 2>&1 | Write-Verbose
-            if ($LASTEXITCODE -ne 0) {
-                throw "apt-get install $($packages -join ' ') failed (exit code $LASTEXITCODE)."
-            }
-        }
-    }
-    finally {
-        $env:DEBIAN_FRONTEND = $frontend
-        if (-not $hadPolicy) {
-            Remove-Item -LiteralPath $policy -Force -ErrorAction SilentlyContinue
-        }
-    }
+    <# Installs Debian's docker.io and docker-registry when missing, without letting their services start (Prerequisites.ps1). #>
+    . (Join-Path $PSScriptRoot 'Prerequisites.ps1')
+    Install-Prerequisite -Caller 'Start-Docker' -Requirement ([ordered]@{
+            '/usr/sbin/dockerd' = 'docker.io'; '/usr/bin/docker' = 'docker.io'; '/usr/bin/docker-registry' = 'docker-registry' })
 }
 
 function Start-DetachedProcess {

@@ -3,7 +3,8 @@
     Starts the Cloud Storage emulator of npm firebase-tools@15.34.2, the GCS server the GCS storage tests talk to
     (tests/servers/README.md).
 .DESCRIPTION
-    Installs firebase-tools with npm (--ignore-scripts) into <WorkDirectory>/npm when it is missing (idempotent),
+    Installs Debian's nodejs and npm when node or npm is missing (apt-get, Prerequisites.ps1), then firebase-tools
+    with npm (--ignore-scripts) into <WorkDirectory>/npm when it is missing (idempotent),
     starts the storage emulator on its own through gcs-emulator.js (no Java, no download: only the JSON API of
     Cloud Storage), bound to 127.0.0.1 on a free port with its data under <WorkDirectory>/data, waits until it
     answers, writes <WorkDirectory>/emulator.pid and sets:
@@ -24,10 +25,10 @@ $WorkDirectory = (Resolve-Path -LiteralPath $WorkDirectory).Path
 $pidFile = Join-Path $WorkDirectory 'emulator.pid'
 $emulator = Join-Path $PSScriptRoot 'gcs-emulator.js'
 
-$node = (Get-Command node -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1).Source
-if (-not $node -or -not (Get-Command npm -ErrorAction SilentlyContinue)) {
-    throw "Start-Gcs: Node.js and npm are needed (Debian: apt-get install nodejs npm)."
-}
+# Debian's nodejs and npm when missing (apt-get, needs root).
+. (Join-Path $PSScriptRoot 'Prerequisites.ps1')
+Install-Prerequisite -Caller 'Start-Gcs' -Requirement ([ordered]@{ node = 'nodejs'; npm = 'npm' })
+$node = (Get-Command node -CommandType Application -ErrorAction Stop | Select-Object -First 1).Source
 
 # Installed once per work directory; the package.json check makes a version change reinstall.
 $prefix = Join-Path $WorkDirectory 'npm'

@@ -10,7 +10,7 @@ Builds the small CGI host in tests/servers/GitHttp, starts it on a free port wit
   FLOWSTORE_TEST_GIT_TOKEN  the token the server accepts as the HTTP Basic password (any user name)
 Pushes are enabled (http.receivepack) and commits can be fetched by SHA (uploadpack.allowReachableSHA1InWant) for
 every repository, through the server's global git configuration; a repository's own config can turn either off.
-Installs git (apt-get) when it is missing.
+Installs Debian's git (apt-get, Prerequisites.ps1) when git or git-http-backend is missing.
 #>
 [CmdletBinding()]
 param([Parameter(Mandatory)][string]$WorkDirectory)
@@ -18,19 +18,8 @@ param([Parameter(Mandatory)][string]$WorkDirectory)
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
 
-$backend = '/usr/lib/git-core/git-http-backend'
-if (-not (Test-Path -LiteralPath $backend)) {
-    $policy = '/usr/sbin/policy-rc.d'
-    Set-Content -LiteralPath $policy -Value "#!/bin/sh`nexit 101"
-    & chmod 755 $policy
-    try {
-        & apt-get install -y -q git 2>&1 | Write-Verbose
-        if ($LASTEXITCODE -ne 0) { throw 'apt-get install git failed.' }
-    }
-    finally {
-        Remove-Item -LiteralPath $policy -Force -ErrorAction SilentlyContinue
-    }
-}
+. (Join-Path $PSScriptRoot 'Prerequisites.ps1')
+Install-Prerequisite -Caller 'Start-Git' -Requirement ([ordered]@{ git = 'git'; '/usr/lib/git-core/git-http-backend' = 'git' })
 
 $project = Join-Path $PSScriptRoot 'GitHttp/GitHttp.csproj'
 $null = New-Item -ItemType Directory -Force -Path $WorkDirectory

@@ -9,12 +9,17 @@ it on a free port with its repositories under -WorkDirectory, waits until it ans
   FLOWSTORE_TEST_GITHOSTS_URL    base URL (GitHub API under /api/v3, GitLab under /api/v4, Bitbucket under /rest/api/1.0)
   FLOWSTORE_TEST_GITHOSTS_ROOT   folder of the bare repositories (<full name>.git); tests create their own
   FLOWSTORE_TEST_GITHOSTS_TOKEN  the one token the stand-ins accept
+Installs Debian's git (apt-get, Prerequisites.ps1) when it is missing.
 #>
 [CmdletBinding()]
 param([Parameter(Mandatory)][string]$WorkDirectory)
 
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
+
+# The stand-ins keep real bare repositories and serve them with the git command line.
+. (Join-Path $PSScriptRoot 'Prerequisites.ps1')
+Install-Prerequisite -Caller 'Start-GitHosts' -Requirement ([ordered]@{ git = 'git' })
 
 $project = Join-Path $PSScriptRoot '../Flowstore.StandIns/Flowstore.StandIns.csproj'
 $null = New-Item -ItemType Directory -Force -Path $WorkDirectory

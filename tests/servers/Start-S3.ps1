@@ -2,7 +2,8 @@
 .SYNOPSIS
     Starts s3rver (npm s3rver@3.7.1), the S3 server the S3 storage tests talk to (tests/servers/README.md).
 .DESCRIPTION
-    Installs s3rver with npm into <WorkDirectory>/npm when it is missing (idempotent), starts it bound to
+    Installs Debian's nodejs and npm when node or npm is missing (apt-get, Prerequisites.ps1), then s3rver with
+    npm into <WorkDirectory>/npm when it is missing (idempotent), starts it bound to
     127.0.0.1 on a free port with its data under <WorkDirectory>/data, waits until it answers, writes
     <WorkDirectory>/s3rver.pid and sets:
       FLOWSTORE_TEST_S3_URL         http://127.0.0.1:PORT (path-style, region us-east-1)
@@ -28,9 +29,9 @@ $command = Join-Path $prefix 'node_modules/.bin/s3rver'
 $installed = Join-Path $prefix 'node_modules/s3rver/package.json'
 $haveVersion = if (Test-Path -LiteralPath $installed) { (Get-Content -Raw -LiteralPath $installed | ConvertFrom-Json).version }
 if ($haveVersion -ne $version -or -not (Test-Path -LiteralPath $command)) {
-    if (-not (Get-Command npm -ErrorAction SilentlyContinue)) {
-        throw "Start-S3: npm is not installed; install Node.js and npm (Debian: apt-get install nodejs npm)."
-    }
+    # Debian's nodejs and npm when missing (apt-get, needs root).
+    . (Join-Path $PSScriptRoot 'Prerequisites.ps1')
+    Install-Prerequisite -Caller 'Start-S3' -Requirement ([ordered]@{ node = 'nodejs'; npm = 'npm' })
     Write-Host "Start-S3: installing s3rver@$version into $prefix"
     $null = New-Item -ItemType Directory -Force -Path $prefix
     $npmLog = Join-Path $WorkDirectory 'npm-install.log'
