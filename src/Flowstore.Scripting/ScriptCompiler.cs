@@ -203,19 +203,9 @@ public sealed class ScriptCompiler
             cancellationToken: cancellationToken);
         if (!result.Success)
         {
-            var errors = result.Diagnostics
-                .Where(d => d.Severity == DiagnosticSeverity.Error)
-                .Select(d =>
-                {
-                    var span = d.Location.GetMappedLineSpan();
-                    return new ScriptDiagnostic(
-                        string.IsNullOrEmpty(span.Path) ? path : span.Path,
-                        span.StartLinePosition.Line + 1,
-                        span.StartLinePosition.Character + 1,
-                        d.Id,
-                        d.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
-                })
-                .ToArray();
+            // A task wired to an input of the wrong type is said in the flow's terms, not as delegate overload errors.
+            var errors = TaskWiringDiagnostics.Describe(
+                compilation, tree, result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error), path);
             throw new ScriptCompilationException(path, errors);
         }
         return pe.ToArray();

@@ -1,0 +1,133 @@
+namespace Flowstore.Scripting.Tests;
+
+/// <summary>
+/// A task wired to an input of the wrong type: the compiler's overload errors (CS1593 about delegates, CS1503 about
+/// TaskOptions) are replaced by one error saying which task expects which type and what its input gives, at the
+/// script's line.
+/// </summary>
+public sealed class TaskWiringDiagnosticsTests
+{
+    private static ScriptCompilationException Compile(string body)
+    {
+        var source = "using Flowstore;\nvar flow = new Flow(\"wiring\");\n" + body;
+        return Assert.Throws<ScriptCompilationException>(
+            () => ScriptCompiler.Emit(source, "/flows/wiring.cs", FlowStructure.Sha256Hex(source), CancellationToken.None));
+    }
+
+    private static void AssertNoCompilerJargon(ScriptCompilationException e)
+    {
+        foreach (var jargon in new[] { "CS1593", "CS1503", "CS1660", "CS0411", "TaskOptions", "Delegate", "delegate", "IFlowInput" })
+        {
+            Assert.DoesNotContain(jargon, e.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void An_upstream_task_of_another_type_names_both_tasks_and_types_at_the_scripts_line()
+    {
+        var e = Compile("""
+            var data = flow.Task("get_data", () => new[] { 1, 2, 3 });
+            flow.Task("print_data", (string values) => Console.WriteLine(values), data);
+            """);
+
+        var d = Assert.Single(e.Diagnostics);
+        Assert.Equal("TaskInputType", d.Id);
+        Assert.Equal("/flows/wiring.cs", d.File);
+        Assert.Equal(4, d.Line);
+        Assert.Equal("""flow.Task("print_data", (string values) => Console.WriteLine(values), """.Length + 1, d.Column);
+        Assert.Equal(
+            "Task 'print_data' expects string for its input 'values', but it is given task 'get_data' (line 3), which returns int[]. "
+            + "Declare 'values' as int[], or pass a task or parameter of type string.",
+            d.Message);
+        Assert.Contains("/flows/wiring.cs:4:", e.Message, StringComparison.Ordinal);
+        AssertNoCompilerJargon(e);
+    }
+
+    [Fact]
+    public void A_parameter_of_another_type_is_named_as_a_parameter()
+    {
+        var e = Compile("""
+            var n = flow.Parameter("n", 3);
+            flow.Task("shout", (string text) => text.ToUpperInvariant(), n);
+            """);
+
+        var d = Assert.Single(e.Diagnostics);
+        Assert.Equal("TaskInputType", d.Id);
+        Assert.Equal(4, d.Line);
+        Assert.StartsWith("Task 'shout' expects string for its input 'text', but it is given parameter 'n' (line 3), which is int.", d.Message, StringComparison.Ordinal);
+        AssertNoCompilerJargon(e);
+    }
+
+    [Fact]
+    public void Only_the_input_that_does_not_fit_is_named_when_a_task_has_several()
+    {
+        var e = Compile("""
+            var count = flow.Task("count", () => 3);
+            var word = flow.Task("word", () => "x");
+            var other = flow.Task("other", () => 4);
+            flow.Task("repeat", async (int times, string what, CancellationToken ct) => { await Task.Delay(1, ct); return string.Concat(Enumerable.Repeat(what, times)); },
+                count, other, new TaskOptions { Retries = 1 });
+            """);
+
+        var d = Assert.Single(e.Diagnostics);
+        Assert.Equal(7, d.Line);
+        Assert.StartsWith("Task 'repeat' expects string for its input 'what' (input 2), but it is given task 'other' (line 5), which returns int.", d.Message, StringComparison.Ordinal);
+        AssertNoCompilerJargon(e);
+    }
+
+    [Fact]
+    public void A_task_that_returns_nothing_cannot_be_an_input()
+    {
+        var e = Compile("""
+            var hello = flow.Task("hello", () => Console.WriteLine("hi"));
+            flow.Task("after", (int x) => x + 1, hello);
+            """);
+
+        var d = Assert.Single(e.Diagnostics);
+        Assert.Equal(4, d.Line);
+        Assert.StartsWith("Task 'after' expects int for its input 'x', but it is given task 'hello' (line 3), which returns nothing", d.Message, StringComparison.Ordinal);
+        Assert.Contains("After", d.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_count_mismatch_says_how_many_inputs_the_body_takes_and_which_are_passed()
+    {
+        var e = Compile("""
+            var a = flow.Task("a", () => 1);
+            var b = flow.Task("b", () => 2);
+            flow.Task("one", (int x) => x, a, b);
+            """);
+
+        var d = Assert.Single(e.Diagnostics);
+        Assert.Equal("TaskInputCount", d.Id);
+        Assert.Equal(5, d.Line);
+        Assert.Equal("Task 'one' takes 1 input (x), but it is given 2: task 'a' (line 3), task 'b' (line 4).", d.Message);
+        AssertNoCompilerJargon(e);
+    }
+
+    [Fact]
+    public void An_error_inside_a_task_body_is_left_as_the_compiler_said()
+    {
+        var e = Compile("""
+            var data = flow.Task("get_data", () => new[] { 1, 2, 3 });
+            flow.Task("print_data", (int[] values) => Console.WriteLine(values.Nope()), data);
+            """);
+
+        var d = Assert.Single(e.Diagnostics);
+        Assert.Equal("CS1061", d.Id);
+        Assert.Equal(4, d.Line);
+    }
+
+    [Fact]
+    public void A_type_error_in_the_body_of_a_well_wired_task_is_left_as_the_compiler_said()
+    {
+        var e = Compile("""
+            var data = flow.Task("get_data", () => new[] { 1, 2, 3 });
+            flow.Task("first", (int[] values) => { string s = values[0]; return s; }, data);
+            """);
+
+        var d = Assert.Single(e.Diagnostics);
+        Assert.Equal("CS0029", d.Id);
+        Assert.Equal(4, d.Line);
+    }
+}
