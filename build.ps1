@@ -6,7 +6,9 @@ Builds, tests, packages and runs the example of the Flowstore PowerShell module.
 Tasks (dependencies run first, each task at most once):
   Build    dotnet publish Flowstore.Engine -> out/module/Dependencies, dotnet build Flowstore.PowerShell
            -> out/module, MAML help from docs/help/*.md -> out/module/en-US (mirrored to ./en-US, where
-           Get-Help looks when the module is imported from ./Flowstore.psd1).
+           Get-Help looks when the module is imported from ./Flowstore.psd1). Each step runs only when its
+           inputs changed (src/ for the module; docs/help and the module's assemblies for the help): an
+           unchanged tree says "up to date" and takes a few seconds (build/BuildInputs.ps1).
   Test     Build, start test servers (tests/servers/Start-*.ps1), dotnet test Flowstore.sln (trx) and
            Pester 5.7.1 over tests/Pester (NUnit XML) in a fresh pwsh; results in out/test-results.
            The last line printed is "N passed, N failed"; the exit code is non-zero on any failure.
@@ -55,6 +57,8 @@ if ($env:CI -or $env:TF_BUILD -or [Console]::IsOutputRedirected) {
 }
 
 #region Helpers
+
+. (Join-Path $PSScriptRoot 'build/BuildInputs.ps1')
 
 function Write-Header([string]$Text) { Write-Host "==> $Text" }
 
@@ -127,7 +131,61 @@ function Invoke-Build {
     Assert-File $CmdletProject 'Cmdlet project'
     Assert-File $Manifest 'Module manifest'
 
-    if (Test-Path -LiteralPath $ModuleOut) { Remove-Item -LiteralPath $ModuleOut -Recurse -Force }
+    # Up to date checks (build/BuildInputs.ps1): each step runs only when its inputs changed since it last ran here.
+    $stampPath = Join-Path $ModuleOut '.build-inputs.json'
+    $stamp = Read-BuildStamp $stampPath
+    $compileInputs = @('src', 'Directory.Build.props', 'Directory.Packages.props', 'global.json', 'NuGet.config')
+    $compileKey = Get-InputFingerprint -Root $Root -Path $compileInputs -Extra $Configuration
+    $projectKey = Get-InputFingerprint -Root $Root -Path $compileInputs -Include '*.csproj', '*.props', '*.targets' -Extra $Configuration
+    $cmdletDll = Join-Path $ModuleOut 'Flowstore.PowerShell.dll'
+    $engineDll = Join-Path $ModuleOut 'Dependencies/Flowstore.Engine.dll'
+    if (Test-BuildStepCurrent -Stamp $stamp -Name 'Compile' -Fingerprint $compileKey -Output $cmdletDll, $engineDll) {
+        Write-Host "Module up to date: nothing changed under src/ since $(Get-RelativePath $ModuleOut) was built"
+    }
+    else {
+        Invoke-ModuleCompile -Clean:($stamp['Projects'] -ne $projectKey)
+        $stamp['Compile'] = $compileKey
+        $stamp['Projects'] = $projectKey
+        Write-BuildStamp $stampPath $stamp
+    }
+
+    # Help: MAML from docs/help/*.md merged with the real cmdlet metadata (child process imports the module), made
+    # again only when the markdown, the converter or an assembly of the module changed.
+    Assert-File $HelpConverter 'Help converter'
+    $helpOut = Join-Path $ModuleOut 'en-US'
+    $rootHelp = Join-Path $Root 'en-US'
+    $assemblies = @(Get-ChildItem -LiteralPath $ModuleOut -Filter 'Flowstore.*.dll' -File) +
+        @(Get-ChildItem -LiteralPath (Join-Path $ModuleOut 'Dependencies') -Filter 'Flowstore.*.dll' -File) |
+        Sort-Object Name | ForEach-Object { "$($_.Name):$((Get-FileHash -LiteralPath $_.FullName -Algorithm SHA256).Hash)" }
+    $helpKey = Get-InputFingerprint -Root $Root -Path 'docs/help', 'Flowstore.psd1' -Extra $assemblies
+    if (Test-BuildStepCurrent -Stamp $stamp -Name 'Help' -Fingerprint $helpKey -Output $helpOut, $rootHelp) {
+        Write-Host 'Help up to date: docs/help and the cmdlets are unchanged'
+        return
+    }
+    $stamp.Remove('Help')
+    Write-BuildStamp $stampPath $stamp
+    Invoke-ChildPwsh @('-File', $HelpConverter, '-ModulePath', $Manifest, '-MarkdownPath', $HelpSource, '-OutputFolder', $helpOut) | Out-Null
+    # Imported from ./Flowstore.psd1 the module's base is the repo root, and Get-Help looks for
+    # <ModuleBase>/en-US/<dll>-Help.xml: mirror the help there (generated, not committed).
+    if (Test-Path -LiteralPath $rootHelp) { Remove-Item -LiteralPath $rootHelp -Recurse -Force }
+    if (@(Get-ChildItem -LiteralPath $helpOut -File -ErrorAction Ignore).Count -gt 0) {
+        Copy-Item -LiteralPath $helpOut -Destination $rootHelp -Recurse
+        $stamp['Help'] = $helpKey
+        Write-BuildStamp $stampPath $stamp
+    }
+}
+
+# dotnet publish of the engine and dotnet build of the cmdlets into out/module: incremental (unchanged assemblies
+# are not copied again), from scratch (-Clean) when a project file changed, so that nothing stale stays behind.
+function Invoke-ModuleCompile([switch]$Clean) {
+    if ($Clean -and (Test-Path -LiteralPath $ModuleOut)) { Remove-Item -LiteralPath $ModuleOut -Recurse -Force }
+    $stampPath = Join-Path $ModuleOut '.build-inputs.json'
+    if (Test-Path -LiteralPath $stampPath) {
+        # Not up to date until this step succeeds.
+        $stamp = Read-BuildStamp $stampPath
+        $stamp.Remove('Compile')
+        Write-BuildStamp $stampPath $stamp
+    }
 
     # Engine + every dependency (deps.json, runtimes/) for the module's private AssemblyLoadContext.
     Invoke-Native dotnet @('publish', $EngineProject, '-c', $Configuration, '-o', (Join-Path $ModuleOut 'Dependencies'), '--nologo') -LockRetries 3 | Out-Null
@@ -151,18 +209,6 @@ function Invoke-Build {
     }
     if ($leftOut.Count -gt 0) { Write-Host "Kept only in Dependencies/: $($leftOut -join ', ')" }
     Write-Host "Module: $(Get-RelativePath $ModuleOut) ($(@(Get-ChildItem -LiteralPath $ModuleOut -Recurse -File).Count) files)"
-
-    # Help: MAML from docs/help/*.md merged with the real cmdlet metadata (child process imports the module).
-    Assert-File $HelpConverter 'Help converter'
-    $helpOut = Join-Path $ModuleOut 'en-US'
-    Invoke-ChildPwsh @('-File', $HelpConverter, '-ModulePath', $Manifest, '-MarkdownPath', $HelpSource, '-OutputFolder', $helpOut) | Out-Null
-    # Imported from ./Flowstore.psd1 the module's base is the repo root, and Get-Help looks for
-    # <ModuleBase>/en-US/<dll>-Help.xml: mirror the help there (generated, not committed).
-    $rootHelp = Join-Path $Root 'en-US'
-    if (Test-Path -LiteralPath $rootHelp) { Remove-Item -LiteralPath $rootHelp -Recurse -Force }
-    if (@(Get-ChildItem -LiteralPath $helpOut -File -ErrorAction Ignore).Count -gt 0) {
-        Copy-Item -LiteralPath $helpOut -Destination $rootHelp -Recurse
-    }
 }
 
 # Test results: every suite adds counts; a suite that cannot run adds a failure.
