@@ -130,4 +130,20 @@ public sealed class TaskWiringDiagnosticsTests
         Assert.Equal("CS0029", d.Id);
         Assert.Equal(4, d.Line);
     }
+
+    [Fact]
+    public void A_method_given_as_the_body_is_checked_like_a_lambda()
+    {
+        var e = Compile("""
+            var data = flow.Task("get_data", () => new[] { 1, 2, 3 });
+            flow.Task("print_data", Print, data);
+            static void Print(string text) => Console.WriteLine(text);
+            """);
+
+        var d = Assert.Single(e.Diagnostics);
+        Assert.Equal("TaskInputType", d.Id);
+        Assert.Equal(4, d.Line);
+        Assert.StartsWith("Task 'print_data' expects string for its input 'text', but it is given task 'get_data' (line 3), which returns int[].", d.Message, StringComparison.Ordinal);
+        AssertNoCompilerJargon(e);
+    }
 }
