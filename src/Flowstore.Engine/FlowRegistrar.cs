@@ -70,7 +70,7 @@ public sealed class FlowRegistrar
         {
             log($"Compiling '{full}'.");
             loaded = await _loader.LoadSourceAsync(source, full, cancellationToken).ConfigureAwait(false);
-            flows = loaded.Flows.Select(StructureCache.Describe).ToArray();
+            flows = StructureCache.Describe(loaded.Flows);
             _structures.Put(sha, flows);
         }
         else
@@ -79,13 +79,25 @@ public sealed class FlowRegistrar
         }
 
         var selected = LoadedScript.SelectByName(flows, f => f.Name, options.Names, full);
+        var groups = new Dictionary<int, StorageGroup>();
         var plans = new List<RegistrationPlan>();
         foreach (var flow in selected)
         {
             var storage = options.Storage
                 ?? (flow.Storage is null ? new LocalStorage(storedAsScript: true) : StorageTypes.Deserialize(flow.Storage));
             var structure = FlowStructure.FromJson(flow.Structure);
-            var context = new StorageRegistrationContext(full, source, sha, flow.Name, flow.Slug, _secrets, log)
+            // Flows of this file that share one storage instance (set in the script, or the one storage given for the
+            // file) are stored once: generated keys and image names then come from the file's name, not one flow's.
+            var instance = options.Storage is not null ? 0 : flow.StorageInstance;
+            var sharing = instance is { } i ? flows.Where(f => options.Storage is not null || f.StorageInstance == i).ToArray() : [flow];
+            var storageSlug = sharing.Length > 1 ? StorageSlug(full, sharing) : flow.Slug;
+            StorageGroup? group = null;
+            if (sharing.Length > 1 && !groups.TryGetValue(instance!.Value, out group))
+            {
+                group = new StorageGroup(sharing.Select(f => f.Name).ToArray());
+                groups.Add(instance.Value, group);
+            }
+            var context = new StorageRegistrationContext(full, source, sha, flow.Name, storageSlug, _secrets, log)
             {
                 OnWarning = options.OnWarning,
                 Progress = options.Progress,
@@ -139,7 +151,8 @@ public sealed class FlowRegistrar
                 Labels = labels,
                 Description = flow.Description,
                 Force = options.Force,
-                FlowSlug = flow.Slug,
+                FlowSlug = storageSlug,
+                StorageGroup = group,
                 ScriptSource = source,
                 ScriptSha256 = sha,
             });
@@ -164,15 +177,31 @@ public sealed class FlowRegistrar
         {
             OnWarning = options.OnWarning,
             Progress = options.Progress,
-            CompiledFlow = provider.NeedsCompiledFlow(plan.Storage)
-                ? (await _loader.LoadSourceAsync(plan.ScriptSource, plan.Path, cancellationToken).ConfigureAwait(false)).Compiled.AssemblyBytes
-                : null,
         };
         if (provider.ScriptToStore(plan.Storage, context) is { } toStore)
         {
             await CheckStoredScriptAsync(plan, toStore, warn, cancellationToken).ConfigureAwait(false);
         }
-        var prepared = await provider.PrepareRegistrationAsync(plan.Storage, context, cancellationToken).ConfigureAwait(false);
+        PreparedStorage prepared;
+        if (plan.StorageGroup?.Find(plan.Storage) is { } shared)
+        {
+            // Another flow of this file with the same storage instance already stored it in this registration.
+            prepared = shared.Prepared;
+            log($"Flow '{plan.Name}': shares its storage with flow '{shared.Flow}' ({string.Join(", ", plan.StorageGroup.Flows)} in '{plan.Path}'); " +
+                $"using what was stored for it: {prepared.Settings}.");
+        }
+        else
+        {
+            if (provider.NeedsCompiledFlow(plan.Storage))
+            {
+                context = context with
+                {
+                    CompiledFlow = (await _loader.LoadSourceAsync(plan.ScriptSource, plan.Path, cancellationToken).ConfigureAwait(false)).Compiled.AssemblyBytes,
+                };
+            }
+            prepared = await provider.PrepareRegistrationAsync(plan.Storage, context, cancellationToken).ConfigureAwait(false);
+            plan.StorageGroup?.Add(plan.Storage, plan.Name, prepared);
+        }
         if (prepared.Stored is { } stored)
         {
             await CheckStoredScriptAsync(plan, stored, warn, cancellationToken).ConfigureAwait(false);
@@ -241,6 +270,13 @@ public sealed class FlowRegistrar
         }
         warn($"Flow '{flowName}': the stored script {origin} differs from '{localPath}' (same structure, different code); runs will use the stored script.");
     }
+
+    /// <summary>
+    /// The slug generated keys and image names of a storage shared by several flows of one file start from: the file's
+    /// name (the flows' own slugs when it has no usable name), the same whichever of the flows are registered.
+    /// </summary>
+    private static string StorageSlug(string path, IReadOnlyList<CachedFlow> sharing)
+        => Flow.Slugify(Path.GetFileNameWithoutExtension(path)) is { Length: > 0 } slug ? slug : string.Join("-", sharing.Select(f => f.Slug));
 
     /// <summary>The result object for a file or flow that failed.</summary>
     public static FlowRegistration Failure(string path, string project, string? name, Exception error) => new()

@@ -116,7 +116,11 @@ public sealed class RegistrationPlan
     public bool Force { get; init; }
 
     // The local script as it was planned (its text is what gets stored, whatever the file holds later).
+    // The slug the storage's generated names start from (the flow's, or the file's for a storage shared by several flows).
     internal string FlowSlug { get; init; } = "";
+
+    // The flows of this file that share the plan's storage instance (null when none does): it is stored once for all.
+    internal StorageGroup? StorageGroup { get; init; }
     internal string ScriptSource { get; init; } = "";
     internal string ScriptSha256 { get; init; } = "";
 
@@ -169,4 +173,43 @@ public sealed class FlowRunResult
     public IReadOnlyList<RunLogEntry> Log { get; init; } = Array.Empty<RunLogEntry>();
     public IReadOnlyDictionary<string, object?> Results { get; init; } = new Dictionary<string, object?>();
     public TimeSpan? Duration => Ended - Started;
+}
+
+/// <summary>
+/// Flows of one file that share a storage instance: the first of them to be registered stores it (upload, build and
+/// push), the others record what it stored. Lives as long as the plans of one file.
+/// </summary>
+internal sealed class StorageGroup
+{
+    private readonly List<(string Json, string Flow, PreparedStorage Prepared)> _stored = new();
+
+    public StorageGroup(IReadOnlyList<string> flows) => Flows = flows;
+
+    /// <summary>The names of the flows that share the storage.</summary>
+    public IReadOnlyList<string> Flows { get; }
+
+    /// <summary>What was stored for these resolved settings, and for which flow; null when nothing yet.</summary>
+    public (string Flow, PreparedStorage Prepared)? Find(StorageSettings resolved)
+    {
+        var json = resolved.ToJson();
+        lock (_stored)
+        {
+            foreach (var stored in _stored)
+            {
+                if (stored.Json == json)
+                {
+                    return (stored.Flow, stored.Prepared);
+                }
+            }
+        }
+        return null;
+    }
+
+    public void Add(StorageSettings resolved, string flow, PreparedStorage prepared)
+    {
+        lock (_stored)
+        {
+            _stored.Add((resolved.ToJson(), flow, prepared));
+        }
+    }
 }

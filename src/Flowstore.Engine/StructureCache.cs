@@ -3,7 +3,11 @@ using System.Text.Json;
 namespace Flowstore.Engine;
 
 /// <summary>What a script's flows look like, without their code: enough to register them.</summary>
-internal sealed record CachedFlow(string Name, string Slug, string Structure, string? Storage, string[] Labels, string? Description);
+/// <param name="StorageInstance">
+/// Which storage object of the script the flow sets: flows with the same number share one storage instance (one
+/// upload, one image), null for a flow without storage.
+/// </param>
+internal sealed record CachedFlow(string Name, string Slug, string Structure, string? Storage, string[] Labels, string? Description, int? StorageInstance = null);
 
 /// <summary>
 /// A content-addressed cache of each script's flow structures (by the source's SHA-256), so that
@@ -11,7 +15,7 @@ internal sealed record CachedFlow(string Name, string Slug, string Structure, st
 /// </summary>
 internal sealed class StructureCache
 {
-    private const int Format = 1;
+    private const int Format = 2;
     private readonly string _directory;
 
     public StructureCache(string directory) => _directory = directory;
@@ -47,6 +51,24 @@ internal sealed class StructureCache
         }
     }
 
-    public static CachedFlow Describe(Flow flow) => new(
-        flow.Name, flow.Slug, FlowStructure.FromFlow(flow).CanonicalJson, flow.Storage?.ToJson(), flow.Labels.ToArray(), flow.Description);
+    /// <summary>The flows of a script; flows that set the same storage object get the same <see cref="CachedFlow.StorageInstance"/>.</summary>
+    public static IReadOnlyList<CachedFlow> Describe(IReadOnlyList<Flow> flows)
+    {
+        var instances = new List<StorageSettings>();
+        return flows.Select(flow =>
+        {
+            int? instance = null;
+            if (flow.Storage is { } storage)
+            {
+                instance = instances.FindIndex(s => ReferenceEquals(s, storage));
+                if (instance < 0)
+                {
+                    instances.Add(storage);
+                    instance = instances.Count - 1;
+                }
+            }
+            return new CachedFlow(flow.Name, flow.Slug, FlowStructure.FromFlow(flow).CanonicalJson, flow.Storage?.ToJson(), flow.Labels.ToArray(),
+                flow.Description, instance);
+        }).ToArray();
+    }
 }

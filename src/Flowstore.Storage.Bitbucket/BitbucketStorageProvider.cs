@@ -25,6 +25,8 @@ public sealed class BitbucketStorageProvider : GitHostStorageProvider<BitbucketS
     {
     }
 
+    protected override string DefaultTokenSecret => GitHostTokens.BitbucketDefault;
+
     protected override string? RefOf(BitbucketStorage settings) => settings.Ref;
 
     protected override BitbucketStorage WithRef(BitbucketStorage settings, string reference)

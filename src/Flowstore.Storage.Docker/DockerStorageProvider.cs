@@ -220,7 +220,17 @@ public sealed class DockerStorageProvider : IStorageProvider
             var version = imageId;
             if (image.Registry is not null)
             {
-                version = await engine.PushAsync(image, credentials, progress, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    version = await engine.PushAsync(image, credentials, progress, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is FlowstoreException or OperationCanceledException)
+                {
+                    // Nothing is registered: the image this build tagged must not stay behind (a CI agent would fill up).
+                    await engine.TryRemoveImageAsync(image.ToString()).ConfigureAwait(false);
+                    log($"Removed {image} from the Docker engine at {host}: pushing it failed.");
+                    throw;
+                }
             }
             log($"Built {image} ({version}) with '{path}'.");
             return (image, version, script);

@@ -119,6 +119,13 @@ public sealed record GitStorage : StorageSettings
         {
             throw Invalid(nameof(TokenSecret), "Git storage token secret name is empty.");
         }
+        if (TokenSecret is not null && GitUrl.IsSsh(Url))
+        {
+            // The token travels as an HTTP header: over SSH git signs in with the user's SSH key and never sends it.
+            throw Conflict($"Git storage URL '{GitUrl.Redact(Url)}' is an SSH URL: git signs in there with your SSH key and does not use the token " +
+                $"in secret '{TokenSecret}'. Leave out the token secret, or use the repository's https:// URL with the token.",
+                GitUrl.Redact(Url), nameof(Url), nameof(TokenSecret));
+        }
         if (TokenUsername is not null && (TokenUsername.Length == 0 || TokenUsername.Contains(':') || TokenUsername.Any(char.IsControl)))
         {
             throw Invalid(nameof(TokenUsername), $"Git storage token user name '{TokenUsername}' must be non-empty without ':'.");
@@ -168,6 +175,27 @@ public static class GitUrl
         var http = scheme.StartsWith("http", StringComparison.OrdinalIgnoreCase);
         return userinfo.Contains(':') || http ? scheme : m.Value;
     });
+
+    /// <summary>
+    /// True for an SSH URL: ssh://, git+ssh:// or ssh+git://, or the scp-like form user@host:path (git@github.com:org/repo.git),
+    /// where git authenticates with SSH keys and sends no HTTP header.
+    /// </summary>
+    public static bool IsSsh(string url)
+    {
+        if (string.IsNullOrEmpty(url))
+        {
+            return false;
+        }
+        var scheme = url.IndexOf("://", StringComparison.Ordinal);
+        if (scheme >= 0)
+        {
+            return url[..scheme].ToLowerInvariant() is "ssh" or "git+ssh" or "ssh+git";
+        }
+        // scp-like: a colon before the first slash, and not a Windows drive letter (C:\repo, C:/repo).
+        var colon = url.IndexOf(':', StringComparison.Ordinal);
+        var slash = url.IndexOfAny(['/', '\\']);
+        return colon > 1 && (slash < 0 || colon < slash);
+    }
 
     /// <summary>True when a URL carries a password (scheme://user:password@host).</summary>
     public static bool HasPassword(string url)

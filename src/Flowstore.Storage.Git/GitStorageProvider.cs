@@ -565,18 +565,39 @@ public sealed class GitStorageProvider : IStorageProvider
 
         private const string RefNotFoundKey = "Flowstore.Git.RefNotFound";
 
+        /// <summary>
+        /// What a refusal means. Over HTTP git, refused, falls back to asking for a user name, which it may not do here:
+        /// "could not read Username ... terminal prompts disabled" is that fallback, not the cause, so it is not repeated.
+        /// </summary>
+        private string AccessDeniedMessage(string said, string verb, string described, bool fetching)
+        {
+            var prompt = said.Contains("could not read username", StringComparison.OrdinalIgnoreCase)
+                || said.Contains("could not read password", StringComparison.OrdinalIgnoreCase)
+                || said.Contains("terminal prompts disabled", StringComparison.OrdinalIgnoreCase);
+            var gitSaid = prompt ? "" : $" git said: {said}";
+            var http = Uri.TryCreate(git.Url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
+            if (http && git.TokenSecret is not null)
+            {
+                return $"Git storage: {_url} refused the token in secret '{git.TokenSecret}' while {verb} {Where(described)}. " +
+                    $"Check that the secret holds a valid, unexpired token that may {(fetching ? "read" : "write to")} the repository.{gitSaid}";
+            }
+            if (http)
+            {
+                return $"Git storage: {_url} asks for credentials while {verb} {Where(described)} and none were given; " +
+                    $"the repository needs a token: name a secret that holds one.{gitSaid}";
+            }
+            return $"Git storage: {_url} refused access while {verb} {Where(described)}; check that this machine's credentials (its SSH key, for an SSH URL) " +
+                $"may {(fetching ? "read" : "write to")} the repository. git said: {said}";
+        }
+
         private FlowstoreException Failed(GitResult result, string described, bool fetching)
         {
             var said = Tail(result.Error);
             var verb = fetching ? "fetching" : "pushing to";
-            var token = git.TokenSecret is null
-                ? "the repository may need a token: name a secret that holds one"
-                : $"check the token in secret '{git.TokenSecret}' and that it may {(fetching ? "read" : "write to")} the repository";
             var failure = Classify(result.Error);
             var exception = failure switch
             {
-                Failure.AccessDenied => new FlowstoreException(ErrorIds.StorageAccessDenied, FlowErrorKind.PermissionDenied,
-                    $"Git storage: {_url} refused access while {verb} {Where(described)}; {token}. git said: {said}")
+                Failure.AccessDenied => new FlowstoreException(ErrorIds.StorageAccessDenied, FlowErrorKind.PermissionDenied, AccessDeniedMessage(said, verb, described, fetching))
                 {
                     Hint = git.TokenSecret is null ? FlowHint.StorageSetting("Git", nameof(GitStorage.TokenSecret)) : FlowHint.SetSecret(git.TokenSecret),
                 },

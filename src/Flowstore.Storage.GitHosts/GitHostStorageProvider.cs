@@ -43,6 +43,9 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
     /// <summary>Adds the token (and any header a request with a body needs) to a request.</summary>
     protected abstract void AddHeaders(HttpRequestMessage request, string? token, bool hasContent);
 
+    /// <summary>The secret the storage uses when its settings name none (e.g. GITLAB_ACCESS_TOKEN), if it resolves.</summary>
+    protected abstract string DefaultTokenSecret { get; }
+
     /// <summary>The host's REST calls for one operation on these settings.</summary>
     protected abstract IGitHostApi CreateApi(TSettings settings, GitHostSession session);
 
@@ -53,7 +56,7 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
         var storage = Complete((TSettings)settings);
         var activity = $"Checking {Describe(storage)}";
         context.Progress?.Report(new StorageProgress(activity, "Reading the committed file", 0));
-        var (fetched, api) = await FetchCoreAsync(storage, null, context.Secrets, cancellationToken).ConfigureAwait(false);
+        var (fetched, api) = await FetchCoreAsync(storage, null, context.Secrets, cancellationToken, context.Log).ConfigureAwait(false);
         context.Log($"Flow '{context.Flow}': {api.Session.Target.Path} exists in {api.Label} at {fetched.StorageVersion} ({fetched.Origin}).");
         context.Progress?.Report(new StorageProgress(activity, "Done", 100));
         return new PreparedStorage(storage, new StoredScript(fetched.ScriptText!, fetched.Origin));
@@ -68,7 +71,7 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
         var configured = RefOf(storage);
         var activity = $"Publishing {context.ScriptPath} to {Describe(storage)}";
         context.Progress?.Report(new StorageProgress(activity, "Reading the repository", 0));
-        var api = await OpenAsync(storage, context.Secrets, context.Branch ?? configured, cancellationToken).ConfigureAwait(false);
+        var api = await OpenAsync(storage, context.Secrets, context.Branch ?? configured, cancellationToken, context.Log).ConfigureAwait(false);
         var session = api.Session;
         var path = session.Target.Path;
 
@@ -124,10 +127,10 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
     }
 
     private async Task<(FetchedFlowSource Fetched, IGitHostApi Api)> FetchCoreAsync(TSettings storage, string? pinnedVersion, ISecretResolver secrets,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Action<string>? log = null)
     {
         var reference = RefOf(storage);
-        var api = await OpenAsync(storage, secrets, pinnedVersion ?? reference, cancellationToken).ConfigureAwait(false);
+        var api = await OpenAsync(storage, secrets, pinnedVersion ?? reference, cancellationToken, log).ConfigureAwait(false);
         string commit;
         if (pinnedVersion is not null)
         {
@@ -147,11 +150,14 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
         return (new FetchedFlowSource(Encoding.UTF8.GetString(bytes), null, FlowStructure.Sha256Hex(bytes), commit, api.WebUrl(commit)), api);
     }
 
-    private async Task<IGitHostApi> OpenAsync(TSettings storage, ISecretResolver secrets, string? reference, CancellationToken cancellationToken)
+    private async Task<IGitHostApi> OpenAsync(TSettings storage, ISecretResolver secrets, string? reference, CancellationToken cancellationToken,
+        Action<string>? log = null)
     {
         var target = Target(storage, reference ?? "the default branch") with { StorageType = Type };
-        var token = await GitHostTokens.ResolveAsync(secrets, target.TokenSecret, $"{Type} storage ({target.Describe()})", cancellationToken).ConfigureAwait(false);
-        return CreateApi(storage, new GitHostSession(Client, target, token, AddHeaders));
+        var token = await GitHostTokens.ResolveAsync(secrets, target.TokenSecret, DefaultTokenSecret, $"{Type} storage ({target.Describe()})", log,
+            cancellationToken).ConfigureAwait(false);
+        // Messages name the secret the token came from, also when it is the default name.
+        return CreateApi(storage, new GitHostSession(Client, target with { TokenSecret = token.SecretName }, token.Value, AddHeaders));
     }
 
     private string Describe(TSettings storage)

@@ -83,10 +83,12 @@ public sealed class GitHubStorageProvider : IStorageProvider
         var github = (GitHubStorage)settings;
         github.Validate();
         github = github with { Path = github.NormalizedPath };
-        if (github.AccessTokenSecret is not { Length: > 0 })
+        if (github.AccessTokenSecret is not { Length: > 0 }
+            && !await DefaultTokenResolvesAsync(context.Secrets, cancellationToken).ConfigureAwait(false))
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                $"Publishing {context.ScriptPath} to GitHub {github.Repo}/{github.Path} needs a token with write access: the storage names no access token secret.")
+                $"Publishing {context.ScriptPath} to GitHub {github.Repo}/{github.Path} needs a token with write access: the storage names no access token secret " +
+                $"and there is no secret '{GitHostTokens.GitHubDefault}'.")
             {
                 Target = github.Repo,
                 Hint = TokenSecretHint,
@@ -133,6 +135,9 @@ public sealed class GitHubStorageProvider : IStorageProvider
     private static string Describe(GitHubStorage github) => $"GitHub {github.Repo}/{github.NormalizedPath}";
 
     /// <summary>A hint to give the storage an access token secret.</summary>
+    private static async Task<bool> DefaultTokenResolvesAsync(ISecretResolver secrets, CancellationToken cancellationToken)
+        => (await GitHostTokens.ResolveAsync(secrets, null, GitHostTokens.GitHubDefault, "GitHub storage", null, cancellationToken).ConfigureAwait(false)).Value is not null;
+
     private static FlowHint TokenSecretHint => FlowHint.StorageSetting("GitHub", "AccessTokenSecret");
 
     private static string Origin(GitHubStorage github, string commit)
@@ -172,9 +177,10 @@ public sealed class GitHubStorageProvider : IStorageProvider
 
     private async Task<Session> OpenAsync(GitHubStorage github, ISecretResolver secrets, Action<string>? log, CancellationToken cancellationToken)
     {
-        var token = await GitHostTokens.ResolveAsync(secrets, github.AccessTokenSecret is { Length: > 0 } name ? name : null, $"GitHub storage {github}",
-            cancellationToken).ConfigureAwait(false);
-        return new Session(github, token, Options, _retry, log);
+        var token = await GitHostTokens.ResolveAsync(secrets, github.AccessTokenSecret is { Length: > 0 } name ? name : null, GitHostTokens.GitHubDefault,
+            $"GitHub storage {github}", log, cancellationToken).ConfigureAwait(false);
+        // Messages name the secret the token came from, also when it is the default name.
+        return new Session(github with { AccessTokenSecret = token.SecretName }, token.Value, Options, _retry, log);
     }
 
     /// <summary>One storage operation's client: the token, the Octokit client, the retry pipeline, error mapping.</summary>

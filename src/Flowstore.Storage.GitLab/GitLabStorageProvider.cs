@@ -25,6 +25,8 @@ public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage
     {
     }
 
+    protected override string DefaultTokenSecret => GitHostTokens.GitLabDefault;
+
     protected override string? RefOf(GitLabStorage settings) => settings.Ref;
 
     protected override GitLabStorage WithRef(GitLabStorage settings, string reference)

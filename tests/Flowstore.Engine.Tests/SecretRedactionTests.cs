@@ -43,6 +43,61 @@ public sealed class SecretRedactionTests : EngineTestBase
         Assert.False(SecretRedaction.Contains("nothing secret here"));
     }
 
+    [Fact]
+    public void A_short_value_is_masked_where_it_stands_alone_and_left_inside_paths_and_words()
+    {
+        // Shorter than SubstringMinimumLength, like the secret "nope"; unique, since the remembered values are process-wide.
+        var value = "n" + Guid.NewGuid().ToString("N")[..4];
+        SecretRedaction.Add(value);
+
+        Assert.Equal($"flows/{value}.cs", SecretRedaction.Redact($"flows/{value}.cs"));
+        Assert.Equal($"Compiling '/src/flows/{value}.cs' for flow '{value}-daily'.", SecretRedaction.Redact($"Compiling '/src/flows/{value}.cs' for flow '{value}-daily'."));
+        Assert.Equal("***", SecretRedaction.Redact(value));
+        Assert.Equal("***", SecretRedaction.Redact($"  {value}\n"));
+        Assert.Equal("token *** was refused.", SecretRedaction.Redact($"token {value} was refused."));
+        Assert.Equal("{\"password\":\"***\"} and ?key=***&x=1 and user:***@host and (***)", SecretRedaction.Redact(
+            $"{{\"password\":\"{value}\"}} and ?key={value}&x=1 and user:{value}@host and ({value})"));
+        Assert.False(SecretRedaction.Contains($"flows/{value}.cs"));
+        Assert.True(SecretRedaction.Contains($"the token is {value}"));
+    }
+
+    [Fact]
+    public void A_value_of_the_minimum_length_is_masked_inside_other_text_too()
+    {
+        var value = Guid.NewGuid().ToString("N")[..SecretRedaction.SubstringMinimumLength];
+        SecretRedaction.Add(value);
+
+        Assert.Equal("flows/***.cs", SecretRedaction.Redact($"flows/{value}.cs"));
+        Assert.Equal("x***y", SecretRedaction.Redact($"x{value}y"));
+    }
+
+    [Fact]
+    public async Task A_run_log_keeps_a_path_holding_a_short_secret_value_and_masks_the_value_where_it_stands_alone()
+    {
+        var name = "SHORT_TOKEN_" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
+        var value = "n" + Guid.NewGuid().ToString("N")[..4];
+        await Client.SetSecretAsync(name, value);
+        var path = WriteScript("short.cs", $$"""
+            using Flowstore;
+            var flow = new Flow("short");
+            flow.Task("read", () =>
+            {
+                var token = Secret.Get("{{name}}");
+                Console.WriteLine($"reading flows/{token}.cs");
+                Console.WriteLine($"token {token}");
+                return token;
+            });
+            """);
+
+        var result = await Client.InvokeScriptAsync(path, null, null);
+
+        Assert.Equal(RunState.Success, result.State);
+        var output = result.Log.Where(l => l.Level == "Output").Select(l => l.Message).ToArray();
+        Assert.Contains($"reading flows/{value}.cs", output);
+        Assert.Contains("token ***", output);
+        Assert.Equal("***", result.Results["read"]);
+    }
+
     private sealed record LeakyStorage : StorageSettings
     {
         public override string Type => "Leaky";

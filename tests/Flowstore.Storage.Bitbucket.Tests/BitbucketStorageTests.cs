@@ -20,6 +20,9 @@ public sealed class BitbucketStorageTests : IDisposable
     private readonly TestSecrets _secrets;
     private readonly List<TestRepo> _repos = [];
 
+    /// <summary>No secrets at all: without a named secret and without BITBUCKET_ACCESS_TOKEN, access is anonymous.</summary>
+    private static readonly TestSecrets NoSecrets = new(new Dictionary<string, string>());
+
     public BitbucketStorageTests()
     {
         _secrets = new TestSecrets(new Dictionary<string, string>
@@ -273,8 +276,8 @@ public sealed class BitbucketStorageTests : IDisposable
         var open = NewRepo(isPublic: true);
         open.CommitAndPush(Path, Kit.Script("public"));
 
-        var e = await FailsAsync(() => _provider.FetchAsync(Storage(hidden, secret: null), null, _secrets, default));
-        var fetched = await _provider.FetchAsync(Storage(open, secret: null), null, _secrets, default);
+        var e = await FailsAsync(() => _provider.FetchAsync(Storage(hidden, secret: null), null, NoSecrets, default));
+        var fetched = await _provider.FetchAsync(Storage(open, secret: null), null, NoSecrets, default);
 
         Assert.Equal(ErrorIds.StorageAccessDenied, e.ErrorId);
         Assert.Contains("401", e.Message);
@@ -289,7 +292,7 @@ public sealed class BitbucketStorageTests : IDisposable
     {
         var open = NewRepo(isPublic: true);
         open.CommitAndPush(Path, Kit.Script("public"));
-        var e = await FailsAsync(() => _provider.PublishAsync(Storage(open, secret: null), Kit.PublishContext(_secrets, Kit.Script("changed")), default));
+        var e = await FailsAsync(() => _provider.PublishAsync(Storage(open, secret: null), Kit.PublishContext(NoSecrets, Kit.Script("changed")), default));
         Assert.Equal(ErrorIds.StorageAccessDenied, e.ErrorId);
     }
 

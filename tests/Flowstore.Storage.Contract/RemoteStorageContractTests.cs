@@ -72,4 +72,22 @@ public abstract class RemoteStorageContractTests(StorageMode mode) : StorageCont
         Assert.Equal(FlowErrorKind.ConnectionError, e.Kind);
         Assert.Contains(PlaceName(stored), e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_storage_that_stays_unreachable_is_StorageUnavailable_when_storing_as_when_fetching()
+    {
+        // The same fault has the same id whether a registration or publication stores, or a run fetches.
+        var stored = await StoreAsync(await NewStorageAsync(), "v1");
+        var down = await WithTransientFaultsAsync(stored, 1000);
+
+        var store = await Assert.ThrowsAsync<FlowstoreException>(() => StoreAsync(down, "v2"));
+        var fetch = await Assert.ThrowsAsync<FlowstoreException>(() => FetchAsync(down));
+
+        foreach (var e in new[] { store, fetch })
+        {
+            Assert.Equal(ErrorIds.StorageUnavailable, e.ErrorId);
+            Assert.Equal(FlowErrorKind.ConnectionError, e.Kind);
+            Assert.Contains(PlaceName(stored), e.Message, StringComparison.Ordinal);
+        }
+    }
 }

@@ -266,6 +266,50 @@ public sealed class GitStorageProviderTests : IDisposable
     }
 
     [Fact]
+    public async Task A_refused_token_says_the_token_was_refused_and_not_that_git_could_not_read_a_user_name()
+    {
+        var repo = NewRepo();
+        repo.Commit("trunk", "one", (FlowPath, "// one\n"));
+        var secrets = DictionarySecretSource.Resolver((TokenName, "wrong-" + Guid.NewGuid().ToString("N")));
+        var script = _temp.Write("local/my_flow.cs", "// x\n");
+
+        var fetch = await Assert.ThrowsAsync<FlowstoreException>(() => NewProvider().FetchAsync(Storage(repo, branch: "trunk"), null, secrets, CancellationToken.None));
+        var publish = await Assert.ThrowsAsync<FlowstoreException>(() => NewProvider().PublishAsync(Storage(repo), PublishContext(script, secrets), CancellationToken.None));
+        var anonymous = await Assert.ThrowsAsync<FlowstoreException>(() =>
+            NewProvider().FetchAsync(new GitStorage(repo.Url, FlowPath), null, new SecretResolver(), CancellationToken.None));
+
+        Assert.Contains($"refused the token in secret '{TokenName}'", fetch.Message, StringComparison.Ordinal);
+        Assert.Contains("may read the repository", fetch.Message, StringComparison.Ordinal);
+        Assert.Contains($"refused the token in secret '{TokenName}'", publish.Message, StringComparison.Ordinal);
+        Assert.Contains("may write to the repository", publish.Message, StringComparison.Ordinal);
+        Assert.Contains("asks for credentials", anonymous.Message, StringComparison.Ordinal);
+        foreach (var e in new[] { fetch, publish, anonymous })
+        {
+            Assert.Equal(ErrorIds.StorageAccessDenied, e.ErrorId);
+            Assert.DoesNotContain("Username", e.Message, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("terminal prompts", e.Message, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    [Theory]
+    [InlineData("ssh://git@example.com/org/repo.git")]
+    [InlineData("git@github.com:org/repo.git")]
+    [InlineData("git+ssh://example.com/org/repo.git")]
+    public void An_ssh_url_with_a_token_secret_says_the_token_is_not_used_there(string url)
+    {
+        var e = Assert.Throws<FlowstoreException>(() => new GitStorage(url, FlowPath, tokenSecret: TokenName).Validate());
+
+        Assert.Equal(ErrorIds.StorageInvalid, e.ErrorId);
+        Assert.Contains("SSH URL", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"does not use the token in secret '{TokenName}'", e.Message, StringComparison.Ordinal);
+        Assert.Equal(FlowHint.StorageSettingsExclusive("Git", "Url", "TokenSecret"), e.Hint);
+        // Without the token secret, or over https with it, the settings are fine.
+        new GitStorage(url, FlowPath).Validate();
+        new GitStorage("https://example.com/org/repo.git", FlowPath, tokenSecret: TokenName).Validate();
+        new GitStorage("C:/repos/flows", FlowPath, tokenSecret: TokenName).Validate();
+    }
+
+    [Fact]
     public async Task No_token_for_a_repository_that_needs_one_is_StorageAccessDenied_that_says_to_pass_a_token_secret()
     {
         var repo = NewRepo();

@@ -19,6 +19,9 @@ public sealed class GitLabStorageTests : IDisposable
     private readonly TestSecrets _secrets;
     private readonly List<TestRepo> _repos = [];
 
+    /// <summary>No secrets at all: without a named secret and without GITLAB_ACCESS_TOKEN, access is anonymous.</summary>
+    private static readonly TestSecrets NoSecrets = new(new Dictionary<string, string>());
+
     public GitLabStorageTests()
     {
         _secrets = new TestSecrets(new Dictionary<string, string>
@@ -276,8 +279,8 @@ public sealed class GitLabStorageTests : IDisposable
         var open = NewRepo(isPublic: true);
         open.CommitAndPush(Path, Kit.Script("public"));
 
-        var e = await FailsAsync(() => _provider.FetchAsync(Storage(hidden, secret: null), null, _secrets, default));
-        var fetched = await _provider.FetchAsync(Storage(open, secret: null), null, _secrets, default);
+        var e = await FailsAsync(() => _provider.FetchAsync(Storage(hidden, secret: null), null, NoSecrets, default));
+        var fetched = await _provider.FetchAsync(Storage(open, secret: null), null, NoSecrets, default);
 
         Assert.Equal(ErrorIds.StorageNotFound, e.ErrorId);
         Assert.Contains("access token secret", e.Message);

@@ -20,17 +20,9 @@ public static class FlowExecutor
         var log = new ConcurrentQueue<RunLogEntry>();
         var redactions = options.Redactions;
 
+        // The rules of SecretRedaction: long values anywhere, short ones only where they stand alone.
         string Redact(string message)
-        {
-            if (redactions?.Invoke() is { Count: > 0 } secrets)
-            {
-                foreach (var secret in secrets.Where(s => s.Length > 0))
-                {
-                    message = message.Replace(secret, "***", StringComparison.Ordinal);
-                }
-            }
-            return message;
-        }
+            => redactions?.Invoke() is { Count: > 0 } secrets ? SecretRedaction.Redact(message, secrets) : message;
 
         void Write(RunLogEntry entry)
         {

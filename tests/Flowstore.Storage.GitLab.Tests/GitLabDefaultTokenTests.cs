@@ -1,0 +1,43 @@
+using Flowstore.Storage.GitHosts;
+using Flowstore.Storage.GitHosts.Tests;
+
+namespace Flowstore.Storage.GitLab.Tests;
+
+/// <summary>
+/// GitLab storage that names no access token secret uses GITLAB_ACCESS_TOKEN when that secret resolves and anonymous
+/// access otherwise, saying which in the verbose log; against the stand-in's private project.
+/// </summary>
+public sealed class GitLabDefaultTokenTests : IDisposable
+{
+    private const string FlowPath = "flows/my_flow.cs";
+    private readonly StandIn _standIn = StandIn.Instance;
+    private readonly TestRepo _repo = TestRepo.Create($"group/{Kit.Unique("project")}", "trunk", isPublic: false);
+
+    public void Dispose() => _repo.Dispose();
+
+    [Fact]
+    public async Task Without_a_named_secret_GITLAB_ACCESS_TOKEN_reads_a_private_project_and_anonymous_access_is_used_when_it_does_not_resolve()
+    {
+        _repo.CommitAndPush(FlowPath, Kit.Script("private"));
+        var storage = new GitLabStorage(_repo.FullName, FlowPath, _standIn.Url);
+        var provider = new GitLabStorageProvider(new GitHostHttpOptions());
+        var secrets = new TestSecrets(new Dictionary<string, string> { ["GITLAB_ACCESS_TOKEN"] = _standIn.Token });
+
+        var log = new List<string>();
+        var context = Kit.RegistrationContext(secrets, Kit.Script("private"), log);
+        var prepared = await provider.PrepareRegistrationAsync(provider.Resolve(storage, context), context, default);
+        var fetched = await provider.FetchAsync(prepared.Settings, null, secrets, default);
+
+        Assert.Equal(Kit.Script("private"), prepared.Stored!.Text);
+        Assert.Equal(Kit.Script("private"), fetched.ScriptText);
+        Assert.Contains(log, l => l.Contains("secret 'GITLAB_ACCESS_TOKEN' (the default name)", StringComparison.Ordinal));
+        Assert.DoesNotContain(log, l => l.Contains(_standIn.Token, StringComparison.Ordinal));
+        Assert.Null(((GitLabStorage)prepared.Settings).AccessTokenSecret);
+
+        var anonymousLog = new List<string>();
+        var anonymous = Kit.RegistrationContext(new TestSecrets(new Dictionary<string, string>()), Kit.Script("private"), anonymousLog);
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => provider.PrepareRegistrationAsync(provider.Resolve(storage, anonymous), anonymous, default));
+        Assert.Equal(ErrorIds.StorageNotFound, e.ErrorId);
+        Assert.Contains(anonymousLog, l => l.Contains("secret 'GITLAB_ACCESS_TOKEN' was not found; using anonymous access", StringComparison.Ordinal));
+    }
+}
