@@ -286,7 +286,12 @@ internal sealed partial class DockerEngine : IDisposable
     }
 
     private static FlowstoreException BuildError(ImageReference image, string? step, string detail, Exception? inner) =>
-        new(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidOperation,
+        LooksUnreachable(detail)
+            // A registry the build pulls from (the base image's) that cannot be reached: the same fault, and id, as at run time.
+            ? new(ErrorIds.StorageUnavailable, FlowErrorKind.ConnectionError,
+                $"Building the image {image} failed{(step is null ? "" : " at " + step)}: a registry could not be reached: {detail}. " +
+                "Check that it is up and reachable from this machine, then try again.", inner) { Target = image.ToString() }
+            : new(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidOperation,
             step is null
                 ? $"Building the image {image} failed: {detail}"
                 : $"Building the image {image} failed at {step}: {detail}", inner) { Target = image.ToString() };

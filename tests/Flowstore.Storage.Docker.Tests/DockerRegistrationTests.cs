@@ -147,6 +147,27 @@ public sealed class DockerRegistrationTests : IAsyncLifetime
         Assert.Empty(await _client.GetFlowsAsync(new FlowQuery { Project = Project, IncludeArchived = true }));
     }
 
+    [Fact]
+    public async Task A_registry_of_the_base_image_that_is_down_at_registration_is_StorageUnavailable_as_at_run_time()
+    {
+        var port = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        port.Start();
+        var down = $"127.0.0.1:{((System.Net.IPEndPoint)port.LocalEndpoint).Port}";
+        port.Stop();
+        var image = DockerTestServer.NewImageName("base-down");
+        var script = Write("etl.cs", Scripts.Etl("v1"));
+        var storage = new DockerStorage("/flows/etl.cs", new Dictionary<string, string> { [script] = "/flows/etl.cs" }, storedAsScript: true,
+            registryUrl: DockerTestServer.RegistryUrl, imageName: image, imageTag: "1.0", baseImage: $"{down}/flowstore-tests/base:1",
+            dockerHost: DockerTestServer.Host);
+
+        var error = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAllAsync(script, storage));
+
+        Assert.Equal(ErrorIds.StorageUnavailable, error.ErrorId);
+        Assert.Equal(FlowErrorKind.ConnectionError, error.Kind);
+        Assert.Contains(down, error.Message, StringComparison.Ordinal);
+        Assert.Empty(await _client.GetFlowsAsync(new FlowQuery { Project = Project, IncludeArchived = true }));
+    }
+
     [Theory]
     [InlineData(WrongCredentials)]
     [InlineData(null)]
