@@ -104,10 +104,21 @@ public sealed class FlowCatalog
     public Task<IReadOnlyList<FlowRecord>> GetVersionsAsync(string project, string name, CancellationToken cancellationToken = default)
         => Backend.GetFlowsAsync(new FlowQuery { Project = project, Name = name, IncludeArchived = true }, cancellationToken);
 
-    /// <summary>The latest unarchived version of a flow, or a given version; <see cref="ErrorIds.FlowNotFound"/> otherwise.</summary>
+    /// <summary>
+    /// The latest unarchived version of a flow, or a given version; <see cref="ErrorIds.ProjectNotFound"/> when the
+    /// project does not exist, <see cref="ErrorIds.FlowNotFound"/> when it has no such flow.
+    /// </summary>
     public async Task<FlowRecord> GetFlowAsync(string name, string project, int? version = null, CancellationToken cancellationToken = default)
     {
         var versions = await Backend.GetFlowsAsync(new FlowQuery { Project = project, Name = name, Version = version, IncludeArchived = version is not null }, cancellationToken).ConfigureAwait(false);
+        if (versions.Count == 0 && (await Backend.GetProjectsAsync(project, cancellationToken).ConfigureAwait(false)).Count == 0)
+        {
+            // Name what is missing (a mistyped project), and the projects there are.
+            var projects = (await Backend.GetProjectsAsync(null, cancellationToken).ConfigureAwait(false)).Select(p => $"'{p.Name}'").ToArray();
+            var known = projects.Length == 0 ? "there are no projects yet" : $"projects: {string.Join(", ", projects.Take(10))}{(projects.Length > 10 ? ", ..." : "")}";
+            throw new FlowstoreException(ErrorIds.ProjectNotFound, FlowErrorKind.ObjectNotFound,
+                $"Project '{project}' does not exist in {Backend.Description}, so it has no flow '{name}' ({known}).") { Target = project };
+        }
         return versions.MaxBy(v => v.Version)
             ?? throw new FlowstoreException(ErrorIds.FlowNotFound, FlowErrorKind.ObjectNotFound,
                 version is null

@@ -163,6 +163,19 @@ public class FlowApiTests
         Assert.Contains("'get-data'", e.Message);
     }
 
+    [Fact]
+    public void Names_that_differ_but_share_a_slug_are_told_apart_from_equal_names()
+    {
+        var flow = new Flow("etl");
+        flow.Task("Get Data", () => 1);
+
+        var e = Assert.Throws<FlowstoreException>(() => flow.Task("get_data", () => 2));
+
+        Assert.Contains("has tasks 'Get Data' and 'get_data' (", e.Message);
+        Assert.Contains("the names differ, but both make the slug 'get-data'", e.Message);
+        Assert.DoesNotContain("have the same slug", e.Message);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("   ")]

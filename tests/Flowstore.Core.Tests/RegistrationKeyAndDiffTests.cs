@@ -101,6 +101,24 @@ public class StructureDiffTests
     }
 
     [Fact]
+    public void Edges_are_described_with_the_task_names_the_user_wrote_not_slugs()
+    {
+        var before = new Flow("lines");
+        before.Task("make_lines", () => new[] { "a" });
+        var after = new Flow("lines");
+        var make = after.Task("make_lines", () => new[] { "a" });
+        var count = after.Task("count_lines", (string[] ls) => ls.Length, make);
+        after.Task("Report It", () => { }).After(count);
+
+        var diff = FlowStructure.Diff(FlowStructure.FromFlow(before), FlowStructure.FromFlow(after));
+
+        Assert.Equal(new[] { "Report It", "count_lines" }, diff.TasksAdded);
+        Assert.Equal(new[] { "count_lines -> Report It (order)", "make_lines -> count_lines.ls" }, diff.EdgesAdded);
+        Assert.DoesNotContain("make-lines", diff.ToString());
+        Assert.DoesNotContain("count-lines", diff.ToString());
+    }
+
+    [Fact]
     public void The_reverse_diff_swaps_added_and_removed()
     {
         var diff = FlowStructure.Diff(After(), Before());

@@ -133,6 +133,22 @@ public sealed class RegistrationTests : EngineTestBase
     }
 
     [Fact]
+    public async Task Looking_up_a_flow_in_a_missing_project_is_ProjectNotFound_naming_the_projects_there_are()
+    {
+        await RegisterOneAsync(WriteScript("etl.cs", Etl()));
+
+        var missingProject = await Assert.ThrowsAsync<FlowstoreException>(() => Client.GetFlowAsync("etl", "Nope"));
+        var missingFlow = await Assert.ThrowsAsync<FlowstoreException>(() => Client.GetFlowAsync("nothing", Project));
+
+        Assert.Equal(ErrorIds.ProjectNotFound, missingProject.ErrorId);
+        Assert.Equal("Nope", missingProject.Target);
+        Assert.Contains("Project 'Nope' does not exist", missingProject.Message);
+        Assert.Contains($"projects: '{Project}'", missingProject.Message);
+        Assert.Null(missingProject.Hint);
+        Assert.Equal(ErrorIds.FlowNotFound, missingFlow.ErrorId);
+    }
+
+    [Fact]
     public async Task Registering_into_a_missing_project_is_ProjectNotFound()
     {
         var path = WriteScript("etl.cs", Etl());

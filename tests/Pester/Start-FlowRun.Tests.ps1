@@ -120,6 +120,13 @@ Describe 'Start-FlowRun' {
             $err.Exception.Message | Should -BeLike "*'nothing'*"
         }
 
+        It 'an unknown project is ProjectNotFound, not FlowNotFound' {
+            $err = { Start-FlowRun -Name example -Project NoSuchProject -Wait -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ProjectNotFound,Flowstore.Commands.StartFlowRunCommand' -PassThru
+            $err.Exception.Message | Should -BeLike "*Project 'NoSuchProject' does not exist*"
+            $err.ErrorDetails.Message | Should -Not -BeLike '*Register-Flow*'
+        }
+
         It 'a deleted script is StorageFetchFailed naming the file' {
             $gone = New-FlowScript "$TestDrive/gone.cs" (Get-LinearFlowBody -Name gone)
             $null = Register-Flow -Path $gone -Project P

@@ -93,9 +93,10 @@ public sealed partial class Flow
         var slug = Slugify(name);
         if (_tasksBySlug.TryGetValue(slug, out var existing))
         {
-            var what = existing.Name == name ? $"two tasks named '{name}'" : $"tasks '{existing.Name}' and '{name}' have the same slug '{slug}'";
-            throw new FlowstoreException(ErrorIds.DuplicateTaskName, FlowErrorKind.InvalidData,
-                $"Flow '{Name}' has {what} ({Where(file, line)}); task names must be unique within a flow.") { Target = Name };
+            throw new FlowstoreException(ErrorIds.DuplicateTaskName, FlowErrorKind.InvalidData, existing.Name == name
+                ? $"Flow '{Name}' has two tasks named '{name}' ({Where(file, line)}); task names must be unique within a flow."
+                : $"Flow '{Name}' has tasks '{existing.Name}' and '{name}' ({Where(file, line)}): the names differ, but both make the slug '{slug}', " +
+                  "which identifies a task in runs and logs; rename one of them.") { Target = Name };
         }
         options ??= TaskOptions.Default;
         options.Validate(Name, name);

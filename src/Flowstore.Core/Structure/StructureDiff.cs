@@ -40,8 +40,10 @@ public sealed class StructureDiff
             }
         }
 
-        var oldEdges = before.Edges.Select(e => e.ToString()).ToHashSet();
-        var newEdges = after.Edges.Select(e => e.ToString()).ToHashSet();
+        // Edges hold slugs; say them with the names the user wrote (the new name where a task was renamed).
+        var names = before.Tasks.Concat(after.Tasks).GroupBy(t => t.Slug).ToDictionary(g => g.Key, g => g.Last().Name, StringComparer.Ordinal);
+        var oldEdges = before.Edges.Select(e => Describe(e, names)).ToHashSet();
+        var newEdges = after.Edges.Select(e => Describe(e, names)).ToHashSet();
         var oldParams = before.Parameters.ToDictionary(p => p.Name);
         var newParams = after.Parameters.ToDictionary(p => p.Name);
         var paramsChanged = new List<string>();
@@ -69,6 +71,13 @@ public sealed class StructureDiff
             ParametersChanged = paramsChanged.Order(StringComparer.Ordinal).ToArray(),
         };
     }
+
+    private static string Describe(EdgeStructure edge, IReadOnlyDictionary<string, string> names)
+        => (edge with
+        {
+            Upstream = edge.Kind == "parameter" ? edge.Upstream : names.GetValueOrDefault(edge.Upstream, edge.Upstream),
+            Downstream = names.GetValueOrDefault(edge.Downstream, edge.Downstream),
+        }).ToString();
 
     private static string Seconds(double? s) => s is { } v ? $"{v}s" : "none";
 
