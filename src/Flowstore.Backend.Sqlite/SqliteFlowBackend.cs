@@ -159,6 +159,14 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
         ArgumentNullException.ThrowIfNull(request);
         var projectName = ValidateName(request.Project, "project");
         var flowName = ValidateName(request.Name, "flow");
+        foreach (var label in request.Labels ?? Array.Empty<string>())
+        {
+            if (FlowNames.LabelProblem(label) is { } problem)
+            {
+                throw new FlowstoreException(ErrorIds.InvalidName, FlowErrorKind.InvalidArgument,
+                    $"The label '{FlowNames.Printable(label)}' of flow '{flowName}' {problem}.") { Target = flowName };
+            }
+        }
         if (string.IsNullOrEmpty(request.RegistrationKey))
         {
             throw new ArgumentException("The registration key is empty.", nameof(request));
@@ -484,12 +492,12 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
 
     private static string ValidateName(string? name, string what)
     {
-        if (string.IsNullOrWhiteSpace(name) || name.Any(char.IsControl))
+        if (FlowNames.VisibleNameProblem(name) is { } problem)
         {
             throw new FlowstoreException(ErrorIds.InvalidName, FlowErrorKind.InvalidArgument,
-                $"The {what} name '{name}' is empty or invalid; give a name of visible characters.") { Target = name };
+                $"The {what} name '{FlowNames.Printable(name)}' {problem}.") { Target = name };
         }
-        return name.Trim();
+        return name!.Trim();
     }
 
     private FlowstoreException ProjectExists(string existingName)

@@ -16,12 +16,15 @@ public enum FlowErrorKind
 
 /// <summary>
 /// An error the engine reports to a user. <see cref="ErrorId"/> is stable (tests and scripts match on it);
-/// the message names the file, flow, task or setting at fault and never holds a secret value.
+/// the message names the file, flow, task or setting at fault and never holds a secret value. Control characters in
+/// the message and target (a name such as "a&lt;ESC&gt;[31m") are shown escaped (\u001B), never raw to a terminal.
 /// </summary>
 public class FlowstoreException : Exception
 {
+    private readonly string? _target;
+
     public FlowstoreException(string errorId, FlowErrorKind kind, string message, Exception? inner = null)
-        : base(message, inner)
+        : base(FlowNames.PrintableMessage(message), inner)
     {
         ErrorId = errorId;
         Kind = kind;
@@ -31,7 +34,7 @@ public class FlowstoreException : Exception
     public FlowErrorKind Kind { get; }
 
     /// <summary>The thing at fault (file path, flow name, ...), used as the PowerShell error's target object.</summary>
-    public string? Target { get; init; }
+    public string? Target { get => _target; init => _target = value is null ? null : FlowNames.Printable(value); }
 
     /// <summary>
     /// What the user can do about it, as data: the PowerShell layer renders it as a command line, so the

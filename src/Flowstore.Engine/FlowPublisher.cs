@@ -31,7 +31,7 @@ public sealed class FlowPublisher
                 $"Flow '{flow.Name}' in '{full}' sets no storage, so there is nowhere to publish it; name a storage to publish to.") { Target = full, Hint = FlowHint.PublishStorage(full) };
         var provider = _providers.For(storage);
         var source = System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(full, cancellationToken).ConfigureAwait(false));
-        var context = new StoragePublishContext(full, source, loaded.Compiled.Sha256, flow.Name, flow.Slug, _secrets, log)
+        var context = new StoragePublishContext(full, source, loaded.Compiled.Sha256, flow.Name, FlowNames.ToAsciiSlug(flow.Slug), _secrets, log)
         {
             CompiledFlow = loaded.Compiled.AssemblyBytes,
             Message = options.Message,

@@ -52,6 +52,11 @@ public sealed class FlowRegistrar
     {
         log ??= _ => { };
         var full = Path.GetFullPath(path);
+        if (options.Labels.FirstOrDefault(l => FlowNames.LabelProblem(l) is not null) is { } badLabel)
+        {
+            throw new FlowstoreException(ErrorIds.InvalidName, FlowErrorKind.InvalidArgument,
+                $"The label '{FlowNames.Printable(badLabel)}' {FlowNames.LabelProblem(badLabel)}.") { Target = badLabel };
+        }
         byte[] bytes;
         try
         {
@@ -90,7 +95,7 @@ public sealed class FlowRegistrar
             // file) are stored once: generated keys and image names then come from the file's name, not one flow's.
             var instance = options.Storage is not null ? 0 : flow.StorageInstance;
             var sharing = instance is { } i ? flows.Where(f => options.Storage is not null || f.StorageInstance == i).ToArray() : [flow];
-            var storageSlug = sharing.Length > 1 ? StorageSlug(full, sharing) : flow.Slug;
+            var storageSlug = FlowNames.ToAsciiSlug(sharing.Length > 1 ? StorageSlug(full, sharing) : flow.Slug);
             StorageGroup? group = null;
             if (sharing.Length > 1 && !groups.TryGetValue(instance!.Value, out group))
             {

@@ -15,7 +15,8 @@ internal sealed record CachedFlow(string Name, string Slug, string Structure, st
 /// </summary>
 internal sealed class StructureCache
 {
-    private const int Format = 2;
+    // 2: flows carry their storage instance. 3: slugs keep the letters and digits of any script (format 2 dropped all but a-z and 0-9).
+    private const int Format = 3;
     private readonly string _directory;
 
     public StructureCache(string directory) => _directory = directory;

@@ -138,6 +138,17 @@ public abstract partial class BackendContractTests : IDisposable
     }
 
     [Fact]
+    public async Task CreateProject_ControlCharacters_FailWithInvalidName_ShownEscaped()
+    {
+        var error = await Assert.ThrowsAsync<FlowstoreException>(() => Backend.CreateProjectAsync("team\u001b]0;pwned\u0007", null, Ct));
+
+        Assert.Equal(ErrorIds.InvalidName, error.ErrorId);
+        Assert.Contains("'team\\u001B]0;pwned\\u0007'", error.Message);
+        Assert.DoesNotContain(error.Message + error.Target, c => char.IsControl(c));
+        Assert.DoesNotContain(await Backend.GetProjectsAsync(null, Ct), p => p.Name.StartsWith("team", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ProjectFlowCount_CountsFlowsWithAnUnarchivedVersion()
     {
         var project = await NewProjectAsync();

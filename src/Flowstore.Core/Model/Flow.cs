@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text.RegularExpressions;
 
 namespace Flowstore;
 
@@ -146,6 +145,14 @@ public sealed partial class Flow
     /// <summary>Checks the whole flow (no cycles); called by the loader once the script has run.</summary>
     internal void Validate()
     {
+        foreach (var label in _labels)
+        {
+            if (FlowNames.LabelProblem(label) is { } problem)
+            {
+                throw new FlowstoreException(ErrorIds.InvalidName, FlowErrorKind.InvalidArgument,
+                    $"Flow '{Name}' has the label '{FlowNames.Printable(label)}', which {problem} ({Where(SourceFile, SourceLine)}).") { Target = Name };
+            }
+        }
         _ = TopologicalOrder();
     }
 
@@ -191,21 +198,20 @@ public sealed partial class Flow
 
     private static string ValidateName(string name, string what, Flow? flow, string file, int line)
     {
-        if (string.IsNullOrWhiteSpace(name) || Slugify(name).Length == 0)
+        if (FlowNames.Problem(name) is { } problem)
         {
             var owner = flow is null ? "" : $" in flow '{flow.Name}'";
             throw new FlowstoreException(ErrorIds.InvalidName, FlowErrorKind.InvalidArgument,
-                $"A {what}{owner} has an empty or invalid name '{name}' ({Where(file, line)}); use letters, digits, '_' or '-'.");
+                $"A {what}{owner} has the name '{FlowNames.Printable(name)}', which {problem} ({Where(file, line)}).") { Target = flow?.Name };
         }
         return name.Trim();
     }
 
-    /// <summary>Lower-case letters, digits and single dashes: 'Get Data' → 'get-data'.</summary>
-    public static string Slugify(string name)
-        => SlugPattern().Replace(name.Trim().ToLowerInvariant(), "-").Trim('-');
-
-    [GeneratedRegex("[^a-z0-9]+")]
-    private static partial Regex SlugPattern();
+    /// <summary>
+    /// Lower-case letters and digits of any script, other characters made single dashes: 'Get Data' → 'get-data',
+    /// 'Задача 1' → 'задача-1' (see <see cref="FlowNames"/>).
+    /// </summary>
+    public static string Slugify(string name) => FlowNames.Slugify(name);
 
     public override string ToString() => $"Flow '{Name}' ({_tasks.Count} tasks)";
 }

@@ -9,8 +9,9 @@ namespace Flowstore;
 /// <param name="ScriptSha256">SHA-256 of the local script.</param>
 /// <param name="Flow">The flow's name.</param>
 /// <param name="FlowSlug">
-/// The slug generated keys, file and image names start from: the flow's slug, or, when several flows of one file share
-/// the storage instance (stored once for all of them), the slug of the file's name.
+/// The slug generated keys, file and image names start from, in ASCII (<see cref="FlowNames.ToAsciiSlug"/>): the
+/// flow's slug, or, when several flows of one file share the storage instance (stored once for all of them), the slug
+/// of the file's name.
 /// </param>
 /// <param name="Secrets">Resolves secret names at the moment of use.</param>
 /// <param name="Log">Verbose messages for the user.</param>
