@@ -102,6 +102,8 @@ public sealed record FlowHint(FlowHintKind Kind, string? Name = null, string? Pa
 public static class ErrorIds
 {
     public const string ScriptNotFound = "ScriptNotFound";
+    /// <summary>A file given as a flow script is not a C# file (.cs), e.g. a README.</summary>
+    public const string NotAFlowScript = "NotAFlowScript";
     public const string ScriptCompilationFailed = "ScriptCompilationFailed";
     public const string ScriptExecutionFailed = "ScriptExecutionFailed";
     public const string NoFlowsFound = "NoFlowsFound";

@@ -57,6 +57,7 @@ public sealed class FlowRegistrar
             throw new FlowstoreException(ErrorIds.InvalidName, FlowErrorKind.InvalidArgument,
                 $"The label '{FlowNames.Printable(badLabel)}' {FlowNames.LabelProblem(badLabel)}.") { Target = badLabel };
         }
+        FlowScriptLoader.EnsureFlowScriptFile(full);
         byte[] bytes;
         try
         {

@@ -82,9 +82,23 @@ public sealed class FlowScriptLoader
 
     public ScriptCompiler Compiler => _compiler;
 
+    /// <summary>
+    /// Refuses an existing file that is not a C# file (a README, a .ps1) with <see cref="ErrorIds.NotAFlowScript"/>,
+    /// before it is compiled into hundreds of compiler errors. A missing file is left to the reader (ScriptNotFound).
+    /// </summary>
+    public static void EnsureFlowScriptFile(string path)
+    {
+        if (File.Exists(path) && !string.Equals(Path.GetExtension(path), ".cs", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new FlowstoreException(ErrorIds.NotAFlowScript, FlowErrorKind.InvalidArgument,
+                $"'{path}' is not a flow script: a flow script is a C# file whose name ends in .cs.") { Target = path };
+        }
+    }
+
     /// <summary>Reads, compiles and builds a script file.</summary>
     public async Task<LoadedScript> LoadFileAsync(string path, CancellationToken cancellationToken = default)
     {
+        EnsureFlowScriptFile(path);
         string source;
         try
         {

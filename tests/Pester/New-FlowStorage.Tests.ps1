@@ -42,6 +42,24 @@ Describe 'New-FlowStorage' {
         $storage.Directory | Should -Be (Join-Path $TestDrive 'frozen')
     }
 
+    It 'a Windows path on Linux (or a drive that does not exist) is StorageInvalid naming it, not DriveNotFound' {
+        $err = { New-FlowStorage -Type Local -Path 'C:\flows\x.cs' -StoredAsScript } |
+            Should -Throw -ErrorId 'StorageInvalid,Flowstore.Commands.NewFlowStorageCommand' -PassThru
+        $err.Exception.Message | Should -BeLike "*'C:\flows\x.cs', a Windows path, which cannot be resolved on this machine*"
+        $err = { New-FlowStorage -Type Local -Directory 'nodrive:/frozen' } |
+            Should -Throw -ErrorId 'StorageInvalid,Flowstore.Commands.NewFlowStorageCommand' -PassThru
+        $err.Exception.Message | Should -BeLike "*'nodrive:/frozen'*"
+    }
+
+    It 'a script''s LocalStorage path of another system is kept verbatim, not joined to the script folder, and refused where used' {
+        $file = New-FlowScript "$TestDrive/winpath.cs" ((Get-LinearFlowBody -Name winpath) + "`nflow.Storage = new LocalStorage(path: @`"C:\flows\x.cs`", storedAsScript: true);`n")
+        $err = { Register-Flow -Path $file -Project WinPaths -CreateProject -ErrorAction Stop } |
+            Should -Throw -ErrorId 'StorageInvalid,Flowstore.Commands.RegisterFlowCommand' -PassThru
+        $err.Exception.Message | Should -BeLike "*'C:\flows\x.cs', a Windows path*"
+        $err.Exception.Message | Should -Not -BeLike "*$TestDrive*C:*"
+        @(Get-Flow -Project WinPaths) | Should -HaveCount 0
+    }
+
     It 'offers only the parameters of the chosen type (dynamic parameters)' {
         $keys = (Get-Command New-FlowStorage -ArgumentList Local).Parameters.Keys
         $keys | Should -Contain 'Path'

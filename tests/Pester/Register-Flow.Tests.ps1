@@ -91,6 +91,43 @@ Describe 'Register-Flow' {
             { Register-Flow -Path (Join-Path $TestDrive 'no/such/flow.cs') -Project Folder -ErrorAction Stop } |
                 Should -Throw -ErrorId 'ScriptNotFound,Flowstore.Commands.RegisterFlowCommand'
         }
+
+        It '** matches any depth of folders, *.cs only' {
+            $null = New-FlowProject -Name Deep
+            $result = Register-Flow -Path "$tree/**/*.cs" -Project Deep
+            $result.Name | Sort-Object | Should -Be @('nested', 'top')
+            $result.Status | Should -Be @('Registered', 'Registered')
+            $below = Register-Flow -Path "$tree/sub/**/*.cs" -Project Deep
+            $below.Name | Should -Be 'nested'
+        }
+
+        It 'a pattern that matches nothing is ScriptNotFound naming it, with or without **' {
+            foreach ($pattern in "$tree/zzz*.cs", "$tree/**/zzz*.cs", "$TestDrive/nowhere/**/*.cs") {
+                $err = { Register-Flow -Path $pattern -Project Folder -ErrorAction Stop } |
+                    Should -Throw -ErrorId 'ScriptNotFound,Flowstore.Commands.RegisterFlowCommand' -PassThru
+                $err.Exception.Message | Should -BeLike "*'$pattern'*"
+            }
+        }
+
+        It 'an empty folder, or one without .cs files, is ScriptNotFound' {
+            $empty = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'empty') -Force
+            $err = { Register-Flow -Path $empty.FullName -Project Folder -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ScriptNotFound,Flowstore.Commands.RegisterFlowCommand' -PassThru
+            $err.Exception.Message | Should -BeLike "*'$($empty.FullName)' holds no flow script*"
+        }
+
+        It 'a pattern matching only other files says none is a .cs file' {
+            $err = { Register-Flow -Path "$tree/*.txt" -Project Folder -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ScriptNotFound,Flowstore.Commands.RegisterFlowCommand' -PassThru
+            $err.Exception.Message | Should -BeLike '*1 file(s), none a .cs file*'
+        }
+
+        It 'a file that is not a .cs file is refused as NotAFlowScript, not compiled' {
+            $err = { Register-Flow -Path "$tree/readme.txt" -Project Folder -ErrorAction Stop } |
+                Should -Throw -ErrorId 'NotAFlowScript,Flowstore.Commands.RegisterFlowCommand' -PassThru
+            $err.Exception.Message | Should -BeLike "*'$tree/readme.txt' is not a flow script*.cs*"
+            $err.Exception.Message | Should -Not -BeLike '*error CS*'
+        }
     }
 
     Context '-Name' {

@@ -108,6 +108,29 @@ cleanup.Task("second", () => { }).After(first);
                 Should -Throw -ErrorId 'ScriptNotFound,Flowstore.Commands.TestFlowScriptCommand'
         }
 
+        It 'a pattern that matches nothing, or an empty folder, is ScriptNotFound naming it' {
+            $empty = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'nothing-here') -Force
+            foreach ($path in "$TestDrive/zzz*.cs", "$TestDrive/**/zzz*.cs", $empty.FullName) {
+                $err = { Test-FlowScript $path -ErrorAction Stop } |
+                    Should -Throw -ErrorId 'ScriptNotFound,Flowstore.Commands.TestFlowScriptCommand' -PassThru
+                $err.Exception.Message | Should -BeLike "*'$path'*"
+            }
+        }
+
+        It '** finds scripts at any depth' {
+            $null = New-FlowScript "$TestDrive/globbed/a/b/c/deep.cs" (Get-LinearFlowBody -Name deep)
+            (Test-FlowScript "$TestDrive/globbed/**/*.cs").Name | Should -Be 'deep'
+        }
+
+        It 'a README is refused as NotAFlowScript instead of hundreds of compiler errors' {
+            $readme = Join-Path $TestDrive 'README.md'
+            Set-Content -LiteralPath $readme -Value "# Flows`n`nSee *.cs; nothing here compiles."
+            $err = { Test-FlowScript -Path $readme -ErrorAction Stop } |
+                Should -Throw -ErrorId 'NotAFlowScript,Flowstore.Commands.TestFlowScriptCommand' -PassThru
+            $err.Exception.Message | Should -BeLike "*'$readme' is not a flow script*"
+            $err.Exception.Message | Should -Not -BeLike '*error CS*'
+        }
+
         It 'a bad file does not stop the others' {
             $good = New-FlowScript "$TestDrive/good.cs" (Get-LinearFlowBody -Name good)
             $result = Test-FlowScript "$TestDrive/none.cs", $good -ErrorAction SilentlyContinue -ErrorVariable ev

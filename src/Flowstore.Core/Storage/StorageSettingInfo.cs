@@ -91,7 +91,7 @@ public sealed class StorageSettingInfo
                 {
                     throw Invalid(storageType, "a map of key = value; an entry is empty");
                 }
-                map[LocalPath == StorageSettingPath.FileKeys && resolvePath is not null ? resolvePath(key) : key] = item;
+                map[LocalPath == StorageSettingPath.FileKeys && resolvePath is not null ? ResolveLocal(key, storageType, resolvePath) : key] = item;
             }
             return map;
         }
@@ -100,8 +100,8 @@ public sealed class StorageSettingInfo
             var text = value.ToString()!;
             return (LocalPath, resolvePath) switch
             {
-                (StorageSettingPath.File, not null) => resolvePath(text),
-                (StorageSettingPath.UrlOrFile, not null) when !LooksLikeUrl(text) => new Uri(resolvePath(text)).AbsoluteUri,
+                (StorageSettingPath.File, not null) => ResolveLocal(text, storageType, resolvePath),
+                (StorageSettingPath.UrlOrFile, not null) when !LooksLikeUrl(text) => new Uri(ResolveLocal(text, storageType, resolvePath)).AbsoluteUri,
                 _ => text,
             };
         }
@@ -118,6 +118,30 @@ public sealed class StorageSettingInfo
         catch (Exception e) when (e is InvalidCastException or FormatException or OverflowException)
         {
             throw Invalid(storageType, $"a {ValueType.Name}, not '{value}'");
+        }
+    }
+
+    /// <summary>
+    /// A local path made absolute where the user is. A path of another operating system ('C:\flows\x.cs' on Linux),
+    /// or one the front end cannot resolve (an unknown drive), is <see cref="ErrorIds.StorageInvalid"/> naming it.
+    /// </summary>
+    private string ResolveLocal(string path, string storageType, Func<string, string> resolvePath)
+    {
+        var what = $"{storageType} storage setting {Name}";
+        if (LocalPaths.ForeignSystem(path) is { } system)
+        {
+            throw LocalPaths.Foreign(path, system, what, storageType, Name);
+        }
+        try
+        {
+            return resolvePath(path);
+        }
+        catch (Exception e) when (e is not FlowstoreException and not OutOfMemoryException)
+        {
+            // The front end's own failure (PowerShell: DriveNotFoundException): say which setting and path.
+            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
+                $"{what} is '{path}', which cannot be resolved on this machine: {e.Message}", e)
+            { Target = path, Hint = FlowHint.StorageSetting(storageType, Name) };
         }
     }
 

@@ -1,46 +1,100 @@
 namespace Flowstore.Commands;
 
-/// <summary>Turns -Path arguments (files, folders, wildcards) into flow script files.</summary>
+/// <summary>Turns -Path arguments (files, folders, wildcards, "**" globs) into flow script files.</summary>
 internal static class PathResolver
 {
     /// <summary>
-    /// Files as given; folders expand to every *.cs below them; wildcards expand. A path that matches
-    /// nothing is a non-terminating error naming it.
+    /// A file as given (the engine refuses one that is not a .cs file); a folder expands to every *.cs below it;
+    /// wildcards expand ("**" to any depth), keeping the .cs files. A path that matches no flow script (a missing
+    /// file, a pattern that matches nothing, a folder without .cs files) is a non-terminating ScriptNotFound naming it.
     /// </summary>
     public static IEnumerable<string> ResolveScripts(PSCmdlet cmdlet, IEnumerable<string> paths)
     {
         foreach (var path in paths)
         {
-            IEnumerable<string> resolved;
+            IReadOnlyList<string> scripts;
             try
             {
-                resolved = cmdlet.GetResolvedProviderPathFromPSPath(path, out var provider).ToArray();
-                if (provider.Name != "FileSystem")
-                {
-                    throw new ItemNotFoundException($"'{path}' is not a file system path.");
-                }
+                scripts = Resolve(cmdlet, path);
             }
-            catch (Exception e) when (e is ItemNotFoundException or System.Management.Automation.DriveNotFoundException or ProviderNotFoundException)
+            catch (Exception e) when (e is ItemNotFoundException or System.Management.Automation.DriveNotFoundException or ProviderNotFoundException
+                or NotSupportedException or ArgumentException or IOException or UnauthorizedAccessException)
             {
-                cmdlet.WriteError(new ErrorRecord(
-                    new FlowstoreException(ErrorIds.ScriptNotFound, FlowErrorKind.ObjectNotFound, $"Flow script '{path}' does not exist.", e),
-                    ErrorIds.ScriptNotFound, ErrorCategory.ObjectNotFound, path));
+                NotFound(cmdlet, path, $"Flow script '{path}' does not exist.", e);
                 continue;
             }
-            foreach (var item in resolved)
+            catch (FlowstoreException e)
             {
-                if (Directory.Exists(item))
-                {
-                    foreach (var file in Directory.EnumerateFiles(item, "*.cs", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-                    {
-                        yield return file;
-                    }
-                }
-                else
-                {
-                    yield return item;
-                }
+                NotFound(cmdlet, path, e.Message, e);
+                continue;
+            }
+            foreach (var script in scripts)
+            {
+                yield return script;
             }
         }
     }
+
+    private static IReadOnlyList<string> Resolve(PSCmdlet cmdlet, string path)
+    {
+        var wildcard = WildcardPattern.ContainsWildcardCharacters(path);
+        IReadOnlyList<string> items;
+        if (ScriptFiles.HasGlobstar(path))
+        {
+            var (root, glob) = ScriptFiles.Split(path);
+            var folder = cmdlet.GetUnresolvedProviderPathFromPSPath(root.Length == 0 ? "." : root);
+            if (!Directory.Exists(folder))
+            {
+                throw NoScripts(path, $"Flow script pattern '{path}' matches nothing: the folder '{folder}' does not exist.");
+            }
+            items = ScriptFiles.Match(folder, glob);
+        }
+        else
+        {
+            items = cmdlet.GetResolvedProviderPathFromPSPath(path, out var provider).ToArray();
+            if (provider.Name != "FileSystem")
+            {
+                throw new ItemNotFoundException($"'{path}' is not a file system path.");
+            }
+        }
+
+        var scripts = new List<string>();
+        var others = 0;
+        foreach (var item in items)
+        {
+            if (Directory.Exists(item))
+            {
+                var below = Directory.EnumerateFiles(item, "*.cs", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
+                if (below.Length == 0 && !wildcard)
+                {
+                    throw NoScripts(path, $"The folder '{item}' holds no flow script (no .cs file in it or below it).");
+                }
+                scripts.AddRange(below);
+            }
+            else if (!wildcard || string.Equals(Path.GetExtension(item), ".cs", StringComparison.OrdinalIgnoreCase))
+            {
+                // A file named as such goes to the engine, which refuses it when it is not a .cs file.
+                scripts.Add(item);
+            }
+            else
+            {
+                others++;
+            }
+        }
+        if (scripts.Count == 0)
+        {
+            throw NoScripts(path, others == 0
+                ? $"Flow script pattern '{path}' matches nothing."
+                : $"Flow script pattern '{path}' matches no flow script: {others} file(s), none a .cs file.");
+        }
+        return scripts;
+    }
+
+    private static FlowstoreException NoScripts(string path, string message)
+        => new(ErrorIds.ScriptNotFound, FlowErrorKind.ObjectNotFound, message) { Target = path };
+
+    private static void NotFound(PSCmdlet cmdlet, string path, string message, Exception inner)
+        => cmdlet.WriteError(new ErrorRecord(
+            new FlowstoreException(ErrorIds.ScriptNotFound, FlowErrorKind.ObjectNotFound, message, inner) { Target = path },
+            ErrorIds.ScriptNotFound, ErrorCategory.ObjectNotFound, path));
 }

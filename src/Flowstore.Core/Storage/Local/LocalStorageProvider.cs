@@ -26,7 +26,7 @@ public sealed class LocalStorageProvider : IStorageProvider
         var local = (LocalStorage)settings;
         var baseDir = System.IO.Path.GetDirectoryName(context.ScriptPath)!;
         return local.StoredAsScript
-            ? local with { Path = local.Path is null ? context.ScriptPath : System.IO.Path.GetFullPath(local.Path, baseDir) }
+            ? local with { Path = local.Path is null ? context.ScriptPath : LocalPaths.Resolve(local.Path, baseDir) }
             // Frozen copies are named by the script's content: the same script maps to the same file.
             : Frozen(local, baseDir, context.FlowSlug, context.ScriptSha256);
     }
@@ -36,6 +36,7 @@ public sealed class LocalStorageProvider : IStorageProvider
         var local = (LocalStorage)settings;
         if (local.StoredAsScript)
         {
+            LocalPaths.RequireUsableHere(local.Path, $"The script file of flow '{context.Flow}' (Local storage)");
             if (!File.Exists(local.Path))
             {
                 throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.ObjectNotFound,
@@ -49,6 +50,7 @@ public sealed class LocalStorageProvider : IStorageProvider
             return new PreparedStorage(local, new StoredScript(stored, $"'{local.Path}'"));
         }
 
+        LocalPaths.RequireUsableHere(local.Directory, $"The folder for the compiled flow '{context.Flow}' (Local frozen storage)", setting: nameof(LocalStorage.Directory));
         var target = local.ArtifactPath!;
         if (!File.Exists(target))
         {
@@ -72,7 +74,8 @@ public sealed class LocalStorageProvider : IStorageProvider
                 ? throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
                     $"Local script storage needs a path to publish '{context.ScriptPath}' to: the file the script is copied to.")
                     { Target = context.ScriptPath, Hint = FlowHint.StorageSetting("Local", nameof(LocalStorage.Path)) }
-                : System.IO.Path.GetFullPath(local.Path, baseDir);
+                : LocalPaths.Resolve(local.Path, baseDir);
+            LocalPaths.RequireUsableHere(target, $"The file to publish '{context.ScriptPath}' to (Local storage)");
             local = local with { Path = target };
             if (!string.Equals(target, context.ScriptPath, StringComparison.Ordinal))
             {
@@ -89,6 +92,7 @@ public sealed class LocalStorageProvider : IStorageProvider
         }
 
         local = Frozen(local, baseDir, context.FlowSlug, context.ScriptSha256);
+        LocalPaths.RequireUsableHere(local.Directory, $"The folder for the compiled flow '{context.Flow}' (Local frozen storage)", setting: nameof(LocalStorage.Directory));
         var artifact = local.ArtifactPath!;
         var assembly = context.RequireCompiledFlow();
         if (!File.Exists(artifact))
@@ -101,8 +105,13 @@ public sealed class LocalStorageProvider : IStorageProvider
     /// <summary>Frozen settings completed: the absolute directory and the copy named by the script's content.</summary>
     private LocalStorage Frozen(LocalStorage local, string baseDir, string flowSlug, string scriptSha256)
     {
-        var directory = System.IO.Path.GetFullPath(local.Directory ?? _defaultDirectory, baseDir);
-        return local with { Directory = directory, ArtifactPath = System.IO.Path.Combine(directory, flowSlug, scriptSha256[..16] + ".dll") };
+        var directory = LocalPaths.Resolve(local.Directory ?? _defaultDirectory, baseDir);
+        // A folder of another operating system is kept as written; the artifact path is joined in its own syntax.
+        var separator = LocalPaths.ForeignSystem(directory) == "Windows" ? "\\" : "/";
+        var artifact = LocalPaths.ForeignSystem(directory) is null
+            ? System.IO.Path.Combine(directory, flowSlug, scriptSha256[..16] + ".dll")
+            : directory.TrimEnd('/', '\\') + separator + flowSlug + separator + scriptSha256[..16] + ".dll";
+        return local with { Directory = directory, ArtifactPath = artifact };
     }
 
     // Write to a temporary name, then move: a crash never leaves a half-written file behind.
@@ -128,6 +137,7 @@ public sealed class LocalStorageProvider : IStorageProvider
         {
             var path = local.Path ?? throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidData,
                 "Local script storage has no path.");
+            LocalPaths.RequireUsableHere(path, "The registered flow script (Local storage)");
             if (!File.Exists(path))
             {
                 throw new FlowstoreException(ErrorIds.StorageFetchFailed, FlowErrorKind.ObjectNotFound,
@@ -147,6 +157,7 @@ public sealed class LocalStorageProvider : IStorageProvider
 
         var artifact = local.ArtifactPath ?? throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidData,
             "Local frozen storage has no stored flow; register the flow again.");
+        LocalPaths.RequireUsableHere(artifact, "The registered compiled flow (Local frozen storage)", setting: nameof(LocalStorage.Directory));
         if (!File.Exists(artifact))
         {
             throw new FlowstoreException(ErrorIds.StorageFetchFailed, FlowErrorKind.ObjectNotFound,
