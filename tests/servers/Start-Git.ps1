@@ -18,8 +18,9 @@ param([Parameter(Mandatory)][string]$WorkDirectory)
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
 
+$backend = '/usr/lib/git-core/git-http-backend'
 . (Join-Path $PSScriptRoot 'Prerequisites.ps1')
-Install-Prerequisite -Caller 'Start-Git' -Requirement ([ordered]@{ git = 'git'; '/usr/lib/git-core/git-http-backend' = 'git' })
+Install-Prerequisite -Caller 'Start-Git' -Requirement ([ordered]@{ git = 'git'; $backend = 'git' })
 
 $project = Join-Path $PSScriptRoot 'GitHttp/GitHttp.csproj'
 $null = New-Item -ItemType Directory -Force -Path $WorkDirectory
