@@ -162,6 +162,22 @@ flow.Task("after", (int x) => Console.WriteLine("must not run"), boom);
             { Invoke-Flow "$TestDrive/nothing.cs" -ErrorAction Stop } | Should -Throw -ErrorId 'ScriptNotFound,Flowstore.Commands.InvokeFlowCommand'
         }
 
+        It 'flow and task names in any script run, and the task prefix shows the name' {
+            $file = New-FlowScript "$TestDrive/unicode.cs" "var flow = new Flow(`"フロー`");`nflow.Task(`"задача`", () => Console.WriteLine(`"привет`"));`n"
+            $out = Split-RunOutput (Invoke-Flow $file 6>&1)
+            $out.Run.FlowName | Should -Be 'フロー'
+            $out.Run.State | Should -Be 'Success'
+            $out.Text | Should -Contain '[задача] привет'
+        }
+
+        It 'a task name with control characters is InvalidName, shown escaped, and nothing reaches the terminal raw' {
+            $file = New-FlowScript "$TestDrive/hostile.cs" "var flow = new Flow(`"x`");`nflow.Task(`"a\u0007b\nc\u001b[31m`", () => 1);`n"
+            $err = { Invoke-Flow $file -ErrorAction Stop 6>$null } | Should -Throw -ErrorId 'InvalidName,Flowstore.Commands.InvokeFlowCommand' -PassThru
+            $err.Exception.Message | Should -BeLike '*a\u0007b\u000Ac\u001B`[31m*'
+            $err.Exception.Message | Should -Not -Match '[\x00-\x08\x0B-\x1F\x7F]'
+            "$($err.ErrorDetails.Message)" | Should -Not -Match '[\x00-\x08\x0B-\x1F\x7F]'
+        }
+
         It 'a compile error is ScriptCompilationFailed' {
             $file = New-FlowScript "$TestDrive/broken.cs" "var flow = new Flow(`"x`");`nflow.Task(`"t`", () => 1)`n"
             { Invoke-Flow $file -ErrorAction Stop } | Should -Throw -ErrorId 'ScriptCompilationFailed,Flowstore.Commands.InvokeFlowCommand'
