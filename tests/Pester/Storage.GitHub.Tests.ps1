@@ -135,6 +135,25 @@ Describe 'GitHub storage: the getting-started walk-through' {
     }
 }
 
+Describe 'GitHub storage without -AccessTokenSecret' {
+    It 'uses the secret GITHUB_ACCESS_TOKEN for a private repository and says so in the verbose stream, naming it, never its value' {
+        $gh = New-GitHubRepo
+        $local = New-FlowScript "$TestDrive/default/dflt.cs" (Get-LinearFlowBody -Name dflt -Message 'read with the default token')
+        $null = Push-TestFile $gh 'flows/dflt.cs' (Get-Content -LiteralPath $local -Raw)
+
+        $storage = New-FlowStorage -Type GitHub -Repo $gh.Name -Path flows/dflt.cs -BaseUrl $BaseUrl
+        $output = Register-Flow -Path $local -Storage $storage -Project P -CreateProject -Verbose 4>&1
+        $verbose = @($output | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+        $registration = $output | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] }
+
+        $registration.Status | Should -Be 'Registered'
+        $verbose | Where-Object { $_ -like "*using the access token in secret 'GITHUB_ACCESS_TOKEN' (the default name)*" } | Should -Not -BeNullOrEmpty
+        ($verbose -join "`n") | Should -Not -BeLike "*$env:FLOWSTORE_TEST_GITHOSTS_TOKEN*"
+        (Get-Flow -Name dflt -Project P).StorageJson | Should -Not -BeLike '*accessTokenSecret*'
+        Get-HostText (Start-FlowRun -Name dflt -Project P -Wait 6>&1) | Should -Contain '[print_data] read with the default token'
+    }
+}
+
 Describe 'GitHub storage: New-FlowStorage | Publish-FlowScript | Register-Flow' {
     It 'commits the local file through the API, outputs the commit, registers it, and the run uses it' {
         $gh = New-GitHubRepo -DefaultBranch trunk
