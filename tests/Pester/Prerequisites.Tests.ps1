@@ -128,7 +128,7 @@ Describe 'Install-Prerequisite' {
 Describe 'Start scripts on a machine without the tools' {
     BeforeAll {
         # One child pwsh whose PATH holds only a stand-in apt-get that fails: each script must try to install, then stop.
-        $cases = 'S3', 'Gcs', 'GitHosts'
+        $cases = 'S3', 'Gcs', 'Git', 'GitHosts'
         $script = [System.Text.StringBuilder]::new()
         foreach ($name in $cases) {
             $folder = "$TestDrive/start-$name"
@@ -149,6 +149,7 @@ try { & '$(Join-Path $servers "Start-$name.ps1")' -WorkDirectory '$folder/work' 
     It 'Start-<Name>.ps1 with no <Command> on the PATH asks apt-get for <Package>' -ForEach @(
         @{ Name = 'S3'; Command = 'npm'; Package = 'nodejs npm' }
         @{ Name = 'Gcs'; Command = 'npm'; Package = 'nodejs npm' }
+        @{ Name = 'Git'; Command = 'git'; Package = 'git' }
         @{ Name = 'GitHosts'; Command = 'git'; Package = 'git' }
     ) {
         $folder = "$TestDrive/start-$Name"
