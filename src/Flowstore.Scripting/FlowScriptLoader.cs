@@ -160,12 +160,17 @@ public sealed class FlowScriptLoader
             throw new FlowstoreException(ErrorIds.NoFlowsFound, FlowErrorKind.InvalidData,
                 $"No flows found in {origin}: the script creates no Flow (write `var flow = new Flow(\"name\");`).") { Target = origin };
         }
-        var duplicate = flows.GroupBy(f => f.Name, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
+        // Names equal but for case make one slug too; names that differ otherwise but make one slug would share
+        // the files, keys and images named after it.
+        var duplicate = flows.GroupBy(f => f.Slug, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
         {
             var lines = string.Join(", ", duplicate.Select(f => Flow.Where(f.SourceFile, f.SourceLine)));
-            throw new FlowstoreException(ErrorIds.DuplicateFlowName, FlowErrorKind.InvalidData,
-                $"{origin} creates {duplicate.Count()} flows named '{duplicate.Key}' ({lines}); flow names must be unique within a file.") { Target = origin };
+            var names = duplicate.Select(f => f.Name).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+            throw new FlowstoreException(ErrorIds.DuplicateFlowName, FlowErrorKind.InvalidData, names.Length == 1
+                ? $"{origin} creates {duplicate.Count()} flows named '{names[0]}' ({lines}); flow names must be unique within a file."
+                : $"{origin} creates flows {string.Join(" and ", names.Select(n => $"'{n}'"))} ({lines}): the names differ, but {(names.Length == 2 ? "both make" : "all make")} the slug " +
+                  $"'{duplicate.Key}'; flow names must make different slugs within a file.") { Target = origin };
         }
         foreach (var flow in flows)
         {

@@ -162,6 +162,22 @@ public sealed class ScriptLoadingTests : IDisposable
     }
 
     [Fact]
+    public async Task Two_flows_whose_names_differ_but_make_one_slug_are_DuplicateFlowName_saying_so()
+    {
+        var path = _temp.Write("slug_flow.cs", """
+            using Flowstore;
+            new Flow("Get Data").Task("x", () => 1);
+            new Flow("get_data").Task("y", () => 2);
+            """);
+
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => _loader.LoadFileAsync(path));
+
+        Assert.Equal(ErrorIds.DuplicateFlowName, e.ErrorId);
+        Assert.Contains("flows 'Get Data' and 'get_data'", e.Message);
+        Assert.Contains("the names differ, but both make the slug 'get-data'", e.Message);
+    }
+
+    [Fact]
     public async Task Two_flows_with_one_name_are_DuplicateFlowName()
     {
         var path = _temp.Write("dupe_flow.cs", """
