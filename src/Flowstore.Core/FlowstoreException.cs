@@ -151,4 +151,6 @@ public static class ErrorIds
     public const string RunWaitTimedOut = "RunWaitTimedOut";
     public const string PinnedVersionUnavailable = "PinnedVersionUnavailable";
     public const string RunAgentLost = "RunAgentLost";
+    /// <summary>A fetched flow could not be loaded or built for a reason that is not the script's (a corrupt, truncated or empty compiled flow).</summary>
+    public const string FlowLoadFailed = "FlowLoadFailed";
 }

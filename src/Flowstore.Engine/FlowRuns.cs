@@ -44,7 +44,9 @@ public sealed class FlowRuns
         var full = Path.GetFullPath(path);
         var loaded = await _loader.LoadFileAsync(full, cancellationToken).ConfigureAwait(false);
         var flow = loaded.SelectOne(name);
-        return await _builder.ExecuteAsync(flow, parameters, observer, loaded.Compiled.Sha256, "local file " + full, null, cancellationToken).ConfigureAwait(false);
+        var preamble = new[] { new RunLogEntry(DateTimeOffset.UtcNow, null, "Info", Provenance.LocalFile(full, loaded.Compiled.Sha256)) };
+        observer?.LogWritten(preamble[0]);
+        return await _builder.ExecuteAsync(flow, parameters, observer, loaded.Compiled.Sha256, "local file " + full, null, cancellationToken, preamble).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -54,8 +56,14 @@ public sealed class FlowRuns
     public async Task<FlowRunResult> RunAsync(FlowRecord flow, IReadOnlyDictionary<string, object?>? parameters,
         IRunObserver? observer = null, CancellationToken cancellationToken = default)
     {
-        var (built, source) = await _builder.PrepareAsync(flow, null, cancellationToken).ConfigureAwait(false);
-        return await _builder.ExecuteAsync(built, parameters, observer, source.Sha256, source.StorageVersion, flow, cancellationToken).ConfigureAwait(false);
+        var preamble = new List<RunLogEntry>();
+        var (built, source) = await _builder.PrepareAsync(flow, null, cancellationToken, log: line =>
+        {
+            var entry = new RunLogEntry(DateTimeOffset.UtcNow, null, "Info", line);
+            preamble.Add(entry);
+            observer?.LogWritten(entry);
+        }).ConfigureAwait(false);
+        return await _builder.ExecuteAsync(built, parameters, observer, source.Sha256, source.StorageVersion, flow, cancellationToken, preamble).ConfigureAwait(false);
     }
 
     // ---------------------------------------------------------------- recorded runs
@@ -119,6 +127,7 @@ public sealed class FlowRuns
         var pendingLog = new ConcurrentQueue<RunLogEntry>();
         var tasks = new ConcurrentDictionary<string, TaskRunRecord>(StringComparer.Ordinal);
         var recorder = new Recorder(observer, pendingLog, tasks);
+        var timing = _timing();
 
         async Task FlushAsync()
         {
@@ -133,19 +142,36 @@ public sealed class FlowRuns
             }
         }
 
-        using var heartbeatStop = new CancellationTokenSource();
-        var heartbeat = Task.Run(async () =>
+        // While the run goes, changed task states and new log lines are written every LogFlushInterval (in batches),
+        // so a run whose agent dies shows what it did up to about that long before; the heartbeat itself (which also
+        // asks whether the run was stopped) goes at least every HeartbeatInterval.
+        using var writerStop = new CancellationTokenSource();
+        var writer = Task.Run(async () =>
         {
-            using var timer = new PeriodicTimer(_timing().HeartbeatInterval);
+            var tick = timing.LogFlushInterval < timing.HeartbeatInterval ? timing.LogFlushInterval : timing.HeartbeatInterval;
+            using var timer = new PeriodicTimer(tick);
+            var lastBeat = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
-                while (await timer.WaitForNextTickAsync(heartbeatStop.Token).ConfigureAwait(false))
+                while (await timer.WaitForNextTickAsync(writerStop.Token).ConfigureAwait(false))
                 {
-                    if (await Backend.HeartbeatAsync(run.Id, agent, tasks.Values.ToArray(), heartbeatStop.Token).ConfigureAwait(false))
+                    try
                     {
-                        stop.Cancel();
+                        if (recorder.TakeTasksChanged() || System.Diagnostics.Stopwatch.GetElapsedTime(lastBeat) >= timing.HeartbeatInterval)
+                        {
+                            lastBeat = System.Diagnostics.Stopwatch.GetTimestamp();
+                            if (await Backend.HeartbeatAsync(run.Id, agent, tasks.Values.ToArray(), writerStop.Token).ConfigureAwait(false))
+                            {
+                                stop.Cancel();
+                            }
+                        }
+                        await FlushAsync().ConfigureAwait(false);
                     }
-                    await FlushAsync().ConfigureAwait(false);
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // A backend that failed for a moment: the lines stay queued and the next tick tries again; the
+                        // run's end is recorded by the completion, which reports a backend that stays down.
+                    }
                 }
             }
             catch (OperationCanceledException)
@@ -159,13 +185,14 @@ public sealed class FlowRuns
         {
             flow ??= await _catalog.GetFlowOfRunAsync(run, stop.Token).ConfigureAwait(false);
             // Provenance is known as soon as the script is fetched: a run that then fails (changed structure,
-            // bad parameters) still records what it fetched.
-            var (built, source) = await _builder.PrepareAsync(flow, run.PinnedStorageVersion, stop.Token, s => fetchedSource = s).ConfigureAwait(false);
+            // bad parameters) still records what it fetched; its log starts with where the script came from.
+            var (built, source) = await _builder.PrepareAsync(flow, run.PinnedStorageVersion, stop.Token, s => fetchedSource = s,
+                line => recorder.LogWritten(new RunLogEntry(DateTimeOffset.UtcNow, null, "Info", line))).ConfigureAwait(false);
             var parameters = ParameterBinder.Bind(built, run.Parameters);
             var execution = await FlowExecutor.RunAsync(built, parameters, new ExecutionOptions
             {
                 Observer = recorder,
-                MaxParallelism = _timing().MaxParallelism,
+                MaxParallelism = timing.MaxParallelism,
                 Redactions = () => _secrets.ResolvedValues,
                 Secrets = _secrets,
             }, stop.Token).ConfigureAwait(false);
@@ -173,7 +200,8 @@ public sealed class FlowRuns
             {
                 State = execution.State,
                 Error = execution.Error,
-                ErrorId = execution.State switch { RunState.Failed => RunErrors.Failed, RunState.Cancelled => RunErrors.Cancelled, _ => null },
+                // A task that failed on an error Flowstore raised (SecretNotFound, ...) keeps that id on the run.
+                ErrorId = execution.State switch { RunState.Failed => execution.ErrorId ?? RunErrors.Failed, RunState.Cancelled => RunErrors.Cancelled, _ => null },
                 ScriptSha256 = source.Sha256,
                 StorageVersion = source.StorageVersion,
                 Tasks = execution.Tasks.Select(ToRecord).ToArray(),
@@ -187,21 +215,27 @@ public sealed class FlowRuns
                 ScriptSha256 = fetchedSource?.Sha256, StorageVersion = fetchedSource?.StorageVersion,
             };
         }
-        catch (FlowstoreException e)
+        catch (Exception e)
         {
-            // A storage or library may echo a credential in its message: never let a resolved secret into the record.
-            var message = SecretRedaction.Redact(e.Message);
+            // Whatever failed (fetch, load, build, parameters, or a fault of Flowstore itself) ends this run Failed with
+            // an id, and the agent goes on with its next run. A storage or library may echo a credential in its
+            // message: never let a resolved secret into the record.
+            var message = SecretRedaction.Redact(e is FlowstoreException
+                ? e.Message
+                : $"The run of flow '{run.FlowName}' version {run.FlowVersion} failed: {e.GetType().Name}: {e.Message}");
+            // Into the run's log only: a caller sees this error once, as the failed run's error.
             pendingLog.Enqueue(new RunLogEntry(DateTimeOffset.UtcNow, null, "Error", message));
             completion = new RunCompletion
             {
-                State = RunState.Failed, Error = message, ErrorId = e.ErrorId,
+                State = RunState.Failed, Error = message, ErrorId = (e as FlowstoreException)?.ErrorId ?? RunErrors.Failed,
                 ScriptSha256 = fetchedSource?.Sha256, StorageVersion = fetchedSource?.StorageVersion,
+                Tasks = tasks.Values.ToArray(),
             };
         }
         finally
         {
-            heartbeatStop.Cancel();
-            await heartbeat.ConfigureAwait(false);
+            writerStop.Cancel();
+            await writer.ConfigureAwait(false);
         }
 
         await FlushAsync().ConfigureAwait(false);
@@ -303,9 +337,15 @@ public sealed class FlowRuns
     /// <summary>Keeps task states and log lines for heartbeats, and passes them on to the caller's observer.</summary>
     private sealed class Recorder(IRunObserver? inner, ConcurrentQueue<RunLogEntry> log, ConcurrentDictionary<string, TaskRunRecord> tasks) : IRunObserver
     {
+        private int _tasksChanged;
+
+        /// <summary>True (once) when a task state changed since the last call.</summary>
+        public bool TakeTasksChanged() => Interlocked.Exchange(ref _tasksChanged, 0) == 1;
+
         public void TaskStateChanged(TaskRunResult task, int done, int total)
         {
             tasks[task.Slug] = ToRecord(task);
+            Volatile.Write(ref _tasksChanged, 1);
             inner?.TaskStateChanged(task, done, total);
         }
 

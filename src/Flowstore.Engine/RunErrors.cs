@@ -2,8 +2,9 @@ namespace Flowstore.Engine;
 
 /// <summary>
 /// The error a run that did not succeed stands for, so that a caller waiting for it (a CI step) fails: a Failed
-/// run keeps its own error id (the fetch, structure or parameter error that ended it; FlowRunFailed when a task
-/// failed), a Cancelled run is FlowRunCancelled. Null for a run that succeeded or has not ended.
+/// run keeps its own error id (the fetch, load, structure or parameter error that ended it; the id of an error
+/// Flowstore raised inside a task, such as SecretNotFound; FlowRunFailed when a task failed otherwise), a Cancelled
+/// run is FlowRunCancelled. Null for a run that succeeded or has not ended.
 /// </summary>
 public static class RunErrors
 {
@@ -30,7 +31,7 @@ public static class RunErrors
             // The recorded run keeps the message only; the fix its error suggests is worked out again here.
             Hint = id switch
             {
-                ErrorIds.StructureChanged => FlowHint.RegisterFlow(scriptPath, project),
+                ErrorIds.StructureChanged or ErrorIds.FlowLoadFailed => FlowHint.RegisterFlow(scriptPath, project),
                 ErrorIds.PinnedVersionUnavailable => FlowHint.RunUnpinned(),
                 _ => null,
             },

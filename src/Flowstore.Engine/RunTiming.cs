@@ -12,6 +12,12 @@ public sealed class RunTiming
     /// <summary>A Running run whose heartbeat is older than this is failed: its agent is gone.</summary>
     public TimeSpan HeartbeatTimeout { get; init; } = Seconds("FLOWSTORE_HEARTBEAT_TIMEOUT", 60);
 
+    /// <summary>
+    /// How often a running run writes its new log lines and changed task states (FLOWSTORE_LOG_FLUSH_INTERVAL, seconds;
+    /// default 0.5): what a run did is kept up to about this long before its agent dies.
+    /// </summary>
+    public TimeSpan LogFlushInterval { get; init; } = Seconds("FLOWSTORE_LOG_FLUSH_INTERVAL", 0.5);
+
     /// <summary>How often an idle agent, or Wait-FlowRun, looks again.</summary>
     public TimeSpan PollInterval { get; init; } = Seconds("FLOWSTORE_POLL_INTERVAL", 1);
 

@@ -112,6 +112,16 @@ public abstract class FlowCmdlet : PSCmdlet, IDisposable
         WriteInformation(new HostInformationMessage { Message = message, NoNewLine = false }, new[] { "PSHOST", "FlowOutput" }));
 
     /// <summary>
+    /// Queues an error line of a running flow (a task that failed, a task's standard error, Log.Error), shown like
+    /// Write-Host in red as "ERROR: ..." on the information stream (tags PSHOST, FlowError): it reads as an error, yet
+    /// it is not an error record, so that -ErrorAction Stop does not cut a run short at a task's first error line (a
+    /// failed run still writes one error record when it ends).
+    /// </summary>
+    internal void PostHostError(string message) => _messages.Writer.TryWrite(() =>
+        WriteInformation(new HostInformationMessage { Message = "ERROR: " + message, NoNewLine = false, ForegroundColor = ConsoleColor.Red },
+            new[] { "PSHOST", "FlowError" }));
+
+    /// <summary>
     /// ShouldProcess where -Force skips the confirmation prompt of a high-impact operation; -WhatIf still only
     /// describes, and an explicit -Confirm still asks.
     /// </summary>

@@ -1,6 +1,9 @@
 namespace Flowstore.Commands;
 
-/// <summary>Shows a running flow: progress (tasks done / total) and each task's output as host information.</summary>
+/// <summary>
+/// Shows a running flow: progress (tasks done / total), each task's output as host information, warnings as warnings,
+/// error lines as red "ERROR: [task] ..." host information, and the rest (the provenance lines, task states) as verbose.
+/// </summary>
 internal sealed class RunProgress : IRunObserver
 {
     private readonly FlowCmdlet _cmdlet;
@@ -27,7 +30,7 @@ internal sealed class RunProgress : IRunObserver
                 _cmdlet.PostWarning(prefix + entry.Message);
                 break;
             case "Error":
-                _cmdlet.PostWarning(prefix + "ERROR: " + entry.Message);
+                _cmdlet.PostHostError(prefix + entry.Message);
                 break;
             case "Output":
                 _cmdlet.PostHost(prefix + entry.Message);

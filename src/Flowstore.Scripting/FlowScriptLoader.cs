@@ -150,7 +150,7 @@ public sealed class FlowScriptLoader
                     ExceptionDispatchInfo.Capture(inner).Throw();
                 }
                 throw new FlowstoreException(ErrorIds.ScriptExecutionFailed, FlowErrorKind.InvalidData,
-                    $"Building the flows of {origin} failed: {inner.GetType().Name}: {inner.Message}{Where(inner)}", inner) { Target = origin };
+                    $"Building the flows of {origin} failed: {inner.GetType().Name}: {inner.Message}{ScriptLocation.Of(inner, origin)}", inner) { Target = origin };
             }
             flows = context.Flows.ToArray();
         }
@@ -177,12 +177,5 @@ public sealed class FlowScriptLoader
             flow.Validate();
         }
         return flows;
-    }
-
-    private static string Where(Exception e)
-    {
-        var frame = new System.Diagnostics.StackTrace(e, fNeedFileInfo: true).GetFrames()
-            .FirstOrDefault(f => f.GetFileLineNumber() > 0);
-        return frame is null ? "" : $" (at {frame.GetFileName()}:{frame.GetFileLineNumber()})";
     }
 }

@@ -70,6 +70,8 @@ public sealed record BitbucketStorage : StorageSettings
 
     public override bool IsScript => true;
 
+    public override string? RequestedRef => Ref ?? "the default branch";
+
     public override string Locator
         => $"bitbucket:{Host?.TrimEnd('/').ToLowerInvariant()}/{Project.ToUpperInvariant()}/{Repo.ToLowerInvariant()}@{Ref ?? "(default branch)"}:{Path}";
 

@@ -128,6 +128,8 @@ public sealed record DockerStorage : StorageSettings
         Files is { Count: > 0 } || Dockerfile is not null || BaseImage is not null || ImageName is null
         || (!StoredAsScript && ImageDigest is null);
 
+    public override string? RequestedRef => ImageTag is null ? null : "tag " + ImageTag;
+
     public override string Locator
     {
         get

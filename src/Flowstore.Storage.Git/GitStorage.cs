@@ -81,6 +81,8 @@ public sealed record GitStorage : StorageSettings
 
     public override string Locator => $"git:{GitUrl.Redact(Url)}#{(Branch is not null ? "branch:" + Branch : Tag is not null ? "tag:" + Tag : Commit is not null ? "commit:" + Commit : "HEAD")}:{Path}";
 
+    public override string? RequestedRef => RefDescription;
+
     public override string ToString() => $"Git {GitUrl.Redact(Url)} {Path} ({RefDescription})";
 
     /// <summary>

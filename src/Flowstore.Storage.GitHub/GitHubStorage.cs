@@ -70,6 +70,8 @@ public sealed partial record GitHubStorage : StorageSettings
     public override bool IsScript => true;
 
     /// <summary>Server, repository, path and ref: where the script lives (task code changes keep it).</summary>
+    public override string? RequestedRef => Ref ?? "the default branch";
+
     public override string Locator => $"github:{Server}/{Repo}/{NormalizedPath}@{Ref ?? "(default branch)"}";
 
     public override string ToString() => $"GitHub {(BaseUrl is null ? "" : Server + " ")}{Repo}/{NormalizedPath}@{Ref ?? "(default branch)"}";

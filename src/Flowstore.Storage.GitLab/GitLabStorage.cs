@@ -63,6 +63,8 @@ public sealed record GitLabStorage : StorageSettings
 
     public override bool IsScript => true;
 
+    public override string? RequestedRef => Ref ?? "the default branch";
+
     public override string Locator
         => $"gitlab:{(Host ?? DefaultHost).TrimEnd('/').ToLowerInvariant()}/{Repo}@{Ref ?? "(default branch)"}:{Path}";
 

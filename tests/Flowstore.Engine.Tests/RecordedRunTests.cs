@@ -568,4 +568,174 @@ public sealed class RecordedRunTests : EngineTestBase
         Assert.Equal(ErrorIds.RunNotFound, now.ErrorId);
         Assert.Empty(await Client.GetRunsAsync(new RunQuery()));
     }
+
+    // ---------------------------------------------------------------- a flow that cannot be loaded
+
+    public static TheoryData<string> BrokenCompiledFlows => new() { "corrupt", "truncated", "empty" };
+
+    [Theory]
+    [MemberData(nameof(BrokenCompiledFlows))]
+    public async Task A_broken_compiled_flow_fails_its_run_with_FlowLoadFailed_and_the_agent_goes_on_with_the_next_run(string damage)
+    {
+        var frozenDir = Temp.File("frozen");
+        var broken = await RegisterFlowAsync("greeter.cs", Greeter("Hello"), new RegisterOptions
+        {
+            Project = Project, Storage = new LocalStorage(storedAsScript: false, directory: frozenDir),
+        });
+        var good = await RegisterFlowAsync("calc.cs", Calc);
+        var artifact = Assert.Single(Directory.GetFiles(frozenDir, "*.dll", SearchOption.AllDirectories));
+        var bytes = File.ReadAllBytes(artifact);
+        File.WriteAllBytes(artifact, damage switch
+        {
+            // Another client replaced the object: same length, other bytes after the DOS header.
+            "corrupt" => bytes.Take(128).Concat(Enumerable.Repeat((byte)0x5A, bytes.Length - 128)).ToArray(),
+            "truncated" => bytes.Take(bytes.Length / 3).ToArray(),
+            _ => Array.Empty<byte>(),
+        });
+        var first = await Client.QueueRunAsync(broken, null);
+        var second = await Client.QueueRunAsync(good, Args(("count", 3)));
+
+        var done = await Client.RunAgentAsync("survivor", once: true).WaitAsync(Guard);
+
+        Assert.Equal(new[] { first.Id, second.Id }, done.Select(r => r.Id));
+        var failed = await Client.GetRunAsync(first.Id);
+        Assert.Equal(RunState.Failed, failed.State);
+        Assert.Equal(ErrorIds.FlowLoadFailed, failed.ErrorId);
+        Assert.Contains("'greeter' version 1", failed.Error);
+        Assert.Contains("Local frozen", failed.Error);
+        Assert.Contains(failed.StorageVersion!, failed.Error);
+        Assert.Contains(failed.ScriptSha256!, failed.Error);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(artifact))), failed.ScriptSha256);
+        Assert.NotNull(failed.Ended);
+        Assert.Contains(await Client.GetRunLogAsync(first.Id), l => l.Level == "Error" && l.Message == failed.Error);
+        Assert.Equal(RunState.Success, (await Client.GetRunAsync(second.Id)).State);
+        Assert.Empty(await Client.GetRunsAsync(new RunQuery { State = RunState.Running }));
+
+        // Run here and now, the same: a Failed run with the id, not an exception.
+        var now = await Client.RunNowAsync(broken, null, null);
+        Assert.Equal((RunState.Failed, ErrorIds.FlowLoadFailed), (now.State, now.ErrorId));
+        Assert.Equal(FlowHintKind.RegisterFlow, RunErrors.Of(now, broken)!.Hint?.Kind);
+    }
+
+    // ---------------------------------------------------------------- where the script came from
+
+    [Fact]
+    public async Task Every_run_log_starts_with_the_storage_location_requested_ref_resolved_version_and_SHA256()
+    {
+        var flow = await RegisterFlowAsync("greeter.cs", Greeter("Hello"));
+        var path = Temp.File("greeter.cs");
+        var seen = new List<RunLogEntry>();
+
+        var run = await Client.RunNowAsync(flow, null, null, new Collect(seen));
+        var queued = await Client.QueueRunAsync(flow, null);
+        var byAgent = Assert.Single(await Client.RunAgentAsync("a", once: true).WaitAsync(Guard));
+
+        foreach (var id in new[] { run.Id, byAgent.Id })
+        {
+            var recorded = await Client.GetRunAsync(id);
+            var log = await Client.GetRunLogAsync(id);
+            Assert.Equal(
+                $"Downloading flow 'greeter' version 1 from Local storage - Local script {path}; requested: the current script.",
+                log[0].Message);
+            Assert.Equal(
+                $"Flow successfully downloaded from {path}. Using version: {recorded.StorageVersion}; script SHA-256: {recorded.ScriptSha256}.",
+                log[1].Message);
+            Assert.All(log.Take(2), l => Assert.Equal(("Info", (string?)null), (l.Level, l.Task)));
+        }
+        // A caller watching a run here and now (Start-FlowRun -Wait shows Info lines as verbose) gets the same lines first.
+        Assert.StartsWith("Downloading flow 'greeter'", seen[0].Message);
+        Assert.StartsWith("Flow successfully downloaded", seen[1].Message);
+
+        // A pinned run names the version it asked for; a failed fetch still says where it looked.
+        var pinned = await Client.RunNowAsync(flow, null, run.Id);
+        Assert.EndsWith($"requested: pinned version {run.StorageVersion}.", (await Client.GetRunLogAsync(pinned.Id))[0].Message);
+        File.Delete(path);
+        var missing = await Client.RunNowAsync(flow, null, null);
+        var missingLog = await Client.GetRunLogAsync(missing.Id);
+        Assert.StartsWith("Downloading flow 'greeter' version 1 from Local storage", missingLog[0].Message);
+        Assert.Equal("Error", missingLog[1].Level);
+    }
+
+    [Fact]
+    public async Task A_frozen_run_names_the_compiled_flow_it_loaded()
+    {
+        var frozenDir = Temp.File("frozen");
+        var flow = await RegisterFlowAsync("greeter.cs", Greeter("Hello"), new RegisterOptions
+        {
+            Project = Project, Storage = new LocalStorage(storedAsScript: false, directory: frozenDir),
+        });
+        var artifact = Assert.Single(Directory.GetFiles(frozenDir, "*.dll", SearchOption.AllDirectories));
+
+        var run = await Client.RunNowAsync(flow, null, null);
+
+        var log = await Client.GetRunLogAsync(run.Id);
+        Assert.Equal($"Downloading flow 'greeter' version 1 from Local storage - Local frozen {artifact}; requested: the current compiled flow.", log[0].Message);
+        Assert.Equal($"Flow successfully downloaded from {artifact}. Using version: {run.StorageVersion}; compiled flow SHA-256: {run.ScriptSha256}.", log[1].Message);
+    }
+
+    // ---------------------------------------------------------------- what a run did survives its agent
+
+    [Fact]
+    public async Task Task_states_and_log_lines_are_written_while_the_run_goes_not_only_when_it_ends()
+    {
+        var flow = await RegisterFlowAsync("stepper.cs", """
+            using Flowstore;
+
+            var flow = new Flow("stepper");
+            var first = flow.Task("first", () => { Console.WriteLine("first ran"); return 1; });
+            flow.Task("hold", async (int x, CancellationToken ct) =>
+            {
+                Log.Info("holding");
+                await Task.Delay(Timeout.Infinite, ct);
+            }, first);
+            """);
+        // Heartbeats far apart: only the batched writes can put the lines in the store while the run goes.
+        var runner = NewClient(new RunTiming
+        {
+            HeartbeatInterval = TimeSpan.FromMinutes(10),
+            HeartbeatTimeout = TimeSpan.FromMinutes(20),
+            LogFlushInterval = TimeSpan.FromMilliseconds(50),
+            PollInterval = TimeSpan.FromMilliseconds(20),
+        });
+        var queued = await Client.QueueRunAsync(flow, null);
+        using var stopAgent = new CancellationTokenSource();
+        var agent = Task.Run(() => runner.RunAgentAsync("writer", once: false, cancellationToken: stopAgent.Token));
+
+        // Another client (another process would do the same) sees the lines and task states of the running run.
+        var reader = NewClient();
+        IReadOnlyList<RunLogEntry> log = Array.Empty<RunLogEntry>();
+        var deadline = DateTime.UtcNow + Guard;
+        while (!log.Any(l => l.Task == "hold" && l.Message == "holding"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the running run's log lines never reached the store");
+            Assert.False(agent.IsCompleted, "the agent ended before the run wrote its lines");
+            await Task.Delay(20);
+            log = await reader.GetRunLogAsync(queued.Id);
+        }
+        var running = await reader.GetRunAsync(queued.Id);
+        stopAgent.Cancel();
+        var ended = Assert.Single(await agent.WaitAsync(Guard));
+
+        Assert.Equal(RunState.Running, running.State);
+        Assert.Contains(log, l => l.Task == "first" && l.Level == "Output" && l.Message == "first ran");
+        Assert.StartsWith("Downloading flow 'stepper'", log[0].Message);
+        Assert.Equal(TaskRunState.Success, running.Tasks.Single(t => t.Name == "first").State);
+        Assert.Equal(TaskRunState.Running, running.Tasks.Single(t => t.Name == "hold").State);
+        Assert.Equal(RunState.Cancelled, ended.State);
+    }
+
+    private sealed class Collect(List<RunLogEntry> lines) : IRunObserver
+    {
+        public void TaskStateChanged(TaskRunResult task, int done, int total)
+        {
+        }
+
+        public void LogWritten(RunLogEntry entry)
+        {
+            lock (lines)
+            {
+                lines.Add(entry);
+            }
+        }
+    }
 }

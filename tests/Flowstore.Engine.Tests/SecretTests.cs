@@ -366,6 +366,60 @@ public sealed class SecretTests : EngineTestBase
         Assert.Contains($"Secret '{name}' was not found; looked in: Flowstore secret store, environment variable", error);
     }
 
+    public static TheoryData<string> SecretFaults => new() { ErrorIds.SecretNotFound, ErrorIds.SecretKeyMismatch, ErrorIds.SecretKeyMissing };
+
+    [Theory]
+    [MemberData(nameof(SecretFaults))]
+    public async Task A_secret_fault_in_a_task_keeps_its_id_on_the_run_and_points_at_the_script_line_never_at_Flowstore(string fault)
+    {
+        var name = UniqueName("fault");
+        if (fault != ErrorIds.SecretNotFound)
+        {
+            await Client.SetSecretAsync(name, UniqueValue());
+            if (fault == ErrorIds.SecretKeyMismatch)
+            {
+                File.WriteAllBytes(KeyPath, RandomNumberGenerator.GetBytes(32));
+            }
+            else
+            {
+                File.Delete(KeyPath);
+            }
+        }
+        var path = WriteScript("faulty.cs", """
+            using Flowstore;
+
+            var flow = new Flow("faulty");
+            var n = flow.Parameter<string>("n");
+            flow.Task("need", (string name) =>
+            {
+                return Secret.Get(name).Length;
+            }, n);
+            """);
+        var flow = await Client.GetFlowAsync((await RegisterOneAsync(path)).Name, Project);
+        var parameters = new Dictionary<string, object?> { ["n"] = name };
+
+        var run = await NewClient().RunNowAsync(flow, parameters, null);
+        var invoked = await NewClient().InvokeScriptAsync(path, null, parameters);
+
+        Assert.Equal((RunState.Failed, fault), (run.State, run.ErrorId));
+        Assert.Equal(fault, RunErrors.Of(run, flow)!.ErrorId);
+        Assert.Equal((RunState.Failed, fault), (invoked.State, invoked.ErrorId));
+        Assert.Equal(fault, RunErrors.Of(invoked)!.ErrorId);
+        var log = await Client.GetRunLogAsync(run.Id);
+        foreach (var text in new[] { run.Error!, run.Tasks.Single().Error! }.Concat(log.Select(l => l.Message)).Concat(invoked.Log.Select(l => l.Message)))
+        {
+            Assert.DoesNotContain("Flowstore.Core", text);
+            Assert.DoesNotContain("Flowstore.Engine", text);
+            Assert.DoesNotContain(".cs:", text.Replace($"{path}:", ""));
+        }
+        Assert.Contains($"(at {path}:7)", run.Error);
+        Assert.Contains($"(at {path}:7)", invoked.Error);
+        // The secret at fault, or for a missing key the key file.
+        Assert.Contains(fault == ErrorIds.SecretKeyMissing ? KeyPath : $"'{name}'", run.Error);
+        Assert.DoesNotContain("FlowstoreException", run.Error);
+        Assert.Contains(log, l => l.Task == "need" && l.Level == "Error" && l.Message.Contains($"(at {path}:7)"));
+    }
+
     [Fact]
     public void Secret_Get_outside_a_run_is_SecretOutsideRun()
     {

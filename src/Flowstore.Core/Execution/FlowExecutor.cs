@@ -37,10 +37,11 @@ public static class FlowExecutor
         using var gate = new SemaphoreSlim(Math.Max(1, options.MaxParallelism));
         var done = 0;
 
-        void Finish(FlowTask task, TaskRunState state, string? error)
+        void Finish(FlowTask task, TaskRunState state, string? error, string? errorId = null)
         {
             var r = results[task];
             r.State = state;
+            r.ErrorId = errorId;
             // The error is shown to users (task results, the run's error): a secret in an exception message must not leak.
             r.Error = error is null ? null : Redact(error);
             r.Ended = DateTimeOffset.UtcNow;
@@ -93,7 +94,7 @@ public static class FlowExecutor
                 for (var attempt = 1; ; attempt++)
                 {
                     result.Attempts = attempt;
-                    var (state, value, error) = await Attempt(task, args, Write, cancellationToken).ConfigureAwait(false);
+                    var (state, value, error, errorId) = await Attempt(task, args, Write, cancellationToken).ConfigureAwait(false);
                     if (state == TaskRunState.Success)
                     {
                         outputs[task] = value;
@@ -103,7 +104,7 @@ public static class FlowExecutor
                     if (state == TaskRunState.Cancelled || attempt >= maxAttempts)
                     {
                         Write(new RunLogEntry(DateTimeOffset.UtcNow, task.Name, "Error", $"Task '{task.Name}' {Describe(state)} after {attempt} attempt(s): {error}"));
-                        Finish(task, state, error);
+                        Finish(task, state, error, errorId);
                         return;
                     }
                     Write(new RunLogEntry(DateTimeOffset.UtcNow, task.Name, "Warning",
@@ -147,6 +148,7 @@ public static class FlowExecutor
             Tasks = tasks,
             Log = log.ToArray(),
             Error = errorText,
+            ErrorId = state == RunState.Failed ? firstFailure?.ErrorId : null,
             Results = order.Where(t => t.ResultType is not null && outputs.ContainsKey(t)).ToDictionary(t => t.Name, t => outputs[t]),
         };
     }
@@ -158,7 +160,7 @@ public static class FlowExecutor
         _ => "failed",
     };
 
-    private static async Task<(TaskRunState State, object? Value, string? Error)> Attempt(
+    private static async Task<(TaskRunState State, object? Value, string? Error, string? ErrorId)> Attempt(
         FlowTask task, object?[] args, Action<RunLogEntry> write, CancellationToken runToken)
     {
         using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(runToken);
@@ -171,22 +173,25 @@ public static class FlowExecutor
             var work = TaskScope.RunAsync(task.Name, write, () => task.Invoke(args, attemptCts.Token));
             // WaitAsync also ends the wait for a body that ignores its token; the body is then abandoned.
             var value = await work.WaitAsync(attemptCts.Token).ConfigureAwait(false);
-            return (TaskRunState.Success, value, null);
+            return (TaskRunState.Success, value, null, null);
         }
         catch (OperationCanceledException) when (runToken.IsCancellationRequested)
         {
-            return (TaskRunState.Cancelled, null, "the run was cancelled");
+            return (TaskRunState.Cancelled, null, "the run was cancelled", null);
         }
         catch (OperationCanceledException) when (attemptCts.IsCancellationRequested)
         {
-            return (TaskRunState.TimedOut, null, $"exceeded its timeout of {task.Options.Timeout!.Value.TotalSeconds:0.###}s");
+            return (TaskRunState.TimedOut, null, $"exceeded its timeout of {task.Options.Timeout!.Value.TotalSeconds:0.###}s", null);
         }
         catch (Exception e)
         {
             var inner = e is AggregateException { InnerExceptions.Count: 1 } ae ? ae.InnerExceptions[0] : e;
-            var frame = new StackTrace(inner, fNeedFileInfo: true).GetFrames().FirstOrDefault(f => f.GetFileLineNumber() > 0);
-            var where = frame is null ? "" : $" (at {frame.GetFileName()}:{frame.GetFileLineNumber()})";
-            return (TaskRunState.Failed, null, $"{inner.GetType().Name}: {inner.Message}{where}");
+            // The script's line that failed (or called into Flowstore, e.g. Secret.Get), never Flowstore's own source.
+            var where = ScriptLocation.Of(inner, task.SourceFile);
+            // An error Flowstore raised inside the task (a missing secret, say) keeps its id and reads as itself.
+            return inner is FlowstoreException fe
+                ? (TaskRunState.Failed, null, fe.Message + where, fe.ErrorId)
+                : (TaskRunState.Failed, null, $"{inner.GetType().Name}: {inner.Message}{where}", null);
         }
     }
 }

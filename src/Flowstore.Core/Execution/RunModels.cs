@@ -45,6 +45,9 @@ public sealed class TaskRunResult
     /// <summary>Why the task failed (exception type and message of the last attempt).</summary>
     public string? Error { get; internal set; }
 
+    /// <summary>The error id when the task failed on an error Flowstore raised (e.g. SecretNotFound from Secret.Get).</summary>
+    public string? ErrorId { get; internal set; }
+
     public override string ToString() => $"{Name}: {State}";
 }
 
@@ -57,6 +60,12 @@ public sealed class FlowExecutionResult
 
     /// <summary>A one-line reason when the run did not succeed.</summary>
     public string? Error { get; init; }
+
+    /// <summary>
+    /// The error id of the first failed task when Flowstore raised its error (SecretNotFound, ...); null for other
+    /// failures (a task's own exception, a timeout), which a recorded run reports as FlowRunFailed.
+    /// </summary>
+    public string? ErrorId { get; init; }
 
     /// <summary>Task results by task name (only tasks that returned a value).</summary>
     public IReadOnlyDictionary<string, object?> Results { get; init; } = new Dictionary<string, object?>();

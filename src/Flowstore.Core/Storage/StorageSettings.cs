@@ -28,6 +28,13 @@ public abstract record StorageSettings
     [JsonIgnore]
     public abstract string Locator { get; }
 
+    /// <summary>
+    /// The ref a fetch asks for (branch, tag, commit, image tag), for the provenance lines of a run's log; null when
+    /// the storage has no refs and a fetch reads what is there now (a file, the latest object).
+    /// </summary>
+    [JsonIgnore]
+    public virtual string? RequestedRef => null;
+
     /// <summary>Names of the secrets the storage needs (resolved when used): the settings marked as secrets.</summary>
     [JsonIgnore]
     public virtual IEnumerable<string> SecretNames => StorageSettingInfo.Of(GetType())
@@ -257,7 +264,7 @@ public static class StorageTypes
         var result = new JsonObject { ["type"] = settings.Type };
         foreach (var (key, value) in node.ToArray())
         {
-            if (key is "type" or "isScript" or "locator" or "secretNames")
+            if (key is "type" or "isScript" or "locator" or "secretNames" or "requestedRef")
             {
                 // Derived overrides of the base's computed members do not inherit [JsonIgnore].
                 continue;
