@@ -103,6 +103,26 @@ public sealed class S3FlowTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_run_log_starts_with_the_bucket_key_endpoint_resolved_ETag_and_SHA256()
+    {
+        var local = Write("etl.cs", Scripts.Etl("v1"));
+        await S3TestServer.PutAsync(_bucket, "flows/etl.cs", Scripts.Etl("v1"));
+        var storage = S3TestServer.Storage(_bucket, "flows/etl.cs");
+        await RegisterAsync(local, storage);
+        var etag = await S3TestServer.PutAsync(_bucket, "flows/etl.cs", Scripts.Etl("v2"));
+
+        var run = await RunAsync();
+
+        Assert.Equal(RunState.Success, run.State);
+        var log = await _client.GetRunLogAsync(run.Id);
+        Assert.Equal($"Downloading flow 'etl' version 1 from S3 storage - S3 script s3://{_bucket}/flows/etl.cs at {S3TestServer.Url}; requested: the current script.", log[0].Message);
+        Assert.StartsWith($"Flow successfully downloaded from ", log[1].Message);
+        Assert.Contains($"s3://{_bucket}/flows/etl.cs", log[1].Message);
+        Assert.EndsWith($". Using version: {etag}; script SHA-256: {FlowStructure.Sha256Hex(System.Text.Encoding.UTF8.GetBytes(Scripts.Etl("v2")))}.", log[1].Message);
+        Assert.Equal((etag, log[1].Message.Contains(run.ScriptSha256!)), (run.StorageVersion, true));
+    }
+
+    [Fact]
     public async Task A_stored_script_with_other_code_is_a_warning_and_one_with_another_structure_is_refused()
     {
         var local = Write("etl.cs", Scripts.Etl("local"));
@@ -251,6 +271,24 @@ public sealed class S3FlowTests : IAsyncLifetime
         Assert.Equal(ErrorIds.StorageInvalid, invalid.ErrorId);
         Assert.Contains("script storage", invalid.Message, StringComparison.Ordinal);
         Assert.Equal(FlowHintKind.StoreAsScript, invalid.Hint?.Kind);
+    }
+
+    [Fact]
+    public async Task A_compiled_flow_replaced_by_another_client_fails_the_run_with_FlowLoadFailed_naming_the_object_and_its_ETag()
+    {
+        var local = Write("etl.cs", Scripts.Etl("frozen"));
+        await RegisterAsync(local, S3TestServer.Storage(_bucket, storedAsScript: false));
+        var key = (await RecordedStorageAsync()).Key!;
+        var etag = await S3TestServer.PutAsync(_bucket, key, "not an assembly at all");
+
+        var run = await RunAsync();
+
+        Assert.Equal(RunState.Failed, run.State);
+        Assert.Equal(ErrorIds.FlowLoadFailed, run.ErrorId);
+        Assert.Equal(etag, run.StorageVersion);
+        Assert.Contains("'etl' version 1", run.Error);
+        Assert.Contains($"s3://{_bucket}/{key}", run.Error);
+        Assert.Contains(etag, run.Error);
     }
 
     [Fact]

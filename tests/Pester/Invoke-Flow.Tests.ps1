@@ -127,6 +127,21 @@ flow.Task("after", (int x) => Console.WriteLine("must not run"), boom);
             $out.Text | Should -Not -Contain '[after] must not run'
         }
 
+        It 'shows the failure as red ERROR: lines on the information stream, never as warnings' {
+            $all = Invoke-Flow $file -ErrorAction SilentlyContinue 6>&1 3>&1
+            @($all | Where-Object { $_ -is [System.Management.Automation.WarningRecord] }) | Should -BeNullOrEmpty
+            $errorLines = @($all | Where-Object { $_ -is [System.Management.Automation.InformationRecord] -and $_.Tags -contains 'FlowError' } | ForEach-Object { "$_" })
+            $errorLines | Should -Contain "ERROR: [boom] Task 'boom' failed after 1 attempt(s): InvalidOperationException: boom: the disk is full (at ${file}:3)"
+            $errorLines[-1] | Should -BeLike "ERROR: Flow 'failing' finished Failed in * ms."
+        }
+
+        It 'says in the verbose stream which file and SHA-256 it ran' {
+            $verbose = @(Invoke-Flow $file -Verbose -ErrorAction SilentlyContinue 4>&1 6>$null 3>$null |
+                Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+            $sha = (Get-FileHash -LiteralPath $file -Algorithm SHA256).Hash.ToLowerInvariant()
+            $verbose | Should -Contain "Running flow from local file $file; script SHA-256: $sha."
+        }
+
         It 'writes an error record FlowRunFailed naming the flow and the cause; $? is false' {
             $succeeded | Should -BeFalse
             $runErrors | Should -HaveCount 1

@@ -81,6 +81,59 @@ flow.Task("after", (int x) => Console.WriteLine("after ran"), held);
     }
 }
 
+Describe 'What a run did survives the loss of its agent' {
+    BeforeAll {
+        $savedTimeout = $env:FLOWSTORE_HEARTBEAT_TIMEOUT
+        # The first task prints and ends; the second logs a line, then waits for a file that never appears.
+        $file = New-FlowScript "$TestDrive/lossy.cs" @'
+var flow = new Flow("lossy");
+var marker = flow.Parameter<string>("marker");
+var first = flow.Task("first", () => { Console.WriteLine("first ran"); return 1; });
+flow.Task("hold", async (int x, string m, CancellationToken ct) =>
+{
+    Log.Info("holding");
+    while (!File.Exists(m)) await Task.Delay(50, ct);
+}, first, marker);
+'@
+        $null = Register-Flow -Path $file -Project Agents
+        $queued = Start-FlowRun -Name lossy -Project Agents -Parameters @{ marker = (Join-Path $TestDrive 'never') }
+        # Heartbeats ten minutes apart: only the batched writes while the run goes can keep its lines and states.
+        $agent = Start-AgentProcess -Arguments '-Name lossy' -LogFolder "$TestDrive/agents" -Environment @{
+            FLOWSTORE_HEARTBEAT_INTERVAL = '600'
+            FLOWSTORE_HEARTBEAT_TIMEOUT  = '1200'
+        }
+    }
+
+    AfterAll {
+        Stop-AgentProcess $agent
+        $env:FLOWSTORE_HEARTBEAT_TIMEOUT = $savedTimeout
+    }
+
+    It 'the running run''s log lines and task states reach the store within about a second' {
+        Wait-Until -Because 'the second task''s log line is in the store' -Process $agent -TimeoutSeconds 120 -Condition {
+            @(Get-FlowRunLog -Id $queued.Id | Where-Object { $_.Task -eq 'hold' -and $_.Message -eq 'holding' }).Count -eq 1
+        }
+        $run = Get-FlowRun -Id $queued.Id
+        $run.State | Should -Be 'Running'
+        ($run.Tasks | Where-Object Name -EQ 'first').State | Should -Be 'Success'
+    }
+
+    It 'after a SIGKILL and a sweep, the lost run shows its task runs and log lines up to the loss' {
+        & /bin/kill -KILL $agent.Id
+        $agent.WaitForExit(30000) | Should -BeTrue
+        $env:FLOWSTORE_HEARTBEAT_TIMEOUT = '1'
+        $run = Wait-FlowRun -Id $queued.Id -TimeoutSeconds 60 -ErrorAction SilentlyContinue
+        $run.State | Should -Be 'Failed'
+        $run.ErrorId | Should -Be 'RunAgentLost'
+        ($run.Tasks | Where-Object Name -EQ 'first').State | Should -Be 'Success'
+        ($run.Tasks | Where-Object Name -EQ 'hold').State | Should -Be 'Running' -Because 'it was running when its agent died'
+        $log = Get-FlowRunLog -Id $queued.Id
+        $log[0].Message | Should -BeLike "Downloading flow 'lossy' version 1 from Local storage - Local script $file*"
+        ($log | Where-Object { $_.Task -eq 'first' -and $_.Level -eq 'Output' }).Message | Should -Be 'first ran'
+        ($log | Where-Object { $_.Task -eq 'hold' -and $_.Level -eq 'Info' }).Message | Should -Be 'holding'
+    }
+}
+
 Describe 'Many runs, three agents in separate processes' {
     BeforeAll {
         $count = 30

@@ -232,6 +232,57 @@ needs.Task("show", (int c) => Console.WriteLine($"count={c}"), count);
         }
     }
 
+    Context 'what a run says about itself' {
+        BeforeAll {
+            $said = New-FlowScript "$TestDrive/said.cs" @'
+var flow = new Flow("said");
+var name = flow.Parameter("name", "FS_PESTER_ABSENT_SECRET");
+flow.Task("use", (string n) =>
+{
+    Console.WriteLine("using " + n);
+    return Secret.Get(n).Length;
+}, name);
+'@
+            $null = Register-Flow -Path $said -Project P
+        }
+
+        It 'the verbose stream of -Wait starts with where the script came from: storage, location, ref, version, SHA-256' {
+            $verbose = @(Start-FlowRun -Name said -Project P -Wait -Verbose -ErrorAction SilentlyContinue 4>&1 6>$null 3>$null |
+                Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+            $run = Get-FlowRun -Name said -Project P -Last 1
+            $verbose | Should -Contain "Downloading flow 'said' version 1 from Local storage - Local script $said; requested: the current script."
+            $verbose | Should -Contain "Flow successfully downloaded from $said. Using version: $($run.StorageVersion); script SHA-256: $($run.ScriptSha256)."
+            (Get-FlowRunLog -Id $run.Id)[0..1].Message | Should -Be @(
+                "Downloading flow 'said' version 1 from Local storage - Local script $said; requested: the current script."
+                "Flow successfully downloaded from $said. Using version: $($run.StorageVersion); script SHA-256: $($run.ScriptSha256).")
+        }
+
+        It 'a missing secret in a task is SecretNotFound on the run and its error record, at the script''s line' {
+            $run = Start-FlowRun -Name said -Project P -Wait -ErrorAction SilentlyContinue -ErrorVariable ev 6>$null 3>$null
+            $run.State | Should -Be 'Failed'
+            $run.ErrorId | Should -Be 'SecretNotFound'
+            $run.Error | Should -BeLike "*FS_PESTER_ABSENT_SECRET*(at ${said}:6)*"
+            $ev | Should -HaveCount 1
+            $ev[0].FullyQualifiedErrorId | Should -Be 'SecretNotFound,Flowstore.Commands.StartFlowRunCommand'
+            $ev[0].Exception.Message | Should -BeLike "*(at ${said}:6)*"
+            { Start-FlowRun -Name said -Project P -Wait -ErrorAction Stop 6>$null 3>$null } |
+                Should -Throw -ErrorId 'SecretNotFound,Flowstore.Commands.StartFlowRunCommand'
+            foreach ($text in @($run.Error, $ev[0].Exception.Message) + @((Get-FlowRunLog -Id $run.Id).Message)) {
+                $text | Should -Not -BeLike '*src/Flowstore*' -Because 'messages show the script''s location, never Flowstore''s own'
+            }
+        }
+
+        It 'failure lines read as errors (red ERROR: host lines), not as warnings' {
+            $all = Start-FlowRun -Name said -Project P -Wait -ErrorAction SilentlyContinue 6>&1 3>&1
+            @($all | Where-Object { $_ -is [System.Management.Automation.WarningRecord] }) | Should -BeNullOrEmpty
+            $errorLines = @($all | Where-Object { $_ -is [System.Management.Automation.InformationRecord] -and $_.Tags -contains 'FlowError' })
+            "$($errorLines[0])" | Should -BeLike "ERROR: [use] Task 'use' failed after 1 attempt(s): Secret 'FS_PESTER_ABSENT_SECRET' was not found*"
+            $errorLines[0].MessageData.ForegroundColor | Should -Be 'Red'
+            @($all | Where-Object { $_ -is [System.Management.Automation.InformationRecord] } | ForEach-Object { "$_" }) |
+                Should -Contain '[use] using FS_PESTER_ABSENT_SECRET'
+        }
+    }
+
     Context '-Pinned' {
         It 'of a Local frozen flow re-runs the exact earlier assembly after the flow was registered again with changed code' {
             $frozen = New-FlowScript "$TestDrive/pinned/frozen.cs" (Get-LinearFlowBody -Name pinfrozen -Message 'v1 code')
