@@ -129,18 +129,25 @@ public sealed class FlowRuns
         var recorder = new Recorder(observer, pendingLog, tasks);
         var timing = _timing();
 
-        async Task FlushAsync()
+        List<RunLogEntry> TakeLog()
         {
             var batch = new List<RunLogEntry>();
             while (pendingLog.TryDequeue(out var entry))
             {
                 batch.Add(entry);
             }
+            return batch;
+        }
+
+        async Task AppendAsync(List<RunLogEntry> batch)
+        {
             if (batch.Count > 0)
             {
                 await Backend.AppendLogAsync(run.Id, batch, CancellationToken.None).ConfigureAwait(false);
             }
         }
+
+        Task FlushAsync() => AppendAsync(TakeLog());
 
         // While the run goes, changed task states and new log lines are written every LogFlushInterval (in batches),
         // so a run whose agent dies shows what it did up to about that long before; the heartbeat itself (which also
@@ -155,22 +162,32 @@ public sealed class FlowRuns
             {
                 while (await timer.WaitForNextTickAsync(writerStop.Token).ConfigureAwait(false))
                 {
+                    // The log lines are taken before the task states: task states in the store are never older
+                    // than the log lines written with them (a task's end is logged before the next task's lines).
+                    var batch = TakeLog();
                     try
                     {
-                        if (recorder.TakeTasksChanged() || System.Diagnostics.Stopwatch.GetElapsedTime(lastBeat) >= timing.HeartbeatInterval)
+                        try
                         {
-                            lastBeat = System.Diagnostics.Stopwatch.GetTimestamp();
-                            if (await Backend.HeartbeatAsync(run.Id, agent, tasks.Values.ToArray(), writerStop.Token).ConfigureAwait(false))
+                            if (recorder.TakeTasksChanged() || System.Diagnostics.Stopwatch.GetElapsedTime(lastBeat) >= timing.HeartbeatInterval)
                             {
-                                stop.Cancel();
+                                var stopAsked = await Backend.HeartbeatAsync(run.Id, agent, tasks.Values.ToArray(), writerStop.Token).ConfigureAwait(false);
+                                lastBeat = System.Diagnostics.Stopwatch.GetTimestamp();
+                                if (stopAsked)
+                                {
+                                    stop.Cancel();
+                                }
                             }
                         }
-                        await FlushAsync().ConfigureAwait(false);
+                        finally
+                        {
+                            await AppendAsync(batch).ConfigureAwait(false);
+                        }
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
-                        // A backend that failed for a moment: the lines stay queued and the next tick tries again; the
-                        // run's end is recorded by the completion, which reports a backend that stays down.
+                        // A backend that failed for a moment: the next tick heartbeats again (the last beat stays old);
+                        // the run's end is recorded by the completion, which reports a backend that stays down.
                     }
                 }
             }

@@ -131,7 +131,7 @@ flow.Task("after", (int x) => Console.WriteLine("must not run"), boom);
             $all = Invoke-Flow $file -ErrorAction SilentlyContinue 6>&1 3>&1
             @($all | Where-Object { $_ -is [System.Management.Automation.WarningRecord] }) | Should -BeNullOrEmpty
             $errorLines = @($all | Where-Object { $_ -is [System.Management.Automation.InformationRecord] -and $_.Tags -contains 'FlowError' } | ForEach-Object { "$_" })
-            $errorLines | Should -Contain "ERROR: [boom] Task 'boom' failed after 1 attempt(s): InvalidOperationException: boom: the disk is full (at ${file}:3)"
+            $errorLines | Should -Contain "ERROR: [boom] Task 'boom' failed after 1 attempt(s): InvalidOperationException: boom: the disk is full (at ${file}:4)"
             $errorLines[-1] | Should -BeLike "ERROR: Flow 'failing' finished Failed in * ms."
         }
 

@@ -126,7 +126,9 @@ flow.Task("hold", async (int x, string m, CancellationToken ct) =>
         $run.State | Should -Be 'Failed'
         $run.ErrorId | Should -Be 'RunAgentLost'
         ($run.Tasks | Where-Object Name -EQ 'first').State | Should -Be 'Success'
-        ($run.Tasks | Where-Object Name -EQ 'hold').State | Should -Be 'Running' -Because 'it was running when its agent died'
+        $hold = $run.Tasks | Where-Object Name -EQ 'hold'
+        $hold.State | Should -Be 'Failed' -Because 'it was running when its agent died'
+        $hold.Started | Should -Not -BeNullOrEmpty
         $log = Get-FlowRunLog -Id $queued.Id
         $log[0].Message | Should -BeLike "Downloading flow 'lossy' version 1 from Local storage - Local script $file*"
         ($log | Where-Object { $_.Task -eq 'first' -and $_.Level -eq 'Output' }).Message | Should -Be 'first ran'
