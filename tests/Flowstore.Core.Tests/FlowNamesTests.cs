@@ -162,5 +162,6 @@ public class FlowNamesTests
 
         Assert.Equal("Flow 'x\\u001B[31m\\u0007' is not registered.\nSecond line\tok.", e.Message);
         Assert.Equal("x\\u001B[31m", e.Target);
+        Assert.Equal("line one\nline two, carriage \\u000D return", new FlowstoreException("X", FlowErrorKind.InvalidData, "line one\r\nline two, carriage \r return").Message);
     }
 }

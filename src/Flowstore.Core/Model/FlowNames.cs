@@ -114,9 +114,10 @@ public static class FlowNames
 
     /// <summary>
     /// A whole message made safe for a terminal: like <see cref="Printable"/>, but line breaks and tabs, which
-    /// messages use for layout, are kept.
+    /// messages use for layout, are kept (a Windows line break as '\n').
     /// </summary>
-    public static string PrintableMessage(string? text) => EscapeWhere(text, c => c is not ('\n' or '\t') && IsUnsafe(c));
+    public static string PrintableMessage(string? text)
+        => EscapeWhere(text?.Replace("\r\n", "\n", StringComparison.Ordinal), c => c is not ('\n' or '\t') && IsUnsafe(c));
 
     /// <summary>Control characters, line and paragraph separators, and bidirectional embedding/override/isolate characters.</summary>
     public static bool IsUnsafe(char c)
