@@ -424,8 +424,9 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new FlowstoreException(ErrorIds.BackendUnavailable, FlowErrorKind.PermissionDenied,
-                $"Cannot create the Flowstore database '{DatabasePath}': {e.Message}", e) { Target = DatabasePath };
+            var full = AtomicFile.IsDiskFull(e);
+            throw new FlowstoreException(ErrorIds.BackendUnavailable, full ? FlowErrorKind.WriteError : FlowErrorKind.PermissionDenied,
+                $"Cannot create the Flowstore database '{DatabasePath}': {(full ? "the disk is full" : e.Message)}", e) { Target = DatabasePath };
         }
     }
 
@@ -505,10 +506,35 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
             $"A project named '{existingName}' already exists ({Description}); project names ignore case.")
         { Target = existingName };
 
-    private FlowstoreException Unavailable(SqliteException e)
-        => new(ErrorIds.BackendUnavailable,
-            e.SqliteErrorCode == 19 /* SQLITE_CONSTRAINT */ ? FlowErrorKind.InvalidOperation : FlowErrorKind.ConnectionError,
-            $"The Flowstore database '{DatabasePath}' failed: {e.Message}", e) { Target = DatabasePath };
+    private FlowstoreException Unavailable(SqliteException e) => Unavailable(e, DatabasePath);
+
+    /// <summary>
+    /// A SQLite failure as a Flowstore error on the database file, categorised by what went wrong with the file (it is
+    /// never a connection): corrupt or not a database → read error; read-only or full → write error; locked or busy →
+    /// resource unavailable. SQLite reports a write that found no space as "disk I/O error" in places (the WAL's
+    /// shared-memory file): when the disk is (nearly) full, the message says so.
+    /// </summary>
+    internal static FlowstoreException Unavailable(SqliteException e, string databasePath)
+    {
+        var extended = e.SqliteExtendedErrorCode;
+        var diskFull = e.SqliteErrorCode == 13 /* SQLITE_FULL */
+            || (e.SqliteErrorCode == 10 /* SQLITE_IOERR */ && AtomicFile.IsNearlyFull(databasePath));
+        var (kind, what) = e.SqliteErrorCode switch
+        {
+            _ when diskFull => (FlowErrorKind.WriteError, "cannot be written: the disk is full"),
+            19 /* SQLITE_CONSTRAINT */ => (FlowErrorKind.InvalidOperation, "refused the change"),
+            11 /* SQLITE_CORRUPT */ => (FlowErrorKind.ReadError, "is corrupt"),
+            26 /* SQLITE_NOTADB */ => (FlowErrorKind.ReadError, "is not a database (damaged or another kind of file)"),
+            8 /* SQLITE_READONLY */ => (FlowErrorKind.WriteError, "is read-only"),
+            3 /* SQLITE_PERM */ or 23 /* SQLITE_AUTH */ => (FlowErrorKind.PermissionDenied, "may not be accessed"),
+            5 /* SQLITE_BUSY */ or 6 /* SQLITE_LOCKED */ => (FlowErrorKind.ResourceUnavailable, "is locked by another process"),
+            14 /* SQLITE_CANTOPEN */ => (FlowErrorKind.ResourceUnavailable, "cannot be opened"),
+            10 /* SQLITE_IOERR */ when extended is 266 /* READ */ or 522 /* SHORT_READ */ => (FlowErrorKind.ReadError, "cannot be read"),
+            10 /* SQLITE_IOERR */ => (FlowErrorKind.WriteError, "cannot be written"),
+            _ => (FlowErrorKind.ResourceUnavailable, "failed"),
+        };
+        return new FlowstoreException(ErrorIds.BackendUnavailable, kind, $"The Flowstore database '{databasePath}' {what}: {e.Message}", e) { Target = databasePath };
+    }
 
     /// <summary>UTC now at microsecond precision: what the file (and a PostgreSQL server) keeps exactly.</summary>
     private static DateTimeOffset Now()

@@ -144,6 +144,11 @@ internal static class SqliteMigrations
                 Execute(connection, transaction, migration.Sql);
                 Execute(connection, transaction, $"PRAGMA user_version = {migration.Version};");
             }
+            catch (SqliteException e) when (e.SqliteErrorCode is 13 /* SQLITE_FULL */ or 10 /* SQLITE_IOERR */ or 8 /* SQLITE_READONLY */ or 5 /* SQLITE_BUSY */)
+            {
+                // The file, not the migration, is at fault: say what is wrong with it.
+                throw SqliteFlowBackend.Unavailable(e, databasePath);
+            }
             catch (SqliteException e)
             {
                 throw new FlowstoreException(ErrorIds.BackendUnavailable, FlowErrorKind.InvalidData,

@@ -12,6 +12,12 @@ public enum FlowErrorKind
     ConnectionError,
     OperationStopped,
     NotImplemented,
+    /// <summary>A file (database, key) could not be read: corrupt, unreadable.</summary>
+    ReadError,
+    /// <summary>A file (database, key) could not be written: read-only, full disk.</summary>
+    WriteError,
+    /// <summary>A local resource is busy or exhausted (a locked database, a time or memory limit).</summary>
+    ResourceUnavailable,
 }
 
 /// <summary>
@@ -70,6 +76,8 @@ public enum FlowHintKind
     ChooseFlow,
     /// <summary>Pass a storage to publish the script <see cref="FlowHint.Path"/> to (its flow sets none).</summary>
     PublishStorage,
+    /// <summary>Restore the secret store key <see cref="FlowHint.Path"/>, or set secret <see cref="FlowHint.Name"/> starting a new key (abandoning the others).</summary>
+    RestoreOrNewSecretKey,
 }
 
 /// <summary>
@@ -94,6 +102,7 @@ public sealed record FlowHint(FlowHintKind Kind, string? Name = null, string? Pa
     public static FlowHint PassStorage() => new(FlowHintKind.PassStorage);
     public static FlowHint ChooseFlow(string? path = null) => new(FlowHintKind.ChooseFlow, Path: path);
     public static FlowHint PublishStorage(string? path = null) => new(FlowHintKind.PublishStorage, Path: path);
+    public static FlowHint RestoreOrNewSecretKey(string keyPath, string secret) => new(FlowHintKind.RestoreOrNewSecretKey, Name: secret, Path: keyPath);
     public static FlowHint StorageSettingsExclusive(string storageType, params string[] settings)
         => new(FlowHintKind.StorageSettingsExclusive, Name: string.Join(",", settings), StorageType: storageType);
 }
@@ -139,6 +148,8 @@ public static class ErrorIds
     public const string SecretKeyMissing = "SecretKeyMissing";
     public const string SecretKeyInvalid = "SecretKeyInvalid";
     public const string SecretKeyMismatch = "SecretKeyMismatch";
+    /// <summary>The secret store key could not be written (full disk, read-only home); nothing was written.</summary>
+    public const string SecretKeyWriteFailed = "SecretKeyWriteFailed";
     public const string SecretOutsideRun = "SecretOutsideRun";
     public const string BackendSchemaTooNew = "BackendSchemaTooNew";
     public const string BackendUnavailable = "BackendUnavailable";

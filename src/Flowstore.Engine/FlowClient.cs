@@ -231,9 +231,13 @@ public sealed class FlowClient : IDisposable
 
     // ---------------------------------------------------------------- facade: secrets
 
-    /// <inheritdoc cref="FlowSecrets.SetSecretAsync"/>
+    /// <inheritdoc cref="FlowSecrets.SetSecretAsync(string, string, CancellationToken)"/>
     public Task SetSecretAsync(string name, string value, CancellationToken cancellationToken = default)
         => SecretAdmin.SetSecretAsync(name, value, cancellationToken);
+
+    /// <inheritdoc cref="FlowSecrets.SetSecretAsync(string, string, bool, CancellationToken)"/>
+    public Task<SecretSetResult> SetSecretAsync(string name, string value, bool startNewKey, CancellationToken cancellationToken = default)
+        => SecretAdmin.SetSecretAsync(name, value, startNewKey, cancellationToken);
 
     /// <inheritdoc cref="FlowSecrets.DescribeSecretsAsync"/>
     public Task<IReadOnlyList<SecretInfo>> DescribeSecretsAsync(IReadOnlyList<string>? names, CancellationToken cancellationToken = default)

@@ -12,9 +12,16 @@ public sealed class FlowSecrets
         _resolver = resolver;
     }
 
-    /// <summary>Stores a secret encrypted in the backend.</summary>
+    /// <summary>Stores a secret encrypted in the backend; never starts a new key over secrets stored with a lost one.</summary>
     public Task SetSecretAsync(string name, string value, CancellationToken cancellationToken = default)
         => _store.SetAsync(name, value, cancellationToken);
+
+    /// <summary>
+    /// Stores a secret encrypted in the backend. When the key is missing and other secrets are stored,
+    /// <paramref name="startNewKey"/> starts a new key anyway; the result names the secrets that abandons.
+    /// </summary>
+    public Task<SecretSetResult> SetSecretAsync(string name, string value, bool startNewKey, CancellationToken cancellationToken = default)
+        => _store.SetAsync(name, value, startNewKey, cancellationToken);
 
     /// <summary>
     /// Secrets in the store, and for each name asked for that the store lacks, where it would resolve from
@@ -23,7 +30,14 @@ public sealed class FlowSecrets
     public async Task<IReadOnlyList<SecretInfo>> DescribeSecretsAsync(IReadOnlyList<string>? names, CancellationToken cancellationToken = default)
     {
         var stored = await _store.ListAsync(cancellationToken).ConfigureAwait(false);
-        var result = stored.Select(s => new SecretInfo(s.Name, _store.Description, true, s.Created, s.Updated)).ToList();
+        var result = new List<SecretInfo>();
+        foreach (var s in stored)
+        {
+            result.Add(new SecretInfo(s.Name, _store.Description, true, s.Created, s.Updated)
+            {
+                KeyState = await _store.CheckAsync(s, cancellationToken).ConfigureAwait(false),
+            });
+        }
         foreach (var name in names ?? Array.Empty<string>())
         {
             if (result.Any(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase)))

@@ -31,8 +31,12 @@ public sealed class SecretStore : ISecretSource
 
     public string Description => "Flowstore secret store";
 
-    /// <summary>Encrypts and stores a value (creating the key on first use).</summary>
-    public async Task SetAsync(string name, string value, CancellationToken cancellationToken)
+    /// <summary>
+    /// Encrypts and stores a value, creating the key on first use. A missing key is not silently replaced: while the
+    /// store holds other secrets (encrypted with the lost key) this is <see cref="ErrorIds.SecretKeyMissing"/>, unless
+    /// <paramref name="startNewKey"/> is set; then a new key is made and the result names the secrets it abandons.
+    /// </summary>
+    public async Task<SecretSetResult> SetAsync(string name, string value, bool startNewKey, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(name))
         {
@@ -40,20 +44,82 @@ public sealed class SecretStore : ISecretSource
                 "The secret name is empty or blank; give a name of visible characters.") { Target = name };
         }
         ArgumentNullException.ThrowIfNull(value);
-        await _blobs().PutSecretAsync(name.Trim(), Encrypt(name.Trim(), value, Key(create: true)), cancellationToken).ConfigureAwait(false);
+        name = name.Trim();
+        var abandoned = Array.Empty<string>();
+        var key = await TryKeyAsync(cancellationToken).ConfigureAwait(false);
+        if (key is null)
+        {
+            // The key is missing: secrets stored with it (other than the one being replaced) would become unreadable.
+            abandoned = (await _blobs().ListSecretsAsync(cancellationToken).ConfigureAwait(false))
+                .Where(b => !string.Equals(b.Name, name, StringComparison.OrdinalIgnoreCase))
+                .Select(b => b.Name)
+                .ToArray();
+            if (abandoned.Length > 0 && !startNewKey)
+            {
+                throw new FlowstoreException(ErrorIds.SecretKeyMissing, FlowErrorKind.InvalidOperation,
+                    $"The secret store key '{KeyPath}' is missing, and the store holds {Count(abandoned.Length)} encrypted with it ({List(abandoned)}). " +
+                    $"Setting secret '{name}' would start a new key and leave {(abandoned.Length == 1 ? "it" : "them")} unreadable for good, so nothing was set.")
+                { Target = KeyPath, Hint = FlowHint.RestoreOrNewSecretKey(KeyPath, name) };
+            }
+            key = CreateKey();
+        }
+        await _blobs().PutSecretAsync(name, Encrypt(name, value, key), cancellationToken).ConfigureAwait(false);
+        return new SecretSetResult(name, abandoned);
     }
+
+    /// <summary>Stores a value (see <see cref="SetAsync(string, string, bool, CancellationToken)"/>), never starting a new key over stored secrets.</summary>
+    public Task SetAsync(string name, string value, CancellationToken cancellationToken) => SetAsync(name, value, startNewKey: false, cancellationToken);
 
     public async ValueTask<string?> TryGetAsync(string name, CancellationToken cancellationToken)
     {
         var blob = await _blobs().GetSecretAsync(name, cancellationToken).ConfigureAwait(false);
-        return blob is null ? null : Decrypt(blob, Key(create: false));
+        if (blob is null)
+        {
+            return null;
+        }
+        var key = await TryKeyAsync(cancellationToken).ConfigureAwait(false) ?? throw new FlowstoreException(ErrorIds.SecretKeyMissing, FlowErrorKind.InvalidOperation,
+            $"The secret store key '{KeyPath}' is missing, so stored secrets cannot be decrypted; restore the key file, or set the secrets again.")
+        { Target = KeyPath, Hint = FlowHint.SetSecret(name) };
+        return Decrypt(blob, key);
     }
 
     public Task<IReadOnlyList<SecretBlob>> ListAsync(CancellationToken cancellationToken) => _blobs().ListSecretsAsync(cancellationToken);
 
+    /// <summary>
+    /// Whether the current key decrypts <paramref name="blob"/>: <see cref="SecretKeyState.Readable"/>,
+    /// <see cref="SecretKeyState.KeyMissing"/>, <see cref="SecretKeyState.OtherKey"/> (encrypted with another key),
+    /// or <see cref="SecretKeyState.KeyInvalid"/> (the key file is damaged). The value is decrypted and wiped at once.
+    /// </summary>
+    public async Task<SecretKeyState> CheckAsync(SecretBlob blob, CancellationToken cancellationToken)
+    {
+        byte[]? key;
+        try
+        {
+            key = await TryKeyAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (FlowstoreException e) when (e.ErrorId == ErrorIds.SecretKeyInvalid)
+        {
+            return SecretKeyState.KeyInvalid;
+        }
+        if (key is null)
+        {
+            return SecretKeyState.KeyMissing;
+        }
+        try
+        {
+            Decrypt(blob, key);
+            return SecretKeyState.Readable;
+        }
+        catch (FlowstoreException)
+        {
+            return SecretKeyState.OtherKey;
+        }
+    }
+
     public Task<bool> RemoveAsync(string name, CancellationToken cancellationToken) => _blobs().DeleteSecretAsync(name, cancellationToken);
 
-    private byte[] Key(bool create)
+    /// <summary>The key, or null when the key file does not exist; <see cref="ErrorIds.SecretKeyInvalid"/> when it is damaged.</summary>
+    private async Task<byte[]?> TryKeyAsync(CancellationToken cancellationToken)
     {
         lock (_keyLock)
         {
@@ -61,43 +127,85 @@ public sealed class SecretStore : ISecretSource
             {
                 return _key;
             }
-            if (!File.Exists(KeyPath))
+        }
+        byte[] key;
+        try
+        {
+            key = await File.ReadAllBytesAsync(KeyPath, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FlowstoreException(ErrorIds.SecretKeyInvalid, FlowErrorKind.ReadError,
+                $"The secret store key '{KeyPath}' cannot be read: {e.Message}", e) { Target = KeyPath };
+        }
+        if (key.Length != KeySize)
+        {
+            throw await InvalidKeyAsync(key.Length, cancellationToken).ConfigureAwait(false);
+        }
+        lock (_keyLock)
+        {
+            return _key ??= key;
+        }
+    }
+
+    // An empty or short key file is never a usable key: an interrupted write of an older version left it, or it was
+    // cut short. No secret can have been encrypted with it, so removing it is safe; what the stored secrets need is
+    // the key they were encrypted with.
+    private async Task<FlowstoreException> InvalidKeyAsync(int length, CancellationToken cancellationToken)
+    {
+        var what = length == 0 ? "is empty (0 bytes" : length < KeySize ? $"is too short ({length} bytes" : $"is too long ({length} bytes";
+        var stored = (await _blobs().ListSecretsAsync(cancellationToken).ConfigureAwait(false)).Select(b => b.Name).ToArray();
+        var advice = length > KeySize
+            ? "It is not a Flowstore key; do not remove it before checking what it is: restore the key file from a backup."
+            : stored.Length == 0
+                ? "It holds no key and the store holds no secrets, so it is safe to remove; the next secret set creates a new key."
+                : $"It holds no key (no secret can have been encrypted with it), so it is safe to remove; but the store holds {Count(stored.Length)} " +
+                  $"({List(stored)}) encrypted with the key this file should hold: restore that key from a backup, or set the secrets again with a new key.";
+        return new FlowstoreException(ErrorIds.SecretKeyInvalid, FlowErrorKind.InvalidData,
+            $"The secret store key file '{KeyPath}' {what}; a Flowstore key has {KeySize}). {advice}")
+        { Target = KeyPath, Hint = stored.Length == 0 || length > KeySize ? null : FlowHint.RestoreOrNewSecretKey(KeyPath, stored[0]) };
+    }
+
+    private byte[] CreateKey()
+    {
+        var key = RandomNumberGenerator.GetBytes(KeySize);
+        try
+        {
+            FlowstoreHome.EnsureDirectory(Path.GetDirectoryName(KeyPath)!);
+            // Temporary file, flushed to disk, renamed into place: a full disk never leaves an empty or partial key.
+            if (!AtomicFile.Write(KeyPath, key, overwrite: false, durable: true, unixMode: UnixFileMode.UserRead | UnixFileMode.UserWrite))
             {
-                if (!create)
+                // Another process created it first: use theirs.
+                CryptographicOperations.ZeroMemory(key);
+                key = File.ReadAllBytes(KeyPath);
+                if (key.Length != KeySize)
                 {
-                    throw new FlowstoreException(ErrorIds.SecretKeyMissing, FlowErrorKind.InvalidOperation,
-                        $"The secret store key '{KeyPath}' is missing, so stored secrets cannot be decrypted; restore the key file, or set the secrets again.") { Target = KeyPath, Hint = new FlowHint(FlowHintKind.SetSecret) };
+                    throw new FlowstoreException(ErrorIds.SecretKeyInvalid, FlowErrorKind.InvalidData,
+                        $"The secret store key file '{KeyPath}' is not a Flowstore key ({key.Length} bytes; a Flowstore key has {KeySize}).") { Target = KeyPath };
                 }
-                CreateKey();
             }
-            var key = File.ReadAllBytes(KeyPath);
-            if (key.Length != KeySize)
-            {
-                throw new FlowstoreException(ErrorIds.SecretKeyInvalid, FlowErrorKind.InvalidData,
-                    $"The secret store key '{KeyPath}' is not a Flowstore key ({key.Length} bytes, expected {KeySize}).") { Target = KeyPath };
-            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            var why = AtomicFile.IsDiskFull(e) ? "the disk is full" : e.Message;
+            throw new FlowstoreException(ErrorIds.SecretKeyWriteFailed, FlowErrorKind.WriteError,
+                $"Cannot create the secret store key '{KeyPath}': {why}. Nothing was written (no key file, no secret); free space or make the folder writable, then set the secret again.", e)
+            { Target = KeyPath };
+        }
+        lock (_keyLock)
+        {
             return _key = key;
         }
     }
 
-    private void CreateKey()
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(KeyPath)!);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-        try
-        {
-            using var stream = new FileStream(KeyPath, options);
-            stream.Write(RandomNumberGenerator.GetBytes(KeySize));
-        }
-        catch (IOException) when (File.Exists(KeyPath))
-        {
-            // Another process created it first: use theirs.
-        }
-    }
+    private static string Count(int n) => n == 1 ? "1 secret" : $"{n} secrets";
+
+    private static string List(IReadOnlyList<string> names)
+        => names.Count <= 10 ? string.Join(", ", names) : string.Join(", ", names.Take(10)) + $", and {names.Count - 10} more";
 
     private static byte[] AssociatedData(string name) => Encoding.UTF8.GetBytes("flowstore-secret:" + name.ToLowerInvariant());
 
@@ -140,3 +248,6 @@ public sealed class SecretStore : ISecretSource
         }
     }
 }
+
+/// <summary>A secret set: its name, and the secrets a new key abandoned (encrypted with the lost key; empty normally).</summary>
+public sealed record SecretSetResult(string Name, IReadOnlyList<string> Abandoned);

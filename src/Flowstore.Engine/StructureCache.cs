@@ -41,10 +41,7 @@ internal sealed class StructureCache
         try
         {
             Directory.CreateDirectory(_directory);
-            var path = PathFor(sha);
-            var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-            File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(flows));
-            File.Move(temp, path, overwrite: true);
+            AtomicFile.Write(PathFor(sha), JsonSerializer.SerializeToUtf8Bytes(flows)); // no leftover temporary file when the disk is full
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

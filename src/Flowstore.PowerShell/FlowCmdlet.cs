@@ -150,7 +150,9 @@ public abstract class FlowCmdlet : PSCmdlet, IDisposable
         }
         if (exception is FlowstoreException fe)
         {
-            return new ErrorRecord(fe, fe.ErrorId, Category(fe.Kind), target ?? fe.Target) { ErrorDetails = RecommendedActions.Details(fe) };
+            // A database fault is about the database file, whatever item the cmdlet was working on.
+            var isBackend = fe.ErrorId is ErrorIds.BackendUnavailable or ErrorIds.BackendSchemaTooNew && fe.Target is not null;
+            return new ErrorRecord(fe, fe.ErrorId, Category(fe.Kind), isBackend ? fe.Target : target ?? fe.Target) { ErrorDetails = RecommendedActions.Details(fe) };
         }
         if (exception is UnauthorizedAccessException or IOException)
         {
@@ -170,6 +172,9 @@ public abstract class FlowCmdlet : PSCmdlet, IDisposable
         FlowErrorKind.ConnectionError => ErrorCategory.ConnectionError,
         FlowErrorKind.OperationStopped => ErrorCategory.OperationStopped,
         FlowErrorKind.NotImplemented => ErrorCategory.NotImplemented,
+        FlowErrorKind.ReadError => ErrorCategory.ReadError,
+        FlowErrorKind.WriteError => ErrorCategory.WriteError,
+        FlowErrorKind.ResourceUnavailable => ErrorCategory.ResourceUnavailable,
         _ => ErrorCategory.NotSpecified,
     };
 

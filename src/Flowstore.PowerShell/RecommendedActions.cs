@@ -35,6 +35,9 @@ internal static class RecommendedActions
             "Choose one with -Name.",
         { Kind: FlowHintKind.PublishStorage } =>
             "Pass a storage with Publish-FlowScript -Storage (New-FlowStorage ...).",
+        { Kind: FlowHintKind.RestoreOrNewSecretKey } =>
+            $"Restore the key file {Quote(hint.Path, "<key>")} from a backup; or, to abandon the secrets it encrypted, " +
+            $"start a new key with Set-FlowSecret -Name {Quote(hint.Name)} -NewKey.",
         _ => null,
     };
 

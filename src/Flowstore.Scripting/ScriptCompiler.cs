@@ -257,9 +257,7 @@ public sealed class ScriptCompiler
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(disk)!);
-            var temp = disk + "." + Guid.NewGuid().ToString("N") + ".tmp";
-            File.WriteAllBytes(temp, bytes);
-            File.Move(temp, disk, overwrite: true);
+            AtomicFile.Write(disk, bytes); // no leftover temporary file when the disk is full
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

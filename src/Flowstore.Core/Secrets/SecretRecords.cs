@@ -25,4 +25,25 @@ public interface ISecretBlobStore
 /// <param name="InStore">True when the Flowstore secret store holds it.</param>
 /// <param name="Created">When it was stored (store only).</param>
 /// <param name="Updated">When it was last set (store only).</param>
-public sealed record SecretInfo(string Name, string Source, bool InStore, DateTimeOffset? Created, DateTimeOffset? Updated);
+public sealed record SecretInfo(string Name, string Source, bool InStore, DateTimeOffset? Created, DateTimeOffset? Updated)
+{
+    /// <summary>
+    /// For a secret in the store: whether the store's current key decrypts it (<see cref="SecretKeyState.Readable"/>), or
+    /// why not (the key is missing, damaged, or another key encrypted it). Null for a secret not in the store.
+    /// </summary>
+    public SecretKeyState? KeyState { get; init; }
+}
+
+/// <summary>Whether the secret store's current key decrypts a stored secret.</summary>
+public enum SecretKeyState
+{
+    /// <summary>The current key decrypts it.</summary>
+    Readable,
+    /// <summary>There is no key file: it was encrypted with a key that is lost (or not restored yet).</summary>
+    KeyMissing,
+    /// <summary>The current key does not decrypt it: it was encrypted with another key.</summary>
+    OtherKey,
+    /// <summary>The key file is damaged (empty, short), so nothing can be decrypted.</summary>
+    KeyInvalid,
+}
+

@@ -36,6 +36,13 @@ public sealed class SetFlowSecretCommand : FlowCmdlet
     [AllowEmptyString]
     public string? InputObject { get; set; }
 
+    /// <summary>
+    /// When the secret store key is missing while the store holds secrets encrypted with it: start a new key anyway.
+    /// Those secrets become unreadable (they stay listed, marked, in Get-FlowSecret); a warning names them.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter NewKey { get; set; }
+
     /// <summary>Output the secret's description (name, times, source; never the value).</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
@@ -64,13 +71,22 @@ public sealed class SetFlowSecretCommand : FlowCmdlet
             WriteError(new ErrorRecord(new PSArgumentException($"The value for secret '{Name}' is empty."), "SecretValueEmpty", ErrorCategory.InvalidArgument, Name));
             return;
         }
-        if (!ShouldProcess($"secret '{Name}'", "Set (encrypted in the Flowstore secret store)"))
+        var action = NewKey.IsPresent
+            ? "Set (encrypted in the Flowstore secret store; if the store key is missing, start a new key and abandon the secrets stored with the lost one)"
+            : "Set (encrypted in the Flowstore secret store)";
+        if (!ShouldProcess($"secret '{Name}'", action))
         {
             return;
         }
         try
         {
-            Await(ct => Client.SetSecretAsync(Name, value, ct));
+            var result = Await(ct => Client.SetSecretAsync(Name, value, NewKey.IsPresent, ct));
+            if (result.Abandoned.Count > 0)
+            {
+                WriteWarning($"Started a new secret store key in '{Client.SecretStore.KeyPath}'. {result.Abandoned.Count} secret(s) encrypted with the lost key " +
+                    $"can no longer be read and are abandoned: {string.Join(", ", result.Abandoned)}. Set them again (Set-FlowSecret) or remove them (Remove-FlowSecret); " +
+                    "restoring the old key file now would make the new secrets unreadable instead.");
+            }
             if (PassThru.IsPresent)
             {
                 WriteObject(Await(ct => Client.DescribeSecretsAsync(new[] { Name }, ct))
