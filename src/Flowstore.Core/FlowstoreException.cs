@@ -16,8 +16,12 @@ public enum FlowErrorKind
     ReadError,
     /// <summary>A file (database, key) could not be written: read-only, full disk.</summary>
     WriteError,
-    /// <summary>A local resource is busy or exhausted (a locked database, a time or memory limit).</summary>
+    /// <summary>A local resource is busy or unavailable (a locked database, a process that cannot start).</summary>
     ResourceUnavailable,
+    /// <summary>Something took longer than its time limit and was stopped.</summary>
+    OperationTimeout,
+    /// <summary>Something went past a limit (memory) and was stopped.</summary>
+    LimitsExceeded,
 }
 
 /// <summary>
@@ -115,6 +119,12 @@ public static class ErrorIds
     public const string NotAFlowScript = "NotAFlowScript";
     public const string ScriptCompilationFailed = "ScriptCompilationFailed";
     public const string ScriptExecutionFailed = "ScriptExecutionFailed";
+    /// <summary>Building a script's flows (its top-level statements) ran past the build time limit and was stopped.</summary>
+    public const string ScriptBuildTimeout = "ScriptBuildTimeout";
+    /// <summary>Building a script's flows used more memory than the build memory limit and was stopped.</summary>
+    public const string ScriptBuildMemoryExceeded = "ScriptBuildMemoryExceeded";
+    /// <summary>The process that builds scripts under limits could not be started, or ended without an answer.</summary>
+    public const string ScriptBuildFailed = "ScriptBuildFailed";
     public const string NoFlowsFound = "NoFlowsFound";
     public const string FlowNotFoundInScript = "FlowNotFoundInScript";
     public const string DuplicateFlowName = "DuplicateFlowName";

@@ -50,7 +50,7 @@ public sealed class FlowBuilder
         {
             loaded = source.ScriptText is { } text
                 ? await _loader.LoadSourceAsync(text, source.Origin, cancellationToken).ConfigureAwait(false)
-                : _loader.LoadAssembly(source.AssemblyBytes!, source.Origin);
+                : await _loader.LoadAssemblyAsync(source.AssemblyBytes!, source.Origin, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not FlowstoreException and not OperationCanceledException)
         {

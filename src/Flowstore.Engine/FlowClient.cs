@@ -14,6 +14,13 @@ public sealed class FlowClientOptions
 
     /// <summary>Secret sources asked after the store and the environment (e.g. a SecretManagement vault).</summary>
     public IReadOnlyList<ISecretSource> SecretSources { get; init; } = Array.Empty<ISecretSource>();
+
+    /// <summary>
+    /// The time and memory limits of building a script's flows (registration, Test-FlowScript, the build before each
+    /// run); null: <see cref="ScriptBuildLimits.FromEnvironment"/> (30 s and 1024 MB unless FLOWSTORE_BUILD_TIMEOUT /
+    /// FLOWSTORE_BUILD_MEMORY_MB say otherwise).
+    /// </summary>
+    public ScriptBuildLimits? BuildLimits { get; init; }
 }
 
 /// <summary>
@@ -27,6 +34,9 @@ public sealed class FlowClient : IDisposable
     // One compiler per home, kept for the life of the process: a pwsh session (or an agent) compiles a
     // script once, and later cmdlet calls find it in memory.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, ScriptCompiler> Compilers = new(StringComparer.Ordinal);
+
+    // One build guard (and its warm worker processes) per set of limits, for the life of the process.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<ScriptBuildLimits, ScriptBuildGuard> Guards = new();
 
     private readonly bool _ownsBackend;
     private readonly Lazy<IFlowBackend> _backend;
@@ -42,7 +52,10 @@ public sealed class FlowClient : IDisposable
         // Opened on first use: loading or invoking a script needs no database.
         var given = options.Backend;
         _backend = new Lazy<IFlowBackend>(() => given ?? new SqliteFlowBackend(Path.Combine(Home, SqliteFlowBackend.DefaultFileName)));
-        Loader = new FlowScriptLoader(Compilers.GetOrAdd(Home, home => new ScriptCompiler(Path.Combine(home, "cache", "assemblies"), additionalReferences: BuiltInStorage.SettingsAssemblies)));
+        var limits = options.BuildLimits ?? ScriptBuildLimits.FromEnvironment();
+        Loader = new FlowScriptLoader(
+            Compilers.GetOrAdd(Home, home => new ScriptCompiler(Path.Combine(home, "cache", "assemblies"), additionalReferences: BuiltInStorage.SettingsAssemblies)),
+            Guards.GetOrAdd(limits, l => new ScriptBuildGuard(l)));
         SecretStore = new SecretStore(() => Backend, Path.Combine(Home, "secret.key"));
         Secrets = new SecretResolver(new ISecretSource[] { SecretStore, new EnvironmentSecretSource() }.Concat(options.SecretSources).ToArray());
         foreach (var provider in BuiltInStorage.Providers(Home))
@@ -71,7 +84,7 @@ public sealed class FlowClient : IDisposable
 
     /// <summary>
     /// Lets go of what the process keeps between clients: the compiled scripts held in memory (their collectible
-    /// load contexts are unloaded) and pooled database connections. For a host that unloads Flowstore (Remove-Module).
+    /// load contexts are unloaded), the build worker processes and pooled database connections. For a host that unloads Flowstore (Remove-Module).
     /// </summary>
     public static void ReleaseProcessCaches()
     {
@@ -80,6 +93,11 @@ public sealed class FlowClient : IDisposable
             compiler.ClearMemory();
         }
         Compilers.Clear();
+        foreach (var guard in Guards.Values)
+        {
+            guard.Dispose();
+        }
+        Guards.Clear();
         SqliteFlowBackend.ClearConnectionPools();
     }
 

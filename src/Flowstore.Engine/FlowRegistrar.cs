@@ -31,15 +31,17 @@ public sealed class FlowRegistrar
     public async Task<IReadOnlyList<FlowDescription>> TestScriptAsync(string path, IReadOnlyList<string>? names, CancellationToken cancellationToken = default)
     {
         var full = Path.GetFullPath(path);
-        var loaded = await _loader.LoadFileAsync(full, cancellationToken).ConfigureAwait(false);
-        return loaded.Select(names).Select(f => new FlowDescription
+        // Built in the build worker under the time and memory limits: the flows are described there, not built here.
+        var sketches = await _loader.DescribeFileAsync(full, cancellationToken).ConfigureAwait(false);
+        var sha = FlowStructure.Sha256Hex(await File.ReadAllTextAsync(full, cancellationToken).ConfigureAwait(false));
+        return LoadedScript.SelectByName(sketches, f => f.Name, names, full).Select(f => new FlowDescription
         {
             Name = f.Name,
             Path = full,
-            Structure = FlowStructure.FromFlow(f),
-            ScriptSha256 = loaded.Compiled.Sha256,
-            Storage = f.Storage,
-            Labels = f.Labels.ToArray(),
+            Structure = FlowStructure.FromJson(f.Structure),
+            ScriptSha256 = sha,
+            Storage = f.Storage is null ? null : StorageTypes.Deserialize(f.Storage),
+            Labels = f.Labels,
         }).ToArray();
     }
 
@@ -70,13 +72,13 @@ public sealed class FlowRegistrar
         var source = System.Text.Encoding.UTF8.GetString(bytes);
         var sha = FlowStructure.Sha256Hex(source);
 
-        LoadedScript? loaded = null;
         var flows = _structures.TryGet(sha);
         if (flows is null)
         {
             log($"Compiling '{full}'.");
-            loaded = await _loader.LoadSourceAsync(source, full, cancellationToken).ConfigureAwait(false);
-            flows = StructureCache.Describe(loaded.Flows);
+            // Built in the build worker under the time and memory limits: the flows are described there, not built here.
+            flows = (await _loader.DescribeSourceAsync(source, full, cancellationToken).ConfigureAwait(false))
+                .Select(f => new CachedFlow(f.Name, f.Slug, f.Structure, f.Storage, f.Labels, f.Description, f.StorageInstance)).ToArray();
             _structures.Put(sha, flows);
         }
         else
@@ -202,7 +204,7 @@ public sealed class FlowRegistrar
             {
                 context = context with
                 {
-                    CompiledFlow = (await _loader.LoadSourceAsync(plan.ScriptSource, plan.Path, cancellationToken).ConfigureAwait(false)).Compiled.AssemblyBytes,
+                    CompiledFlow = (await _loader.Compiler.CompileAsync(plan.ScriptSource, plan.Path, cancellationToken).ConfigureAwait(false)).AssemblyBytes,
                 };
             }
             prepared = await provider.PrepareRegistrationAsync(plan.Storage, context, cancellationToken).ConfigureAwait(false);
@@ -252,21 +254,21 @@ public sealed class FlowRegistrar
         {
             return;
         }
-        LoadedScript loaded;
+        IReadOnlyList<FlowSketch> loaded;
         try
         {
-            loaded = await _loader.LoadSourceAsync(stored, origin, cancellationToken).ConfigureAwait(false);
+            loaded = await _loader.DescribeSourceAsync(stored, origin, cancellationToken).ConfigureAwait(false);
         }
         catch (FlowstoreException e)
         {
             throw new FlowstoreException(ErrorIds.StoredScriptMismatch, FlowErrorKind.InvalidData,
                 $"Flow '{flowName}': the stored script {origin} cannot be loaded, so runs would fail: {e.Message}", e) { Target = origin };
         }
-        var flow = loaded.Flows.FirstOrDefault(f => string.Equals(f.Name, flowName, StringComparison.Ordinal))
+        var flow = loaded.FirstOrDefault(f => string.Equals(f.Name, flowName, StringComparison.Ordinal))
             ?? throw new FlowstoreException(ErrorIds.StoredScriptMismatch, FlowErrorKind.InvalidData,
-                $"The stored script {origin} does not declare flow '{flowName}' (it declares: {string.Join(", ", loaded.Flows.Select(f => f.Name))}); " +
+                $"The stored script {origin} does not declare flow '{flowName}' (it declares: {string.Join(", ", loaded.Select(f => f.Name))}); " +
                 $"publish '{localPath}' to the storage first.") { Target = origin, Hint = FlowHint.PublishScript(localPath) };
-        var structure = FlowStructure.FromFlow(flow);
+        var structure = FlowStructure.FromJson(flow.Structure);
         if (structure.Hash != expected.Hash)
         {
             var diff = FlowStructure.Diff(structure, expected);

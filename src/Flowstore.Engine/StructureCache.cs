@@ -51,22 +51,5 @@ internal sealed class StructureCache
 
     /// <summary>The flows of a script; flows that set the same storage object get the same <see cref="CachedFlow.StorageInstance"/>.</summary>
     public static IReadOnlyList<CachedFlow> Describe(IReadOnlyList<Flow> flows)
-    {
-        var instances = new List<StorageSettings>();
-        return flows.Select(flow =>
-        {
-            int? instance = null;
-            if (flow.Storage is { } storage)
-            {
-                instance = instances.FindIndex(s => ReferenceEquals(s, storage));
-                if (instance < 0)
-                {
-                    instances.Add(storage);
-                    instance = instances.Count - 1;
-                }
-            }
-            return new CachedFlow(flow.Name, flow.Slug, FlowStructure.FromFlow(flow).CanonicalJson, flow.Storage?.ToJson(), flow.Labels.ToArray(),
-                flow.Description, instance);
-        }).ToArray();
-    }
+        => Scripting.FlowSketch.Of(flows).Select(f => new CachedFlow(f.Name, f.Slug, f.Structure, f.Storage, f.Labels, f.Description, f.StorageInstance)).ToArray();
 }

@@ -175,6 +175,8 @@ public abstract class FlowCmdlet : PSCmdlet, IDisposable
         FlowErrorKind.ReadError => ErrorCategory.ReadError,
         FlowErrorKind.WriteError => ErrorCategory.WriteError,
         FlowErrorKind.ResourceUnavailable => ErrorCategory.ResourceUnavailable,
+        FlowErrorKind.OperationTimeout => ErrorCategory.OperationTimeout,
+        FlowErrorKind.LimitsExceeded => ErrorCategory.LimitsExceeded,
         _ => ErrorCategory.NotSpecified,
     };
 

@@ -1,6 +1,3 @@
-using System.Reflection;
-using System.Runtime.ExceptionServices;
-
 namespace Flowstore.Scripting;
 
 /// <summary>The flows a script built, with the compiled script they came from.</summary>
@@ -72,15 +69,27 @@ public sealed class LoadedScript
 
 /// <summary>
 /// Loads flow scripts: compiles (cached), runs the top-level statements in build mode (no task runs),
-/// and collects the flows created, the way Prefect's extract_flow_from_file does.
+/// and collects the flows created, the way Prefect's extract_flow_from_file does. With a
+/// <see cref="ScriptBuildGuard"/>, a script is first built in the guard's worker process under the build time and
+/// memory limits (once per script and process), and the build here runs under the time limit too.
 /// </summary>
 public sealed class FlowScriptLoader
 {
     private readonly ScriptCompiler _compiler;
+    private readonly ScriptBuildGuard? _guard;
 
-    public FlowScriptLoader(ScriptCompiler compiler) => _compiler = compiler;
+    /// <param name="compiler">The compiler (and its caches).</param>
+    /// <param name="guard">Builds scripts under limits in a worker process first; null builds here only, unguarded.</param>
+    public FlowScriptLoader(ScriptCompiler compiler, ScriptBuildGuard? guard = null)
+    {
+        _compiler = compiler;
+        _guard = guard;
+    }
 
     public ScriptCompiler Compiler => _compiler;
+
+    /// <summary>The build limits in force, or null when builds are not guarded.</summary>
+    public ScriptBuildLimits? Limits => _guard?.Limits;
 
     /// <summary>
     /// Refuses an existing file that is not a C# file (a README, a .ps1) with <see cref="ErrorIds.NotAFlowScript"/>,
@@ -97,85 +106,95 @@ public sealed class FlowScriptLoader
 
     /// <summary>Reads, compiles and builds a script file.</summary>
     public async Task<LoadedScript> LoadFileAsync(string path, CancellationToken cancellationToken = default)
+        => await LoadSourceAsync(await ReadAsync(path, cancellationToken).ConfigureAwait(false), path, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Compiles and builds script text; <paramref name="origin"/> names it in messages.</summary>
+    public async Task<LoadedScript> LoadSourceAsync(string source, string origin, CancellationToken cancellationToken = default)
+    {
+        _guard?.Prewarm();
+        var compiled = await _compiler.CompileAsync(source, origin, cancellationToken).ConfigureAwait(false);
+        return await BuildAsync(compiled, origin, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Builds the flows of a stored compiled flow (frozen storage), unguarded.</summary>
+    public LoadedScript LoadAssembly(byte[] assemblyBytes, string origin)
+    {
+        var compiled = _compiler.LoadAssembly(assemblyBytes, origin);
+        return new LoadedScript(origin, compiled, FlowBuild.Run(compiled.Assembly, origin));
+    }
+
+    /// <summary>Builds the flows of a stored compiled flow (frozen storage), under the build limits.</summary>
+    public async Task<LoadedScript> LoadAssemblyAsync(byte[] assemblyBytes, string origin, CancellationToken cancellationToken = default)
+    {
+        _guard?.Prewarm();
+        return await BuildAsync(_compiler.LoadAssembly(assemblyBytes, origin), origin, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// What the flows of a script look like (names, structures, storage, labels), without building them in this
+    /// process when builds are guarded: the worker's build describes them.
+    /// </summary>
+    public async Task<IReadOnlyList<FlowSketch>> DescribeSourceAsync(string source, string origin, CancellationToken cancellationToken = default)
+    {
+        _guard?.Prewarm();
+        var compiled = await _compiler.CompileAsync(source, origin, cancellationToken).ConfigureAwait(false);
+        return _guard is null
+            ? FlowSketch.Of(FlowBuild.Run(compiled.Assembly, origin))
+            : await _guard.BuildAsync(compiled.AssemblyBytes, compiled.Sha256, origin, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads a script file and describes its flows (see <see cref="DescribeSourceAsync"/>).</summary>
+    public async Task<IReadOnlyList<FlowSketch>> DescribeFileAsync(string path, CancellationToken cancellationToken = default)
+        => await DescribeSourceAsync(await ReadAsync(path, cancellationToken).ConfigureAwait(false), path, cancellationToken).ConfigureAwait(false);
+
+    private static async Task<string> ReadAsync(string path, CancellationToken cancellationToken)
     {
         EnsureFlowScriptFile(path);
-        string source;
         try
         {
-            source = await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false);
+            return await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new FlowstoreException(ErrorIds.ScriptNotFound, FlowErrorKind.ObjectNotFound,
                 $"Flow script '{path}' does not exist.", e) { Target = path };
         }
-        return await LoadSourceAsync(source, path, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Compiles and builds script text; <paramref name="origin"/> names it in messages.</summary>
-    public async Task<LoadedScript> LoadSourceAsync(string source, string origin, CancellationToken cancellationToken = default)
+    private async Task<LoadedScript> BuildAsync(CompiledScript compiled, string origin, CancellationToken cancellationToken)
     {
-        var compiled = await _compiler.CompileAsync(source, origin, cancellationToken).ConfigureAwait(false);
-        return new LoadedScript(origin, compiled, Build(compiled, origin));
-    }
-
-    /// <summary>Builds the flows of a stored compiled flow (frozen storage).</summary>
-    public LoadedScript LoadAssembly(byte[] assemblyBytes, string origin)
-    {
-        var compiled = _compiler.LoadAssembly(assemblyBytes, origin);
-        return new LoadedScript(origin, compiled, Build(compiled, origin));
-    }
-
-    private static IReadOnlyList<Flow> Build(CompiledScript compiled, string origin)
-    {
-        var entry = compiled.Assembly.EntryPoint ?? throw new FlowstoreException(ErrorIds.NoFlowsFound, FlowErrorKind.InvalidData,
-            $"No flows found in {origin}: the script has no top-level statements creating a Flow.") { Target = origin };
-
-        IReadOnlyList<Flow> flows;
-        using (var context = new FlowBuildContext())
+        if (_guard is null)
+        {
+            return new LoadedScript(origin, compiled, FlowBuild.Run(compiled.Assembly, origin));
+        }
+        // First in the worker, under both limits (a script seen before within them is remembered)...
+        await _guard.BuildAsync(compiled.AssemblyBytes, compiled.Sha256, origin, cancellationToken).ConfigureAwait(false);
+        // ...then here, on a thread of its own under the time limit: a top level that loops only sometimes (it depends
+        // on the time, a file, the environment) is reported instead of wedging the caller.
+        IReadOnlyList<Flow>? flows = null;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? error = null;
+        var thread = new Thread(() =>
         {
             try
             {
-                var args = entry.GetParameters().Length == 0 ? null : new object[] { Array.Empty<string>() };
-                if (entry.Invoke(null, args) is Task task)
-                {
-                    task.GetAwaiter().GetResult();
-                }
+                flows = FlowBuild.Run(compiled.Assembly, origin);
             }
             catch (Exception e)
             {
-                var inner = e is TargetInvocationException { InnerException: { } ie } ? ie : e;
-                if (inner is FlowstoreException)
-                {
-                    ExceptionDispatchInfo.Capture(inner).Throw();
-                }
-                throw new FlowstoreException(ErrorIds.ScriptExecutionFailed, FlowErrorKind.InvalidData,
-                    $"Building the flows of {origin} failed: {inner.GetType().Name}: {inner.Message}{ScriptLocation.Of(inner, origin)}", inner) { Target = origin };
+                error = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
             }
-            flows = context.Flows.ToArray();
-        }
-
-        if (flows.Count == 0)
+        }, maxStackSize: 16 * 1024 * 1024)
+        { IsBackground = true, Name = "Flowstore build" };
+        thread.Start();
+        if (!thread.Join(_guard.Limits.Timeout))
         {
-            throw new FlowstoreException(ErrorIds.NoFlowsFound, FlowErrorKind.InvalidData,
-                $"No flows found in {origin}: the script creates no Flow (write `var flow = new Flow(\"name\");`).") { Target = origin };
+            throw new FlowstoreException(ErrorIds.ScriptBuildTimeout, FlowErrorKind.OperationTimeout,
+                $"Building the flows of {origin} took longer than the build time limit ({_guard.Limits.TimeoutText}) in this process, though it " +
+                $"built within it before: its top-level statements depend on something that changed (a loop or wait on the time, a file, " +
+                $"the environment). A script's top-level statements should only declare flows " +
+                $"(the limit is the environment variable {ScriptBuildLimits.TimeoutVariable}, in seconds).") { Target = origin };
         }
-        // Names equal but for case make one slug too; names that differ otherwise but make one slug would share
-        // the files, keys and images named after it.
-        var duplicate = flows.GroupBy(f => f.Slug, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
-        {
-            var lines = string.Join(", ", duplicate.Select(f => Flow.Where(f.SourceFile, f.SourceLine)));
-            var names = duplicate.Select(f => f.Name).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
-            throw new FlowstoreException(ErrorIds.DuplicateFlowName, FlowErrorKind.InvalidData, names.Length == 1
-                ? $"{origin} creates {duplicate.Count()} flows named '{names[0]}' ({lines}); flow names must be unique within a file."
-                : $"{origin} creates flows {string.Join(" and ", names.Select(n => $"'{n}'"))} ({lines}): the names differ, but {(names.Length == 2 ? "both make" : "all make")} the slug " +
-                  $"'{duplicate.Key}'; flow names must make different slugs within a file.") { Target = origin };
-        }
-        foreach (var flow in flows)
-        {
-            flow.Validate();
-        }
-        return flows;
+        error?.Throw();
+        return new LoadedScript(origin, compiled, flows!);
     }
 }

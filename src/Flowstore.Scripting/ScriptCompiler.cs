@@ -244,13 +244,7 @@ public sealed class ScriptCompiler
         }
     }
 
-    private static Assembly LoadIntoNewContext(byte[] bytes, string name)
-    {
-        var context = new FlowScriptLoadContext(name);
-        // The entry point (top-level statements, run once to build the flows) is JIT-compiled in quick mode.
-        using var stream = new MemoryStream(EntryPointJit.WithQuickJitEntryPoint(bytes), writable: false);
-        return context.LoadFromStream(stream);
-    }
+    private static Assembly LoadIntoNewContext(byte[] bytes, string name) => FlowBuild.LoadIntoNewContext(bytes, name);
 
     private static void TryWriteCache(string disk, byte[] bytes)
     {
