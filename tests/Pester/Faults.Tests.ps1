@@ -58,3 +58,49 @@ Describe 'A lost secret store key' {
         (Get-FlowSecret -Name OTHER).KeyState | Should -Be 'Readable'
     }
 }
+
+Describe 'A runaway flow build' {
+    BeforeAll {
+        $null = Enter-TestHome
+        $script:savedTimeout = $env:FLOWSTORE_BUILD_TIMEOUT
+        $script:savedMemory = $env:FLOWSTORE_BUILD_MEMORY_MB
+        $env:FLOWSTORE_BUILD_TIMEOUT = '3'
+        $env:FLOWSTORE_BUILD_MEMORY_MB = '128'
+        $script:spin = New-FlowScript "$TestDrive/spin.cs" 'var flow = new Flow("spin"); flow.Task("t", () => 1); while (true) { }'
+        $script:hog = New-FlowScript "$TestDrive/hog.cs" 'var flow = new Flow("hog"); flow.Task("t", () => 1); var keep = new List<byte[]>(); while (true) { keep.Add(new byte[1 << 20]); }'
+        $script:good = New-FlowScript "$TestDrive/good.cs" 'var flow = new Flow("good"); flow.Task("t", () => 1);'
+        $null = New-FlowProject -Name P
+    }
+    AfterAll {
+        $env:FLOWSTORE_BUILD_TIMEOUT = $script:savedTimeout
+        $env:FLOWSTORE_BUILD_MEMORY_MB = $script:savedMemory
+        Exit-TestHome
+    }
+
+    It 'Register-Flow stops a top level that never ends: ScriptBuildTimeout naming the script, nothing registered, in bounded time' {
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $err = $null
+        $result = Register-Flow -Path $script:spin -Project P -ErrorVariable err -ErrorAction SilentlyContinue
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 60
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ScriptBuildTimeout*'
+        $err[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
+        $err[0].Exception.Message | Should -BeLike "*$($script:spin)*"
+        $result.Status | Should -Be 'Failed'
+        @(Get-Flow -Project P) | Should -HaveCount 0
+    }
+
+    It 'Test-FlowScript stops it too' {
+        { Test-FlowScript -Path $script:spin -ErrorAction Stop } | Should -Throw -ErrorId 'ScriptBuildTimeout*'
+    }
+
+    It 'Register-Flow stops a top level that allocates without bound: ScriptBuildMemoryExceeded' {
+        $err = $null
+        $null = Register-Flow -Path $script:hog -Project P -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ScriptBuildMemoryExceeded*'
+        $err[0].CategoryInfo.Category | Should -Be 'LimitsExceeded'
+    }
+
+    It 'the session is still usable: a second registration succeeds' {
+        (Register-Flow -Path $script:good -Project P).Status | Should -Be 'Registered'
+    }
+}
