@@ -45,14 +45,15 @@ Describe 'Get-FlowSecret' {
                 $secret.Created | Should -BeLessOrEqual $script:After.AddMilliseconds(1)
                 $secret.Updated | Should -Be $secret.Created
             }
-            @($all[0].PSObject.Properties.Name) | Should -Be @('Name', 'Source', 'InStore', 'Created', 'Updated')
+            @($all[0].PSObject.Properties.Name) | Should -Be @('Name', 'Source', 'InStore', 'Created', 'Updated', 'KeyState')
+            $all | ForEach-Object { $_.KeyState | Should -Be 'Readable' }
             Assert-NoValue $all (@($script:Values.Values) + $env:ALPHA_TOKEN)
         }
 
-        It 'shows Name, Source, Created and Updated as a table' {
+        It 'shows Name, Source, Created, Updated and Key as a table' {
             $lines = (Get-FlowSecret | Out-String -Width 200) -split "`n" | ForEach-Object TrimEnd | Where-Object { $_ }
-            $lines[0] | Should -Match '^Name\s+Source\s+Created\s+Updated$'
-            $lines | Should -Contain ($lines | Where-Object { $_ -match '^ALPHA_TOKEN\s+Flowstore secret store\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+\d{4}-\d\d-\d\d \d\d:\d\d$' })
+            $lines[0] | Should -Match '^Name\s+Source\s+Created\s+Updated\s+Key$'
+            $lines | Should -Contain ($lines | Where-Object { $_ -match '^ALPHA_TOKEN\s+Flowstore secret store\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+ok$' })
         }
 
         It 'an empty store lists nothing' {
