@@ -29,6 +29,7 @@ public sealed class GitFlowRunTests : IDisposable
     public async Task A_run_log_starts_with_the_repository_path_requested_branch_resolved_commit_and_SHA256()
     {
         var first = _repo.Commit("trunk", "one", (FlowPath, Script("hello")));
+        Directory.CreateDirectory(_temp.Path);
         var local = Path.Combine(_temp.Path, "gitflow.cs");
         File.WriteAllText(local, Script("hello"));
         using var client = new FlowClient(new FlowClientOptions { Home = Path.Combine(_temp.Path, "home") });
