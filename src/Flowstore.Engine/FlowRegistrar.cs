@@ -138,7 +138,7 @@ public sealed class FlowRegistrar
                 var before = StorageTypes.Deserialize(latest.StorageJson);
                 if (before.Locator != resolved.Locator)
                 {
-                    parts.Add($"storage changed: {before} -> {resolved}");
+                    parts.Add("storage changed: " + (StorageChange.Describe(before, resolved) ?? $"{before.Locator} -> {resolved.Locator}"));
                 }
                 if (!latest.Labels.Order(StringComparer.Ordinal).SequenceEqual(labels))
                 {

@@ -133,7 +133,8 @@ public sealed partial record GcsStorage : StorageSettings
 
     public override string ToString()
     {
-        var where = Key is not null ? $"gs://{Bucket}/{Key}" : ObjectUri;
+        var where = (Key is not null ? $"gs://{Bucket}/{Key}" : ObjectUri)
+            + (string.IsNullOrEmpty(EndpointUrl) ? "" : $" at {Storage.Gcs.GcsConnection.DisplayEndpoint(EndpointUrl)}");
         return StoredAsScript ? $"Gcs script {where}" : $"Gcs frozen {where}";
     }
 }

@@ -130,6 +130,8 @@ public sealed class RegistrationTests : EngineTestBase
         Assert.Equal(RegistrationStatus.Registered, frozen.Status);
         Assert.Equal(2, frozen.Version);
         Assert.Contains("storage changed", frozen.Reason);
+        // What changed, not the two descriptions side by side.
+        Assert.Contains("StoredAsScript True -> False", frozen.Reason);
     }
 
     [Fact]
