@@ -70,8 +70,9 @@ public sealed class FlowRuns
 
     /// <summary>
     /// Queues a run of a flow version (state Scheduled). Parameter names are checked against the registered
-    /// structure now; values are converted to the declared types when the run starts. A run pinned to an earlier
-    /// run fetches exactly the storage version that run executed.
+    /// structure now, and values must convert to the declared types the structure names (types only the script
+    /// declares are checked when the run starts), so a run that can only fail is not queued. Values are recorded as
+    /// given. A run pinned to an earlier run fetches exactly the storage version that run executed.
     /// </summary>
     public async Task<FlowRunRecord> QueueRunAsync(FlowRecord flow, IReadOnlyDictionary<string, object?>? parameters,
         FlowRunRecord? pinnedTo = null, CancellationToken cancellationToken = default)
@@ -81,8 +82,7 @@ public sealed class FlowRuns
             throw new FlowstoreException(ErrorIds.FlowNotFound, FlowErrorKind.InvalidOperation,
                 $"Flow '{flow.Name}' in project '{flow.Project}' is unregistered; register it again to run it.") { Target = flow.Name };
         }
-        ParameterBinder.CheckNames(flow.Name,
-            FlowStructure.FromJson(flow.StructureJson).Parameters.Select(p => (p.Name, p.Type, p.Required)), parameters);
+        ParameterBinder.CheckDeclared(flow.Name, FlowStructure.FromJson(flow.StructureJson).Parameters, parameters);
         string? pinnedVersion = null;
         if (pinnedTo is not null)
         {

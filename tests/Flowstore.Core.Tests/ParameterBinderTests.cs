@@ -115,4 +115,36 @@ public class ParameterBinderTests
         Assert.Equal(true, ParameterBinder.ConvertTo("true", typeof(bool)));
         Assert.Null(ParameterBinder.ConvertTo(null, typeof(int?)));
     }
+
+    [Theory]
+    [InlineData("int", typeof(int))]
+    [InlineData("string[]", typeof(string[]))]
+    [InlineData("long?", typeof(long?))]
+    [InlineData("List<DateTimeOffset>", typeof(List<DateTimeOffset>))]
+    [InlineData("IReadOnlyList<double?>", typeof(IReadOnlyList<double?>))]
+    [InlineData("Guid", typeof(Guid))]
+    [InlineData("Mode", null)]
+    [InlineData("Dictionary<string,int>", null)]
+    [InlineData("int[,]", null)]
+    public void Registered_type_names_resolve_to_the_types_known_without_the_script(string name, Type? expected)
+    {
+        Assert.Equal(expected, ParameterBinder.KnownType(name));
+        if (expected is not null)
+        {
+            Assert.Equal(name, FlowStructure.TypeName(expected));
+        }
+    }
+
+    [Fact]
+    public void Values_are_checked_against_a_registered_structure_without_the_script()
+    {
+        var structure = FlowStructure.FromFlow(Declare());
+
+        var e = Assert.Throws<FlowstoreException>(() => ParameterBinder.CheckDeclared("params", structure.Parameters, With(("name", "x"), ("count", "many"))));
+        ParameterBinder.CheckDeclared("params", structure.Parameters, With(("name", "x"), ("count", "12"), ("mode", "anything"), ("IDS", new object[] { "1", 2L })));
+
+        Assert.Equal(ErrorIds.ParameterInvalid, e.ErrorId);
+        Assert.Equal("Parameter 'count' of flow 'params' must be int; the value 'many' does not convert", e.Message[..e.Message.IndexOf(" (", StringComparison.Ordinal)]);
+        Assert.Equal(ErrorIds.ParameterMissing, Assert.Throws<FlowstoreException>(() => ParameterBinder.CheckDeclared("params", structure.Parameters, With(("count", 1)))).ErrorId);
+    }
 }

@@ -249,13 +249,22 @@ public sealed class RecordedRunTests : EngineTestBase
     [Fact]
     public async Task A_parameter_value_that_does_not_convert_fails_the_run_with_ParameterInvalid_before_any_task()
     {
-        var flow = await RegisterFlowAsync("calc.cs", Calc);
+        // A type only the script declares (an enum) is converted when the run starts, not when it is created.
+        var flow = await RegisterFlowAsync("modes.cs", """
+            using Flowstore;
 
-        var run = await Client.RunNowAsync(flow, Args(("count", "many")), null);
+            var flow = new Flow("modes");
+            var mode = flow.Parameter("mode", Mode.Fast);
+            flow.Task("show", (Mode m) => Console.WriteLine(m), mode);
+
+            enum Mode { Fast, Careful }
+            """);
+
+        var run = await Client.RunNowAsync(flow, Args(("mode", "Sloppy")), null);
 
         Assert.Equal(RunState.Failed, run.State);
         Assert.Equal(ErrorIds.ParameterInvalid, run.ErrorId);
-        Assert.Contains("count", run.Error);
+        Assert.Contains("mode", run.Error);
         Assert.Empty(run.Tasks);
         var log = await Client.GetRunLogAsync(run.Id);
         Assert.DoesNotContain(log, l => l.Task is not null);

@@ -155,6 +155,37 @@ public sealed class RunTests : EngineTestBase
     }
 
     [Fact]
+    public async Task A_value_that_does_not_convert_to_the_registered_type_queues_no_run()
+    {
+        var path = WriteScript("calc.cs", """
+            using Flowstore;
+
+            var flow = new Flow("calc");
+            var count = flow.Parameter("count", 3);
+            var ids = flow.Parameter("ids", new long[] { 1 });
+            flow.Task("numbers", (int n, long[] i) => n + i.Length, count, ids);
+            """);
+        await RegisterOneAsync(path);
+        var flow = await Client.GetFlowAsync("calc", Project);
+
+        var many = await Assert.ThrowsAsync<FlowstoreException>(() => Client.Runs.QueueRunAsync(flow, new Dictionary<string, object?> { ["count"] = "many" }));
+        var list = await Assert.ThrowsAsync<FlowstoreException>(() => Client.Runs.QueueRunAsync(flow, new Dictionary<string, object?> { ["IDS"] = new object[] { 1, "x" } }));
+        var queued = await Client.Runs.QueueRunAsync(flow, new Dictionary<string, object?> { ["count"] = "5" });
+
+        Assert.Equal(ErrorIds.ParameterInvalid, many.ErrorId);
+        Assert.Contains("'count'", many.Message);
+        Assert.Contains("must be int", many.Message);
+        Assert.Contains("'many'", many.Message);
+        Assert.Equal(ErrorIds.ParameterInvalid, list.ErrorId);
+        Assert.Contains("'ids'", list.Message);
+        Assert.Contains("long[]", list.Message);
+        // Only the run whose values convert was created, and it records the value as given.
+        var runs = await Client.GetRunsAsync(new RunQuery());
+        Assert.Equal(queued.Id, Assert.Single(runs).Id);
+        Assert.Equal("5", runs[0].Parameters["count"]);
+    }
+
+    [Fact]
     public async Task InvokeScript_of_a_file_with_several_flows_needs_a_name()
     {
         var path = WriteScript("two.cs", """

@@ -212,23 +212,32 @@ needs.Task("show", (int c) => Console.WriteLine($"count={c}"), count);
             Get-RunCount needs | Should -Be 0
         }
 
-        It 'a value that does not convert ends the run Failed with ParameterInvalid, before any task runs' {
-            $run = Start-FlowRun -Name needs -Project P -Parameters @{ count = 'many' } -Wait -ErrorAction SilentlyContinue -ErrorVariable ev 6>$null 3>$null
-            $run.State | Should -Be 'Failed'
-            $run.ErrorId | Should -Be 'ParameterInvalid'
-            $run.Error | Should -BeLike "*'count'*'many'*"
-            $run.Tasks | Should -BeNullOrEmpty -Because 'no task ran'
-            $ev | Should -HaveCount 1
-            $ev[0].FullyQualifiedErrorId | Should -Be 'ParameterInvalid,Flowstore.Commands.StartFlowRunCommand'
+        It 'a value that does not convert to the registered type is ParameterInvalid naming parameter and type, and nothing is queued, with or without -Wait' {
+            $before = Get-RunCount needs
+            $err = { Start-FlowRun -Name needs -Project P -Parameters @{ count = 'many' } -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ParameterInvalid,Flowstore.Commands.StartFlowRunCommand' -PassThru
+            $err.Exception.Message | Should -BeLike "Parameter 'count' of flow 'needs' must be int; the value 'many' does not convert*"
+            { Start-FlowRun -Name needs -Project P -Parameters @{ count = 'many' } -Wait -ErrorAction Stop 6>$null } |
+                Should -Throw -ErrorId 'ParameterInvalid,Flowstore.Commands.StartFlowRunCommand'
+            Get-RunCount needs | Should -Be $before -Because 'a run that can only fail is not queued'
         }
 
-        It 'a queued run with a value that does not convert is accepted, and fails ParameterInvalid when an agent runs it' {
-            $queued = Start-FlowRun -Name needs -Project P -Parameters @{ count = 'many' }
+        It 'a value of a type only the script declares is checked when the run starts: the run fails ParameterInvalid before any task runs' {
+            $file = New-FlowScript "$TestDrive/modes.cs" @'
+var flow = new Flow("modes");
+var mode = flow.Parameter("mode", Mode.Fast);
+flow.Task("show", (Mode m) => Console.WriteLine(m), mode);
+enum Mode { Fast, Careful }
+'@
+            $null = Register-Flow -Path $file -Project P
+            $queued = Start-FlowRun -Name modes -Project P -Parameters @{ mode = 'Sloppy' }
             $queued.State | Should -Be 'Scheduled'
             $null = Start-FlowAgent -Once -ErrorAction SilentlyContinue 6>$null 3>$null
             $run = Get-FlowRun -Id $queued.Id
             $run.State | Should -Be 'Failed'
             $run.ErrorId | Should -Be 'ParameterInvalid'
+            $run.Error | Should -BeLike "*'mode'*'Sloppy'*"
+            $run.Tasks | Should -BeNullOrEmpty -Because 'no task ran'
         }
     }
 

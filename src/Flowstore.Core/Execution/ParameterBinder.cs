@@ -59,16 +59,84 @@ public static class ParameterBinder
     }
 
     private static object? Convert(Flow flow, FlowParameter p, object? value)
+        => Convert(flow.Name, p.Name, FlowStructure.TypeName(p.Type), p.Type, value);
+
+    private static object? Convert(string flow, string name, string typeName, Type type, object? value)
     {
         try
         {
-            return ConvertTo(value, p.Type);
+            return ConvertTo(value, type);
         }
         catch (Exception e) when (e is InvalidCastException or FormatException or OverflowException or JsonException or NotSupportedException or ArgumentException)
         {
             throw new FlowstoreException(ErrorIds.ParameterInvalid, FlowErrorKind.InvalidArgument,
-                $"Parameter '{p.Name}' of flow '{flow.Name}' must be {FlowStructure.TypeName(p.Type)}; the value '{Describe(value)}' does not convert ({e.Message})", e) { Target = flow.Name };
+                $"Parameter '{name}' of flow '{flow}' must be {typeName}; the value '{Describe(value)}' does not convert ({e.Message})", e) { Target = flow };
         }
+    }
+
+    /// <summary>
+    /// Checks given values against a registered structure before a run is created (nothing is compiled): names as
+    /// <see cref="CheckNames"/> does, and each value converted to its declared type where that type is known without
+    /// the script (numbers, text, flags, dates, GUIDs, arrays and lists of them); a value that does not convert is
+    /// <see cref="ErrorIds.ParameterInvalid"/> naming the parameter and its type. The run still records the values as
+    /// given (they are converted again when it starts); types only the script declares are checked then.
+    /// </summary>
+    public static void CheckDeclared(string flow, IEnumerable<ParameterStructure> declared, IReadOnlyDictionary<string, object?>? given)
+    {
+        var parameters = declared.ToArray();
+        CheckNames(flow, parameters.Select(p => (p.Name, p.Type, p.Required)), given);
+        foreach (var (key, value) in given ?? new Dictionary<string, object?>())
+        {
+            var p = parameters.First(d => string.Equals(d.Name, key, StringComparison.OrdinalIgnoreCase));
+            if (KnownType(p.Type) is { } type)
+            {
+                Convert(flow, p.Name, p.Type, type, value);
+            }
+        }
+    }
+
+    private static readonly Dictionary<string, Type> Simple = new(StringComparer.Ordinal)
+    {
+        ["bool"] = typeof(bool), ["byte"] = typeof(byte), ["sbyte"] = typeof(sbyte), ["char"] = typeof(char),
+        ["short"] = typeof(short), ["ushort"] = typeof(ushort), ["int"] = typeof(int), ["uint"] = typeof(uint),
+        ["long"] = typeof(long), ["ulong"] = typeof(ulong), ["float"] = typeof(float), ["double"] = typeof(double),
+        ["decimal"] = typeof(decimal), ["string"] = typeof(string), ["object"] = typeof(object),
+        ["Guid"] = typeof(Guid), ["DateTime"] = typeof(DateTime), ["DateTimeOffset"] = typeof(DateTimeOffset),
+        ["TimeSpan"] = typeof(TimeSpan), ["DateOnly"] = typeof(DateOnly), ["TimeOnly"] = typeof(TimeOnly), ["Uri"] = typeof(Uri),
+    };
+
+    private static readonly Dictionary<string, Type> Lists = new(StringComparer.Ordinal)
+    {
+        ["List"] = typeof(List<>), ["IList"] = typeof(IList<>), ["ICollection"] = typeof(ICollection<>),
+        ["IEnumerable"] = typeof(IEnumerable<>), ["IReadOnlyList"] = typeof(IReadOnlyList<>),
+        ["IReadOnlyCollection"] = typeof(IReadOnlyCollection<>), ["HashSet"] = typeof(HashSet<>), ["ISet"] = typeof(ISet<>),
+    };
+
+    /// <summary>
+    /// The type a registered type name (as <see cref="FlowStructure.TypeName"/> writes it) stands for, when it is one
+    /// this process knows without the script: the C# aliases, Guid, dates and times, Uri, and arrays, nullables and
+    /// lists of those. Null for anything else (enums and records the script declares).
+    /// </summary>
+    public static Type? KnownType(string name)
+    {
+        if (name.EndsWith('?'))
+        {
+            return KnownType(name[..^1]) is { IsValueType: true } inner ? typeof(Nullable<>).MakeGenericType(inner) : null;
+        }
+        if (name.EndsWith("[]", StringComparison.Ordinal))
+        {
+            return KnownType(name[..^2])?.MakeArrayType();
+        }
+        if (Simple.TryGetValue(name, out var simple))
+        {
+            return simple;
+        }
+        var open = name.IndexOf('<');
+        if (open > 0 && name.EndsWith('>') && Lists.TryGetValue(name[..open], out var list))
+        {
+            return KnownType(name[(open + 1)..^1]) is { } element ? list.MakeGenericType(element) : null;
+        }
+        return null;
     }
 
     private static string Describe(object? value) => value switch
