@@ -47,6 +47,50 @@ public sealed class SecretNameCompleter : IArgumentCompleter
         => Completion.Safe(wordToComplete, client => client.DescribeSecretsAsync(null).GetAwaiter().GetResult().Select(s => s.Name));
 }
 
+/// <summary>
+/// Completes run ids (Get-FlowRun -Id, Get-FlowRunLog, Stop-FlowRun, Wait-FlowRun, Start-FlowRun -Pinned): the recent
+/// runs, newest first, whose id starts with what was typed; the tooltip names the flow, project, state and start.
+/// Never throws.
+/// </summary>
+public sealed class RunIdCompleter : IArgumentCompleter
+{
+    /// <summary>How many runs are offered at most.</summary>
+    internal const int Offered = 50;
+
+    // How far back a typed prefix is looked for: completion must stay quick on a long history.
+    private const int Searched = 1000;
+
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        try
+        {
+            using var client = FlowClient.OpenExisting();
+            if (client is null)
+            {
+                return Array.Empty<CompletionResult>();
+            }
+            var prefix = (wordToComplete ?? "").Trim('\'', '"');
+            var runs = client.GetRunsAsync(new RunQuery { Last = prefix.Length == 0 ? Offered : Searched }).GetAwaiter().GetResult();
+            return runs
+                .Where(r => r.Id.ToString().StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+                .Take(Offered)
+                .Select(r => new CompletionResult(r.Id.ToString(), r.Id.ToString(), CompletionResultType.ParameterValue, Describe(r)))
+                .ToArray();
+        }
+        catch (Exception)
+        {
+            return Array.Empty<CompletionResult>();
+        }
+    }
+
+    private static string Describe(FlowRunRecord run)
+    {
+        var when = (run.Started ?? run.Created).ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+        return $"{run.FlowName} ({run.Project}, version {run.FlowVersion}): {run.State}, {(run.Started is null ? "created" : "started")} {when}";
+    }
+}
+
 internal static class Completion
 {
     public static IEnumerable<CompletionResult> Safe(string word, Func<FlowClient, IEnumerable<string>> names)

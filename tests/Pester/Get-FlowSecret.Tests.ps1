@@ -56,6 +56,19 @@ Describe 'Get-FlowSecret' {
             $lines | Should -Contain ($lines | Where-Object { $_ -match '^ALPHA_TOKEN\s+Flowstore secret store\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+ok$' })
         }
 
+        It 'completes -Name of Get-FlowSecret and Remove-FlowSecret with the stored names, never a value' {
+            foreach ($command in 'Get-FlowSecret', 'Remove-FlowSecret') {
+                $line = "$command -Name "
+                $result = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches
+                $result.CompletionText | Should -Be @('ALPHA_TOKEN', 'beta_token', 'Gamma_Token') -Because "$command -Name completes secret names"
+                $result.ResultType | Should -Not -Contain 'ProviderItem' -Because 'not file names'
+                $line = "$command -Name be"
+                (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be 'beta_token'
+                $text = ($result | ForEach-Object { $_.CompletionText; $_.ListItemText; $_.ToolTip }) -join "`n"
+                foreach ($v in $script:Values.Values) { $text | Should -Not -BeLike "*$v*" }
+            }
+        }
+
         It 'an empty store lists nothing' {
             $null = Enter-TestHome
             try {

@@ -9,6 +9,7 @@ public sealed class GetFlowRunCommand : FlowCmdlet
     private const string ById = "ById";
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ById, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RunIdCompleter))]
     public Guid[] Id { get; set; } = Array.Empty<Guid>();
 
     /// <summary>The flow's name.</summary>

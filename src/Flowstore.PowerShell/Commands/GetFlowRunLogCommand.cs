@@ -9,6 +9,7 @@ public sealed class GetFlowRunLogCommand : FlowCmdlet
     private const string ByRun = "ByRun";
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = ById, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RunIdCompleter))]
     public Guid Id { get; set; }
 
     /// <summary>A run from Start-FlowRun or Get-FlowRun.</summary>

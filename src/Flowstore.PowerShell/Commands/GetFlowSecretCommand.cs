@@ -10,6 +10,7 @@ public sealed class GetFlowSecretCommand : FlowCmdlet
 {
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(SecretNameCompleter))]
     public string[]? Name { get; set; }
 
     protected override void ProcessRecord()

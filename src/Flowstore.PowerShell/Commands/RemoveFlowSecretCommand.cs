@@ -7,6 +7,7 @@ public sealed class RemoveFlowSecretCommand : FlowCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(SecretNameCompleter))]
     public string[] Name { get; set; } = Array.Empty<string>();
 
     /// <summary>Do not ask for confirmation.</summary>

@@ -6,6 +6,7 @@ namespace Flowstore.Commands;
 public sealed class StopFlowRunCommand : FlowCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RunIdCompleter))]
     public Guid[] Id { get; set; } = Array.Empty<Guid>();
 
     /// <summary>Output the run after the request.</summary>

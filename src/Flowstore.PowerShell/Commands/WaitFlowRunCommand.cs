@@ -6,6 +6,7 @@ namespace Flowstore.Commands;
 public sealed class WaitFlowRunCommand : FlowCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RunIdCompleter))]
     public Guid[] Id { get; set; } = Array.Empty<Guid>();
 
     /// <summary>Give up after this many seconds (error RunWaitTimedOut); by default wait as long as it takes.</summary>
