@@ -204,8 +204,12 @@ public sealed class ScriptCompiler
         if (!result.Success)
         {
             // A task wired to an input of the wrong type is said in the flow's terms, not as delegate overload errors.
+            // Roslyn reports declaration errors before those in method bodies; a reader wants them top to bottom.
             var errors = TaskWiringDiagnostics.Describe(
-                compilation, tree, result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error), path);
+                    compilation, tree, result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error), path)
+                .OrderBy(d => d.Line)
+                .ThenBy(d => d.Column)
+                .ToArray();
             throw new ScriptCompilationException(path, errors);
         }
         return pe.ToArray();

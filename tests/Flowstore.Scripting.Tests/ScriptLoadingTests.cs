@@ -88,6 +88,27 @@ public sealed class ScriptLoadingTests : IDisposable
     }
 
     [Fact]
+    public async Task Compile_errors_are_listed_top_to_bottom()
+    {
+        // Roslyn reports declaration errors (the record's unknown type, line 6) before those in statements (lines 4 and 5).
+        var source = string.Join("\n",
+            "using Flowstore;",
+            "",
+            "var flow = new Flow(\"broken\");",
+            "int count = \"text\";",
+            "flow.Task(\"t\", () => undefinedThing);",
+            "record Row(Undefined Value);");
+        var path = _temp.Write("order.cs", source);
+
+        var e = await Assert.ThrowsAsync<ScriptCompilationException>(() => _loader.LoadFileAsync(path));
+
+        var lines = e.Diagnostics.Select(d => d.Line).ToArray();
+        Assert.Equal(lines.Order().ToArray(), lines);
+        Assert.Equal(new[] { 4, 5, 6 }, lines.Distinct().ToArray());
+        Assert.True(e.Message.IndexOf($"{path}:4:", StringComparison.Ordinal) < e.Message.IndexOf($"{path}:6:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_compile_error_in_a_windows_line_ending_file_has_the_right_line()
     {
         var path = _temp.Write("crlf.cs", "using Flowstore;\r\n\r\nvar flow = new Flow(\"x\");\r\n  flow.Task(\"t\", () => 1)\r\n");

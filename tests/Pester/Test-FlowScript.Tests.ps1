@@ -96,6 +96,19 @@ cleanup.Task("second", () => { }).After(first);
             (Test-FlowScript $dir).Name | Sort-Object | Should -Be @('x', 'y')
         }
 
+        It 'reads right for one task, and its Storage property is the storage its view shows' {
+            $file = New-FlowScript "$TestDrive/one.cs" 'var flow = new Flow("one"); flow.Task("only", () => 1);'
+            $d = Test-FlowScript -Path $file
+            "$($d.Structure)" | Should -BeLike '1 task, 0 edges, 0 parameters (*'
+            ($d | Format-List * | Out-String -Width 300) | Should -Not -Match '\b1 tasks\b'
+            $d.Storage.PSObject.TypeNames[0] | Should -Be 'Flowstore.LocalStorage'
+            $d.Storage.StoredAsScript | Should -BeTrue
+            $d.Storage.Path | Should -Be $file
+            $view = $d | Out-String -Width 300
+            $view | Should -Match "Storage\s+: $([regex]::Escape($d.Storage.ToString()))"
+            $view | Should -Match "Storage\s+: Local script $([regex]::Escape($file))"
+        }
+
         It 'a compile error is ScriptCompilationFailed with file:line:column' {
             $file = New-FlowScript "$TestDrive/broken.cs" "var flow = new Flow(`"b`");`nflow.Task(`"t`", () => missing);`n"
             $err = { Test-FlowScript $file -ErrorAction Stop } |

@@ -1,7 +1,11 @@
 namespace Flowstore;
 
 /// <summary>One task of a recorded run.</summary>
-public sealed record TaskRunRecord(string Name, string Slug, TaskRunState State, int Attempts, DateTimeOffset? Started, DateTimeOffset? Ended, string? Error);
+public sealed record TaskRunRecord(string Name, string Slug, TaskRunState State, int Attempts, DateTimeOffset? Started, DateTimeOffset? Ended, string? Error)
+{
+    /// <summary>"load: Success", "load: Failed after 3 attempts": how a run's task list reads in a list view.</summary>
+    public override string ToString() => Attempts > 1 ? $"{Name}: {State} after {Attempts} attempts" : $"{Name}: {State}";
+}
 
 /// <summary>A recorded flow run.</summary>
 public sealed record FlowRunRecord

@@ -213,5 +213,5 @@ public sealed partial class Flow
     /// </summary>
     public static string Slugify(string name) => FlowNames.Slugify(name);
 
-    public override string ToString() => $"Flow '{Name}' ({_tasks.Count} tasks)";
+    public override string ToString() => $"Flow '{Name}' ({_tasks.Count} task{(_tasks.Count == 1 ? "" : "s")})";
 }

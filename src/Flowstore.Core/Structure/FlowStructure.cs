@@ -219,5 +219,7 @@ public sealed class FlowStructure
     /// <summary>What changed from <paramref name="before"/> to <paramref name="after"/>.</summary>
     public static StructureDiff Diff(FlowStructure before, FlowStructure after) => StructureDiff.Compute(before, after);
 
-    public override string ToString() => $"{Tasks.Count} tasks, {Edges.Count} edges, {Parameters.Count} parameters ({Hash[..12]})";
+    public override string ToString() => $"{Count(Tasks.Count, "task")}, {Count(Edges.Count, "edge")}, {Count(Parameters.Count, "parameter")} ({Hash[..12]})";
+
+    private static string Count(int n, string noun) => n == 1 ? $"1 {noun}" : $"{n} {noun}s";
 }
