@@ -126,6 +126,11 @@ public sealed class FlowCatalog
                     : $"Flow '{name}' has no version {version} in project '{project}'.") { Target = name, Hint = version is null ? FlowHint.RegisterFlow(null, project) : null };
     }
 
+    /// <summary>The flow version with this id (also an archived one); <see cref="ErrorIds.FlowNotFound"/> otherwise.</summary>
+    public async Task<FlowRecord> GetFlowAsync(Guid id, CancellationToken cancellationToken = default)
+        => (await Backend.GetFlowsAsync(new FlowQuery { Id = id, IncludeArchived = true }, cancellationToken).ConfigureAwait(false)).FirstOrDefault()
+            ?? throw new FlowstoreException(ErrorIds.FlowNotFound, FlowErrorKind.ObjectNotFound, $"No flow version has id {id}.") { Target = id.ToString() };
+
     /// <summary>The flow version a run belongs to (also archived versions).</summary>
     public async Task<FlowRecord> GetFlowOfRunAsync(FlowRunRecord run, CancellationToken cancellationToken = default)
         => (await Backend.GetFlowsAsync(new FlowQuery { Id = run.FlowId, IncludeArchived = true }, cancellationToken).ConfigureAwait(false)).FirstOrDefault()

@@ -40,7 +40,8 @@ public sealed class FlowRegistrar
             Path = full,
             Structure = FlowStructure.FromJson(f.Structure),
             ScriptSha256 = sha,
-            Storage = f.Storage is null ? null : StorageTypes.Deserialize(f.Storage),
+            // What registering the file as it is would use: the script's storage, else the file itself as a script.
+            Storage = f.Storage is null ? new LocalStorage(path: full, storedAsScript: true) : StorageTypes.Deserialize(f.Storage),
             Labels = f.Labels,
         }).ToArray();
     }
@@ -307,6 +308,7 @@ public sealed class FlowRegistrar
         StructureHash = record.StructureHash,
         Reason = reason,
         Diff = diff,
-        Storage = StorageTypes.Deserialize(record.StorageJson).ToString(),
+        Storage = UnknownStorage.Read(record.StorageJson),
+        Structure = new FlowStructureInfo(plan.Structure),
     };
 }

@@ -7,7 +7,9 @@ public sealed class FlowDescription
     public required string Path { get; init; }
     public required FlowStructure Structure { get; init; }
     public required string ScriptSha256 { get; init; }
-    public StorageSettings? Storage { get; init; }
+    /// <summary>The storage the script sets; the file itself (Local script storage) when it sets none.</summary>
+    public required StorageSettings Storage { get; init; }
+
     public IReadOnlyList<string> Labels { get; init; } = Array.Empty<string>();
     public string StructureHash => Structure.Hash;
     public IReadOnlyList<string> Tasks => Structure.Tasks.Select(t => t.Name).ToArray();
@@ -140,7 +142,12 @@ public sealed class FlowRegistration
     public string? StructureHash { get; init; }
     public string? Reason { get; init; }
     public StructureDiff? Diff { get; init; }
-    public string? Storage { get; init; }
+
+    /// <summary>The storage as registered (keys, images and refs filled in), the same type New-FlowStorage returns.</summary>
+    public StorageSettings? Storage { get; init; }
+
+    /// <summary>The registered structure: tasks, parameters and edges.</summary>
+    public FlowStructureInfo? Structure { get; init; }
 
     /// <summary>The error message when <see cref="Status"/> is Failed.</summary>
     public string? Error { get; init; }

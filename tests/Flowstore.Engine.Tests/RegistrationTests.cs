@@ -52,6 +52,39 @@ public sealed class RegistrationTests : EngineTestBase
     }
 
     [Fact]
+    public async Task The_flow_and_its_registration_carry_the_storage_as_settings_and_the_structure_as_objects()
+    {
+        var path = WriteScript("etl.cs", Etl());
+
+        var registration = await RegisterOneAsync(path);
+        var flow = FlowInfo.From(await Client.GetFlowAsync("etl", Project));
+
+        var storage = Assert.IsType<LocalStorage>(flow.Storage);
+        Assert.True(storage.StoredAsScript);
+        Assert.Equal(path, storage.Path);
+        Assert.Equal("Local", flow.StorageType);
+        Assert.Equal(new[] { "extract", "load" }, flow.Structure.Tasks.Select(t => t.Name));
+        Assert.Equal(new[] { "extract" }, flow.Structure.Tasks[1].Upstream);
+        Assert.Equal(flow.StructureHash, flow.Structure.Hash);
+        Assert.Equal(storage, Assert.IsType<LocalStorage>(registration.Storage));
+        Assert.Equal(flow.Structure.Hash, registration.Structure!.Hash);
+        Assert.Equal(new[] { "extract", "load" }, registration.Structure.Tasks.Select(t => t.Name));
+    }
+
+    [Fact]
+    public async Task A_flow_whose_storage_type_is_not_known_here_is_still_listed_and_keeps_its_settings()
+    {
+        var path = WriteScript("etl.cs", Etl());
+        await RegisterOneAsync(path);
+        var saved = """{"type":"Martian","crater":"olympus"}""";
+        var flow = FlowInfo.From(await Client.GetFlowAsync("etl", Project) with { StorageJson = saved });
+
+        Assert.Equal("Martian", flow.StorageType);
+        Assert.Equal(saved, flow.Storage.ToJson());
+        Assert.Contains("not know", flow.Storage.ToString());
+    }
+
+    [Fact]
     public async Task A_change_of_task_body_only_is_skipped_for_script_storage()
     {
         var path = WriteScript("etl.cs", Etl(factor: 1));

@@ -85,7 +85,7 @@ public sealed class StorageProbeTests : EngineTestBase
         var shelf = Path.Combine(Home, "..", "shelf");
         var path = WriteScript("probed.cs", Script("from the file", $"flow.Storage = new ProbeStorage(shelf: @\"{shelf}\", color: \"Green\");"));
         var registration = await RegisterOneAsync(path);
-        Assert.StartsWith("Probe Green ", registration.Storage);
+        Assert.StartsWith("Probe Green ", registration.Storage!.ToString());
         var copy = Path.Combine(Path.GetFullPath(shelf), "probed.cs");
         Assert.True(File.Exists(copy));
 

@@ -27,9 +27,9 @@ Describe 'Get-Flow' {
         $flows.Archived | Should -Not -Contain $true
     }
 
-    It 'outputs FlowRecord objects with the registration''s identity' {
+    It 'outputs FlowInfo objects with the registration''s identity' {
         $flow = Get-Flow -Name alpha -Project A
-        $flow.PSObject.TypeNames | Should -Contain 'Flowstore.FlowRecord'
+        $flow.PSObject.TypeNames | Should -Contain 'Flowstore.FlowInfo'
         $flow.Id | Should -Be $alphaA2.Id
         $flow.StructureHash | Should -Be $alphaA2.StructureHash
         $flow.ScriptPath | Should -Be $alphaFile
@@ -104,5 +104,83 @@ Describe 'Get-Flow' {
         finally {
             Exit-TestHome
         }
+    }
+}
+
+Describe 'Get-Flow objects that compose' {
+    BeforeAll {
+        function Get-SharedBody([string]$Prefix) {
+            @"
+var flow = new Flow("shared");
+var day = flow.Parameter("day", "monday");
+var limit = flow.Parameter<int>("limit");
+var raw = flow.Task("get_data", (string d) => new[] { d, d }, day, new TaskOptions { Retries = 2, RetryDelay = TimeSpan.FromSeconds(1) });
+var rows = flow.Task("clean", (string[] r, int l) => r.Take(l).ToArray(), raw, limit);
+flow.Task("print_data", (string[] r) => Console.WriteLine("$Prefix" + string.Join(",", r)), rows);
+"@
+        }
+        $src = New-FlowScript "$TestDrive/compose/src/shared.cs" (Get-SharedBody 'v1 ')
+        $sharedPath = Join-Path $TestDrive 'compose/share/shared.cs'
+        $null = New-FlowStorage -Type Local -StoredAsScript -Path $sharedPath | Publish-FlowScript -Path $src | Register-Flow -Project C
+    }
+
+    It 'carry the storage as the settings object New-FlowStorage returns, and no JSON' {
+        $flow = Get-Flow -Name shared -Project C
+        $flow.Storage.PSObject.TypeNames[0] | Should -Be (New-FlowStorage -Type Local).PSObject.TypeNames[0]
+        $flow.Storage.Path | Should -Be $sharedPath
+        $flow.Storage.StoredAsScript | Should -BeTrue
+        $flow.StorageType | Should -Be 'Local'
+        $flow.PSObject.Properties.Name | Should -Not -Contain 'StorageJson'
+        $flow.PSObject.Properties.Name | Should -Not -Contain 'StructureJson'
+        ($flow | Format-List * | Out-String -Width 300) | Should -Not -BeLike '*{"*' -Because 'no property is JSON'
+    }
+
+    It 'pipe their storage into Publish-FlowScript: new code goes where runs read it' {
+        $null = New-FlowScript $src (Get-SharedBody 'v2 ')
+        $published = (Get-Flow -Name shared -Project C).Storage | Publish-FlowScript -Path $src
+        $published.Location | Should -Be $sharedPath
+        Get-Content -Raw $sharedPath | Should -BeLike '*"v2 "*'
+        $run = Start-FlowRun -Name shared -Project C -Parameters @{ limit = 1 } -Wait 6>&1
+        ($run | Where-Object { $_ -is [System.Management.Automation.InformationRecord] } | ForEach-Object { "$_" }) | Should -Contain '[print_data] v2 monday'
+    }
+
+    It 'carry the structure as objects: tasks in run order with options, upstream tasks and parameters; parameters; edges' {
+        $structure = (Get-Flow -Name shared -Project C).Structure
+        $structure.Tasks.Name | Should -Be @('get_data', 'clean', 'print_data')
+        $structure.Tasks[0].Retries | Should -Be 2
+        $structure.Tasks[0].RetryDelay | Should -Be ([timespan]::FromSeconds(1))
+        $structure.Tasks[0].Parameters | Should -Be 'day'
+        $structure.Tasks[1].Upstream | Should -Be 'get_data'
+        $structure.Tasks[1].Parameters | Should -Be 'limit'
+        $structure.Tasks[2].Upstream | Should -Be 'clean'
+        $structure.Parameters | ForEach-Object { "$($_.Name) $($_.Type) $($_.Required) $($_.Default)" } | Should -Be @('day string False monday', 'limit int True ')
+        $structure.Edges | Where-Object Kind -eq 'Data' | ForEach-Object { "$($_.From) -> $($_.To)" } | Sort-Object |
+            Should -Be @('clean -> print_data', 'get_data -> clean')
+        @($structure.Edges | Where-Object Kind -eq 'Parameter').From | Sort-Object | Should -Be @('day', 'limit')
+        "$structure" | Should -Be '3 tasks (get_data, clean, print_data), 4 edges, 2 parameters'
+        ($structure.ToJson() | ConvertFrom-Json).tasks | Should -HaveCount 3 -Because 'the canonical JSON is there when asked for'
+    }
+
+    It 'show the tasks in the list view, and tasks as a table' {
+        $text = Get-Flow -Name shared -Project C | Format-List | Out-String -Width 200
+        $text | Should -Match 'Tasks\s+: get_data; clean <- get_data; print_data <- clean'
+        $text | Should -Match "Storage\s+: Local script $([regex]::Escape($sharedPath))"
+        $text | Should -Match "Parameters\s+: day \(string\) = 'monday'; limit \(int, required\)"
+        $table = (Get-Flow -Name shared -Project C).Structure.Tasks | Out-String -Width 200
+        $table | Should -Match 'Name\s+Upstream\s+Parameters\s+Retries\s+RetryDelay\s+Timeout'
+        $table | Should -Match 'clean\s+get_data\s+limit\s+0'
+    }
+
+    It 'convert to JSON when asked, with the storage settings and the tasks' {
+        $json = Get-Flow -Name shared -Project C | ConvertTo-Json -Depth 6 | ConvertFrom-Json
+        $json.Storage.Path | Should -Be $sharedPath
+        $json.Structure.Tasks.Name | Should -Be @('get_data', 'clean', 'print_data')
+    }
+
+    It 'Register-Flow output carries its storage and structure the same way' {
+        $alphaA2.Storage.PSObject.TypeNames[0] | Should -Be 'Flowstore.LocalStorage'
+        $alphaA2.Storage.Path | Should -Be $alphaFile
+        $alphaA2.Structure.Tasks.Name | Should -Be @('get_data', 'clean', 'print_data')
+        $alphaA2.Structure.Hash | Should -Be $alphaA2.StructureHash
     }
 }

@@ -107,6 +107,35 @@ Describe 'Get-FlowRun' {
             { Get-FlowRun -Last 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,Flowstore.Commands.GetFlowRunCommand'
         }
 
+        It 'shows a run in list view with its tasks by name and state, not as raw records' {
+            $run = Get-FlowRun -Id $ok1.Id
+            foreach ($text in ($run | Format-List | Out-String -Width 300), ($run | Format-List * | Out-String -Width 300)) {
+                $text | Should -Not -BeLike '*TaskRunRecord*'
+                $text | Should -Match 'Tasks\s+: \{?show: Success\}?'
+            }
+            ($run | Format-List | Out-String -Width 300) | Should -Match 'Parameters\s+: value = 1'
+            $run.Tasks | Out-String -Width 200 | Should -Match 'Name\s+State\s+Attempts\s+Error'
+        }
+
+        It 'completes run ids, newest first, with flow, project and state as the tooltip, for every command that takes a run id' {
+            $newestFirst = @((Get-FlowRun).Id | ForEach-Object ToString)
+            $newestFirst | Should -HaveCount 5
+            foreach ($line in 'Get-FlowRun -Id ', 'Get-FlowRunLog -Id ', 'Get-FlowRunLog ', 'Stop-FlowRun -Id ', 'Wait-FlowRun ', 'Start-FlowRun -Pinned ') {
+                $result = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches
+                $result.CompletionText | Should -Be $newestFirst -Because "'$line' completes run ids"
+            }
+            $line = 'Get-FlowRun -Id '
+            $result = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches
+            $result[0].ToolTip | Should -BeLike 'other (Q, version 1): Success, started *'
+            ($result | Where-Object CompletionText -eq $bad.Id.ToString()).ToolTip | Should -BeLike 'count (P, version 1): Failed, *'
+            ($result | Where-Object CompletionText -eq $queued.Id.ToString()).ToolTip | Should -BeLike 'count (P, version 1): Scheduled, created *'
+            $prefix = $ok1.Id.ToString().Substring(0, 6)
+            $line = "Stop-FlowRun -Id $prefix"
+            (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Contain $ok1.Id.ToString()
+            (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText |
+                ForEach-Object { $_ | Should -BeLike "$prefix*" }
+        }
+
         It 'sees a queued run change state when an agent runs it' {
             $null = Start-FlowAgent -Once 6>$null
             (Get-FlowRun -Id $queued.Id).State | Should -Be 'Success'

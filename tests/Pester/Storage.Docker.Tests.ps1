@@ -48,7 +48,8 @@ BeforeAll {
 
     function Get-StoredDocker {
         param([string]$Name)
-        (Get-Flow -Name $Name -Project P).StorageJson | ConvertFrom-Json
+        # The saved settings with their bookkeeping (image digest, generated tag), as JSON on request.
+        (Get-Flow -Name $Name -Project P).Storage.ToJson() | ConvertFrom-Json
     }
 }
 

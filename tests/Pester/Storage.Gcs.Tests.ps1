@@ -53,7 +53,7 @@ BeforeAll {
 
     function Get-StoredKey {
         param([string]$Name)
-        (Get-Flow -Name $Name -Project P).StorageJson | ConvertFrom-Json | ForEach-Object key
+        (Get-Flow -Name $Name -Project P).Storage.Key
     }
 }
 
@@ -72,14 +72,14 @@ Describe 'GCS storage, StoredAsScript with a key (flow.storage = GCS(bucket=...,
         $registration = New-FlowStorage -Type Gcs -Bucket $bucket -Key flow_path/in_bucket.cs -StoredAsScript @Gcs |
             Register-Flow -Path $file -Project P
         $registration.Status | Should -Be 'Registered'
-        $registration.Storage | Should -Be "Gcs script gs://$bucket/flow_path/in_bucket.cs"
+        "$($registration.Storage)" | Should -Be "Gcs script gs://$bucket/flow_path/in_bucket.cs at $script:Url"
 
         $result = Invoke-Run keyed
         $result.Run[0].State | Should -Be 'Success'
         $result.Text | Should -Contain '[print_data] bucket v1'
         $result.Run[0].StorageVersion | Should -Be $generation
         $script:FirstRun = $result.Run[0]
-        (Get-Flow -Name keyed -Project P).StorageJson | Should -BeLike "*`"endpointUrl`":`"$script:Url`"*"
+        (Get-Flow -Name keyed -Project P).Storage.EndpointUrl | Should -Be $script:Url
     }
 
     It 'runs the new code after the object is edited, without registering again; -Pinned re-runs need the old generation' {
@@ -330,7 +330,7 @@ Describe 'GCS credentials: a canary service-account key leaks nowhere' {
     It 'was used: the flow published, registered and ran; the wrong secret failed with StorageAccessDenied naming it' {
         ($script:Captured | Where-Object { $_ -is [System.Management.Automation.InformationRecord] } | ForEach-Object { "$_" }) |
             Should -Contain '[print_data] canary ran'
-        (Get-Flow -Name canary -Project P).StorageJson | Should -BeLike '*"credentialsSecret":"GCS_CANARY"*'
+        (Get-Flow -Name canary -Project P).Storage.CredentialsSecret | Should -Be 'GCS_CANARY'
         $denied = @($script:NewErrors | Where-Object FullyQualifiedErrorId -Like 'StorageAccessDenied,*')
         $denied.Count | Should -Be 2
         $denied | ForEach-Object { $_.Exception.Message | Should -BeLike "*secret 'GCS_CANARY_WRONG'*service-account JSON key*" }

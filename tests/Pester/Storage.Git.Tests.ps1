@@ -73,7 +73,8 @@ Describe 'Git storage: the getting-started walk-through' {
         $registration.Status | Should -Be 'Registered'
         $registration.Version | Should -Be 1
         $registration.Storage | Should -Be "Git $($repo.Url) flows/my_flow.cs (the default branch)"
-        $stored = (Get-Flow -Name example -Project MyProject).StorageJson | ConvertFrom-Json
+        $stored = (Get-Flow -Name example -Project MyProject).Storage
+        $stored.PSObject.TypeNames[0] | Should -Be 'Flowstore.GitStorage'
         $stored.type | Should -Be 'Git'
         $stored.url | Should -Be $repo.Url
         $stored.tokenSecret | Should -Be 'GIT_TOKEN'

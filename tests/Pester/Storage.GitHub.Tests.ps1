@@ -71,7 +71,7 @@ Describe 'GitHub storage: the getting-started walk-through' {
         $registration.Status | Should -Be 'Registered'
         $registration.Version | Should -Be 1
         $registration.Storage | Should -BeLike "GitHub *$($Gh.Name)/flows/my_flow.cs@(default branch)"
-        (Get-Flow -Name example -Project MyProject).StorageJson | Should -BeLike '*"accessTokenSecret":"GITHUB_ACCESS_TOKEN"*'
+        (Get-Flow -Name example -Project MyProject).Storage.AccessTokenSecret | Should -Be 'GITHUB_ACCESS_TOKEN'
     }
 
     It '2. Start-FlowRun -Wait runs the committed code and records the commit SHA' {

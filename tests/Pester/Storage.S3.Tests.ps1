@@ -59,7 +59,7 @@ BeforeAll {
 
     function Get-StoredKey {
         param([string]$Name)
-        (Get-Flow -Name $Name -Project P).StorageJson | ConvertFrom-Json | ForEach-Object key
+        (Get-Flow -Name $Name -Project P).Storage.Key
     }
 }
 
@@ -84,10 +84,10 @@ Describe 'S3 storage, StoredAsScript with a key (flow.storage = S3(bucket=..., s
         $result.Run[0].State | Should -Be 'Success'
         $result.Text | Should -Contain '[print_data] bucket v1'
         $result.Run[0].StorageVersion | Should -Be $etag
-        $json = (Get-Flow -Name keyed -Project P).StorageJson
-        $json | Should -BeLike '*"credentialsSecret":"AWS_CREDENTIALS"*'
-        $json | Should -BeLike "*`"endpointUrl`":`"$script:Url`"*"
-        $json | Should -Not -BeLike "*$env:FLOWSTORE_TEST_S3_SECRET_KEY`"*"
+        $storage = (Get-Flow -Name keyed -Project P).Storage
+        $storage.CredentialsSecret | Should -Be 'AWS_CREDENTIALS'
+        $storage.EndpointUrl | Should -Be $script:Url
+        $storage.ToJson() | Should -Not -BeLike "*$env:FLOWSTORE_TEST_S3_SECRET_KEY`"*"
     }
 
     It 'runs the new code after the object is edited, without registering again' {

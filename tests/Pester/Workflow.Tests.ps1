@@ -40,7 +40,7 @@ Describe 'Workflow: storage | register | run' {
         $run[0].FlowVersion | Should -Be 1
         Get-HostText $output | Should -Contain '[print_data] report ran'
         (Get-FlowProject -Name Pipeline).FlowCount | Should -Be 1
-        (Get-Flow -Name report -Project Pipeline).StorageJson | Should -BeLike '*"storedAsScript":true*'
+        (Get-Flow -Name report -Project Pipeline).Storage.StoredAsScript | Should -BeTrue
     }
 
     It 'Get-Flow -Name x -Project P | Start-FlowRun -Wait' {

@@ -260,6 +260,10 @@ public static class StorageTypes
 
     internal static string Serialize(StorageSettings settings)
     {
+        if (settings is UnknownStorage unknown)
+        {
+            return unknown.SavedJson;
+        }
         var node = JsonSerializer.SerializeToNode(settings, settings.GetType(), JsonOptions)!.AsObject();
         var result = new JsonObject { ["type"] = settings.Type };
         foreach (var (key, value) in node.ToArray())

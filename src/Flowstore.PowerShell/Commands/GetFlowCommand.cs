@@ -1,8 +1,11 @@
 namespace Flowstore.Commands;
 
-/// <summary>Get-Flow: lists registered flows (latest versions; -AllVersions for every version, archived included).</summary>
+/// <summary>
+/// Get-Flow: lists registered flows (latest versions; -AllVersions for every version, archived included), each with
+/// its storage as typed settings and its structure as objects.
+/// </summary>
 [Cmdlet(VerbsCommon.Get, "Flow", DefaultParameterSetName = ByName)]
-[OutputType(typeof(FlowRecord))]
+[OutputType(typeof(FlowInfo))]
 public sealed class GetFlowCommand : FlowCmdlet
 {
     private const string ByName = "ByName";
@@ -42,6 +45,6 @@ public sealed class GetFlowCommand : FlowCmdlet
         {
             WriteError(ToErrorRecord(missing));
         }
-        WriteObject(result.Flows, enumerateCollection: true);
+        WriteObject(result.Flows.Select(FlowInfo.From), enumerateCollection: true);
     }
 }

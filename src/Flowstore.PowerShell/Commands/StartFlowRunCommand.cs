@@ -28,10 +28,11 @@ public sealed class StartFlowRunCommand : FlowCmdlet
 
     /// <summary>A flow version from Get-Flow.</summary>
     [Parameter(Mandatory = true, ParameterSetName = ByObject, ValueFromPipeline = true)]
-    public FlowRecord? InputObject { get; set; }
+    public FlowInfo? InputObject { get; set; }
 
     /// <summary>Re-run exactly the script an earlier run executed (when its storage keeps versions).</summary>
     [Parameter(Mandatory = true, ParameterSetName = Pin)]
+    [ArgumentCompleter(typeof(RunIdCompleter))]
     public Guid Pinned { get; set; }
 
     [Parameter]
@@ -55,7 +56,9 @@ public sealed class StartFlowRunCommand : FlowCmdlet
             }
             else
             {
-                flow = InputObject ?? Await(ct => Client.GetFlowAsync(Name, Project, Version, ct));
+                flow = InputObject is { } given
+                    ? Await(ct => Client.Catalog.GetFlowAsync(given.Id, ct))
+                    : Await(ct => Client.GetFlowAsync(Name, Project, Version, ct));
             }
         }
         catch (FlowstoreException e)

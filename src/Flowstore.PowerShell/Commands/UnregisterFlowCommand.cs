@@ -2,7 +2,7 @@ namespace Flowstore.Commands;
 
 /// <summary>Unregister-Flow: archives a flow (all its versions); it stays in history but no longer runs.</summary>
 [Cmdlet(VerbsLifecycle.Unregister, "Flow", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByName)]
-[OutputType(typeof(FlowRecord))]
+[OutputType(typeof(FlowInfo))]
 public sealed class UnregisterFlowCommand : FlowCmdlet
 {
     private const string ByName = "ByName";
@@ -18,7 +18,7 @@ public sealed class UnregisterFlowCommand : FlowCmdlet
 
     /// <summary>A flow from Get-Flow.</summary>
     [Parameter(Mandatory = true, ParameterSetName = ByObject, ValueFromPipeline = true)]
-    public FlowRecord? InputObject { get; set; }
+    public FlowInfo? InputObject { get; set; }
 
     /// <summary>Do not ask for confirmation.</summary>
     [Parameter]
@@ -33,7 +33,9 @@ public sealed class UnregisterFlowCommand : FlowCmdlet
         FlowRecord flow;
         try
         {
-            flow = InputObject ?? Await(ct => Client.GetFlowAsync(Name, Project, null, ct));
+            flow = InputObject is { } given
+                ? Await(ct => Client.Catalog.GetFlowAsync(given.Id, ct))
+                : Await(ct => Client.GetFlowAsync(Name, Project, null, ct));
         }
         catch (FlowstoreException e)
         {
@@ -48,7 +50,8 @@ public sealed class UnregisterFlowCommand : FlowCmdlet
         WriteVerbose($"Archived {changed} version(s) of flow '{flow.Name}'.");
         if (PassThru.IsPresent)
         {
-            WriteObject(RunOrTerminate(ct => Client.GetFlowsAsync(new FlowQuery { Id = flow.Id, IncludeArchived = true }, ct)), enumerateCollection: true);
+            WriteObject(RunOrTerminate(ct => Client.GetFlowsAsync(new FlowQuery { Id = flow.Id, IncludeArchived = true }, ct)).Select(FlowInfo.From),
+                enumerateCollection: true);
         }
     }
 }
