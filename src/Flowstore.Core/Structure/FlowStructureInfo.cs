@@ -27,12 +27,12 @@ public sealed class FlowStructureInfo
             .Where(e => e.Downstream == t.Slug && e.Kind != "parameter").Select(e => e.Upstream).Distinct().ToArray(), StringComparer.Ordinal);
         Tasks = RunOrder(structure.Tasks, upstream).Select(t => new FlowTaskInfo(
             t.Name, t.Slug,
-            upstream[t.Slug].Select(NameOf).Order(StringComparer.Ordinal).ToArray(),
+            upstream[t.Slug].Select(NameOf).Order(StringComparer.OrdinalIgnoreCase).ToArray(),
             structure.Edges.Where(e => e.Downstream == t.Slug && e.Kind == "parameter").Select(e => e.Upstream).Distinct().Order(StringComparer.Ordinal).ToArray(),
             t.Retries, TimeSpan.FromSeconds(t.RetryDelaySeconds), t.TimeoutSeconds is { } timeout ? TimeSpan.FromSeconds(timeout) : null)).ToArray();
     }
 
-    /// <summary>The tasks, upstream tasks before the tasks that need them (ties by name).</summary>
+    /// <summary>The tasks, upstream tasks before the tasks that need them (ties by name, ignoring case).</summary>
     public IReadOnlyList<FlowTaskInfo> Tasks { get; }
 
     public IReadOnlyList<FlowParameterInfo> Parameters { get; }
@@ -58,7 +58,7 @@ public sealed class FlowStructureInfo
     private static IEnumerable<TaskStructure> RunOrder(IReadOnlyList<TaskStructure> tasks, IReadOnlyDictionary<string, string[]> upstream)
     {
         var done = new HashSet<string>(StringComparer.Ordinal);
-        var left = tasks.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
+        var left = tasks.OrderBy(t => t.Name, StringComparer.OrdinalIgnoreCase).ToList();
         while (left.Count > 0)
         {
             // A registered structure has no cycles; should one appear, the rest follow by name rather than never.
@@ -92,7 +92,7 @@ public sealed record FlowParameterInfo(string Name, string Type, object? Default
         null => "null",
         string s => $"'{s}'",
         bool b => b ? "true" : "false",
-        object?[] items => "[" + string.Join(", ", items.Select(Show)) + "]",
+        object[] items => "[" + string.Join(", ", items.Select(Show)) + "]",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",
     };
