@@ -121,6 +121,7 @@ flow.Task("print_data", (string[] r) => Console.WriteLine("$Prefix" + string.Joi
         }
         $src = New-FlowScript "$TestDrive/compose/src/shared.cs" (Get-SharedBody 'v1 ')
         $sharedPath = Join-Path $TestDrive 'compose/share/shared.cs'
+        $null = New-FlowProject -Name C
         $null = New-FlowStorage -Type Local -StoredAsScript -Path $sharedPath | Publish-FlowScript -Path $src | Register-Flow -Project C
     }
 
