@@ -1,5 +1,4 @@
 using Flowstore.Storage.GitHosts;
-using Flowstore.Storage.GitHosts.Tests;
 
 namespace Flowstore.Storage.Bitbucket.Tests;
 
@@ -10,7 +9,6 @@ namespace Flowstore.Storage.Bitbucket.Tests;
 public sealed class BitbucketDefaultTokenTests : IDisposable
 {
     private const string FlowPath = "flows/my_flow.cs";
-    private readonly StandIn _standIn = StandIn.Instance;
     private readonly TestRepo _repo = TestRepo.Create($"PROJ/{Kit.Unique("flows")}", "trunk", isPublic: false);
 
     public void Dispose() => _repo.Dispose();
@@ -19,9 +17,9 @@ public sealed class BitbucketDefaultTokenTests : IDisposable
     public async Task Without_a_named_secret_BITBUCKET_ACCESS_TOKEN_reads_a_private_project_and_anonymous_access_is_used_when_it_does_not_resolve()
     {
         _repo.CommitAndPush(FlowPath, Kit.Script("private"));
-        var storage = new BitbucketStorage("PROJ", _repo.FullName.Split('/')[1], FlowPath, _standIn.Url);
+        var storage = new BitbucketStorage("PROJ", _repo.FullName.Split('/')[1], FlowPath, StandIn.Url);
         var provider = new BitbucketStorageProvider(new GitHostHttpOptions());
-        var secrets = new TestSecrets(new Dictionary<string, string> { ["BITBUCKET_ACCESS_TOKEN"] = _standIn.Token });
+        var secrets = new TestSecrets(new Dictionary<string, string> { ["BITBUCKET_ACCESS_TOKEN"] = StandIn.Token });
 
         var log = new List<string>();
         var context = Kit.RegistrationContext(secrets, Kit.Script("private"), log);
@@ -31,7 +29,7 @@ public sealed class BitbucketDefaultTokenTests : IDisposable
         Assert.Equal(Kit.Script("private"), prepared.Stored!.Text);
         Assert.Equal(Kit.Script("private"), fetched.ScriptText);
         Assert.Contains(log, l => l.Contains("secret 'BITBUCKET_ACCESS_TOKEN' (the default name)", StringComparison.Ordinal));
-        Assert.DoesNotContain(log, l => l.Contains(_standIn.Token, StringComparison.Ordinal));
+        Assert.DoesNotContain(log, l => l.Contains(StandIn.Token, StringComparison.Ordinal));
         Assert.Null(((BitbucketStorage)prepared.Settings).AccessTokenSecret);
 
         var anonymousLog = new List<string>();

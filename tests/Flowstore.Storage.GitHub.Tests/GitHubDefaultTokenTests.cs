@@ -8,7 +8,7 @@ public sealed class GitHubDefaultTokenTests : IDisposable
 {
     private const string FlowPath = "flows/my_flow.cs";
     private const string Script = "using Flowstore;\nvar flow = new Flow(\"example\");\nflow.Task(\"say\", () => Console.WriteLine(\"private\"));\n";
-    private readonly TestRepo _repo = TestRepo.Create();
+    private readonly TestRepo _repo = GitHubRepos.Create();
 
     public GitHubDefaultTokenTests() => StorageTypes.Register<GitHubStorage>("GitHub");
 
@@ -21,8 +21,8 @@ public sealed class GitHubDefaultTokenTests : IDisposable
     public async Task Without_a_named_secret_GITHUB_ACCESS_TOKEN_reads_a_private_repository_and_anonymous_access_is_used_when_it_does_not_resolve()
     {
         _repo.CommitAndPush(FlowPath, Script);
-        var storage = new GitHubStorage(_repo.FullName, FlowPath, baseUrl: TestRepo.BaseUrl);
-        var provider = StandIn.Provider();
+        var storage = new GitHubStorage(_repo.FullName, FlowPath, baseUrl: StandIn.Url);
+        var provider = GitHubProvider.Fast();
         var secrets = DictionarySecrets.With(("GITHUB_ACCESS_TOKEN", StandIn.Token));
 
         var log = new List<string>();

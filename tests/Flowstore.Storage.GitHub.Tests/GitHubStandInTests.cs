@@ -9,7 +9,7 @@ namespace Flowstore.Storage.GitHub.Tests;
 /// <summary>The stand-in answers as GitHub documents it, where the provider's tests do not reach on their own.</summary>
 public sealed class GitHubStandInTests : IDisposable
 {
-    private readonly TestRepo _repo = TestRepo.Create();
+    private readonly TestRepo _repo = GitHubRepos.Create();
     private readonly HttpClient _http = new();
 
     public void Dispose()

@@ -1,20 +1,14 @@
-using Flowstore.Storage.Contract;
+using Flowstore.Storage.Contract.GitHosts;
 using Flowstore.Storage.GitHub;
 
 namespace Flowstore.Storage.GitHub.Tests;
 
-/// <summary>
-/// GitHub storage under the storage contract (script mode only: it publishes scripts), against the GitHub API stand-in
-/// over a fresh bare repository per test; faults come from the stand-in's fault injection. Old commits stay readable.
-/// </summary>
-public sealed class GitHubStorageContractTests() : RemoteStorageContractTests(StorageMode.Script)
+/// <summary>GitHub storage under the storage contract, against the GitHub API stand-in (owner/repo, GitHub Enterprise base URL).</summary>
+public sealed class GitHubStorageContractTests : GitHostStorageContractTests
 {
-    private const string TokenSecret = "GITHUB_TOKEN";
-    private readonly List<TestRepo> _repos = [];
-    private readonly Dictionary<string, TestRepo> _byName = [];
-    private GitHubStorageProvider? _provider;
+    protected override string TokenSecret => "GITHUB_TOKEN";
 
-    protected override IStorageProvider Provider => _provider ??= new GitHubStorageProvider(new GitHubStorageOptions
+    protected override IStorageProvider CreateProvider() => new GitHubStorageProvider(new GitHubStorageOptions
     {
         MaxRetries = FastRetry.MaxRetries,
         RetryDelay = FastRetry.BaseDelay,
@@ -22,38 +16,14 @@ public sealed class GitHubStorageContractTests() : RemoteStorageContractTests(St
         RequestTimeout = TimeSpan.FromSeconds(20),
     });
 
-    protected override ISecretResolver Secrets => new FixedSecrets((TokenSecret, StandIn.Token));
+    protected override string NewRepositoryName() => GitHubRepos.NewName();
 
-    protected override Task<StorageSettings> NewStorageAsync()
-    {
-        var repo = TestRepo.Create();
-        _repos.Add(repo);
-        _byName[repo.FullName] = repo;
-        repo.CommitAndPush("README.md", "readme");
-        return Task.FromResult<StorageSettings>(new GitHubStorage(repo.FullName, "flows/contract.cs", accessTokenSecret: TokenSecret, baseUrl: TestRepo.BaseUrl));
-    }
+    protected override StorageSettings Settings(TestRepo repo, string path)
+        => new GitHubStorage(repo.FullName, path, accessTokenSecret: TokenSecret, baseUrl: StandIn.Url);
 
-    protected override StorageSettings MissingObject(StorageSettings stored) => (GitHubStorage)stored with { Path = "flows/missing.cs" };
+    protected override StorageSettings WithPath(StorageSettings stored, string path) => (GitHubStorage)stored with { Path = path };
 
-    protected override string MissingObjectName(StorageSettings missing) => "flows/missing.cs";
-
-    protected override (StorageSettings Settings, ISecretResolver Secrets) WithRefusedCredentials(StorageSettings stored, string secret)
-        => (stored, new FixedSecrets((TokenSecret, secret)));
-
-    protected override async Task<StorageSettings> WithTransientFaultsAsync(StorageSettings stored, int faults)
-    {
-        await StandIn.InjectFaultAsync(_byName[((GitHubStorage)stored).Repo].ApiPrefix, status: 503, count: faults);
-        return stored;
-    }
+    protected override string ApiPrefix(StorageSettings stored) => GitHubRepos.ApiPrefix(((GitHubStorage)stored).Repo);
 
     protected override string PlaceName(StorageSettings stored) => ((GitHubStorage)stored).Repo;
-
-    public override async Task DisposeAsync()
-    {
-        foreach (var repo in _repos)
-        {
-            repo.Dispose();
-        }
-        await base.DisposeAsync();
-    }
 }

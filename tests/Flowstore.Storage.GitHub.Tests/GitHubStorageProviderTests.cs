@@ -28,13 +28,13 @@ public sealed class GitHubStorageProviderTests : IDisposable
 
     private TestRepo NewRepo(string defaultBranch = "trunk", bool isPublic = false)
     {
-        var repo = TestRepo.Create(defaultBranch, isPublic);
+        var repo = GitHubRepos.Create(defaultBranch, isPublic);
         _repos.Add(repo);
         return repo;
     }
 
     private static GitHubStorage Storage(TestRepo repo, string? @ref = null, string? secret = SecretName, string path = FlowPath)
-        => new(repo.FullName, path, @ref, secret, TestRepo.BaseUrl);
+        => new(repo.FullName, path, @ref, secret, StandIn.Url);
 
     private static SecretResolver Secrets(string? token = null) => DictionarySecrets.With((SecretName, token ?? StandIn.Token));
 
@@ -57,7 +57,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
         repo.Checkout("master", create: true);
         repo.CommitAndPush(FlowPath, Script("on master"));
 
-        var fetched = await StandIn.Provider().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
+        var fetched = await GitHubProvider.Fast().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
 
         Assert.Equal(Script("on trunk"), fetched.ScriptText);
         Assert.Equal(trunk, fetched.StorageVersion);
@@ -70,12 +70,12 @@ public sealed class GitHubStorageProviderTests : IDisposable
     {
         var repo = NewRepo();
         var first = repo.CommitAndPush(FlowPath, Script("first"));
-        repo.Tag("v1");
+        repo.TagAndPush("v1");
         repo.Checkout("feature/x", create: true);
         var feature = repo.CommitAndPush(FlowPath, Script("feature"));
         repo.Checkout("trunk");
         var latest = repo.CommitAndPush(FlowPath, Script("latest"));
-        var provider = StandIn.Provider();
+        var provider = GitHubProvider.Fast();
 
         var byBranch = await provider.FetchAsync(Storage(repo, "feature/x"), null, Secrets(), CancellationToken.None);
         var byTag = await provider.FetchAsync(Storage(repo, "v1"), null, Secrets(), CancellationToken.None);
@@ -95,7 +95,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
         repo.CommitAndPush(FlowPath, Script("code"));
         var gone = new string('a', 40);
 
-        var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().FetchAsync(Storage(repo), gone, Secrets(), CancellationToken.None));
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => GitHubProvider.Fast().FetchAsync(Storage(repo), gone, Secrets(), CancellationToken.None));
 
         Assert.Equal(ErrorIds.PinnedVersionUnavailable, e.ErrorId);
         Assert.Equal(FlowHint.RunUnpinned(), e.Hint);
@@ -110,7 +110,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
         const string path = "flows/mein flüss+1.cs";
         repo.CommitAndPush(path, Script("ü"));
 
-        var fetched = await StandIn.Provider().FetchAsync(Storage(repo, path: path), null, Secrets(), CancellationToken.None);
+        var fetched = await GitHubProvider.Fast().FetchAsync(Storage(repo, path: path), null, Secrets(), CancellationToken.None);
 
         Assert.Equal(Script("ü"), fetched.ScriptText);
     }
@@ -121,9 +121,9 @@ public sealed class GitHubStorageProviderTests : IDisposable
         var repo = NewRepo(isPublic: true);
         repo.CommitAndPush(FlowPath, Script("public"));
 
-        var anonymous = await StandIn.Provider().FetchAsync(Storage(repo, secret: null), null, new SecretResolver(), CancellationToken.None);
+        var anonymous = await GitHubProvider.Fast().FetchAsync(Storage(repo, secret: null), null, new SecretResolver(), CancellationToken.None);
         var requestsAnonymous = (await StandIn.RequestsAsync()).Where(r => r.Contains(repo.ApiPrefix + "/", StringComparison.Ordinal)).ToArray();
-        await StandIn.Provider().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
+        await GitHubProvider.Fast().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
         var requestsAll = (await StandIn.RequestsAsync()).Where(r => r.Contains(repo.ApiPrefix + "/", StringComparison.Ordinal)).ToArray();
 
         Assert.Equal(Script("public"), anonymous.ScriptText);
@@ -141,9 +141,9 @@ public sealed class GitHubStorageProviderTests : IDisposable
         var commit = repo.CommitAndPush(FlowPath, Script("committed"));
         var context = new StorageRegistrationContext("/local/flows/my_flow.cs", Script("local"), FlowStructure.Sha256Hex(Script("local")), "example", "example",
             Secrets(), _logs.Add);
-        var provider = StandIn.Provider();
+        var provider = GitHubProvider.Fast();
 
-        var resolved = (GitHubStorage)provider.Resolve(new GitHubStorage(repo.FullName, "/" + FlowPath, null, SecretName, TestRepo.BaseUrl), context);
+        var resolved = (GitHubStorage)provider.Resolve(new GitHubStorage(repo.FullName, "/" + FlowPath, null, SecretName, StandIn.Url), context);
         var prepared = await provider.PrepareRegistrationAsync(resolved, context, CancellationToken.None);
         var recorded = (GitHubStorage)prepared.Settings;
 
@@ -162,7 +162,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
         var context = new StorageRegistrationContext("/local/flows/my_flow.cs", Script("local"), FlowStructure.Sha256Hex(Script("local")), "example", "example",
             Secrets(), _logs.Add);
 
-        var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().PrepareRegistrationAsync(Storage(repo, "trunk"), context, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => GitHubProvider.Fast().PrepareRegistrationAsync(Storage(repo, "trunk"), context, CancellationToken.None));
 
         Assert.Equal(ErrorIds.StorageNotFound, e.ErrorId);
         Assert.Contains(repo.FullName, e.Message);
@@ -221,7 +221,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
     {
         var repo = NewRepo();
         repo.CommitAndPush("README.md", "# repo\n");
-        var provider = StandIn.Provider();
+        var provider = GitHubProvider.Fast();
 
         var created = await provider.PublishAsync(Storage(repo), PublishContext(Script("v1"), Secrets(), message: "Add my flow"), CancellationToken.None);
         Assert.Equal(repo.Head("trunk"), created.StorageVersion);
@@ -241,7 +241,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
 
     private static string ReadMessage(TestRepo repo, string commit)
     {
-        var info = new System.Diagnostics.ProcessStartInfo("git", ["--git-dir=" + repo.BareDir, "log", "-1", "--format=%s", commit]) { RedirectStandardOutput = true };
+        var info = new System.Diagnostics.ProcessStartInfo("git", ["--git-dir=" + repo.Bare, "log", "-1", "--format=%s", commit]) { RedirectStandardOutput = true };
         using var process = System.Diagnostics.Process.Start(info)!;
         var text = process.StandardOutput.ReadToEnd().Trim();
         process.WaitForExit();
@@ -255,7 +255,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
         var commit = repo.CommitAndPush(FlowPath, Script("same"));
         var count = repo.CommitCount("trunk");
 
-        var published = await StandIn.Provider().PublishAsync(Storage(repo), PublishContext(Script("same"), Secrets()), CancellationToken.None);
+        var published = await GitHubProvider.Fast().PublishAsync(Storage(repo), PublishContext(Script("same"), Secrets()), CancellationToken.None);
 
         Assert.Equal(commit, published.StorageVersion);
         Assert.Equal(count, repo.CommitCount("trunk"));
@@ -270,7 +270,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
         repo.Checkout("release", create: true);
         repo.CommitAndPush("README.md", "# release\n");
 
-        var published = await StandIn.Provider().PublishAsync(Storage(repo), PublishContext(Script("release"), Secrets(), branch: "release"), CancellationToken.None);
+        var published = await GitHubProvider.Fast().PublishAsync(Storage(repo), PublishContext(Script("release"), Secrets(), branch: "release"), CancellationToken.None);
 
         Assert.Equal("release", ((GitHubStorage)published.Storage).Ref);
         Assert.Equal(repo.Head("release"), published.StorageVersion);
@@ -285,7 +285,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
         repo.CommitAndPush(FlowPath, Script("trunk"));
 
         var e = await Assert.ThrowsAsync<FlowstoreException>(() =>
-            StandIn.Provider().PublishAsync(Storage(repo), PublishContext(Script("x"), Secrets(), branch: "nope"), CancellationToken.None));
+            GitHubProvider.Fast().PublishAsync(Storage(repo), PublishContext(Script("x"), Secrets(), branch: "nope"), CancellationToken.None));
 
         Assert.Equal(ErrorIds.StorageNotFound, e.ErrorId);
         Assert.Contains("'nope'", e.Message);
@@ -296,7 +296,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
     {
         var repo = NewRepo(isPublic: true);
         var e = await Assert.ThrowsAsync<FlowstoreException>(() =>
-            StandIn.Provider().PublishAsync(Storage(repo, secret: null), PublishContext(Script("x"), new SecretResolver()), CancellationToken.None));
+            GitHubProvider.Fast().PublishAsync(Storage(repo, secret: null), PublishContext(Script("x"), new SecretResolver()), CancellationToken.None));
         Assert.Equal(ErrorIds.StorageInvalid, e.ErrorId);
         Assert.Contains("access token secret", e.Message);
         Assert.Equal(FlowHint.StorageSetting("GitHub", "AccessTokenSecret"), e.Hint);
@@ -309,7 +309,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
     {
         var repo = NewRepo();
         var e = await Assert.ThrowsAsync<FlowstoreException>(() =>
-            StandIn.Provider().FetchAsync(Storage(repo, secret: "NO_SUCH_SECRET"), null, new SecretResolver(new DictionarySecrets(new())), CancellationToken.None));
+            GitHubProvider.Fast().FetchAsync(Storage(repo, secret: "NO_SUCH_SECRET"), null, new SecretResolver(new DictionarySecrets(new())), CancellationToken.None));
         Assert.Equal(ErrorIds.SecretNotFound, e.ErrorId);
         Assert.Equal(FlowHint.SetSecret("NO_SUCH_SECRET"), e.Hint);
         Assert.Contains("NO_SUCH_SECRET", e.Message);
@@ -323,7 +323,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
         repo.CommitAndPush(FlowPath, Script("x"));
         var wrong = "ghp_canary" + Guid.NewGuid().ToString("N");
 
-        var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().FetchAsync(Storage(repo, "trunk"), null, Secrets(wrong), CancellationToken.None));
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => GitHubProvider.Fast().FetchAsync(Storage(repo, "trunk"), null, Secrets(wrong), CancellationToken.None));
 
         Assert.Equal(ErrorIds.StorageAccessDenied, e.ErrorId);
         Assert.Contains(repo.FullName, e.Message);
@@ -339,9 +339,9 @@ public sealed class GitHubStorageProviderTests : IDisposable
     {
         var repo = NewRepo();
         repo.CommitAndPush(FlowPath, Script("x"));
-        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 403, count: 1, body: "{\"message\":\"Resource not accessible by personal access token\"}");
+        await StandIn.InjectAsync(repo.ApiPrefix, status: 403, count: 1, body: "{\"message\":\"Resource not accessible by personal access token\"}");
 
-        var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => GitHubProvider.Fast().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
 
         Assert.Equal(ErrorIds.StorageAccessDenied, e.ErrorId);
         Assert.Contains("403", e.Message);
@@ -354,7 +354,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
         var repo = NewRepo();
         repo.CommitAndPush(FlowPath, Script("x"));
 
-        var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().FetchAsync(Storage(repo, secret: null), null, new SecretResolver(), CancellationToken.None));
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => GitHubProvider.Fast().FetchAsync(Storage(repo, secret: null), null, new SecretResolver(), CancellationToken.None));
 
         Assert.Equal(ErrorIds.StorageNotFound, e.ErrorId);
         Assert.Contains(repo.FullName, e.Message);
@@ -367,10 +367,10 @@ public sealed class GitHubStorageProviderTests : IDisposable
     {
         var repo = NewRepo();
         repo.CommitAndPush(FlowPath, Script("x"));
-        var provider = StandIn.Provider();
+        var provider = GitHubProvider.Fast();
 
         var noRepo = await Assert.ThrowsAsync<FlowstoreException>(() =>
-            provider.FetchAsync(new GitHubStorage("nobody/nothing", FlowPath, "main", SecretName, TestRepo.BaseUrl), null, Secrets(), CancellationToken.None));
+            provider.FetchAsync(new GitHubStorage("nobody/nothing", FlowPath, "main", SecretName, StandIn.Url), null, Secrets(), CancellationToken.None));
         var noPath = await Assert.ThrowsAsync<FlowstoreException>(() =>
             provider.FetchAsync(Storage(repo, path: "flows/other.cs"), null, Secrets(), CancellationToken.None));
         var noRef = await Assert.ThrowsAsync<FlowstoreException>(() =>
@@ -390,14 +390,14 @@ public sealed class GitHubStorageProviderTests : IDisposable
         var repo = NewRepo();
         repo.CommitAndPush(FlowPath, Script("x"));
         var reset = DateTimeOffset.UtcNow.AddMinutes(30);
-        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 403, count: 1, headers: new()
+        await StandIn.InjectAsync(repo.ApiPrefix, status: 403, count: 1, headers: new()
         {
             ["X-RateLimit-Limit"] = "5000",
             ["X-RateLimit-Remaining"] = "0",
             ["X-RateLimit-Reset"] = reset.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
         }, body: "{\"message\":\"API rate limit exceeded for user ID 1.\"}");
 
-        var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => GitHubProvider.Fast().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
 
         Assert.Equal(ErrorIds.StorageRateLimited, e.ErrorId);
         Assert.Contains(reset.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), e.Message);
@@ -410,15 +410,15 @@ public sealed class GitHubStorageProviderTests : IDisposable
         var repo = NewRepo();
         repo.CommitAndPush(FlowPath, Script("after the wait"));
         var reset = DateTimeOffset.UtcNow.AddSeconds(2);
-        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 403, count: 1, headers: new()
+        await StandIn.InjectAsync(repo.ApiPrefix, status: 403, count: 1, headers: new()
         {
             ["X-RateLimit-Remaining"] = "0",
             ["X-RateLimit-Reset"] = reset.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
         }, body: "{\"message\":\"API rate limit exceeded.\"}");
-        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 429, count: 1, headers: new() { ["Retry-After"] = "1" },
+        await StandIn.InjectAsync(repo.ApiPrefix, status: 429, count: 1, headers: new() { ["Retry-After"] = "1" },
             body: "{\"message\":\"You have exceeded a secondary rate limit.\"}");
 
-        var fetched = await StandIn.Provider().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
+        var fetched = await GitHubProvider.Fast().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
 
         Assert.Equal(Script("after the wait"), fetched.ScriptText);
         Assert.True(DateTimeOffset.UtcNow >= reset.AddSeconds(-1), "the fetch waited for the rate limit to reset");
@@ -429,10 +429,10 @@ public sealed class GitHubStorageProviderTests : IDisposable
     {
         var repo = NewRepo();
         repo.CommitAndPush(FlowPath, Script("x"));
-        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 429, count: 1, headers: new() { ["Retry-After"] = "2" });
+        await StandIn.InjectAsync(repo.ApiPrefix, status: 429, count: 1, headers: new() { ["Retry-After"] = "2" });
 
         var e = await Assert.ThrowsAsync<FlowstoreException>(() =>
-            StandIn.Provider(maxRateLimitWait: TimeSpan.Zero).FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
+            GitHubProvider.Fast(maxRateLimitWait: TimeSpan.Zero).FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
 
         Assert.Equal(ErrorIds.StorageRateLimited, e.ErrorId);
     }
@@ -442,10 +442,10 @@ public sealed class GitHubStorageProviderTests : IDisposable
     {
         var repo = NewRepo();
         var commit = repo.CommitAndPush(FlowPath, Script("recovered"));
-        await StandIn.InjectFaultAsync(repo.ApiPrefix + "/contents", status: 502, count: 2);
-        await StandIn.InjectFaultAsync(repo.ApiPrefix + "/commits", drop: true, count: 1);
+        await StandIn.InjectAsync(repo.ApiPrefix + "/contents", status: 502, count: 2);
+        await StandIn.InjectAsync(repo.ApiPrefix + "/commits", drop: true, count: 1);
 
-        var fetched = await StandIn.Provider().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
+        var fetched = await GitHubProvider.Fast().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
 
         Assert.Equal((Script("recovered"), commit), (fetched.ScriptText, fetched.StorageVersion));
         var contentRequests = (await StandIn.RequestsAsync()).Count(r => r.StartsWith("GET " + repo.ApiPrefix + "/contents/", StringComparison.Ordinal));
@@ -457,9 +457,9 @@ public sealed class GitHubStorageProviderTests : IDisposable
     {
         var repo = NewRepo();
         repo.CommitAndPush(FlowPath, Script("x"));
-        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 503, count: 4);
+        await StandIn.InjectAsync(repo.ApiPrefix, status: 503, count: 4);
 
-        var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().FetchAsync(Storage(repo, "trunk"), null, Secrets(), CancellationToken.None));
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => GitHubProvider.Fast().FetchAsync(Storage(repo, "trunk"), null, Secrets(), CancellationToken.None));
 
         Assert.Equal(ErrorIds.StorageUnavailable, e.ErrorId);
         Assert.Contains("503", e.Message);
@@ -477,7 +477,7 @@ public sealed class GitHubStorageProviderTests : IDisposable
         listener.Stop();
         var storage = new GitHubStorage("org/repo", FlowPath, "main", SecretName, $"http://127.0.0.1:{port}");
 
-        var e = await Assert.ThrowsAsync<FlowstoreException>(() => StandIn.Provider().FetchAsync(storage, null, Secrets(), CancellationToken.None));
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => GitHubProvider.Fast().FetchAsync(storage, null, Secrets(), CancellationToken.None));
 
         Assert.Equal(ErrorIds.StorageUnavailable, e.ErrorId);
         Assert.Contains("could not be reached", e.Message);
@@ -489,15 +489,15 @@ public sealed class GitHubStorageProviderTests : IDisposable
     {
         var repo = NewRepo();
         repo.CommitAndPush(FlowPath, Script("x"));
-        var provider = StandIn.Provider(maxRateLimitWait: TimeSpan.Zero);
+        var provider = GitHubProvider.Fast(maxRateLimitWait: TimeSpan.Zero);
         // The server echoes the token in its error message: it must still not reach the user.
-        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 422, count: 1, body: $"{{\"message\":\"token {StandIn.Token} is odd\"}}");
+        await StandIn.InjectAsync(repo.ApiPrefix, status: 422, count: 1, body: $"{{\"message\":\"token {StandIn.Token} is odd\"}}");
         var echoed = await Assert.ThrowsAsync<FlowstoreException>(() => provider.FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
-        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 500, count: 4, body: $"{{\"message\":\"{StandIn.Token}\"}}");
+        await StandIn.InjectAsync(repo.ApiPrefix, status: 500, count: 4, body: $"{{\"message\":\"{StandIn.Token}\"}}");
         var failing = await Assert.ThrowsAsync<FlowstoreException>(() => provider.FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
-        await StandIn.InjectFaultAsync(repo.ApiPrefix, status: 403, count: 1, headers: new() { ["Retry-After"] = "60" }, body: $"{{\"message\":\"{StandIn.Token}\"}}");
+        await StandIn.InjectAsync(repo.ApiPrefix, status: 403, count: 1, headers: new() { ["Retry-After"] = "60" }, body: $"{{\"message\":\"{StandIn.Token}\"}}");
         var limited = await Assert.ThrowsAsync<FlowstoreException>(() => provider.FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
-        await StandIn.InjectFaultAsync(repo.ApiPrefix + "/contents", status: 409, count: 1, body: $"{{\"message\":\"{StandIn.Token} does not match\"}}");
+        await StandIn.InjectAsync(repo.ApiPrefix + "/contents", status: 409, count: 1, body: $"{{\"message\":\"{StandIn.Token} does not match\"}}");
         var published = await Assert.ThrowsAsync<FlowstoreException>(() =>
             provider.PublishAsync(Storage(repo), PublishContext(Script("y"), Secrets()), CancellationToken.None));
 

@@ -1,15 +1,12 @@
-namespace Flowstore.Engine.Tests;
+namespace Flowstore.TestSupport;
 
-/// <summary>A fresh folder under the temp folder, deleted on dispose.</summary>
-internal sealed class TempDirectory : IDisposable
+/// <summary>
+/// A fresh folder under the temp folder (in <paramref name="group"/>, one per test project), deleted on dispose
+/// (dispose what holds files in it first: backends, script contexts).
+/// </summary>
+public sealed class TempDirectory(string group = "flowstore-tests") : IDisposable
 {
-    public TempDirectory()
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "flowstore-engine-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
+    public string Path { get; } = Directory.CreateDirectory(System.IO.Path.Combine(System.IO.Path.GetTempPath(), group, Guid.NewGuid().ToString("N"))).FullName;
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
 
