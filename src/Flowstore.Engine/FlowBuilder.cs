@@ -6,19 +6,8 @@ namespace Flowstore.Engine;
 /// Builds a registered flow from its storage (fetch, compile, structure check) and runs built flows in this
 /// process; shared by recorded runs and Invoke-Flow.
 /// </summary>
-public sealed class FlowBuilder
+public sealed class FlowBuilder(StorageProviders providers, FlowScriptLoader loader, SecretResolver secrets)
 {
-    private readonly StorageProviders _providers;
-    private readonly FlowScriptLoader _loader;
-    private readonly SecretResolver _secrets;
-
-    public FlowBuilder(StorageProviders providers, FlowScriptLoader loader, SecretResolver secrets)
-    {
-        _providers = providers;
-        _loader = loader;
-        _secrets = secrets;
-    }
-
     /// <summary>
     /// Fetches a registered flow's script (current, or the pinned storage version), builds it, and checks that
     /// its structure is the registered one; a changed structure fails with the diff. <paramref name="fetched"/> hears
@@ -36,7 +25,7 @@ public sealed class FlowBuilder
         FetchedFlowSource source;
         try
         {
-            source = await _providers.For(storage).FetchAsync(storage, pinnedVersion, _secrets, cancellationToken).ConfigureAwait(false);
+            source = await providers.For(storage).FetchAsync(storage, pinnedVersion, secrets, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not FlowstoreException and not OperationCanceledException)
         {
@@ -49,8 +38,8 @@ public sealed class FlowBuilder
         try
         {
             loaded = source.ScriptText is { } text
-                ? await _loader.LoadSourceAsync(text, source.Origin, cancellationToken).ConfigureAwait(false)
-                : await _loader.LoadAssemblyAsync(source.AssemblyBytes!, source.Origin, cancellationToken).ConfigureAwait(false);
+                ? await loader.LoadSourceAsync(text, source.Origin, cancellationToken).ConfigureAwait(false)
+                : await loader.LoadAssemblyAsync(source.AssemblyBytes!, source.Origin, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not FlowstoreException and not OperationCanceledException)
         {
@@ -86,8 +75,8 @@ public sealed class FlowBuilder
         var execution = await FlowExecutor.RunAsync(flow, bound, new ExecutionOptions
         {
             Observer = observer,
-            Redactions = () => _secrets.ResolvedValues,
-            Secrets = _secrets,
+            Redactions = () => secrets.ResolvedValues,
+            Secrets = secrets,
         }, cancellationToken).ConfigureAwait(false);
         return new FlowRunResult
         {

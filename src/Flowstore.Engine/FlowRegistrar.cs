@@ -152,9 +152,17 @@ public sealed class FlowRegistrar
                 reason = parts.Count == 0 ? "registration changed" : string.Join("; ", parts);
             }
             var willRegister = !unchanged || options.Force;
-            plans.Add(new RegistrationPlan(flow.Name, options.Project, full, willRegister,
-                willRegister ? (latest?.Version ?? 0) + 1 : latest!.Version, reason, diff, latest, structure)
+            plans.Add(new RegistrationPlan
             {
+                Name = flow.Name,
+                Project = options.Project,
+                Path = full,
+                WillRegister = willRegister,
+                Version = willRegister ? (latest?.Version ?? 0) + 1 : latest!.Version,
+                Reason = reason,
+                Diff = diff,
+                Latest = latest,
+                Structure = structure,
                 Storage = resolved,
                 RegistrationKey = key,
                 Labels = labels,

@@ -76,36 +76,26 @@ public sealed class FlowPublication
 /// <summary>What registering one flow will do (data only); apply it with <see cref="FlowClient.ApplyAsync"/>.</summary>
 public sealed class RegistrationPlan
 {
-    internal RegistrationPlan(string name, string project, string path, bool willRegister, int version, string reason,
-        StructureDiff? diff, FlowRecord? latest, FlowStructure structure)
+    internal RegistrationPlan()
     {
-        Name = name;
-        Project = project;
-        Path = path;
-        WillRegister = willRegister;
-        Version = version;
-        Reason = reason;
-        Diff = diff;
-        Latest = latest;
-        Structure = structure;
     }
 
-    public string Name { get; }
-    public string Project { get; }
-    public string Path { get; }
+    public string Name { get; internal init; } = "";
+    public string Project { get; internal init; } = "";
+    public string Path { get; internal init; } = "";
 
     /// <summary>False when the flow is unchanged and will be skipped.</summary>
-    public bool WillRegister { get; }
+    public bool WillRegister { get; internal init; }
 
     /// <summary>The version it will have (the current one when skipped).</summary>
-    public int Version { get; }
+    public int Version { get; internal init; }
 
     /// <summary>Why: "new flow", "metadata unchanged", "structure changed: tasks added: load", ...</summary>
-    public string Reason { get; }
+    public string Reason { get; internal init; } = "";
 
-    public StructureDiff? Diff { get; }
-    public FlowRecord? Latest { get; }
-    public FlowStructure Structure { get; }
+    public StructureDiff? Diff { get; internal init; }
+    public FlowRecord? Latest { get; internal init; }
+    public FlowStructure Structure { get; internal init; } = null!;
 
     /// <summary>The storage settings as resolved for this registration (what the registration key covers).</summary>
     public StorageSettings Storage { get; init; } = null!;

@@ -104,7 +104,7 @@ internal sealed partial class GcsConnection
             && current.Size == (ulong)bytes.Length && current.Md5Hash == md5
             && current.Metadata is { } metadata && metadata.TryGetValue(ObjectUpload.ScriptShaMetadata, out var sha) && sha == upload.ScriptSha256)
         {
-            _log($"{target} at {Endpoint} already holds these {bytes.Length} bytes (generation {current.Generation}); nothing uploaded.");
+            log($"{target} at {Endpoint} already holds these {bytes.Length} bytes (generation {current.Generation}); nothing uploaded.");
             return Generation(current);
         }
         var uploadProgress = upload.Sent is { } sent

@@ -37,30 +37,22 @@ internal enum GcsOperation
 /// failures (5xx, 408, 429, timeouts, refused or reset connections) retried by the shared <see cref="StorageRetry"/>
 /// policy, and every other failure turned into a <see cref="FlowstoreException"/> that names the endpoint, bucket and object.
 /// </summary>
-internal sealed partial class GcsConnection : IObjectStore
+/// <param name="settings">The storage: bucket, endpoint, credentials secret.</param>
+/// <param name="client">The client built for it.</param>
+/// <param name="retry">The provider's retry policy.</param>
+/// <param name="log">Where retries and skipped uploads are told.</param>
+/// <param name="credentialDescription">The credentials for messages: "the service account in secret 'X'", ...</param>
+internal sealed partial class GcsConnection(GcsStorage settings, StorageClient client, StorageRetry retry, Action<string> log, string credentialDescription)
+    : IObjectStore
 {
     private const string GoogleEndpoint = "https://storage.googleapis.com";
 
-    private readonly GcsStorage _settings;
-    private readonly StorageRetry _retry;
-    private readonly Action<string> _log;
-    private readonly string _credentialDescription;
+    public StorageClient Client { get; } = client;
 
-    private GcsConnection(GcsStorage settings, StorageClient client, StorageRetry retry, Action<string> log, string credentialDescription)
-    {
-        _settings = settings;
-        Client = client;
-        _retry = retry;
-        _log = log;
-        _credentialDescription = credentialDescription;
-    }
-
-    public StorageClient Client { get; }
-
-    public string Bucket => _settings.Bucket;
+    public string Bucket => settings.Bucket;
 
     /// <summary>The endpoint for messages (never with user info).</summary>
-    public string Endpoint => DisplayEndpoint(_settings.EndpointUrl);
+    public string Endpoint => DisplayEndpoint(settings.EndpointUrl);
 
     public static string DisplayEndpoint(string? endpointUrl)
     {
@@ -159,12 +151,12 @@ internal sealed partial class GcsConnection : IObjectStore
         var attempts = 0;
         try
         {
-            return await _retry.ExecuteAsync(new StorageCall<T>($"GCS at {Endpoint}", $"{Verb(operation)} gs://{_settings.Bucket}/{key}")
+            return await retry.ExecuteAsync(new StorageCall<T>($"GCS at {Endpoint}", $"{Verb(operation)} gs://{settings.Bucket}/{key}")
             {
                 OnException = e => IsTransient(e, cancellationToken) ? RetryVerdict.Transient(Describe(e)) : RetryVerdict.Stop,
-                Log = _log,
+                Log = log,
                 Unavailable = failure => Translate(failure.Exception!, operation, key, failure.Attempts),
-                Target = $"gs://{_settings.Bucket}/{key}",
+                Target = $"gs://{settings.Bucket}/{key}",
             }, async ct =>
             {
                 attempts++;
@@ -217,7 +209,7 @@ internal sealed partial class GcsConnection : IObjectStore
 
     private FlowstoreException Translate(Exception e, GcsOperation operation, string key, int attempts)
     {
-        var bucket = _settings.Bucket;
+        var bucket = settings.Bucket;
         var where = $"gs://{bucket}/{key}";
         var failedId = operation == GcsOperation.Upload ? ErrorIds.StoragePublishFailed : ErrorIds.StorageFetchFailed;
         if (e is GoogleApiException g)
@@ -229,7 +221,7 @@ internal sealed partial class GcsConnection : IObjectStore
                     return NotFound(g, key);
                 case HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden:
                     return new FlowstoreException(ErrorIds.StorageAccessDenied, FlowErrorKind.PermissionDenied,
-                        $"GCS at {Endpoint} refused the {Verb(operation)} {where} (HTTP {status}) with {_credentialDescription}: " +
+                        $"GCS at {Endpoint} refused the {Verb(operation)} {where} (HTTP {status}) with {credentialDescription}: " +
                         $"grant it access to bucket '{bucket}' (roles/storage.objectViewer to run, objectAdmin to upload), or name another credentials secret.")
                     { Target = where, Hint = FlowHint.StorageSetting("Gcs", "CredentialsSecret") };
                 case HttpStatusCode.TooManyRequests:
@@ -254,20 +246,20 @@ internal sealed partial class GcsConnection : IObjectStore
 
     private FlowstoreException Unavailable(string where, int attempts, string reason) =>
         new(ErrorIds.StorageUnavailable, FlowErrorKind.ConnectionError,
-            $"GCS at {Endpoint} could not be reached for bucket '{_settings.Bucket}' ({where}) after {attempts} attempt{(attempts == 1 ? "" : "s")}: {reason}. " +
+            $"GCS at {Endpoint} could not be reached for bucket '{settings.Bucket}' ({where}) after {attempts} attempt{(attempts == 1 ? "" : "s")}: {reason}. " +
             "Check that the endpoint is up and reachable from this machine, then try again.")
         { Target = where };
 
     /// <summary>A 404: the bucket (when GCS says so) or the object does not exist.</summary>
     public FlowstoreException NotFound(GoogleApiException e, string key)
     {
-        var where = $"gs://{_settings.Bucket}/{key}";
+        var where = $"gs://{settings.Bucket}/{key}";
         return BucketMissing(e)
             ? new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
-                $"GCS bucket '{_settings.Bucket}' does not exist at {Endpoint} (looking for {where}); create it, or correct the bucket name.")
-            { Target = _settings.Bucket, Hint = FlowHint.StorageSetting("Gcs", "Bucket") }
+                $"GCS bucket '{settings.Bucket}' does not exist at {Endpoint} (looking for {where}); create it, or correct the bucket name.")
+            { Target = settings.Bucket, Hint = FlowHint.StorageSetting("Gcs", "Bucket") }
             : new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
-                $"GCS object '{key}' does not exist in bucket '{_settings.Bucket}' at {Endpoint} ({where}); publish the script to it first " +
+                $"GCS object '{key}' does not exist in bucket '{settings.Bucket}' at {Endpoint} ({where}); publish the script to it first " +
                 "(or name a local script that registration uploads), or correct the key.") { Target = where, Hint = FlowHint.PublishScript() };
     }
 

@@ -25,15 +25,6 @@ public sealed partial class GcsStorageProvider : ObjectStorageProvider<GcsStorag
     /// <summary>A generated key: &lt;flow-slug&gt;/&lt;utc timestamp&gt;&lt;suffix&gt;, e.g. etl/20261128T174500Z.</summary>
     internal string NewKey(string prefix, string suffix = "", int n = 1) => GeneratedKeys.Key(prefix, Time.GetUtcNow(), suffix, n);
 
-    protected override ObjectStorageState StateOf(GcsStorage settings)
-        => new(settings.Bucket, settings.Key, settings.StoredAsScript, settings.LocalScriptPath, settings.AutoKeyPrefix, settings.UploadedSha256);
-
-    protected override GcsStorage With(GcsStorage settings, ObjectStorageState state) => settings with
-    {
-        Key = state.Key, StoredAsScript = state.StoredAsScript, LocalScriptPath = state.LocalScriptPath,
-        AutoKeyPrefix = state.AutoKeyPrefix, UploadedSha256 = state.UploadedSha256,
-    };
-
     protected override async Task<IObjectStore> OpenAsync(GcsStorage settings, ISecretResolver secrets, Action<string> log, CancellationToken cancellationToken)
         => await GcsConnection.OpenAsync(settings, secrets, _retry, log, cancellationToken).ConfigureAwait(false);
 }

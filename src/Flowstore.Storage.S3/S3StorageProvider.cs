@@ -48,15 +48,6 @@ public sealed class S3StorageProvider : ObjectStorageProvider<S3Storage>
 
     protected override string DisplayName => "S3";
 
-    protected override ObjectStorageState StateOf(S3Storage settings)
-        => new(settings.Bucket, settings.Key, settings.StoredAsScript, settings.LocalScriptPath, settings.AutoKeyPrefix, settings.UploadedSha256);
-
-    protected override S3Storage With(S3Storage settings, ObjectStorageState state) => settings with
-    {
-        Key = state.Key, StoredAsScript = state.StoredAsScript, LocalScriptPath = state.LocalScriptPath,
-        AutoKeyPrefix = state.AutoKeyPrefix, UploadedSha256 = state.UploadedSha256,
-    };
-
     protected override async Task<IObjectStore> OpenAsync(S3Storage s3, ISecretResolver secrets, Action<string> log, CancellationToken cancellationToken)
     {
         var config = new AmazonS3Config

@@ -11,33 +11,20 @@ internal sealed record TaskInput(string Key, IFlowInput Source)
 internal sealed record FlowParameter(Flow Flow, string Name, Type Type, object? Default, bool Required);
 
 /// <summary>A declared task: its inputs, options and how to invoke its body.</summary>
-internal sealed class FlowTask
+internal sealed class FlowTask(Flow flow, string name, string slug, IReadOnlyList<TaskInput> inputs, TaskOptions options,
+    Func<object?[], CancellationToken, Task<object?>> invoke, Type? resultType, string sourceFile, int sourceLine)
 {
     private readonly List<FlowTask> _after = new();
 
-    public FlowTask(Flow flow, string name, string slug, IReadOnlyList<TaskInput> inputs, TaskOptions options,
-        Func<object?[], CancellationToken, Task<object?>> invoke, Type? resultType, string sourceFile, int sourceLine)
-    {
-        Flow = flow;
-        Name = name;
-        Slug = slug;
-        Inputs = inputs;
-        Options = options;
-        Invoke = invoke;
-        ResultType = resultType;
-        SourceFile = sourceFile;
-        SourceLine = sourceLine;
-    }
-
-    public Flow Flow { get; }
-    public string Name { get; }
-    public string Slug { get; }
-    public IReadOnlyList<TaskInput> Inputs { get; }
-    public TaskOptions Options { get; }
-    public Func<object?[], CancellationToken, Task<object?>> Invoke { get; }
-    public Type? ResultType { get; }
-    public string SourceFile { get; }
-    public int SourceLine { get; }
+    public Flow Flow { get; } = flow;
+    public string Name { get; } = name;
+    public string Slug { get; } = slug;
+    public IReadOnlyList<TaskInput> Inputs { get; } = inputs;
+    public TaskOptions Options { get; } = options;
+    public Func<object?[], CancellationToken, Task<object?>> Invoke { get; } = invoke;
+    public Type? ResultType { get; } = resultType;
+    public string SourceFile { get; } = sourceFile;
+    public int SourceLine { get; } = sourceLine;
 
     /// <summary>Ordering-only dependencies.</summary>
     public IReadOnlyList<FlowTask> After => _after;

@@ -41,27 +41,3 @@ public sealed record ObjectUpload(byte[] Body, bool IsScript, string ScriptSha25
     /// <summary>Object metadata: the SHA-256 of the script an object holds or was compiled from.</summary>
     public const string ScriptShaMetadata = "flowstore-script-sha256";
 }
-
-/// <summary>
-/// The part of an object storage's settings that registration reads and fills in: where the flow is kept
-/// (<see cref="Bucket"/>, <see cref="Key"/>), how (<see cref="StoredAsScript"/>, <see cref="LocalScriptPath"/>) and
-/// the bookkeeping of uploads (<see cref="AutoKeyPrefix"/>, <see cref="UploadedSha256"/>).
-/// </summary>
-/// <param name="Bucket">The bucket that holds the flow.</param>
-/// <param name="Key">The object key; null until generated.</param>
-/// <param name="StoredAsScript">True: runs fetch the script. False: registration uploads the compiled flow.</param>
-/// <param name="LocalScriptPath">A local script that registration uploads (script storage).</param>
-/// <param name="AutoKeyPrefix">
-/// The flow's slug when registration generates the key. The registration key covers this prefix instead of the
-/// timestamp, so registering an unchanged file again is Skipped.
-/// </param>
-/// <param name="UploadedSha256">
-/// The first 16 hex digits of the SHA-256 of what registration uploads (the local script, or the registered script
-/// for a compiled flow), so a changed file is a new version that is uploaded and an unchanged one is Skipped.
-/// </param>
-public sealed record ObjectStorageState(string Bucket, string? Key, bool StoredAsScript, string? LocalScriptPath,
-    string? AutoKeyPrefix = null, string? UploadedSha256 = null)
-{
-    /// <summary>True when registration uploads (a local script, or the compiled flow); false when it checks an object already there.</summary>
-    public bool Uploads => !StoredAsScript || LocalScriptPath is not null;
-}

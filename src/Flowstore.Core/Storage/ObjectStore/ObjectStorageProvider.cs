@@ -7,12 +7,11 @@ namespace Flowstore;
 /// key is checked at registration and fetched by every run; a local script (or, frozen, the compiled flow) is
 /// uploaded at registration, to the key or to a generated <c>&lt;flow-slug&gt;/&lt;UTC timestamp&gt;</c> key, and only
 /// when it changed; publishing uploads the script on its own; a pinned run fetches the recorded version. A
-/// store adds its settings type, how to read and copy the settings (<see cref="StateOf"/>, <see cref="With"/>) and
-/// the calls of <see cref="IObjectStore"/>.
+/// store adds its settings type (an <see cref="ObjectStorageSettings"/>) and the calls of <see cref="IObjectStore"/>.
 /// </summary>
 /// <typeparam name="TSettings">The store's settings type.</typeparam>
 public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
-    where TSettings : StorageSettings
+    where TSettings : ObjectStorageSettings
 {
     private readonly TimeProvider _time;
 
@@ -28,12 +27,6 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
     /// <summary>The generated key of a compiled flow ends with this (the script's has no suffix).</summary>
     protected virtual string CompiledFlowSuffix => ".dll";
 
-    /// <summary>Where and how the settings keep the flow.</summary>
-    protected abstract ObjectStorageState StateOf(TSettings settings);
-
-    /// <summary>A copy of <paramref name="settings"/> with <paramref name="state"/> (the caller's object is never changed).</summary>
-    protected abstract TSettings With(TSettings settings, ObjectStorageState state);
-
     /// <summary>Opens the store the settings name, resolving the credentials secret (if any) now.</summary>
     protected abstract Task<IObjectStore> OpenAsync(TSettings settings, ISecretResolver secrets, Action<string> log, CancellationToken cancellationToken);
 
@@ -46,30 +39,30 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
     {
         var typed = (TSettings)settings;
         typed.Validate();
-        var state = StateOf(typed);
-        if (!state.StoredAsScript && state.LocalScriptPath is not null)
+        ObjectStorageSettings storage = typed;
+        if (!storage.StoredAsScript && storage.LocalScriptPath is not null)
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
-                $"{DisplayName} storage of flow '{context.Flow}' names the local script '{state.LocalScriptPath}' but keeps the compiled flow: " +
+                $"{DisplayName} storage of flow '{context.Flow}' names the local script '{storage.LocalScriptPath}' but keeps the compiled flow: " +
                 "make it script storage, or leave the local script out to upload the compiled flow.")
-            { Target = state.LocalScriptPath, Hint = FlowHint.StoreAsScript() };
+            { Target = storage.LocalScriptPath, Hint = FlowHint.StoreAsScript() };
         }
-        if (state.StoredAsScript && string.IsNullOrEmpty(state.Key) && state.LocalScriptPath is null)
+        if (storage.StoredAsScript && string.IsNullOrEmpty(storage.Key) && storage.LocalScriptPath is null)
         {
             // Script storage with no key: registration uploads the registered file.
-            state = state with { LocalScriptPath = context.ScriptPath };
+            storage = storage with { LocalScriptPath = context.ScriptPath };
         }
-        if (!state.Uploads)
+        if (!storage.Uploads)
         {
             // A key and no local script: runs fetch what is there; code changes there need no registration.
-            return With(typed, state with { AutoKeyPrefix = null, UploadedSha256 = null });
+            return storage with { AutoKeyPrefix = null, UploadedSha256 = null };
         }
         // A key generated at upload: the registration key covers only the prefix.
-        state = string.IsNullOrEmpty(state.Key) || state.AutoKeyPrefix is not null
-            ? state with { Key = null, AutoKeyPrefix = context.FlowSlug }
-            : state with { AutoKeyPrefix = null };
+        storage = string.IsNullOrEmpty(storage.Key) || storage.AutoKeyPrefix is not null
+            ? storage with { Key = null, AutoKeyPrefix = context.FlowSlug }
+            : storage with { AutoKeyPrefix = null };
         string sha;
-        if (!state.StoredAsScript)
+        if (!storage.StoredAsScript)
         {
             // Frozen: the compiled flow of the registered script is what gets uploaded.
             sha = context.ScriptSha256;
@@ -78,24 +71,24 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
         {
             // Read here without side effects (Resolve runs under -WhatIf too): the SHA of what will be uploaded
             // belongs to the registration key, so an edited local script is a new version.
-            var local = Path.GetFullPath(state.LocalScriptPath!, Path.GetDirectoryName(context.ScriptPath)!);
-            state = state with { LocalScriptPath = local };
+            var local = Path.GetFullPath(storage.LocalScriptPath!, Path.GetDirectoryName(context.ScriptPath)!);
+            storage = storage with { LocalScriptPath = local };
             sha = string.Equals(local, context.ScriptPath, StringComparison.Ordinal)
                 ? context.ScriptSha256
                 : FlowStructure.Sha256Hex(ReadLocalScript(local, context.Flow));
         }
-        return With(typed, state with { UploadedSha256 = ShortSha(sha) });
+        return storage with { UploadedSha256 = ShortSha(sha) };
     }
 
     public async Task<PreparedStorage> PrepareRegistrationAsync(StorageSettings settings, StorageRegistrationContext context, CancellationToken cancellationToken)
     {
         var typed = (TSettings)settings;
-        var state = StateOf(typed);
+        ObjectStorageSettings storage = typed;
         using var store = await OpenAsync(typed, context.Secrets, context.Log, cancellationToken).ConfigureAwait(false);
-        if (!state.Uploads)
+        if (!storage.Uploads)
         {
             // A key and no local script: the object must be there and declare this flow with this structure.
-            var key = state.Key!;
+            var key = storage.Key!;
             var stored = await store.GetAsync(key, null, cancellationToken).ConfigureAwait(false);
             context.Log($"Flow '{context.Flow}': {store.UriOf(key)} exists ({store.VersionNoun} {stored.Version}); runs will fetch it.");
             return new PreparedStorage(typed, new StoredScript(Encoding.UTF8.GetString(stored.Bytes), store.UriOf(key)));
@@ -103,15 +96,15 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
 
         ObjectUpload upload;
         string what;
-        if (state.StoredAsScript)
+        if (storage.StoredAsScript)
         {
-            var local = state.LocalScriptPath!;
+            var local = storage.LocalScriptPath!;
             var bytes = string.Equals(local, context.ScriptPath, StringComparison.Ordinal)
                 ? Encoding.UTF8.GetBytes(context.ScriptSource)
                 : ReadLocalScript(local, context.Flow);
             // Another file than the registered one was checked by the engine before this upload (ScriptToStore).
             var sha = FlowStructure.Sha256Hex(bytes);
-            state = state with { UploadedSha256 = ShortSha(sha) };
+            storage = storage with { UploadedSha256 = ShortSha(sha) };
             upload = new ObjectUpload(bytes, IsScript: true, sha);
             what = $"'{local}'";
         }
@@ -121,12 +114,12 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
             what = $"the compiled flow '{context.Flow}'";
         }
 
-        var target = state.AutoKeyPrefix is not null
-            ? await FreeKeyAsync(store, state.AutoKeyPrefix, state.StoredAsScript ? "" : CompiledFlowSuffix, cancellationToken).ConfigureAwait(false)
-            : state.Key!;
+        var target = storage.AutoKeyPrefix is not null
+            ? await FreeKeyAsync(store, storage.AutoKeyPrefix, storage.StoredAsScript ? "" : CompiledFlowSuffix, cancellationToken).ConfigureAwait(false)
+            : storage.Key!;
         var version = await UploadAsync(store, target, upload, what, context.Progress, cancellationToken).ConfigureAwait(false);
         context.Log($"Flow '{context.Flow}': uploaded {what} to {store.UriOf(target)} ({store.VersionNoun} {version}).");
-        return new PreparedStorage(With(typed, state with { Key = target }));
+        return new PreparedStorage(storage with { Key = target });
     }
 
     /// <summary>
@@ -135,8 +128,8 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
     /// </summary>
     public StoredScript? ScriptToStore(StorageSettings settings, StorageRegistrationContext context)
     {
-        var state = StateOf((TSettings)settings);
-        return state is { Uploads: true, StoredAsScript: true, LocalScriptPath: { } local } && !string.Equals(local, context.ScriptPath, StringComparison.Ordinal)
+        var storage = (TSettings)settings;
+        return storage is { Uploads: true, StoredAsScript: true, LocalScriptPath: { } local } && !string.Equals(local, context.ScriptPath, StringComparison.Ordinal)
             ? new StoredScript(Encoding.UTF8.GetString(ReadLocalScript(local, context.Flow)), local)
             : null;
     }
@@ -147,29 +140,29 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
     {
         var typed = (TSettings)settings;
         typed.Validate();
-        var state = StateOf(typed);
-        if (!state.StoredAsScript)
+        ObjectStorageSettings storage = typed;
+        if (!storage.StoredAsScript)
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidArgument,
                 $"Publishing uploads scripts, but this {DisplayName} storage keeps the compiled flow (registration uploads the compiled flow of " +
                 $"'{context.ScriptPath}'). Make it script storage to publish the script, or register without publishing.")
             { Target = context.ScriptPath, Hint = FlowHint.StoreAsScript() };
         }
-        if (state.LocalScriptPath is not null
-            && !string.Equals(Path.GetFullPath(state.LocalScriptPath, Path.GetDirectoryName(context.ScriptPath)!), context.ScriptPath, StringComparison.Ordinal))
+        if (storage.LocalScriptPath is not null
+            && !string.Equals(Path.GetFullPath(storage.LocalScriptPath, Path.GetDirectoryName(context.ScriptPath)!), context.ScriptPath, StringComparison.Ordinal))
         {
-            context.Warn($"Publishing '{context.ScriptPath}'; the storage's local script '{state.LocalScriptPath}' is not uploaded.");
+            context.Warn($"Publishing '{context.ScriptPath}'; the storage's local script '{storage.LocalScriptPath}' is not uploaded.");
         }
         using var store = await OpenAsync(typed, context.Secrets, context.Log, cancellationToken).ConfigureAwait(false);
-        var key = string.IsNullOrEmpty(state.Key)
+        var key = string.IsNullOrEmpty(storage.Key)
             ? await FreeKeyAsync(store, context.FlowSlug, "", cancellationToken).ConfigureAwait(false)
-            : state.Key;
+            : storage.Key;
         var version = await UploadAsync(store, key, new ObjectUpload(Encoding.UTF8.GetBytes(context.ScriptSource), IsScript: true, context.ScriptSha256),
             $"'{context.ScriptPath}'", context.Progress, cancellationToken).ConfigureAwait(false);
         var location = store.UriOf(key);
         context.Log($"Published '{context.ScriptPath}' to {location} ({store.VersionNoun} {version}).");
         // The published object is now the script runs fetch: registration checks it instead of uploading again.
-        var published = With(typed, state with { Key = key, LocalScriptPath = null, AutoKeyPrefix = null, UploadedSha256 = null });
+        var published = storage with { Key = key, LocalScriptPath = null, AutoKeyPrefix = null, UploadedSha256 = null };
         return new PublishedFlowSource(published, version, location);
     }
 
@@ -177,19 +170,18 @@ public abstract class ObjectStorageProvider<TSettings> : IStorageProvider
 
     public async Task<FetchedFlowSource> FetchAsync(StorageSettings settings, string? pinnedVersion, ISecretResolver secrets, CancellationToken cancellationToken)
     {
-        var typed = (TSettings)settings;
-        typed.Validate();
-        var state = StateOf(typed);
-        if (string.IsNullOrEmpty(state.Key))
+        var storage = (TSettings)settings;
+        storage.Validate();
+        if (string.IsNullOrEmpty(storage.Key))
         {
             throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidData,
-                $"{DisplayName} storage {typed} names no object key; register the flow again.") { Target = state.Bucket, Hint = FlowHint.RegisterFlow(null, null) };
+                $"{DisplayName} storage {storage} names no object key; register the flow again.") { Target = storage.Bucket, Hint = FlowHint.RegisterFlow(null, null) };
         }
-        using var store = await OpenAsync(typed, secrets, _ => { }, cancellationToken).ConfigureAwait(false);
-        var stored = await store.GetAsync(state.Key, pinnedVersion, cancellationToken).ConfigureAwait(false);
+        using var store = await OpenAsync(storage, secrets, _ => { }, cancellationToken).ConfigureAwait(false);
+        var stored = await store.GetAsync(storage.Key, pinnedVersion, cancellationToken).ConfigureAwait(false);
         var sha = FlowStructure.Sha256Hex(stored.Bytes);
-        var origin = store.UriOf(state.Key);
-        return state.StoredAsScript
+        var origin = store.UriOf(storage.Key);
+        return storage.StoredAsScript
             ? new FetchedFlowSource(Encoding.UTF8.GetString(stored.Bytes), null, sha, stored.Version, origin)
             : new FetchedFlowSource(null, stored.Bytes, sha, stored.Version, origin);
     }
