@@ -4,16 +4,10 @@ namespace Flowstore.Commands;
 /// Shows a running flow: progress (tasks done / total), each task's output as host information, warnings as warnings,
 /// error lines as red "ERROR: [task] ..." host information, and the rest (the provenance lines, task states) as verbose.
 /// </summary>
-internal sealed class RunProgress : IRunObserver
+internal sealed class RunProgress(FlowCmdlet cmdlet, string activity) : IRunObserver
 {
-    private readonly FlowCmdlet _cmdlet;
-    private readonly string _activity;
-
-    public RunProgress(FlowCmdlet cmdlet, string activity)
-    {
-        _cmdlet = cmdlet;
-        _activity = activity;
-    }
+    private readonly FlowCmdlet _cmdlet = cmdlet;
+    private readonly string _activity = activity;
 
     public void TaskStateChanged(TaskRunResult task, int done, int total)
     {

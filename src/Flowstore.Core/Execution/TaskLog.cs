@@ -109,16 +109,10 @@ internal sealed class TaskScope
     /// Console writer that sends text written inside a task to that task's log (line by line, per task, so
     /// parallel tasks never mix), and everything else to the original console.
     /// </summary>
-    private sealed class RoutingWriter : TextWriter
+    private sealed class RoutingWriter(TextWriter original, string level) : TextWriter
     {
-        private readonly TextWriter _original;
-        private readonly string _level;
-
-        public RoutingWriter(TextWriter original, string level)
-        {
-            _original = original;
-            _level = level;
-        }
+        private readonly TextWriter _original = original;
+        private readonly string _level = level;
 
         public override Encoding Encoding => _original.Encoding;
 

@@ -26,19 +26,13 @@ public sealed class StructureDiff
     {
         var oldTasks = before.Tasks.ToDictionary(t => t.Slug);
         var newTasks = after.Tasks.ToDictionary(t => t.Slug);
-        var changed = new List<string>();
-        foreach (var (slug, now) in newTasks)
-        {
-            if (oldTasks.TryGetValue(slug, out var was) && was != now)
-            {
-                var parts = new List<string>();
-                if (was.Name != now.Name) parts.Add($"name '{was.Name}' -> '{now.Name}'");
-                if (was.Retries != now.Retries) parts.Add($"retries {was.Retries} -> {now.Retries}");
-                if (was.RetryDelaySeconds != now.RetryDelaySeconds) parts.Add($"retry delay {was.RetryDelaySeconds}s -> {now.RetryDelaySeconds}s");
-                if (was.TimeoutSeconds != now.TimeoutSeconds) parts.Add($"timeout {Seconds(was.TimeoutSeconds)} -> {Seconds(now.TimeoutSeconds)}");
-                changed.Add($"{now.Name} ({string.Join(", ", parts)})");
-            }
-        }
+        var changed = Changed(oldTasks, newTasks, (_, now) => now.Name, (was, now) =>
+        [
+            was.Name != now.Name ? $"name '{was.Name}' -> '{now.Name}'" : null,
+            was.Retries != now.Retries ? $"retries {was.Retries} -> {now.Retries}" : null,
+            was.RetryDelaySeconds != now.RetryDelaySeconds ? $"retry delay {was.RetryDelaySeconds}s -> {now.RetryDelaySeconds}s" : null,
+            was.TimeoutSeconds != now.TimeoutSeconds ? $"timeout {Seconds(was.TimeoutSeconds)} -> {Seconds(now.TimeoutSeconds)}" : null,
+        ]);
 
         // Edges hold slugs; say them with the names the user wrote (the new name where a task was renamed).
         var names = before.Tasks.Concat(after.Tasks).GroupBy(t => t.Slug).ToDictionary(g => g.Key, g => g.Last().Name, StringComparer.Ordinal);
@@ -46,18 +40,12 @@ public sealed class StructureDiff
         var newEdges = after.Edges.Select(e => Describe(e, names)).ToHashSet();
         var oldParams = before.Parameters.ToDictionary(p => p.Name);
         var newParams = after.Parameters.ToDictionary(p => p.Name);
-        var paramsChanged = new List<string>();
-        foreach (var (name, now) in newParams)
-        {
-            if (oldParams.TryGetValue(name, out var was) && was != now)
-            {
-                var parts = new List<string>();
-                if (was.Type != now.Type) parts.Add($"type {was.Type} -> {now.Type}");
-                if (was.Required != now.Required) parts.Add(now.Required ? "now required" : "no longer required");
-                if (was.DefaultJson != now.DefaultJson && !now.Required && !was.Required) parts.Add($"default {was.DefaultJson} -> {now.DefaultJson}");
-                paramsChanged.Add($"{name} ({string.Join(", ", parts)})");
-            }
-        }
+        var paramsChanged = Changed(oldParams, newParams, (name, _) => name, (was, now) =>
+        [
+            was.Type != now.Type ? $"type {was.Type} -> {now.Type}" : null,
+            was.Required != now.Required ? (now.Required ? "now required" : "no longer required") : null,
+            was.DefaultJson != now.DefaultJson && !now.Required && !was.Required ? $"default {was.DefaultJson} -> {now.DefaultJson}" : null,
+        ]);
 
         return new StructureDiff
         {
@@ -80,6 +68,20 @@ public sealed class StructureDiff
         }).ToString();
 
     private static string Seconds(double? s) => s is { } v ? $"{v}s" : "none";
+
+    /// <summary>"name (what changed, ...)" for each item, by key, that is in both and differs; <paramref name="parts"/> gives null for what did not change.</summary>
+    private static List<string> Changed<T>(Dictionary<string, T> before, Dictionary<string, T> after, Func<string, T, string> name, Func<T, T, string?[]> parts)
+    {
+        var changed = new List<string>();
+        foreach (var (key, now) in after)
+        {
+            if (before.TryGetValue(key, out var was) && !EqualityComparer<T>.Default.Equals(was, now))
+            {
+                changed.Add($"{name(key, now)} ({string.Join(", ", parts(was, now).OfType<string>())})");
+            }
+        }
+        return changed;
+    }
 
     /// <summary>One line per kind of change, e.g. "tasks added: load; edges added: transform -> load.rows".</summary>
     public override string ToString()

@@ -135,15 +135,9 @@ public sealed class LocalStorageProvider : IStorageProvider
         var local = (LocalStorage)settings;
         if (local.StoredAsScript)
         {
-            var path = local.Path ?? throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidData,
-                "Local script storage has no path.");
-            LocalPaths.RequireUsableHere(path, "The registered flow script (Local storage)");
-            if (!File.Exists(path))
-            {
-                throw new FlowstoreException(ErrorIds.StorageFetchFailed, FlowErrorKind.ObjectNotFound,
-                    $"The flow script '{path}' does not exist (Local storage).") { Target = path };
-            }
-            var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+            var path = local.Path;
+            var bytes = await ReadStoredAsync(path, "Local script storage has no path.", "The registered flow script (Local storage)", nameof(LocalStorage.Path),
+                $"The flow script '{path}' does not exist (Local storage).", cancellationToken).ConfigureAwait(false);
             var info = new FileInfo(path);
             var version = $"{info.LastWriteTimeUtc.ToString("O", CultureInfo.InvariantCulture)}/{info.Length}";
             if (pinnedVersion is not null && pinnedVersion != version)
@@ -155,15 +149,10 @@ public sealed class LocalStorageProvider : IStorageProvider
             return new FetchedFlowSource(text, null, FlowStructure.Sha256Hex(bytes), version, path);
         }
 
-        var artifact = local.ArtifactPath ?? throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidData,
-            "Local frozen storage has no stored flow; register the flow again.");
-        LocalPaths.RequireUsableHere(artifact, "The registered compiled flow (Local frozen storage)", setting: nameof(LocalStorage.Directory));
-        if (!File.Exists(artifact))
-        {
-            throw new FlowstoreException(ErrorIds.StorageFetchFailed, FlowErrorKind.ObjectNotFound,
-                $"The stored flow '{artifact}' is missing (Local frozen storage); register the flow again.") { Target = artifact };
-        }
-        var assembly = await File.ReadAllBytesAsync(artifact, cancellationToken).ConfigureAwait(false);
+        var artifact = local.ArtifactPath;
+        var assembly = await ReadStoredAsync(artifact, "Local frozen storage has no stored flow; register the flow again.",
+            "The registered compiled flow (Local frozen storage)", nameof(LocalStorage.Directory),
+            $"The stored flow '{artifact}' is missing (Local frozen storage); register the flow again.", cancellationToken).ConfigureAwait(false);
         var sha = FlowStructure.Sha256Hex(assembly);
         if (pinnedVersion is not null && pinnedVersion != sha)
         {
@@ -180,6 +169,26 @@ public sealed class LocalStorageProvider : IStorageProvider
             throw new FlowstoreException(ErrorIds.PinnedVersionUnavailable, FlowErrorKind.ObjectNotFound,
                 $"The stored flow with SHA-256 {pinnedVersion[..12]}... is no longer in '{folder}' (Local frozen storage).") { Target = folder };
         }
-        return new FetchedFlowSource(null, assembly, sha, sha, artifact);
+        return new FetchedFlowSource(null, assembly, sha, sha, artifact!);
+    }
+
+    /// <summary>
+    /// The bytes of the file a run fetches: <see cref="ErrorIds.StorageInvalid"/> (<paramref name="none"/>) when the
+    /// settings name none, <see cref="ErrorIds.StorageFetchFailed"/> (<paramref name="missing"/>) when it is gone.
+    /// </summary>
+    /// <param name="what">The file for the message when its path is of another operating system.</param>
+    /// <param name="setting">The setting such a path comes from.</param>
+    private static async Task<byte[]> ReadStoredAsync(string? path, string none, string what, string setting, string missing, CancellationToken cancellationToken)
+    {
+        if (path is null)
+        {
+            throw new FlowstoreException(ErrorIds.StorageInvalid, FlowErrorKind.InvalidData, none);
+        }
+        LocalPaths.RequireUsableHere(path, what, setting: setting);
+        if (!File.Exists(path))
+        {
+            throw new FlowstoreException(ErrorIds.StorageFetchFailed, FlowErrorKind.ObjectNotFound, missing) { Target = path };
+        }
+        return await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
     }
 }
