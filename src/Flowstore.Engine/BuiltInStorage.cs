@@ -35,12 +35,25 @@ public static class BuiltInStorage
         return Types.Select(t => t.CreateProvider(environment)).ToArray();
     }
 
-    /// <summary>The assemblies of the settings classes, referenced by flow scripts (new S3Storage(...)).</summary>
+    /// <summary>
+    /// The assemblies of the settings classes and of their bases (Git hosts share one), referenced by flow scripts
+    /// (new S3Storage(...)).
+    /// </summary>
     public static IReadOnlyList<Assembly> SettingsAssemblies => Types
-        .Select(t => t.SettingsType.Assembly)
+        .SelectMany(t => SettingsTypes(t.SettingsType))
+        .Select(t => t.Assembly)
         .Where(a => a != typeof(StorageSettings).Assembly)
         .Distinct()
         .ToArray();
+
+    /// <summary>A settings class and its bases below <see cref="StorageSettings"/>.</summary>
+    private static IEnumerable<Type> SettingsTypes(Type settingsType)
+    {
+        for (var type = settingsType; type is not null && type != typeof(StorageSettings); type = type.BaseType)
+        {
+            yield return type;
+        }
+    }
 
     private static void Load()
     {

@@ -18,7 +18,7 @@ namespace Flowstore;
 ///     accessTokenSecret: "BITBUCKET_ACCESS_TOKEN");  // name of the secret holding an HTTP access token
 /// </code>
 /// </example>
-public sealed record BitbucketStorage : StorageSettings
+public sealed record BitbucketStorage : GitHostStorageSettings
 {
     /// <summary>For deserialisation.</summary>
     public BitbucketStorage()
@@ -49,26 +49,16 @@ public sealed record BitbucketStorage : StorageSettings
 
     /// <summary>The repository's slug.</summary>
     [StorageSetting("The repository's slug.", Mandatory = true)]
-    public string Repo { get; init; } = "";
-
-    /// <summary>The flow file's path in the repository.</summary>
-    [StorageSetting("The flow file's path in the repository, relative to its root, e.g. flows/my_flow.cs.", Mandatory = true)]
-    public string Path { get; init; } = "";
+    public override string Repo { get; init; } = "";
 
     /// <summary>The Bitbucket Server URL.</summary>
     [StorageSetting("The Bitbucket Server URL, e.g. https://bitbucket.example.com.", Mandatory = true)]
-    public string? Host { get; init; }
-
-    /// <summary>A branch, tag or commit SHA; the repository's default branch when null.</summary>
-    [StorageSetting("A branch, tag or commit SHA; defaults to the repository's default branch. Every run resolves it to a commit SHA and records it.")]
-    public string? Ref { get; init; }
+    public override string? Host { get; init; }
 
     /// <summary>Name of the secret holding the HTTP access token; anonymous access (public repositories) when null.</summary>
     [StorageSetting("Name of the secret (a Flowstore secret, an environment variable, or a vault) holding a Bitbucket HTTP access token " +
         "(sent as a Bearer token); omit for public repositories.", Secret = true)]
-    public string? AccessTokenSecret { get; init; }
-
-    public override bool IsScript => true;
+    public override string? AccessTokenSecret { get; init; }
 
     public override string? RequestedRef => Ref ?? "the default branch";
 

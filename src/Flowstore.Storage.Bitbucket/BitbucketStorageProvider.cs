@@ -13,57 +13,31 @@ namespace Flowstore.Storage.Bitbucket;
 /// </summary>
 public sealed class BitbucketStorageProvider : GitHostStorageProvider<BitbucketStorage>
 {
-    private const string Service = "Bitbucket Server";
-
     public BitbucketStorageProvider()
         : this(GitHostHttpOptions.Default)
     {
     }
 
     internal BitbucketStorageProvider(GitHostHttpOptions options)
-        : base("Bitbucket", options)
+        : base("Bitbucket", "Bitbucket Server", options)
     {
     }
 
     protected override string DefaultTokenSecret => GitHostTokens.BitbucketDefault;
 
-    protected override string? RefOf(BitbucketStorage settings) => settings.Ref;
+    /// <summary>Multipart requests need this header to pass Bitbucket's XSRF check.</summary>
+    protected override IReadOnlyDictionary<string, string> ContentHeaders { get; } = new Dictionary<string, string> { ["X-Atlassian-Token"] = "no-check" };
 
-    protected override BitbucketStorage WithRef(BitbucketStorage settings, string reference)
-        => settings with { Ref = reference };
+    protected override GitHostAdvice Advice { get; } = new(
+        "Check the project key and repository slug; if the repository is private, the storage needs an access token secret.",
+        secret => $"Check the project key and repository slug, and that the token in secret '{secret}' can read the repository.");
+
+    protected override BitbucketStorage CompleteNames(BitbucketStorage settings) => settings with { Project = settings.Project.Trim(), Repo = settings.Repo.Trim() };
 
     protected override GitHostTarget Target(BitbucketStorage settings, string reference)
         => new(Service, settings.Host!, $"{settings.Project}/{settings.Repo}", settings.Path, reference, settings.AccessTokenSecret);
 
-    protected override void AddHeaders(HttpRequestMessage request, string? token, bool hasContent)
-    {
-        if (token is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-        if (hasContent)
-        {
-            // Multipart requests need this header to pass Bitbucket's XSRF check.
-            request.Headers.TryAddWithoutValidation("X-Atlassian-Token", "no-check");
-        }
-    }
-
     protected override IGitHostApi CreateApi(BitbucketStorage settings, GitHostSession session) => new Api(settings, session);
-
-    /// <summary>Checks the settings and fills in the defaults; no I/O.</summary>
-    protected override BitbucketStorage Complete(BitbucketStorage settings)
-    {
-        settings.Validate();
-        return settings with
-        {
-            Project = settings.Project.Trim(),
-            Repo = settings.Repo.Trim(),
-            Path = GitHostUrls.NormalizePath(settings.Path),
-            Host = GitHostUrls.NormalizeHost(settings.Host!, Service, Type),
-            Ref = GitHostUrls.OrNull(settings.Ref),
-            AccessTokenSecret = GitHostUrls.OrNull(settings.AccessTokenSecret),
-        };
-    }
 
     /// <summary>Bitbucket Server's REST calls for one operation.</summary>
     private sealed class Api(BitbucketStorage storage, GitHostSession session) : IGitHostApi
@@ -83,7 +57,7 @@ public sealed class BitbucketStorageProvider : GitHostStorageProvider<BitbucketS
             {
                 var message = await RepositoryOrMessageAsync(response, cancellationToken).ConfigureAwait(false);
                 return required
-                    ? throw NotFound($"the repository has no default branch (it is empty){Suffix(message)}; push the flow file first", GitHostPart.Repository)
+                    ? throw session.NotFound($"the repository has no default branch (it is empty){Suffix(message)}; push the flow file first", GitHostPart.Repository)
                     : null;
             }
             session.EnsureSuccess(response, "reading the default branch");
@@ -148,20 +122,6 @@ public sealed class BitbucketStorageProvider : GitHostStorageProvider<BitbucketS
         public string WebUrl(string commit)
             => $"{session.Target.Host}/projects/{Uri.EscapeDataString(storage.Project)}/repos/{Uri.EscapeDataString(storage.Repo)}/browse/{GitHostUrls.EscapeSegments(storage.Path)}?at={commit}";
 
-        public FlowstoreException NotFound(string what, GitHostPart part, FlowHint? hint = null)
-        {
-            var check = part switch
-            {
-                GitHostPart.Repository => session.Token is null
-                    ? " Check the project key and repository slug; if the repository is private, the storage needs an access token secret."
-                    : $" Check the project key and repository slug, and that the token in secret '{session.Target.TokenSecret}' can read the repository.",
-                GitHostPart.Ref => " Check the branch, tag or commit name.",
-                _ => " Check the path (it is case-sensitive and relative to the repository root), or push the file first.",
-            };
-            return new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
-                session.Redact($"Bitbucket storage: {what.TrimEnd('.')} ({session.Target.Describe()}).{check}")) { Target = session.Target.Repo, Hint = hint ?? (part == GitHostPart.Repository && session.Token is null ? session.Target.TokenSecretHint() : null) };
-        }
-
         /// <summary>GET commits?until={ref}&amp;limit=1: the commit a branch, tag or SHA names; null when optional and missing.</summary>
         private async Task<string?> ResolveAsync(string reference, bool pinned, bool optional, CancellationToken cancellationToken)
         {
@@ -172,14 +132,14 @@ public sealed class BitbucketStorageProvider : GitHostStorageProvider<BitbucketS
                 var message = await RepositoryOrMessageAsync(response, cancellationToken).ConfigureAwait(false);
                 return optional ? null
                     : pinned ? throw session.PinnedCommitGone(Label, reference, Suffix(message))
-                    : throw NotFound($"the ref '{reference}' is not a branch, tag or commit of the repository{Suffix(message)}", GitHostPart.Ref);
+                    : throw session.NotFound($"the ref '{reference}' is not a branch, tag or commit of the repository{Suffix(message)}", GitHostPart.Ref);
             }
             session.EnsureSuccess(response, $"resolving ref '{reference}'");
             var json = await session.ReadJsonAsync(response, $"resolving ref '{reference}'", cancellationToken).ConfigureAwait(false);
             var values = json.GetProperty("values");
             if (values.GetArrayLength() == 0)
             {
-                return optional ? null : throw NotFound($"the ref '{reference}' names no commit", GitHostPart.Ref);
+                return optional ? null : throw session.NotFound($"the ref '{reference}' names no commit", GitHostPart.Ref);
             }
             return values[0].GetProperty("id").GetString();
         }
@@ -193,7 +153,7 @@ public sealed class BitbucketStorageProvider : GitHostStorageProvider<BitbucketS
             if (response.StatusCode == HttpStatusCode.NotFound)
             {
                 var message = await RepositoryOrMessageAsync(response, cancellationToken).ConfigureAwait(false);
-                return optional ? null : throw NotFound($"the file does not exist at commit {commit}{Suffix(message)}", GitHostPart.Path);
+                return optional ? null : throw session.NotFound($"the file does not exist at commit {commit}{Suffix(message)}", GitHostPart.Path);
             }
             session.EnsureSuccess(response, "reading the file");
             return await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
@@ -207,7 +167,7 @@ public sealed class BitbucketStorageProvider : GitHostStorageProvider<BitbucketS
         }
 
         private FlowstoreException MissingRepository(string exception, string message)
-            => NotFound(message.Length > 0 ? message
+            => session.NotFound(message.Length > 0 ? message
                 : exception.Contains("Project", StringComparison.Ordinal) ? "the project was not found" : "the repository was not found", GitHostPart.Repository);
 
         /// <summary>The exceptionName and message of a Bitbucket error body {"errors":[{"message","exceptionName"}]}.</summary>

@@ -11,17 +11,20 @@ public sealed class GitHostSession
 {
     private readonly GitHostClient _client;
     private readonly Action<HttpRequestMessage, string?, bool> _headers;
+    private readonly GitHostAdvice _advice;
 
     /// <param name="client">The host's HTTP client (retries, rate limits, error mapping).</param>
     /// <param name="target">What the operation is about.</param>
     /// <param name="token">The access token, or null for anonymous access.</param>
     /// <param name="headers">Adds the auth headers to a request (arguments: request, token, whether it has a body).</param>
-    public GitHostSession(GitHostClient client, GitHostTarget target, string? token, Action<HttpRequestMessage, string?, bool> headers)
+    /// <param name="advice">What a not-found message asks the user to check.</param>
+    public GitHostSession(GitHostClient client, GitHostTarget target, string? token, Action<HttpRequestMessage, string?, bool> headers, GitHostAdvice advice)
     {
         _client = client;
         Target = target;
         Token = token;
         _headers = headers;
+        _advice = advice;
     }
 
     public GitHostTarget Target { get; private set; }
@@ -73,6 +76,18 @@ public sealed class GitHostSession
 
     /// <summary>The text with the token removed.</summary>
     public string Redact(string text) => GitHostClient.Redact(text, Token);
+
+    /// <summary>
+    /// <see cref="ErrorIds.StorageNotFound"/> for <paramref name="part"/> of the address: what was not found, the
+    /// target, and what to check; <paramref name="hint"/>, else (a repository not found without a token) the hint to set one.
+    /// </summary>
+    public FlowstoreException NotFound(string what, GitHostPart part, FlowHint? hint = null)
+        => new(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
+            Redact($"{Target.StorageType ?? Target.Service} storage: {what.TrimEnd('.')} ({Target.Describe()}). {_advice.For(part, Target.TokenSecret, Token is null)}"))
+        {
+            Target = Target.Repo,
+            Hint = hint ?? (part == GitHostPart.Repository && Token is null ? Target.TokenSecretHint() : null),
+        };
 
     /// <summary>A pinned commit the host no longer has: <see cref="ErrorIds.PinnedVersionUnavailable"/>.</summary>
     /// <param name="label">The repository for messages ("GitLab project 'g/p'").</param>

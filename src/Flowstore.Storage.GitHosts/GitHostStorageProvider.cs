@@ -1,3 +1,4 @@
+using System.Net.Http.Headers;
 using System.Text;
 
 namespace Flowstore.Storage.GitHosts;
@@ -11,13 +12,15 @@ namespace Flowstore.Storage.GitHosts;
 /// </summary>
 /// <typeparam name="TSettings">The storage's settings type.</typeparam>
 public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
-    where TSettings : StorageSettings
+    where TSettings : GitHostStorageSettings
 {
     /// <param name="type">The storage type served (<see cref="StorageSettings.Type"/>).</param>
+    /// <param name="service">What messages call the host: "GitLab", "Bitbucket Server".</param>
     /// <param name="options">How the host's client retries and waits.</param>
-    protected GitHostStorageProvider(string type, GitHostHttpOptions options)
+    protected GitHostStorageProvider(string type, string service, GitHostHttpOptions options)
     {
         Type = type;
+        Service = service;
         Client = new GitHostClient(options);
     }
 
@@ -26,28 +29,71 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
 
     public string Type { get; }
 
+    /// <summary>What messages call the host: "GitLab", "Bitbucket Server".</summary>
+    protected string Service { get; }
+
     public Type SettingsType => typeof(TSettings);
 
-    /// <summary>Checks the settings and fills in the defaults; no I/O.</summary>
-    protected abstract TSettings Complete(TSettings settings);
+    /// <summary>The host when the settings name none (gitlab.com); null where the host is a mandatory setting.</summary>
+    protected virtual string? DefaultHost => null;
 
-    /// <summary>The settings' ref (branch, tag or commit), or null for the default branch.</summary>
-    protected abstract string? RefOf(TSettings settings);
+    /// <summary>The header that carries the token as it is (GitLab's PRIVATE-TOKEN); null: Authorization: Bearer.</summary>
+    protected virtual string? TokenHeader => null;
 
-    /// <summary>The settings with another ref (what a publish to a named branch returns).</summary>
-    protected abstract TSettings WithRef(TSettings settings, string reference);
+    /// <summary>Headers a request with a body needs besides the token (Bitbucket's XSRF opt-out).</summary>
+    protected virtual IReadOnlyDictionary<string, string> ContentHeaders { get; } = new Dictionary<string, string>();
+
+    /// <summary>What a not-found message asks the user to check.</summary>
+    protected abstract GitHostAdvice Advice { get; }
+
+    /// <summary>The host's own completion of checked settings (names trimmed); no I/O.</summary>
+    protected virtual TSettings CompleteNames(TSettings settings) => settings;
 
     /// <summary>What an operation on these settings is about; <paramref name="reference"/> is the ref for messages.</summary>
     protected abstract GitHostTarget Target(TSettings settings, string reference);
-
-    /// <summary>Adds the token (and any header a request with a body needs) to a request.</summary>
-    protected abstract void AddHeaders(HttpRequestMessage request, string? token, bool hasContent);
 
     /// <summary>The secret the storage uses when its settings name none (e.g. GITLAB_ACCESS_TOKEN), if it resolves.</summary>
     protected abstract string DefaultTokenSecret { get; }
 
     /// <summary>The host's REST calls for one operation on these settings.</summary>
     protected abstract IGitHostApi CreateApi(TSettings settings, GitHostSession session);
+
+    /// <summary>Checks the settings and fills in the defaults (path, host URL, blank ref and secret); no I/O.</summary>
+    private TSettings Complete(TSettings settings)
+    {
+        settings.Validate();
+        GitHostStorageSettings named = CompleteNames(settings);
+        return (TSettings)(named with
+        {
+            Path = GitHostUrls.NormalizePath(named.Path),
+            Host = GitHostUrls.NormalizeHost(string.IsNullOrWhiteSpace(named.Host) ? DefaultHost! : named.Host, Service, Type),
+            Ref = GitHostUrls.OrNull(named.Ref),
+            AccessTokenSecret = GitHostUrls.OrNull(named.AccessTokenSecret),
+        });
+    }
+
+    /// <summary>The token as the host wants it, and the headers a request with a body needs.</summary>
+    private void AddHeaders(HttpRequestMessage request, string? token, bool hasContent)
+    {
+        if (token is not null)
+        {
+            if (TokenHeader is { } header)
+            {
+                request.Headers.TryAddWithoutValidation(header, token);
+            }
+            else
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            }
+        }
+        if (hasContent)
+        {
+            foreach (var (name, value) in ContentHeaders)
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+    }
 
     public StorageSettings Resolve(StorageSettings settings, StorageRegistrationContext context) => Complete((TSettings)settings);
 
@@ -68,7 +114,7 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
     public async Task<PublishedFlowSource> PublishAsync(StorageSettings settings, StoragePublishContext context, CancellationToken cancellationToken)
     {
         var storage = Complete((TSettings)settings);
-        var configured = RefOf(storage);
+        var configured = storage.Ref;
         var activity = $"Publishing {context.ScriptPath} to {Describe(storage)}";
         context.Progress?.Report(new StorageProgress(activity, "Reading the repository", 0));
         var api = await OpenAsync(storage, context.Secrets, context.Branch ?? configured, cancellationToken, context.Log).ConfigureAwait(false);
@@ -81,7 +127,7 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
             defaultBranch = (await api.DefaultBranchAsync(required: false, cancellationToken).ConfigureAwait(false))?.Name;
         }
         var branch = context.Branch ?? configured ?? defaultBranch
-            ?? throw api.NotFound($"the {session.Target.Noun} has no default branch (it is empty); publishing to a named branch creates one", GitHostPart.Repository,
+            ?? throw session.NotFound($"the {session.Target.Noun} has no default branch (it is empty); publishing to a named branch creates one", GitHostPart.Repository,
                 FlowHint.PublishToBranch());
         session.AtRef(branch);
 
@@ -110,7 +156,7 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
         context.Progress?.Report(new StorageProgress(activity, $"Comparing with {path} on branch {branch}", 30));
         var existing = baseCommit is null ? null : await api.ReadExistingFileAsync(baseCommit, cancellationToken).ConfigureAwait(false);
         var content = Encoding.UTF8.GetBytes(context.ScriptSource);
-        var published = context.Branch is null ? storage : WithRef(storage, context.Branch);
+        var published = context.Branch is null ? storage : (TSettings)((GitHostStorageSettings)storage with { Ref = context.Branch });
         if (existing is not null && head is not null && existing.Content.AsSpan().SequenceEqual(content))
         {
             context.Log($"{path} on branch '{branch}' of {api.Label} already has this content (commit {head}); nothing to commit.");
@@ -129,7 +175,7 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
     private async Task<(FetchedFlowSource Fetched, IGitHostApi Api)> FetchCoreAsync(TSettings storage, string? pinnedVersion, ISecretResolver secrets,
         CancellationToken cancellationToken, Action<string>? log = null)
     {
-        var reference = RefOf(storage);
+        var reference = storage.Ref;
         var api = await OpenAsync(storage, secrets, pinnedVersion ?? reference, cancellationToken, log).ConfigureAwait(false);
         string commit;
         if (pinnedVersion is not null)
@@ -157,7 +203,7 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
         var token = await GitHostTokens.ResolveAsync(secrets, target.TokenSecret, DefaultTokenSecret, $"{Type} storage ({target.Describe()})", log,
             cancellationToken).ConfigureAwait(false);
         // Messages name the secret the token came from, also when it is the default name.
-        return CreateApi(storage, new GitHostSession(Client, target with { TokenSecret = token.SecretName }, token.Value, AddHeaders));
+        return CreateApi(storage, new GitHostSession(Client, target with { TokenSecret = token.SecretName }, token.Value, AddHeaders, Advice));
     }
 
     private string Describe(TSettings storage)

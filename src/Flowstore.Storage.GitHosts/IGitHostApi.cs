@@ -67,7 +67,4 @@ public interface IGitHostApi
 
     /// <summary>The file at a commit in the host's web UI.</summary>
     string WebUrl(string commit);
-
-    /// <summary>StorageNotFound for <paramref name="part"/>, with what to check and <paramref name="hint"/> (else the host's own).</summary>
-    FlowstoreException NotFound(string what, GitHostPart part, FlowHint? hint = null);
 }

@@ -15,7 +15,7 @@ namespace Flowstore;
 ///     accessTokenSecret: "GITLAB_ACCESS_TOKEN");  // name of the secret holding a token
 /// </code>
 /// </example>
-public sealed record GitLabStorage : StorageSettings
+public sealed record GitLabStorage : GitHostStorageSettings
 {
     /// <summary>The host used when none is given.</summary>
     public const string DefaultHost = "https://gitlab.com";
@@ -43,25 +43,15 @@ public sealed record GitLabStorage : StorageSettings
 
     /// <summary>The project's full path ("group/subgroup/project") or its numeric id.</summary>
     [StorageSetting("The project: its full path (group/subgroup/project) or its numeric id.", Mandatory = true)]
-    public string Repo { get; init; } = "";
-
-    /// <summary>The flow file's path in the repository.</summary>
-    [StorageSetting("The flow file's path in the repository, relative to its root, e.g. flows/my_flow.cs.", Mandatory = true)]
-    public string Path { get; init; } = "";
+    public override string Repo { get; init; } = "";
 
     /// <summary>The GitLab instance's URL; https://gitlab.com when null.</summary>
     [StorageSetting("The GitLab instance, e.g. https://gitlab.example.com; defaults to https://gitlab.com.")]
-    public string? Host { get; init; }
-
-    /// <summary>A branch, tag or commit SHA; the project's default branch when null.</summary>
-    [StorageSetting("A branch, tag or commit SHA; defaults to the project's default branch. Every run resolves it to a commit SHA and records it.")]
-    public string? Ref { get; init; }
+    public override string? Host { get; init; }
 
     /// <summary>Name of the secret holding the access token; anonymous access (public projects) when null.</summary>
     [StorageSetting("Name of the secret (a Flowstore secret, an environment variable, or a vault) holding a GitLab access token; omit for public projects.", Secret = true)]
-    public string? AccessTokenSecret { get; init; }
-
-    public override bool IsScript => true;
+    public override string? AccessTokenSecret { get; init; }
 
     public override string? RequestedRef => Ref ?? "the default branch";
 

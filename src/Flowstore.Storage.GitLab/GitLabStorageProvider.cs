@@ -13,51 +13,32 @@ namespace Flowstore.Storage.GitLab;
 /// </summary>
 public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage>
 {
-    private const string Service = "GitLab";
-
     public GitLabStorageProvider()
         : this(GitHostHttpOptions.Default)
     {
     }
 
     internal GitLabStorageProvider(GitHostHttpOptions options)
-        : base("GitLab", options)
+        : base("GitLab", "GitLab", options)
     {
     }
 
     protected override string DefaultTokenSecret => GitHostTokens.GitLabDefault;
 
-    protected override string? RefOf(GitLabStorage settings) => settings.Ref;
+    protected override string DefaultHost => GitLabStorage.DefaultHost;
 
-    protected override GitLabStorage WithRef(GitLabStorage settings, string reference)
-        => settings with { Ref = reference };
+    protected override string TokenHeader => "PRIVATE-TOKEN";
+
+    protected override GitHostAdvice Advice { get; } = new(
+        "If the project is private, the storage needs an access token secret: GitLab answers 404 for private projects without a token.",
+        secret => $"Check the project path or id, and that the token in secret '{secret}' can see it.");
+
+    protected override GitLabStorage CompleteNames(GitLabStorage settings) => settings with { Repo = settings.Repo.Trim().Trim('/') };
 
     protected override GitHostTarget Target(GitLabStorage settings, string reference)
         => new(Service, settings.Host!, settings.Repo, settings.Path, reference, settings.AccessTokenSecret, "project");
 
-    protected override void AddHeaders(HttpRequestMessage request, string? token, bool hasContent)
-    {
-        if (token is not null)
-        {
-            request.Headers.TryAddWithoutValidation("PRIVATE-TOKEN", token);
-        }
-    }
-
     protected override IGitHostApi CreateApi(GitLabStorage settings, GitHostSession session) => new Api(settings, session);
-
-    /// <summary>Checks the settings and fills in the defaults; no I/O.</summary>
-    protected override GitLabStorage Complete(GitLabStorage settings)
-    {
-        settings.Validate();
-        return settings with
-        {
-            Repo = settings.Repo.Trim().Trim('/'),
-            Path = GitHostUrls.NormalizePath(settings.Path),
-            Host = GitHostUrls.NormalizeHost(string.IsNullOrWhiteSpace(settings.Host) ? GitLabStorage.DefaultHost : settings.Host, Service, Type),
-            Ref = GitHostUrls.OrNull(settings.Ref),
-            AccessTokenSecret = GitHostUrls.OrNull(settings.AccessTokenSecret),
-        };
-    }
 
     /// <summary>GitLab's REST calls for one operation.</summary>
     private sealed class Api(GitLabStorage storage, GitHostSession session) : IGitHostApi
@@ -74,7 +55,7 @@ public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage
             using var response = await session.SendAsync(HttpMethod.Get, _project, "reading the project", cancellationToken).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.NotFound)
             {
-                throw NotFound("the project was not found", GitHostPart.Repository);
+                throw session.NotFound("the project was not found", GitHostPart.Repository);
             }
             session.EnsureSuccess(response, "reading the project");
             var json = await session.ReadJsonAsync(response, "reading the project", cancellationToken).ConfigureAwait(false);
@@ -82,7 +63,7 @@ public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage
             if (name is null)
             {
                 return required
-                    ? throw NotFound("the project has no default branch (its repository is empty); push the flow file first", GitHostPart.Repository)
+                    ? throw session.NotFound("the project has no default branch (its repository is empty); push the flow file first", GitHostPart.Repository)
                     : null;
             }
             return new GitHostBranch(name, null);
@@ -98,7 +79,7 @@ public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage
                 var message = await ProjectOrMessageAsync(response, cancellationToken).ConfigureAwait(false);
                 throw pinned
                     ? session.PinnedCommitGone(Label, reference, message)
-                    : NotFound($"the ref '{reference}' is not a branch, tag or commit of the project{message}", GitHostPart.Ref);
+                    : session.NotFound($"the ref '{reference}' is not a branch, tag or commit of the project{message}", GitHostPart.Ref);
             }
             session.EnsureSuccess(response, $"resolving ref '{reference}'");
             var json = await session.ReadJsonAsync(response, $"resolving ref '{reference}'", cancellationToken).ConfigureAwait(false);
@@ -129,7 +110,7 @@ public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage
             if (response.StatusCode == HttpStatusCode.NotFound)
             {
                 var message = await session.HostMessageAsync(response, cancellationToken).ConfigureAwait(false);
-                throw NotFound($"the file does not exist at commit {commit}{message}", GitHostPart.Path);
+                throw session.NotFound($"the file does not exist at commit {commit}{message}", GitHostPart.Path);
             }
             session.EnsureSuccess(response, "reading the file");
             return await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
@@ -191,7 +172,7 @@ public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage
                 var message = await session.HostMessageAsync(response, cancellationToken).ConfigureAwait(false);
                 if (response.StatusCode == HttpStatusCode.NotFound)
                 {
-                    throw NotFound("the project was not found" + message, GitHostPart.Repository);
+                    throw session.NotFound("the project was not found" + message, GitHostPart.Repository);
                 }
                 throw session.Error(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidOperation,
                     $"GitLab refused the commit of {storage.Path} to branch '{commit.Branch}' of project '{storage.Repo}' on {session.Target.Host} " +
@@ -204,26 +185,12 @@ public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage
         public string WebUrl(string commit)
             => $"{session.Target.Host}/{storage.Repo}/-/blob/{commit}/{GitHostUrls.EscapeSegments(storage.Path)}";
 
-        public FlowstoreException NotFound(string what, GitHostPart part, FlowHint? hint = null)
-        {
-            var check = part switch
-            {
-                GitHostPart.Repository => session.Token is null
-                    ? " If the project is private, the storage needs an access token secret: GitLab answers 404 for private projects without a token."
-                    : $" Check the project path or id, and that the token in secret '{session.Target.TokenSecret}' can see it.",
-                GitHostPart.Ref => " Check the branch, tag or commit name.",
-                _ => " Check the path (it is case-sensitive and relative to the repository root), or push the file first.",
-            };
-            return new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
-                session.Redact($"GitLab storage: {what} ({session.Target.Describe()}).{check}")) { Target = session.Target.Repo, Hint = hint ?? (part == GitHostPart.Repository && session.Token is null ? session.Target.TokenSecretHint() : null) };
-        }
-
         /// <summary>A 404's host message; a 404 that names the project (it does not exist) is StorageNotFound.</summary>
         private async Task<string> ProjectOrMessageAsync(HttpResponseMessage response, CancellationToken cancellationToken)
         {
             var message = await session.HostMessageAsync(response, cancellationToken).ConfigureAwait(false);
             return message.Contains("Project", StringComparison.OrdinalIgnoreCase)
-                ? throw NotFound("the project was not found", GitHostPart.Repository)
+                ? throw session.NotFound("the project was not found", GitHostPart.Repository)
                 : message;
         }
     }
