@@ -169,16 +169,20 @@ public sealed class LocalStorageProvider : IStorageProvider
             throw new FlowstoreException(ErrorIds.PinnedVersionUnavailable, FlowErrorKind.ObjectNotFound,
                 $"The stored flow with SHA-256 {pinnedVersion[..12]}... is no longer in '{folder}' (Local frozen storage).") { Target = folder };
         }
-        return new FetchedFlowSource(null, assembly, sha, sha, artifact!);
+        return new FetchedFlowSource(null, assembly, sha, sha, artifact);
     }
 
     /// <summary>
     /// The bytes of the file a run fetches: <see cref="ErrorIds.StorageInvalid"/> (<paramref name="none"/>) when the
     /// settings name none, <see cref="ErrorIds.StorageFetchFailed"/> (<paramref name="missing"/>) when it is gone.
     /// </summary>
+    /// <param name="path">The stored file, or null when the settings name none.</param>
+    /// <param name="none">The message when there is no path.</param>
     /// <param name="what">The file for the message when its path is of another operating system.</param>
     /// <param name="setting">The setting such a path comes from.</param>
-    private static async Task<byte[]> ReadStoredAsync(string? path, string none, string what, string setting, string missing, CancellationToken cancellationToken)
+    /// <param name="missing">The message when the file is gone.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    private static async Task<byte[]> ReadStoredAsync([System.Diagnostics.CodeAnalysis.NotNull] string? path, string none, string what, string setting, string missing, CancellationToken cancellationToken)
     {
         if (path is null)
         {
