@@ -5,7 +5,7 @@ namespace Flowstore;
 /// <summary>
 /// Bitbucket Server / Data Center storage (script-only): the flow script is a file in a repository of a
 /// Bitbucket project, read through the REST API 1.0 with an HTTP access token (Bearer). Every run resolves
-/// <see cref="Ref"/> (the repository's default branch when null) to a commit SHA, fetches the file at that commit
+/// <see cref="GitHostStorageSettings.Ref"/> (the repository's default branch when null) to a commit SHA, fetches the file at that commit
 /// and records the SHA, so a run can be repeated on exactly that script (Start-FlowRun -Pinned).
 /// </summary>
 /// <example>

@@ -4,7 +4,7 @@ namespace Flowstore;
 
 /// <summary>
 /// GitLab storage (script-only): the flow script is a file in a GitLab project, read through the REST API v4.
-/// Every run resolves <see cref="Ref"/> (the project's default branch when null) to a commit SHA, fetches the file
+/// Every run resolves <see cref="GitHostStorageSettings.Ref"/> (the project's default branch when null) to a commit SHA, fetches the file
 /// at that commit and records the SHA, so a run can be repeated on exactly that script (Start-FlowRun -Pinned).
 /// </summary>
 /// <example>
