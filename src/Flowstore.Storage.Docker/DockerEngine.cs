@@ -335,12 +335,16 @@ internal sealed partial class DockerEngine : IDisposable
             : new FlowstoreException(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidOperation,
                 $"Pushing {image} to the registry {image.Registry} failed: {detail}", inner) { Target = image.ToString() };
 
-    /// <summary>Removes an image (a build that failed its check); never throws.</summary>
+    /// <summary>
+    /// Removes an image tag a failed registration built (a build that failed its check, a push that failed);
+    /// never throws. Untagged parent images are kept: they are the engine's build cache, which another build of
+    /// the same steps may be using at this moment.
+    /// </summary>
     public async Task TryRemoveImageAsync(string reference)
     {
         try
         {
-            await _client.Images.DeleteImageAsync(reference, new ImageDeleteParameters { Force = true }, CancellationToken.None).ConfigureAwait(false);
+            await _client.Images.DeleteImageAsync(reference, new ImageDeleteParameters { Force = true, NoPrune = true }, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException)
         {
