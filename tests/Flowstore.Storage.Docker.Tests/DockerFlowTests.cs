@@ -9,6 +9,7 @@ namespace Flowstore.Storage.Docker.Tests;
 /// that read the script out of the image (engine, or the registry alone), Prefect's two Docker cases, pinned runs by
 /// digest, frozen flows and the errors a user meets, each leaving nothing registered.
 /// </summary>
+[Collection(DockerEngineCollection.Name)]
 public sealed partial class DockerFlowTests : IAsyncLifetime
 {
     private const string Project = "P";

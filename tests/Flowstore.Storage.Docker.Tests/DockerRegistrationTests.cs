@@ -8,6 +8,7 @@ namespace Flowstore.Storage.Docker.Tests;
 /// get one image (one build, one push), and a push that fails (registry down, no or wrong credentials) leaves neither
 /// a registration nor the image it built behind.
 /// </summary>
+[Collection(DockerEngineCollection.Name)]
 public sealed class DockerRegistrationTests : IAsyncLifetime
 {
     private const string Project = "P";
