@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Flowstore.Backend.Sqlite;
 using Flowstore.Engine;
 using Flowstore.Testing;
 
@@ -21,9 +22,13 @@ public sealed class SecretKeyFaultTests : EngineTestBase
         using var tmpfs = new SmallTmpfs();
         var home = Path.Combine(tmpfs.Path, "home");
         var key = Path.Combine(home, "secret.key");
-        using (var client = new FlowClient(new FlowClientOptions { Home = home }))
+        // Only the key is on the disk that fills: the database lives on another disk, so the key write is the one
+        // write that meets the full disk (a database on the same full disk may fail first, as BackendUnavailable).
+        var database = Temp.File("flowstore.db");
+        FlowClient NewClientOnTmpfs() => new(new FlowClientOptions { Home = home, Backend = new SqliteFlowBackend(database) });
+        using (var client = NewClientOnTmpfs())
         {
-            await client.EnsureProjectAsync("P", create: true); // the database exists before the disk fills
+            await client.EnsureProjectAsync("P", create: true);
             Assert.True(tmpfs.Fill() > 0);
 
             var e = await Assert.ThrowsAsync<FlowstoreException>(() => client.SetSecretAsync("TOKEN", "value-1"));
@@ -35,17 +40,20 @@ public sealed class SecretKeyFaultTests : EngineTestBase
             Assert.False(File.Exists(key), "a failed write must not leave an empty or partial key file");
             Assert.Empty(Directory.GetFiles(home, "*.tmp"));
             Assert.Empty(await client.Backend.ListSecretsAsync(default));
+            client.Backend.Dispose();
         }
 
         tmpfs.Free();
-        using (var client = new FlowClient(new FlowClientOptions { Home = home }))
+        using (var client = NewClientOnTmpfs())
         {
             await client.SetSecretAsync("TOKEN", "value-2");
             Assert.Equal(32, new FileInfo(key).Length);
+            client.Backend.Dispose();
         }
-        using (var client = new FlowClient(new FlowClientOptions { Home = home }))
+        using (var client = NewClientOnTmpfs())
         {
             Assert.Equal("value-2", await client.Secrets.ResolveAsync("TOKEN", default));
+            client.Backend.Dispose();
         }
     }
 
