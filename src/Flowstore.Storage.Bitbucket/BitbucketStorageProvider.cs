@@ -7,9 +7,10 @@ namespace Flowstore.Storage.Bitbucket;
 
 /// <summary>
 /// Bitbucket Server / Data Center storage through the REST API 1.0, under
-/// /rest/api/1.0/projects/{key}/repos/{slug}: GET default-branch, GET commits?until={ref}&amp;limit=1 (ref to SHA),
-/// GET raw/{path}?at={sha} (the script), and PUT browse/{path} (the file edit API, multipart) to publish. The token
-/// (an HTTP access token) goes in Authorization: Bearer.
+/// /rest/api/1.0/projects/{key}/repos/{slug}: GET default-branch (the configured name only), GET
+/// commits?until={ref}&amp;limit=1 (ref to SHA, the default branch's head too), GET raw/{path}?at={sha} (the script),
+/// PUT browse/{path} (the file edit API, multipart) to publish, and POST branches (a new branch whose start already
+/// has the content). The token (an HTTP access token) goes in Authorization: Bearer.
 /// </summary>
 public sealed class BitbucketStorageProvider : GitHostStorageProvider<BitbucketStorage>
 {
@@ -49,7 +50,10 @@ public sealed class BitbucketStorageProvider : GitHostStorageProvider<BitbucketS
 
         public string Label => $"Bitbucket repository {storage.Project}/{storage.Repo}";
 
-        /// <summary>GET default-branch: the default branch and its head commit.</summary>
+        /// <summary>
+        /// GET default-branch: the configured default branch, a minimal ref (id, displayId, type: no commit; Bitbucket Data
+        /// Center REST API, getDefaultBranch_2), also in an empty repository; then its head through the commits list.
+        /// </summary>
         public async Task<GitHostBranch?> DefaultBranchAsync(bool required, CancellationToken cancellationToken)
         {
             using var response = await session.SendAsync(HttpMethod.Get, $"{_repo}/default-branch", "reading the default branch", cancellationToken).ConfigureAwait(false);
@@ -62,10 +66,17 @@ public sealed class BitbucketStorageProvider : GitHostStorageProvider<BitbucketS
             }
             session.EnsureSuccess(response, "reading the default branch");
             var json = await session.ReadJsonAsync(response, "reading the default branch", cancellationToken).ConfigureAwait(false);
-            var name = json.TryGetProperty("displayId", out var display) ? display.GetString()! : json.GetProperty("id").GetString()!.Replace("refs/heads/", "", StringComparison.Ordinal);
-            // Older servers give only latestChangeset.
-            var commit = (json.TryGetProperty("latestCommit", out var latest) ? latest.GetString() : null) ?? json.GetProperty("latestChangeset").GetString()!;
-            return new GitHostBranch(name, commit);
+            var name = json.TryGetProperty("displayId", out var display) && display.ValueKind == JsonValueKind.String ? display.GetString()
+                : json.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString()!.Replace("refs/heads/", "", StringComparison.Ordinal)
+                : null;
+            if (string.IsNullOrEmpty(name))
+            {
+                return required
+                    ? throw session.NotFound("Bitbucket Server named no default branch for the repository; set the storage's ref", GitHostPart.Ref)
+                    : null;
+            }
+            var head = await ResolveAsync("refs/heads/" + name, pinned: false, optional: true, cancellationToken).ConfigureAwait(false);
+            return new GitHostBranch(name, head, Exists: head is not null);
         }
 
         public async Task<string> ResolveCommitAsync(string reference, bool pinned, CancellationToken cancellationToken)
@@ -117,6 +128,30 @@ public sealed class BitbucketStorageProvider : GitHostStorageProvider<BitbucketS
             }
             var json = await session.ReadJsonAsync(response, "committing", cancellationToken).ConfigureAwait(false);
             return json.GetProperty("id").GetString()!;
+        }
+
+        /// <summary>POST branches {name, startPoint}: the branch at a commit (needs write permission, as a file edit does).</summary>
+        public async Task<bool> CreateBranchAsync(string branch, string commit, CancellationToken cancellationToken)
+        {
+            var body = JsonSerializer.SerializeToUtf8Bytes(new { name = branch, startPoint = commit });
+            using var response = await session.SendAsync(HttpMethod.Post, $"{_repo}/branches", $"creating branch '{branch}' at {commit}", cancellationToken, () =>
+            {
+                var content = new ByteArrayContent(body);
+                content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                return content;
+            }).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                var (exception, text) = await ErrorOfAsync(response, cancellationToken).ConfigureAwait(false);
+                if (response.StatusCode == HttpStatusCode.NotFound && IsMissingRepository(exception))
+                {
+                    throw MissingRepository(exception, text);
+                }
+                throw session.Error(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidOperation,
+                    $"Bitbucket Server refused to create branch '{branch}' at {commit} in repository {storage.Project}/{storage.Repo} on {session.Target.Host} " +
+                    $"({(int)response.StatusCode}{(text.Length > 0 ? ": " + text : "")}). If the branch was created meanwhile, publish again.");
+            }
+            return true;
         }
 
         public string WebUrl(string commit)

@@ -121,21 +121,23 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
         var session = api.Session;
         var path = session.Target.Path;
 
-        string? defaultBranch = null;
+        GitHostBranch? defaultBranch = null;
         if (context.Branch is null || configured is null)
         {
-            defaultBranch = (await api.DefaultBranchAsync(required: false, cancellationToken).ConfigureAwait(false))?.Name;
+            defaultBranch = await api.DefaultBranchAsync(required: false, cancellationToken).ConfigureAwait(false);
         }
-        var branch = context.Branch ?? configured ?? defaultBranch
+        var branch = context.Branch ?? configured ?? defaultBranch?.Name
             ?? throw session.NotFound($"the {session.Target.Noun} has no default branch (it is empty); publishing to a named branch creates one", GitHostPart.Repository,
                 FlowHint.PublishToBranch());
         session.AtRef(branch);
+        // The configured default branch of an empty repository: it has no commit to start from; the first commit makes it.
+        var unborn = defaultBranch is { Exists: false } ? defaultBranch.Name : null;
 
         // The branch's head, or (a new branch) where it starts: the storage's ref, else the default branch.
         var head = await api.BranchHeadAsync(branch, cancellationToken).ConfigureAwait(false);
         string? startBranch = null;
         string? startCommit = null;
-        if (head is null)
+        if (head is null && branch != unborn)
         {
             if (context.Branch is null)
             {
@@ -143,7 +145,11 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
                     $"Cannot publish to ref '{branch}' of {api.Label} on {session.Target.Host}: it is not a branch. " +
                     "Publish to a named branch instead (a new one starts from this ref).") { Target = session.Target.Repo, Hint = FlowHint.PublishToBranch() };
             }
-            startBranch = configured ?? defaultBranch;
+            startBranch = configured ?? defaultBranch?.Name;
+            if (startBranch == unborn)
+            {
+                startBranch = null; // an empty repository: the new branch starts with the first commit
+            }
             if (startBranch is not null)
             {
                 session.AtRef(startBranch);
@@ -157,11 +163,21 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
         var existing = baseCommit is null ? null : await api.ReadExistingFileAsync(baseCommit, cancellationToken).ConfigureAwait(false);
         var content = Encoding.UTF8.GetBytes(context.ScriptSource);
         var published = context.Branch is null ? storage : (TSettings)((GitHostStorageSettings)storage with { Ref = context.Branch });
-        if (existing is not null && head is not null && existing.Content.AsSpan().SequenceEqual(content))
+        if (existing is not null && existing.Content.AsSpan().SequenceEqual(content))
         {
-            context.Log($"{path} on branch '{branch}' of {api.Label} already has this content (commit {head}); nothing to commit.");
-            context.Progress?.Report(new StorageProgress(activity, "Unchanged", 100));
-            return new PublishedFlowSource(published, head, api.WebUrl(head));
+            if (head is not null)
+            {
+                context.Log($"{path} on branch '{branch}' of {api.Label} already has this content (commit {head}); nothing to commit.");
+                context.Progress?.Report(new StorageProgress(activity, "Unchanged", 100));
+                return new PublishedFlowSource(published, head, api.WebUrl(head));
+            }
+            // A new branch whose start already has this content: the branch is made at that commit, no commit is needed.
+            if (baseCommit is not null && await api.CreateBranchAsync(branch, baseCommit, cancellationToken).ConfigureAwait(false))
+            {
+                context.Log($"{path} on '{startBranch}' of {api.Label} already has this content (commit {baseCommit}); created branch '{branch}' there, nothing to commit.");
+                context.Progress?.Report(new StorageProgress(activity, "Unchanged; branch created", 100));
+                return new PublishedFlowSource(published, baseCommit, api.WebUrl(baseCommit));
+            }
         }
 
         context.Progress?.Report(new StorageProgress(activity, $"Committing to branch {branch}", 60));
@@ -190,6 +206,11 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
         {
             var branch = (await api.DefaultBranchAsync(required: true, cancellationToken).ConfigureAwait(false))!;
             api.Session.AtRef(branch.Name + " (the default branch)");
+            if (!branch.Exists)
+            {
+                throw api.Session.NotFound($"the {api.Session.Target.Noun} is empty: its default branch '{branch.Name}' has no commit yet; push or publish the flow file first",
+                    GitHostPart.Path, FlowHint.PublishScript());
+            }
             commit = branch.Commit ?? await api.ResolveCommitAsync(branch.Name, pinned: false, cancellationToken).ConfigureAwait(false);
         }
         var bytes = await api.ReadFileAsync(commit, cancellationToken).ConfigureAwait(false);

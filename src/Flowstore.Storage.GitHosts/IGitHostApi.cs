@@ -1,7 +1,10 @@
 namespace Flowstore.Storage.GitHosts;
 
 /// <summary>A branch and, when the host tells it with the branch, its head commit.</summary>
-public sealed record GitHostBranch(string Name, string? Commit);
+/// <param name="Name">The branch name.</param>
+/// <param name="Commit">Its head commit, when the host told it (null: resolve the name).</param>
+/// <param name="Exists">False when the branch has no commit yet: the configured default branch of an empty repository.</param>
+public sealed record GitHostBranch(string Name, string? Commit, bool Exists = true);
 
 /// <summary>The flow file as it is at the commit a publish starts from.</summary>
 /// <param name="Content">The file's bytes.</param>
@@ -44,7 +47,10 @@ public interface IGitHostApi
     /// <summary>The repository for messages: "GitLab project 'g/p'", "Bitbucket repository PROJ/repo".</summary>
     string Label { get; }
 
-    /// <summary>The default branch; null for an empty repository unless <paramref name="required"/> (then StorageNotFound).</summary>
+    /// <summary>
+    /// The configured default branch (<see cref="GitHostBranch.Exists"/> false while it has no commit: an empty
+    /// repository); null when the host names none, unless <paramref name="required"/> (then StorageNotFound).
+    /// </summary>
     Task<GitHostBranch?> DefaultBranchAsync(bool required, CancellationToken cancellationToken);
 
     /// <summary>
@@ -67,4 +73,10 @@ public interface IGitHostApi
 
     /// <summary>The file at a commit in the host's web UI.</summary>
     string WebUrl(string commit);
+
+    /// <summary>
+    /// Creates <paramref name="branch"/> at <paramref name="commit"/> without a new commit (publishing unchanged content to
+    /// a new branch); false when the host's API offers no such call (then the publish commits).
+    /// </summary>
+    Task<bool> CreateBranchAsync(string branch, string commit, CancellationToken cancellationToken) => Task.FromResult(false);
 }

@@ -49,7 +49,10 @@ public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage
 
         public string Label => $"GitLab project '{storage.Repo}'";
 
-        /// <summary>GET /projects/:id: the default branch.</summary>
+        /// <summary>
+        /// GET /projects/:id: the default branch. GitLab names one also for an empty project (the group's or instance's
+        /// default branch name, with empty_repo true): then the branch has no commit yet.
+        /// </summary>
         public async Task<GitHostBranch?> DefaultBranchAsync(bool required, CancellationToken cancellationToken)
         {
             using var response = await session.SendAsync(HttpMethod.Get, _project, "reading the project", cancellationToken).ConfigureAwait(false);
@@ -66,7 +69,8 @@ public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage
                     ? throw session.NotFound("the project has no default branch (its repository is empty); push the flow file first", GitHostPart.Repository)
                     : null;
             }
-            return new GitHostBranch(name, null);
+            var empty = json.TryGetProperty("empty_repo", out var emptyRepo) && emptyRepo.ValueKind == JsonValueKind.True;
+            return new GitHostBranch(name, null, Exists: !empty);
         }
 
         /// <summary>GET repository/commits/:sha: the commit SHA of a branch, tag or SHA.</summary>

@@ -16,6 +16,7 @@ var faults = new FaultInjector();
 var app = builder.Build();
 app.Use(faults.Middleware);
 faults.MapControl(app);
+auth.MapControl(app);
 app.MapGitHub(store, auth);
 app.MapGitLab(store, auth);
 app.MapBitbucket(store, auth);

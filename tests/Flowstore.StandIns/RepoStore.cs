@@ -64,6 +64,10 @@ public sealed class RepoStore
     public bool IsBranch(string repo, string branch)
         => TryGit(repo, null, "show-ref", "--verify", "--quiet", "refs/heads/" + branch).Code == 0;
 
+    /// <summary>Creates branch <paramref name="branch"/> at <paramref name="commit"/>; false when the branch exists.</summary>
+    public bool CreateBranch(string repo, string branch, string commit)
+        => TryGit(repo, null, "update-ref", "refs/heads/" + branch, commit, "").Code == 0;
+
     /// <summary>The branches and their head commits.</summary>
     public IReadOnlyList<(string Name, string Commit)> Branches(string repo)
         => Refs(repo, "refs/heads/");

@@ -8,19 +8,22 @@ namespace Flowstore.StandIns;
 /// The Bitbucket Server (Data Center) REST 1.0 endpoints Bitbucket storage calls, under
 /// /rest/api/1.0/projects/{projectKey}/repos/{repositorySlug}, with Bitbucket's documented shapes:
 /// <list type="bullet">
-/// <item>GET default-branch (and the older branches/default) - {id, displayId, type, latestCommit, latestChangeset, isDefault}</item>
+/// <item>GET default-branch - the <i>configured</i> default branch as a minimal ref {id, displayId, type}, also in an empty
+/// repository (the older branches/default: a branch with latestCommit, 404 while the branch does not exist)</item>
 /// <item>GET commits?until={ref}&amp;limit=n - a page of commits (first-parent history) ending at a branch, tag or SHA</item>
 /// <item>GET commits/{commitId} - one commit</item>
 /// <item>GET raw/{path}?at={ref} - the raw file</item>
 /// <item>PUT browse/{path} - the file edit API: multipart/form-data content, message, branch, sourceCommitId
 /// (required when the file exists; the commit the edit is based on), sourceBranch (start of a new branch);
 /// needs X-Atlassian-Token: no-check; returns the new commit</item>
+/// <item>POST branches - {name, startPoint}: creates a branch at a commit</item>
 /// </list>
 /// Repositories are the bare repositories <c>KEY/slug.git</c>. Auth: Authorization: Bearer (an HTTP access token).
 /// Errors are {"errors":[{"context","message","exceptionName"}]}: a wrong token 401
 /// (IncorrectPasswordAuthenticationException); no token on a private repository (the default; a file named
 /// <c>standin-public</c> in the bare repository makes it public) or any write without a token 401
-/// (AuthorisationException); a missing project, repository, commit or path 404.
+/// (AuthorisationException); a missing project, repository, commit or path 404. Token kinds (<see cref="StandInAuth.TokenGrant"/>):
+/// a file edit with a read-only token is 401, with a project or repository access token 403 (see the PUT browse case).
 /// </summary>
 public static class BitbucketApi
 {
@@ -38,7 +41,8 @@ public static class BitbucketApi
         var segments = raw.Split('?', 2)[0][Prefix.Length..].Split('/').Select(Uri.UnescapeDataString).ToArray();
 
         var presented = StandInAuth.FromAuthorization(request, "Bearer");
-        if (request.Headers.Authorization.Count > 0 && (presented is null || !auth.Accepts(presented)))
+        var grant = auth.Grant(presented);
+        if (request.Headers.Authorization.Count > 0 && grant is null)
         {
             return Error(401, "Authentication failed. Please check your credentials and try again.",
                 "com.atlassian.bitbucket.auth.IncorrectPasswordAuthenticationException");
@@ -65,8 +69,21 @@ public static class BitbucketApi
         var method = request.Method;
         switch (rest)
         {
-            case ["default-branch"] or ["branches", "default"] when method == "GET":
+            case ["default-branch"] when method == "GET":
+                // Bitbucket Data Center 9.2 REST API, GET .../repos/{repositorySlug}/default-branch (getDefaultBranch_2):
+                // "Retrieves the repository's configured default branch. Every repository has a configured default
+                // branch, but that branch may not actually exist in the repository. For example, a newly-created
+                // repository will have a configured default branch even though no branches have been pushed yet."
+                // The 200 response is a RestMinimalRef: id, displayId, type - no latestCommit / latestChangeset.
+                return Results.Json(new JsonObject
+                {
+                    ["id"] = "refs/heads/" + store.DefaultBranch(dir),
+                    ["displayId"] = store.DefaultBranch(dir),
+                    ["type"] = "BRANCH",
+                });
+            case ["branches", "default"] when method == "GET":
             {
+                // The older endpoint answers with the branch and its head (404 while the branch does not exist).
                 var head = store.ResolveCommit(dir, "HEAD");
                 if (head is null)
                 {
@@ -83,6 +100,18 @@ public static class BitbucketApi
                     ["isDefault"] = true,
                 });
             }
+            case ["branches"] when method == "POST":
+                if (grant is null)
+                {
+                    return Error(401, "You are not permitted to access this resource", "com.atlassian.bitbucket.AuthorisationException");
+                }
+                // Bitbucket Data Center 9.2 REST API, POST .../repos/{repositorySlug}/branches (createBranch): needs REPO_WRITE
+                // ("401 The currently authenticated user has insufficient permissions to write to the repository").
+                if (!grant.Write)
+                {
+                    return Error(401, $"You are not permitted to write to repository {key}/{slug}.", "com.atlassian.bitbucket.AuthorisationException");
+                }
+                return await CreateBranchAsync(request, store, dir, slug);
             case ["commits"] when method == "GET":
             {
                 var until = request.Query["until"].ToString();
@@ -141,14 +170,70 @@ public static class BitbucketApi
                 {
                     return Results.Text("XSRF check failed", "text/plain", statusCode: 403);
                 }
-                if (!authenticated)
+                if (grant is null)
                 {
                     return Error(401, "You are not permitted to access this resource", "com.atlassian.bitbucket.AuthorisationException");
+                }
+                // Bitbucket Data Center 9.2 REST API, PUT .../repos/{repositorySlug}/browse/{path} (editFile):
+                // "401 The currently authenticated user does not have write permission for the given repository."
+                // "403 The request was authenticated using a project or repository access token, which does not have a
+                // valid user associated with it" (such tokens cannot edit files, whatever their permission).
+                if (!grant.Write)
+                {
+                    return Error(401, $"You are not permitted to write to repository {key}/{slug}.", "com.atlassian.bitbucket.AuthorisationException");
+                }
+                if (grant.Kind is "project" or "repository")
+                {
+                    return Error(403, "File edits need a user: a project or repository access token has no user associated with it.",
+                        "com.atlassian.bitbucket.AuthorisationException");
                 }
                 return await EditFileAsync(request, store, dir, slug, string.Join('/', pathParts));
             default:
                 return Error(404, $"No endpoint {method} {request.Path}", "com.atlassian.bitbucket.rest.NotFoundException");
         }
+    }
+
+    /// <summary>POST branches {name, startPoint}: the new branch (RestBranch); 409 when it exists, 400 for an unknown start.</summary>
+    private static async Task<IResult> CreateBranchAsync(HttpRequest request, RepoStore store, string dir, string slug)
+    {
+        JsonNode? body;
+        try
+        {
+            body = await JsonNode.ParseAsync(request.Body);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return Error(400, "The request body is not valid JSON.", "com.atlassian.bitbucket.validation.ArgumentValidationException");
+        }
+        var name = body?["name"]?.GetValue<string>() ?? "";
+        var startPoint = body?["startPoint"]?.GetValue<string>() ?? "";
+        if (name.StartsWith("refs/heads/", StringComparison.Ordinal))
+        {
+            name = name["refs/heads/".Length..];
+        }
+        if (name.Length == 0 || startPoint.Length == 0)
+        {
+            return Error(400, "The name and startPoint fields are required.", "com.atlassian.bitbucket.validation.ArgumentValidationException");
+        }
+        if (store.IsBranch(dir, name))
+        {
+            return Error(409, $"Branch '{name}' already exists in repository '{slug}'.", "com.atlassian.bitbucket.repository.DuplicateRefException");
+        }
+        var start = store.ResolveCommit(dir, startPoint);
+        if (start is null)
+        {
+            return Error(400, $"Commit '{startPoint}' does not exist in repository '{slug}'.", "com.atlassian.bitbucket.commit.NoSuchCommitException");
+        }
+        store.CreateBranch(dir, name, start);
+        return Results.Json(new JsonObject
+        {
+            ["id"] = "refs/heads/" + name,
+            ["displayId"] = name,
+            ["type"] = "BRANCH",
+            ["latestCommit"] = start,
+            ["latestChangeset"] = start,
+            ["isDefault"] = name == store.DefaultBranch(dir),
+        });
     }
 
     private static async Task<IResult> EditFileAsync(HttpRequest request, RepoStore store, string dir, string slug, string path)
@@ -210,6 +295,7 @@ public static class BitbucketApi
                 return Error(409, $"The file \"{path}\" has been modified since the commit {sourceCommitId}.",
                     "com.atlassian.bitbucket.content.FileContentModifiedException");
             }
+            // editFile: "409 ... the given content does not modify the file" - also when the edit would start a new branch.
             if (store.ReadFile(dir, basis!, path) is { } existing && existing.AsSpan().SequenceEqual(content))
             {
                 return Error(409, $"The file \"{path}\" already has this content.", "com.atlassian.bitbucket.content.EditFileNoChangesException");

@@ -304,7 +304,12 @@ public static class GitLabApi
     {
         var name = project.FullName.Split('/')[^1];
         var ns = project.FullName.Contains('/') ? project.FullName[..project.FullName.LastIndexOf('/')] : project.FullName;
-        var defaultBranch = store.ResolveCommit(project.Dir, "HEAD") is null ? null : store.DefaultBranch(project.Dir);
+        // GitLab names a default branch also for an empty project: HasRepository#default_branch
+        // (app/models/concerns/has_repository.rb) is "repository.empty? ? default_branch_from_preferences : repository.root_ref",
+        // the group's or the instance's default branch name (main unless changed); empty_repo tells the project is empty.
+        // Here the configured name is the bare repository's HEAD.
+        var empty = store.ResolveCommit(project.Dir, "HEAD") is null;
+        var defaultBranch = store.DefaultBranch(project.Dir);
         return new JsonObject
         {
             ["id"] = project.Id,
@@ -318,7 +323,7 @@ public static class GitLabApi
             ["visibility"] = project.Public ? "public" : "private",
             ["web_url"] = $"{baseUrl}/{project.FullName}",
             ["http_url_to_repo"] = $"{baseUrl}/{project.FullName}.git",
-            ["empty_repo"] = defaultBranch is null,
+            ["empty_repo"] = empty,
             ["archived"] = false,
             ["namespace"] = new JsonObject { ["name"] = ns.Split('/')[^1], ["path"] = ns.Split('/')[^1], ["full_path"] = ns, ["kind"] = "group" },
         };

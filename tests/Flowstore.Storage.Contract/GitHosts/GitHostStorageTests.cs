@@ -224,6 +224,40 @@ public abstract class GitHostStorageTests : IDisposable
     }
 
     [Fact]
+    public async Task An_empty_repository_names_its_configured_default_branch_a_fetch_is_StorageNotFound_and_the_first_publish_creates_the_branch()
+    {
+        var repo = NewRepo("trunk");
+
+        var e = await FailsAsync(() => Provider.FetchAsync(Storage(repo), null, Secrets, default));
+        Assert.Equal(ErrorIds.StorageNotFound, e.ErrorId);
+        Assert.Contains("empty", e.Message);
+        Assert.Contains("'trunk'", e.Message);
+        Assert.Contains(repo.FullName, e.Message);
+        Assert.Equal(FlowHint.PublishScript(), e.Hint);
+
+        var first = await Provider.PublishAsync(Storage(repo), Kit.PublishContext(Secrets, Kit.Script("first")), default);
+
+        Assert.Equal(first.StorageVersion, repo.BareCommit("refs/heads/trunk"));
+        Assert.Empty(repo.BareParents(first.StorageVersion));
+        Assert.Equal(Kit.Script("first"), repo.Show(first.StorageVersion, FlowPath));
+        var fetched = await Provider.FetchAsync(Storage(repo), null, Secrets, default);
+        Assert.Equal((Kit.Script("first"), first.StorageVersion), (fetched.ScriptText, fetched.StorageVersion));
+    }
+
+    [Fact]
+    public async Task The_first_publish_to_an_empty_repository_on_a_named_branch_creates_that_branch()
+    {
+        var repo = NewRepo("trunk");
+
+        var published = await Provider.PublishAsync(Storage(repo), Kit.PublishContext(Secrets, Kit.Script("first"), branch: "release/1"), default);
+
+        Assert.Equal(published.StorageVersion, repo.BareCommit("refs/heads/release/1"));
+        Assert.Empty(repo.BareParents(published.StorageVersion));
+        Assert.Equal(Kit.Script("first"), repo.Show(published.StorageVersion, FlowPath));
+        Assert.Equal("release/1", Where(published.Storage).Ref);
+    }
+
+    [Fact]
     public async Task Publish_to_a_tag_is_refused()
     {
         var repo = NewRepo();

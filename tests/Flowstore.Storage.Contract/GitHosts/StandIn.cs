@@ -29,6 +29,18 @@ public static class StandIn
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>
+    /// A new token the stand-in accepts with a narrower grant: GitLab <paramref name="scopes"/>; Bitbucket token
+    /// <paramref name="kind"/> (personal, project, repository) and whether it may write.
+    /// </summary>
+    public static async Task<string> NewTokenAsync(string[] scopes, string kind = "personal", bool write = true)
+    {
+        using var response = await Http.PostAsJsonAsync($"{Url}/_standin/tokens", new { scopes, kind, write });
+        response.EnsureSuccessStatusCode();
+        var body = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        return body.GetProperty("token").GetString()!;
+    }
+
     /// <summary>The requests the stand-in saw ("METHOD /path?query [auth header names]").</summary>
     public static async Task<string[]> RequestsAsync()
         => await Http.GetFromJsonAsync<string[]>($"{Url}/_standin/requests") ?? [];
