@@ -510,7 +510,8 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
 
     /// <summary>
     /// A PostgreSQL or connection failure as a Flowstore error naming the database (host, port, name; never the
-    /// password): unreachable or restarting → resource unavailable; login or privilege refused → permission denied.
+    /// password): unreachable, timed out or restarting → connection error; missing or out of resources → resource
+    /// unavailable; login or privilege refused → permission denied.
     /// </summary>
     private FlowstoreException Unavailable(NpgsqlException e)
     {
@@ -519,11 +520,11 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
             PostgresException { SqlState: PostgresErrorCodes.InvalidCatalogName } => (FlowErrorKind.ResourceUnavailable, "does not exist"),
             PostgresException p when p.SqlState.StartsWith("28", StringComparison.Ordinal) => (FlowErrorKind.PermissionDenied, "refused the login"),
             PostgresException { SqlState: PostgresErrorCodes.InsufficientPrivilege } => (FlowErrorKind.PermissionDenied, "refused the operation (privileges)"),
-            PostgresException p when IsConnectionFailure(p) => (FlowErrorKind.ResourceUnavailable, "is unavailable (the server is starting, stopping or restarting)"),
+            PostgresException p when IsConnectionFailure(p) => (FlowErrorKind.ConnectionError, "is unavailable (the server is starting, stopping or restarting)"),
             PostgresException p when p.SqlState.StartsWith("53", StringComparison.Ordinal) => (FlowErrorKind.ResourceUnavailable, "is out of resources"),
             PostgresException => (FlowErrorKind.InvalidOperation, "refused the change"),
-            _ when e.InnerException is TimeoutException => (FlowErrorKind.ResourceUnavailable, "did not answer in time"),
-            _ => (FlowErrorKind.ResourceUnavailable, "cannot be reached"),
+            _ when e.InnerException is TimeoutException => (FlowErrorKind.ConnectionError, "did not answer in time"),
+            _ => (FlowErrorKind.ConnectionError, "cannot be reached"),
         };
         var detail = e is PostgresException pe ? $"{pe.SqlState}: {pe.MessageText}" : e.Message;
         if (e is not PostgresException && e.InnerException is { } inner && !detail.Contains(inner.Message, StringComparison.Ordinal))

@@ -128,7 +128,7 @@ Describe 'Install-Prerequisite' {
 Describe 'Start scripts on a machine without the tools' {
     BeforeAll {
         # One child pwsh whose PATH holds only a stand-in apt-get that fails: each script must try to install, then stop.
-        $cases = 'S3', 'Gcs', 'Git', 'GitHosts'
+        $cases = 'S3', 'Gcs', 'Git', 'GitHosts', 'Postgres'
         $script = [System.Text.StringBuilder]::new()
         foreach ($name in $cases) {
             $folder = "$TestDrive/start-$name"
@@ -137,6 +137,7 @@ Describe 'Start scripts on a machine without the tools' {
             $null = $script.AppendLine(@"
 `$env:PATH = '$bin'
 `$env:FLOWSTORE_POLICY_RC_D = '$folder/policy-rc.d'
+`$env:FLOWSTORE_POSTGRES_BIN = '$folder/no-postgres'
 try { & '$(Join-Path $servers "Start-$name.ps1")' -WorkDirectory '$folder/work' *>`$null; '${name}: started' } catch { "${name}: error: `$(`$_.Exception.Message)" }
 "@)
         }
@@ -151,6 +152,7 @@ try { & '$(Join-Path $servers "Start-$name.ps1")' -WorkDirectory '$folder/work' 
         @{ Name = 'Gcs'; Command = 'npm'; Package = 'nodejs npm' }
         @{ Name = 'Git'; Command = 'git'; Package = 'git' }
         @{ Name = 'GitHosts'; Command = 'git'; Package = 'git' }
+        @{ Name = 'Postgres'; Command = 'initdb'; Package = 'postgresql-15' }
     ) {
         $folder = "$TestDrive/start-$Name"
         $output | Should -Match "${Name}: error: Start-${Name}: apt-get install $Package failed"

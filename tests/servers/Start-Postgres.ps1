@@ -2,10 +2,11 @@
 .SYNOPSIS
     Starts a PostgreSQL 15 cluster of its own for the PostgreSQL backend tests (tests/servers/README.md).
 .DESCRIPTION
-    Installs Debian's postgresql-15 when its binaries are missing (apt-get under a policy-rc.d that exits 101, so
-    the package does not start a cluster of its own on 5432; Prerequisites.ps1), then creates a fresh cluster with
-    initdb (trust authentication on 127.0.0.1, fsync off: test data only) in <WorkDirectory>/data and starts it with
-    pg_ctl on a free port, its Unix socket in <WorkDirectory>. PostgreSQL refuses to run as root: when this script
+    Installs Debian's postgresql-15 when initdb or pg_ctl is missing from /usr/lib/postgresql/15/bin (or from
+    $env:FLOWSTORE_POSTGRES_BIN when set) with apt-get under a policy-rc.d that exits 101, so the package does not
+    start a cluster of its own on 5432 (Prerequisites.ps1). Then creates a fresh cluster with initdb (trust
+    authentication, fsync off: test data only) in <WorkDirectory>/cluster/data and starts it with pg_ctl on a free
+    port of 127.0.0.1, its Unix socket in <WorkDirectory>/cluster. PostgreSQL refuses to run as root: when this script
     runs as root, initdb and pg_ctl run as the 'postgres' user of the Debian package, and when that user cannot reach
     <WorkDirectory> (a repository under /root) the cluster lives in a folder under the temporary directory instead,
     named in <WorkDirectory>/cluster-path. Writes <WorkDirectory>/postgres.pid and sets:
@@ -23,7 +24,7 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
-$bin = '/usr/lib/postgresql/15/bin'
+$bin = if ($env:FLOWSTORE_POSTGRES_BIN) { $env:FLOWSTORE_POSTGRES_BIN } else { '/usr/lib/postgresql/15/bin' }
 $null = New-Item -ItemType Directory -Force -Path $WorkDirectory
 $WorkDirectory = (Resolve-Path -LiteralPath $WorkDirectory).Path
 

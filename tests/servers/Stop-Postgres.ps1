@@ -8,7 +8,7 @@ param(
     [string]$WorkDirectory = (Join-Path $PSScriptRoot '../../out/servers/Postgres')
 )
 
-$bin = '/usr/lib/postgresql/15/bin'
+$bin = if ($env:FLOWSTORE_POSTGRES_BIN) { $env:FLOWSTORE_POSTGRES_BIN } else { '/usr/lib/postgresql/15/bin' }
 $pidFile = Join-Path $WorkDirectory 'postgres.pid'
 $pathFile = Join-Path $WorkDirectory 'cluster-path'
 $clusterDir = if (Test-Path -LiteralPath $pathFile) { (Get-Content -Raw -LiteralPath $pathFile).Trim() } else { $null }

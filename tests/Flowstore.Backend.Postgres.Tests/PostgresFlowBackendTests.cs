@@ -1,0 +1,376 @@
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+
+namespace Flowstore.Backend.Postgres.Tests;
+
+/// <summary>
+/// What only the PostgreSQL backend has: several backends (connection pools) registering and claiming at once on one
+/// database, its description and errors that never show the password, the connection string it accepts.
+/// </summary>
+public sealed class PostgresFlowBackendTests(PostgresDatabaseFixture database) : IClassFixture<PostgresDatabaseFixture>, IDisposable
+{
+    private const int Racers = 8;
+    private readonly List<PostgresFlowBackend> _backends = [];
+    private readonly CancellationTokenSource _timeout = new(TimeSpan.FromMinutes(2));
+
+    private CancellationToken Ct => _timeout.Token;
+
+    public void Dispose()
+    {
+        foreach (var backend in _backends)
+        {
+            backend.Dispose();
+        }
+        _timeout.Dispose();
+    }
+
+    // ---------------------------------------------------------------- concurrency
+
+    [Fact]
+    public async Task Register_EightBackendsRegisteringChangesOfOneFlowAtOnce_GetVersionsOneToEightWithoutGapOrDuplicate()
+    {
+        var backends = Enumerable.Range(0, Racers).Select(_ => Open()).ToArray();
+        var project = Unique("race");
+        await backends[0].CreateProjectAsync(project, null, Ct);
+
+        for (var round = 0; round < 3; round++)
+        {
+            var outcomes = await RunTogetherAsync(i => backends[i].RegisterFlowAsync(Request(project, "my_flow", $"key-{round}-{i}"), Ct));
+
+            Assert.All(outcomes, o => Assert.Equal(RegistrationStatus.Registered, o.Status));
+            Assert.Equal(Enumerable.Range(round * Racers + 1, Racers), outcomes.Select(o => o.Flow.Version).Order());
+            Assert.Single(outcomes.Select(o => o.Flow.VersionGroupId).Distinct());
+        }
+
+        var all = await backends[0].GetFlowsAsync(new FlowQuery { Project = project, IncludeArchived = true }, Ct);
+        Assert.Equal(Enumerable.Range(1, 3 * Racers).Reverse(), all.Select(f => f.Version));
+        var current = Assert.Single(await backends[0].GetFlowsAsync(new FlowQuery { Project = project }, Ct));
+        Assert.Equal(3 * Racers, current.Version);
+    }
+
+    [Fact]
+    public async Task Register_EightBackendsRegisteringTheSameUnchangedFlowAtOnce_RecordOneVersionAndSkipTheRest()
+    {
+        var backends = Enumerable.Range(0, Racers).Select(_ => Open()).ToArray();
+        var project = Unique("same");
+        await backends[0].CreateProjectAsync(project, null, Ct);
+
+        var outcomes = await RunTogetherAsync(i => backends[i].RegisterFlowAsync(Request(project, "my_flow", "same-key"), Ct));
+
+        Assert.Single(outcomes, o => o.Status == RegistrationStatus.Registered);
+        Assert.Equal(Racers - 1, outcomes.Count(o => o.Status == RegistrationStatus.Skipped));
+        Assert.All(outcomes, o => Assert.Equal(1, o.Flow.Version));
+    }
+
+    [Fact]
+    public async Task CreateProject_EightBackendsCreatingOneNameInDifferentCaseAtOnce_OneWinsTheOthersGetProjectExists()
+    {
+        var backends = Enumerable.Range(0, Racers).Select(_ => Open()).ToArray();
+        var name = Unique("Shared");
+
+        var results = await RunTogetherAsync(async i =>
+        {
+            try
+            {
+                return (await backends[i].CreateProjectAsync(i % 2 == 0 ? name : name.ToUpperInvariant(), null, Ct)).Name;
+            }
+            catch (FlowstoreException e) when (e.ErrorId == ErrorIds.ProjectExists)
+            {
+                return null;
+            }
+        });
+
+        Assert.Single(results, r => r is not null);
+        Assert.Single(await backends[0].GetProjectsAsync(name.ToLowerInvariant(), Ct));
+    }
+
+    [Fact]
+    public async Task ClaimRun_ManyClaimersOnEightBackends_ClaimEachRunExactlyOnce()
+    {
+        await using var queue = await ExclusiveQueueAsync();
+        var flow = await NewFlowAsync(queue.Backend, "claims");
+        const int runs = 60;
+        var created = new HashSet<Guid>();
+        for (var i = 0; i < runs; i++)
+        {
+            created.Add((await queue.Backend.CreateRunAsync(new NewRun { Flow = flow }, Ct)).Id);
+        }
+        var queued = queue.Backends(Racers);
+
+        // Two claimers per backend, each claiming until the queue is empty.
+        var claims = await Task.WhenAll(Enumerable.Range(0, 2 * Racers).Select(c => Task.Run(async () =>
+        {
+            var mine = new List<FlowRunRecord>();
+            while (await queued[c % Racers].ClaimRunAsync($"agent-{c}", null, Ct) is { } run)
+            {
+                mine.Add(run);
+            }
+            return mine;
+        })));
+
+        var claimed = claims.SelectMany(c => c).ToList();
+        Assert.Equal(runs, claimed.Count);
+        Assert.Equal(created, claimed.Select(r => r.Id).ToHashSet());
+        Assert.All(claimed, r => Assert.Equal(RunState.Running, r.State));
+        foreach (var (run, agent) in claims.SelectMany((list, c) => list.Select(r => (r, $"agent-{c}"))))
+        {
+            Assert.Equal(agent, run.Agent);
+        }
+    }
+
+    [Fact]
+    public async Task ClaimRun_OldestRunLockedByAnotherTransaction_SkipsItInsteadOfWaiting()
+    {
+        await using var queue = await ExclusiveQueueAsync();
+        var flow = await NewFlowAsync(queue.Backend, "skip");
+        var oldest = await queue.Backend.CreateRunAsync(new NewRun { Flow = flow }, Ct);
+        var next = await queue.Backend.CreateRunAsync(new NewRun { Flow = flow }, Ct);
+
+        // Another agent's claim in progress: a transaction holding the oldest run's row lock.
+        await using var other = new NpgsqlConnection(queue.ConnectionString);
+        await other.OpenAsync(Ct);
+        await using var transaction = await other.BeginTransactionAsync(Ct);
+        await using (var lockOldest = new NpgsqlCommand("SELECT id FROM flowstore.runs WHERE id = @id FOR UPDATE;", other, transaction))
+        {
+            lockOldest.Parameters.AddWithValue("id", oldest.Id);
+            Assert.Equal(oldest.Id, await lockOldest.ExecuteScalarAsync(Ct));
+        }
+
+        using var quick = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        quick.CancelAfter(TimeSpan.FromSeconds(20)); // a claim that waited for the lock would hang until rollback
+        var claimed = await queue.Backend.ClaimRunAsync("agent-b", null, quick.Token);
+        Assert.Equal(next.Id, claimed?.Id);
+        Assert.Null(await queue.Backend.ClaimRunAsync("agent-c", oldest.Id, quick.Token)); // locked: not handed out
+
+        await transaction.RollbackAsync(Ct);
+        Assert.Equal(oldest.Id, (await queue.Backend.ClaimRunAsync("agent-c", null, Ct))?.Id);
+    }
+
+    [Fact]
+    public async Task AppendLog_EightBackendsAppendingToOneRunAtOnce_KeepEveryLineWithoutDuplicateSequence()
+    {
+        var backends = Enumerable.Range(0, Racers).Select(_ => Open()).ToArray();
+        var flow = await NewFlowAsync(backends[0], "logs");
+        var run = await backends[0].CreateRunAsync(new NewRun { Flow = flow }, Ct);
+
+        await RunTogetherAsync(async i =>
+        {
+            for (var batch = 0; batch < 5; batch++)
+            {
+                var lines = Enumerable.Range(0, 3)
+                    .Select(n => new RunLogEntry(DateTimeOffset.UtcNow, null, "Info", $"racer {i} batch {batch} line {n}"))
+                    .ToArray();
+                await backends[i].AppendLogAsync(run.Id, lines, Ct);
+            }
+            return true;
+        });
+
+        var log = await backends[0].GetRunLogAsync(run.Id, Ct);
+        Assert.Equal(Racers * 5 * 3, log.Count);
+        Assert.Equal(log.Count, log.Select(l => l.Message).Distinct().Count());
+        foreach (var racer in Enumerable.Range(0, Racers))
+        {
+            // Each batch stays together and in order: lines are appended in one statement.
+            var mine = log.Select((l, index) => (l.Message, index)).Where(x => x.Message.StartsWith($"racer {racer} ", StringComparison.Ordinal)).ToList();
+            Assert.Equal(mine.Select(x => x.Message).Order(StringComparer.Ordinal), mine.Select(x => x.Message));
+        }
+        var sequences = (long)(await PostgresTestServer.ScalarAsync(database.ConnectionString,
+            $"SELECT COUNT(DISTINCT seq) FROM flowstore.run_logs WHERE run_id = '{run.Id}' AND seq BETWEEN 1 AND {log.Count};"))!;
+        Assert.Equal(log.Count, sequences);
+    }
+
+    [Fact]
+    public async Task Constraints_RejectADuplicateVersionWrittenBehindTheBackendsBack()
+    {
+        var backend = Open();
+        var project = Unique("constraint");
+        await backend.CreateProjectAsync(project, null, Ct);
+        var flow = (await backend.RegisterFlowAsync(Request(project, "f", "k"), Ct)).Flow;
+
+        var duplicate = await Assert.ThrowsAsync<PostgresException>(() => PostgresTestServer.ExecuteAsync($"""
+            INSERT INTO flowstore.flows (id, project_id, name, version, version_group_id, structure_json, structure_hash,
+                               registration_key, storage_type, storage_json, registered)
+            SELECT '{Guid.NewGuid()}', project_id, 'F', 1, '{Guid.NewGuid()}', '', '', '', '', '', registered
+            FROM flowstore.flows WHERE id = '{flow.Id}';
+            """, database.ConnectionString));
+        Assert.Equal(PostgresErrorCodes.UniqueViolation, duplicate.SqlState); // (project, name ignoring case, version)
+    }
+
+    // ---------------------------------------------------------------- description and errors
+
+    [Fact]
+    public void Description_NamesHostPortAndDatabase_NeverThePassword()
+    {
+        using var backend = new PostgresFlowBackend("Host=db.example.test;Port=6543;Database=teamflows;Username=fs;Password=canary-Pa55word");
+
+        Assert.Equal("PostgreSQL db.example.test:6543/teamflows", backend.Description);
+        Assert.Equal("PostgreSQL db.example.test:6543/teamflows", backend.ToString());
+        Assert.Equal(("db.example.test", 6543, "teamflows"), (backend.Host, backend.Port, backend.Database));
+    }
+
+    [Fact]
+    public void MaskConnectionString_ReplacesThePassword()
+    {
+        var masked = PostgresFlowBackend.MaskConnectionString("Host=h;Username=u;Password=canary-Pa55word;Database=d");
+
+        Assert.DoesNotContain("canary-Pa55word", masked, StringComparison.Ordinal);
+        Assert.Contains("Password=***", masked, StringComparison.Ordinal);
+        Assert.Contains("Host=h", masked, StringComparison.Ordinal);
+        Assert.DoesNotContain("canary", PostgresFlowBackend.MaskConnectionString("Host=h;Bogus Keyword=1;Password=canary"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Constructor_UnreadableConnectionString_IsBackendUnavailableWithoutThePassword()
+    {
+        var error = Assert.Throws<FlowstoreException>(() => new PostgresFlowBackend("Host=h;Port=notaport;Password=canary-Pa55word"));
+
+        Assert.Equal(ErrorIds.BackendUnavailable, error.ErrorId);
+        Assert.Equal(FlowErrorKind.InvalidArgument, error.Kind);
+        Assert.DoesNotContain("canary-Pa55word", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Operation_NoServerListening_IsBackendUnavailableNamingHostPortAndDatabaseWithoutThePassword()
+    {
+        var port = FreePort();
+        using var backend = new PostgresFlowBackend(
+            $"Host=127.0.0.1;Port={port};Database=teamflows;Username=fs;Password=canary-Pa55word;Timeout=5");
+
+        var error = await Assert.ThrowsAsync<FlowstoreException>(() => backend.GetProjectsAsync(null, Ct));
+
+        Assert.Equal(ErrorIds.BackendUnavailable, error.ErrorId);
+        Assert.Equal(FlowErrorKind.ConnectionError, error.Kind);
+        Assert.Contains($"127.0.0.1:{port}/teamflows", error.Message, StringComparison.Ordinal);
+        Assert.Contains("cannot be reached", error.Message, StringComparison.Ordinal);
+        Assert.Equal($"PostgreSQL 127.0.0.1:{port}/teamflows", error.Target);
+        Assert.DoesNotContain("canary-Pa55word", error.ToString(), StringComparison.Ordinal);
+
+        var open = await Assert.ThrowsAsync<FlowstoreException>(() => PostgresFlowBackend.OpenAsync(
+            $"Host=127.0.0.1;Port={port};Database=teamflows;Username=fs;Password=canary-Pa55word;Timeout=5", Ct));
+        Assert.Equal(ErrorIds.BackendUnavailable, open.ErrorId);
+        Assert.DoesNotContain("canary-Pa55word", open.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Operation_DatabaseDoesNotExist_IsBackendUnavailableSayingSo()
+    {
+        var missing = "fs_missing_" + Guid.NewGuid().ToString("N")[..12];
+        using var backend = new PostgresFlowBackend(PostgresTestServer.ConnectionStringFor(missing));
+
+        var error = await Assert.ThrowsAsync<FlowstoreException>(() => backend.GetProjectsAsync(null, Ct));
+
+        Assert.Equal(ErrorIds.BackendUnavailable, error.ErrorId);
+        Assert.Contains($"/{missing}) does not exist", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Operation_ServerRestartsWhileTheBackendLives_FailsDuringTheOutageAndWorksAfterwards()
+    {
+        await using var cluster = await PrivateCluster.StartAsync();
+        using var backend = await PostgresFlowBackend.OpenAsync(cluster.ConnectionString("canary-Pa55word"), Ct);
+        await backend.CreateProjectAsync("before", null, Ct);
+        await backend.RegisterFlowAsync(Request("before", "my_flow", "k1"), Ct);
+
+        await cluster.StopServerAsync();
+        var during = await Assert.ThrowsAsync<FlowstoreException>(() => backend.GetProjectsAsync(null, Ct));
+        Assert.Equal(ErrorIds.BackendUnavailable, during.ErrorId);
+        Assert.Contains($"127.0.0.1:{cluster.Port}/postgres", during.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("canary-Pa55word", during.ToString(), StringComparison.Ordinal);
+        var write = await Assert.ThrowsAsync<FlowstoreException>(() => backend.RegisterFlowAsync(Request("before", "my_flow", "k2"), Ct));
+        Assert.Equal(ErrorIds.BackendUnavailable, write.ErrorId);
+
+        await cluster.StartServerAsync();
+        Assert.Equal("before", Assert.Single(await backend.GetProjectsAsync(null, Ct)).Name);
+        var after = await backend.RegisterFlowAsync(Request("before", "my_flow", "k2"), Ct);
+        Assert.Equal(2, after.Flow.Version); // the write refused during the outage left nothing behind
+
+        // A restart between two calls (pooled connections all dead, no call during the outage): the next call works.
+        await cluster.StopServerAsync();
+        await cluster.StartServerAsync();
+        Assert.Equal(2, Assert.Single(await backend.GetFlowsAsync(new FlowQuery { Project = "before" }, Ct)).Version);
+        Assert.Equal(3, (await backend.RegisterFlowAsync(Request("before", "my_flow", "k3"), Ct)).Flow.Version);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private PostgresFlowBackend Open(string? connectionString = null)
+    {
+        var backend = new PostgresFlowBackend(connectionString ?? database.ConnectionString);
+        lock (_backends)
+        {
+            _backends.Add(backend);
+        }
+        return backend;
+    }
+
+    private static string Unique(string suffix) => $"pg-{Guid.NewGuid().ToString("N")[..10]}-{suffix}";
+
+    private async Task<FlowRecord> NewFlowAsync(IFlowBackend backend, string suffix)
+    {
+        var project = Unique(suffix);
+        await backend.CreateProjectAsync(project, null, Ct);
+        return (await backend.RegisterFlowAsync(Request(project, "my_flow", "k"), Ct)).Flow;
+    }
+
+    /// <summary>A database of the fact's own, for facts that claim "the oldest" run and so need the whole queue.</summary>
+    private async Task<ExclusiveQueue> ExclusiveQueueAsync()
+    {
+        var name = await PostgresTestServer.CreateDatabaseAsync();
+        var connectionString = PostgresTestServer.ConnectionStringFor(name);
+        return new ExclusiveQueue(name, connectionString, Open(connectionString), this);
+    }
+
+    private sealed class ExclusiveQueue(string name, string connectionString, PostgresFlowBackend backend, PostgresFlowBackendTests owner)
+        : IAsyncDisposable
+    {
+        public string ConnectionString => connectionString;
+
+        public PostgresFlowBackend Backend => backend;
+
+        /// <summary>More backends on this database, each with a connection pool of its own.</summary>
+        public PostgresFlowBackend[] Backends(int count) => Enumerable.Range(0, count).Select(_ => owner.Open(connectionString)).ToArray();
+
+        public async ValueTask DisposeAsync() => await PostgresTestServer.DropDatabaseAsync(name);
+    }
+
+    /// <summary>Starts <see cref="Racers"/> actions on their own threads at the same instant and awaits them all.</summary>
+    private static async Task<T[]> RunTogetherAsync<T>(Func<int, Task<T>> action)
+    {
+        using var barrier = new Barrier(Racers);
+        var tasks = Enumerable.Range(0, Racers).Select(i => Task.Factory.StartNew(async () =>
+        {
+            if (!barrier.SignalAndWait(TimeSpan.FromSeconds(30)))
+            {
+                throw new TimeoutException("The racers did not all start.");
+            }
+            return await action(i);
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()).ToArray();
+        return await Task.WhenAll(tasks);
+    }
+
+    internal static FlowRegistrationRequest Request(string project, string name, string key) => new()
+    {
+        Project = project,
+        Name = name,
+        StructureJson = "{}",
+        StructureHash = "h-" + key,
+        RegistrationKey = key,
+        StorageType = "Local",
+        StorageJson = """{"type":"Local"}""",
+    };
+
+    private static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        try
+        {
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+}
