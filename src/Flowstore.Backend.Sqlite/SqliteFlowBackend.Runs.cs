@@ -24,7 +24,7 @@ public sealed partial class SqliteFlowBackend
     private const string RunColumns = """
         r.id, r.flow_id, f.name, p.name, f.version, r.state, r.parameters_json, r.created, r.started, r.ended,
         r.script_sha256, r.storage_version, r.error, r.error_id, r.agent, r.heartbeat, r.cancel_requested,
-        r.pinned_storage_version, r.pinned_from_run
+        r.pinned_storage_version, r.pinned_from_run, r.created_by
         """;
 
     private const string RunFrom = "runs r JOIN flows f ON f.id = r.flow_id JOIN projects p ON p.id = f.project_id";
@@ -52,8 +52,8 @@ public sealed partial class SqliteFlowBackend
 
             var id = Guid.NewGuid();
             await using (var insert = Command(connection, transaction, """
-                INSERT INTO runs (id, flow_id, state, parameters_json, created, pinned_storage_version, pinned_from_run)
-                VALUES ($id, $flow, 'Scheduled', $parameters, $created, $pinned_version, $pinned_from);
+                INSERT INTO runs (id, flow_id, state, parameters_json, created, pinned_storage_version, pinned_from_run, created_by)
+                VALUES ($id, $flow, 'Scheduled', $parameters, $created, $pinned_version, $pinned_from, $created_by);
                 """))
             {
                 var p = insert.Parameters;
@@ -63,6 +63,7 @@ public sealed partial class SqliteFlowBackend
                 p.AddWithValue("$created", TimestampText(Now()));
                 p.AddWithValue("$pinned_version", (object?)run.PinnedStorageVersion ?? DBNull.Value);
                 p.AddWithValue("$pinned_from", run.PinnedFromRun is { } from ? GuidText(from) : DBNull.Value);
+                p.AddWithValue("$created_by", (object?)run.CreatedBy ?? DBNull.Value);
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
 
@@ -523,6 +524,7 @@ public sealed partial class SqliteFlowBackend
         CancelRequested = reader.GetInt64(16) != 0,
         PinnedStorageVersion = reader.IsDBNull(17) ? null : reader.GetString(17),
         PinnedFromRun = reader.IsDBNull(18) ? null : ParseGuid(reader.GetString(18)),
+        CreatedBy = reader.IsDBNull(19) ? null : reader.GetString(19),
     };
 
     private static async Task UpsertTasksAsync(SqliteConnection connection, SqliteTransaction transaction, Guid runId,

@@ -22,7 +22,7 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
     private const string FlowColumns = """
         f.id, f.name, p.name, f.version, f.version_group_id, f.structure_json, f.structure_hash,
         f.registration_key, f.storage_type, f.storage_json, f.labels_json, f.archived, f.registered,
-        f.description, f.script_path, f.script_sha256
+        f.description, f.script_path, f.script_sha256, f.created_by
         """;
 
     private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
@@ -236,14 +236,15 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
                 Description = request.Description,
                 ScriptPath = request.ScriptPath,
                 ScriptSha256 = request.ScriptSha256,
+                CreatedBy = request.CreatedBy,
             };
             await using (var insert = Command(connection, transaction, """
                 INSERT INTO flows (id, project_id, name, version, version_group_id, structure_json, structure_hash,
                                    registration_key, storage_type, storage_json, labels_json, archived, registered,
-                                   description, script_path, script_sha256)
+                                   description, script_path, script_sha256, created_by)
                 VALUES ($id, $project, $name, $version, $group, $structure_json, $structure_hash,
                         $registration_key, $storage_type, $storage_json, $labels_json, 0, $registered,
-                        $description, $script_path, $script_sha256);
+                        $description, $script_path, $script_sha256, $created_by);
                 """))
             {
                 var p = insert.Parameters;
@@ -262,6 +263,7 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
                 p.AddWithValue("$description", (object?)flow.Description ?? DBNull.Value);
                 p.AddWithValue("$script_path", (object?)flow.ScriptPath ?? DBNull.Value);
                 p.AddWithValue("$script_sha256", (object?)flow.ScriptSha256 ?? DBNull.Value);
+                p.AddWithValue("$created_by", (object?)flow.CreatedBy ?? DBNull.Value);
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
 
@@ -489,6 +491,7 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
         Description = reader.IsDBNull(13) ? null : reader.GetString(13),
         ScriptPath = reader.IsDBNull(14) ? null : reader.GetString(14),
         ScriptSha256 = reader.IsDBNull(15) ? null : reader.GetString(15),
+        CreatedBy = reader.IsDBNull(16) ? null : reader.GetString(16),
     };
 
     private static string ValidateName(string? name, string what)

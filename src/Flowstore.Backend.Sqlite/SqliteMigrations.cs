@@ -112,6 +112,29 @@ internal static class SqliteMigrations
                 updated    TEXT NOT NULL
             );
             """),
+
+        // API keys: the token's SHA-256 only (hex), never the token. A name is unique among keys not revoked, so a
+        // revoked key's name can be given to its successor. Projects: a JSON array, empty for every project.
+        // created_by on flows and runs: the name of the API key that made them (null when made locally).
+        new(4, "api keys, and who made registrations and runs", """
+            CREATE TABLE api_keys (
+                id            TEXT NOT NULL PRIMARY KEY,
+                name          TEXT NOT NULL COLLATE NOCASE,
+                role          TEXT NOT NULL CHECK (role IN ('Reader', 'Registrar', 'Agent', 'Admin')),
+                projects_json TEXT NOT NULL DEFAULT '[]',
+                token_hash    TEXT NOT NULL UNIQUE CHECK (length(token_hash) = 64),
+                created       TEXT NOT NULL,
+                expires       TEXT NULL,
+                revoked       TEXT NULL,
+                created_by    TEXT NULL,
+                last_used     TEXT NULL
+            );
+
+            CREATE UNIQUE INDEX ux_api_keys_active_name ON api_keys (name COLLATE NOCASE) WHERE revoked IS NULL;
+
+            ALTER TABLE flows ADD COLUMN created_by TEXT NULL;
+            ALTER TABLE runs ADD COLUMN created_by TEXT NULL;
+            """),
     ];
 
     /// <summary>The schema version this code creates and understands.</summary>

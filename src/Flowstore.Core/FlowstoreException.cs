@@ -82,6 +82,10 @@ public enum FlowHintKind
     PublishStorage,
     /// <summary>Restore the secret store key <see cref="FlowHint.Path"/>, or set secret <see cref="FlowHint.Name"/> starting a new key (abandoning the others).</summary>
     RestoreOrNewSecretKey,
+    /// <summary>Call with an API key of role <see cref="FlowHint.Name"/> (or higher), for project <see cref="FlowHint.Project"/> when one is named.</summary>
+    UseApiKeyWithRole,
+    /// <summary>Get a valid API key (a new one from an admin) and connect with it; <see cref="FlowHint.Name"/> names the key at fault when known.</summary>
+    GetNewApiKey,
 }
 
 /// <summary>
@@ -107,6 +111,8 @@ public sealed record FlowHint(FlowHintKind Kind, string? Name = null, string? Pa
     public static FlowHint ChooseFlow(string? path = null) => new(FlowHintKind.ChooseFlow, Path: path);
     public static FlowHint PublishStorage(string? path = null) => new(FlowHintKind.PublishStorage, Path: path);
     public static FlowHint RestoreOrNewSecretKey(string keyPath, string secret) => new(FlowHintKind.RestoreOrNewSecretKey, Name: secret, Path: keyPath);
+    public static FlowHint UseApiKeyWithRole(FlowRole role, string? project = null) => new(FlowHintKind.UseApiKeyWithRole, Name: role.ToString(), Project: project);
+    public static FlowHint GetNewApiKey(string? keyName = null) => new(FlowHintKind.GetNewApiKey, Name: keyName);
     public static FlowHint StorageSettingsExclusive(string storageType, params string[] settings)
         => new(FlowHintKind.StorageSettingsExclusive, Name: string.Join(",", settings), StorageType: storageType);
 }
@@ -174,4 +180,14 @@ public static class ErrorIds
     public const string RunAgentLost = "RunAgentLost";
     /// <summary>A fetched flow could not be loaded or built for a reason that is not the script's (a corrupt, truncated or empty compiled flow).</summary>
     public const string FlowLoadFailed = "FlowLoadFailed";
+    /// <summary>No API key was given, or it is unknown, revoked or expired (HTTP 401). The message never holds the token.</summary>
+    public const string ApiKeyInvalid = "ApiKeyInvalid";
+    /// <summary>The API key's role or projects do not allow the call (HTTP 403); the message names the role needed.</summary>
+    public const string AccessDenied = "AccessDenied";
+    /// <summary>An API key that is not revoked already has that name.</summary>
+    public const string ApiKeyExists = "ApiKeyExists";
+    /// <summary>No API key has that name or id.</summary>
+    public const string ApiKeyNotFound = "ApiKeyNotFound";
+    /// <summary>The backend in use keeps no API keys (keys live where a server keeps its state).</summary>
+    public const string ApiKeysNotSupported = "ApiKeysNotSupported";
 }

@@ -67,6 +67,7 @@ public sealed class FlowClient : IDisposable
         Registration = new FlowRegistrar(_backend, Catalog, Loader, new StructureCache(Path.Combine(Home, "cache", "structure")), _providers, Secrets);
         Publishing = new FlowPublisher(Loader, _providers, Secrets);
         SecretAdmin = new FlowSecrets(SecretStore, Secrets);
+        ApiKeys = new FlowApiKeys(_backend);
         Sweeper = new RunSweeper(_backend, () => Timing);
     }
 
@@ -131,6 +132,9 @@ public sealed class FlowClient : IDisposable
 
     /// <summary>Setting, describing and removing secrets.</summary>
     public FlowSecrets SecretAdmin { get; }
+
+    /// <summary>Making, listing and revoking API keys; a server's first admin key.</summary>
+    public FlowApiKeys ApiKeys { get; }
 
     /// <summary>Fails runs whose agent is lost (called where runs are claimed and by waiters).</summary>
     public RunSweeper Sweeper { get; }

@@ -38,6 +38,11 @@ internal static class RecommendedActions
         { Kind: FlowHintKind.RestoreOrNewSecretKey } =>
             $"Restore the key file {Quote(hint.Path, "<key>")} from a backup; or, to abandon the secrets it encrypted, " +
             $"start a new key with Set-FlowSecret -Name {Quote(hint.Name)} -NewKey.",
+        { Kind: FlowHintKind.UseApiKeyWithRole } =>
+            $"Use an API key of role {hint.Name ?? "<role>"}{(hint.Project is null ? "" : $" for project {Quote(hint.Project)}")}: an admin makes one with " +
+            $"New-FlowApiKey -Name <name> -Role {hint.Name ?? "<role>"}{(hint.Project is null ? "" : $" -Project {Quote(hint.Project)}")}.",
+        { Kind: FlowHintKind.GetNewApiKey } =>
+            $"Ask an admin for a new API key (New-FlowApiKey{(hint.Name is null ? "" : $"; the key {Quote(hint.Name)} no longer works")}) and use it ($env:FLOWSTORE_API_KEY).",
         _ => null,
     };
 

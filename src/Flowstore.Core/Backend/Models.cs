@@ -39,6 +39,9 @@ public sealed record FlowRecord
 
     /// <summary>SHA-256 of the script at registration.</summary>
     public string? ScriptSha256 { get; init; }
+
+    /// <summary>The name of the API key that registered this version; null when it was registered without one (locally).</summary>
+    public string? CreatedBy { get; init; }
 }
 
 /// <summary>What <see cref="IFlowBackend.RegisterFlowAsync"/> records.</summary>
@@ -55,6 +58,9 @@ public sealed record FlowRegistrationRequest
     public string? Description { get; init; }
     public string? ScriptPath { get; init; }
     public string? ScriptSha256 { get; init; }
+
+    /// <summary>The name of the API key making the registration (set by the server from the authenticated key, never taken from a client); null locally.</summary>
+    public string? CreatedBy { get; init; }
 
     /// <summary>Record a new version even when the key is unchanged.</summary>
     public bool Force { get; init; }

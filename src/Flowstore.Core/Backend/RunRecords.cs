@@ -51,6 +51,9 @@ public sealed record FlowRunRecord
     /// <summary>The run whose script this run re-runs (-Pinned).</summary>
     public Guid? PinnedFromRun { get; init; }
 
+    /// <summary>The name of the API key that started the run; null when it was started without one (locally).</summary>
+    public string? CreatedBy { get; init; }
+
     public IReadOnlyList<TaskRunRecord> Tasks { get; init; } = Array.Empty<TaskRunRecord>();
 
     public TimeSpan? Duration => Ended - Started;
@@ -63,6 +66,9 @@ public sealed record NewRun
     public string ParametersJson { get; init; } = "{}";
     public string? PinnedStorageVersion { get; init; }
     public Guid? PinnedFromRun { get; init; }
+
+    /// <summary>The name of the API key starting the run (set by the server from the authenticated key, never taken from a client); null locally.</summary>
+    public string? CreatedBy { get; init; }
 }
 
 /// <summary>How a run ended.</summary>
