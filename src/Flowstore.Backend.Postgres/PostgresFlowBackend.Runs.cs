@@ -18,7 +18,7 @@ public sealed partial class PostgresFlowBackend
     private const string RunColumns = """
         r.id, r.flow_id, f.name, p.name, f.version, r.state, r.parameters_json, r.created, r.started, r.ended,
         r.script_sha256, r.storage_version, r.error, r.error_id, r.agent, r.heartbeat, r.cancel_requested,
-        r.pinned_storage_version, r.pinned_from_run
+        r.pinned_storage_version, r.pinned_from_run, r.created_by
         """;
 
     private const string RunFrom = """
@@ -49,8 +49,8 @@ public sealed partial class PostgresFlowBackend
 
             var id = Guid.NewGuid();
             await using (var insert = Command(connection, transaction, """
-                INSERT INTO flowstore.runs (id, flow_id, state, parameters_json, created, pinned_storage_version, pinned_from_run)
-                VALUES (@id, @flow, 'Scheduled', @parameters, @created, @pinned_version, @pinned_from);
+                INSERT INTO flowstore.runs (id, flow_id, state, parameters_json, created, pinned_storage_version, pinned_from_run, created_by)
+                VALUES (@id, @flow, 'Scheduled', @parameters, @created, @pinned_version, @pinned_from, @created_by);
                 """))
             {
                 AddUuid(insert, "id", id);
@@ -59,6 +59,7 @@ public sealed partial class PostgresFlowBackend
                 AddTime(insert, "created", Now());
                 AddText(insert, "pinned_version", run.PinnedStorageVersion);
                 AddUuid(insert, "pinned_from", run.PinnedFromRun);
+                AddText(insert, "created_by", run.CreatedBy);
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
 
@@ -521,6 +522,7 @@ public sealed partial class PostgresFlowBackend
         CancelRequested = reader.GetBoolean(16),
         PinnedStorageVersion = ReadOptionalText(reader, 17),
         PinnedFromRun = reader.IsDBNull(18) ? null : reader.GetGuid(18),
+        CreatedBy = ReadOptionalText(reader, 19),
     };
 
     private static async Task UpsertTasksAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId,

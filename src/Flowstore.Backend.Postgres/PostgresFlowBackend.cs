@@ -33,7 +33,7 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
     private const string FlowColumns = """
         f.id, f.name, p.name, f.version, f.version_group_id, f.structure_json, f.structure_hash,
         f.registration_key, f.storage_type, f.storage_json, f.labels_json, f.archived, f.registered,
-        f.description, f.script_path, f.script_sha256
+        f.description, f.script_path, f.script_sha256, f.created_by
         """;
 
     /// <summary>Timestamps in messages, as the SQLite backend stores them.</summary>
@@ -335,14 +335,15 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
                 Description = request.Description,
                 ScriptPath = request.ScriptPath,
                 ScriptSha256 = request.ScriptSha256,
+                CreatedBy = request.CreatedBy,
             };
             await using (var insert = Command(connection, transaction, """
                 INSERT INTO flowstore.flows (id, project_id, name, version, version_group_id, structure_json, structure_hash,
                                    registration_key, storage_type, storage_json, labels_json, archived, registered,
-                                   description, script_path, script_sha256)
+                                   description, script_path, script_sha256, created_by)
                 VALUES (@id, @project, @name, @version, @group, @structure_json, @structure_hash,
                         @registration_key, @storage_type, @storage_json, @labels_json, false, @registered,
-                        @description, @script_path, @script_sha256);
+                        @description, @script_path, @script_sha256, @created_by);
                 """))
             {
                 AddUuid(insert, "id", flow.Id);
@@ -360,6 +361,7 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
                 AddText(insert, "description", flow.Description);
                 AddText(insert, "script_path", flow.ScriptPath);
                 AddText(insert, "script_sha256", flow.ScriptSha256);
+                AddText(insert, "created_by", flow.CreatedBy);
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
 
@@ -593,6 +595,7 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
         Description = ReadOptionalText(reader, 13),
         ScriptPath = ReadOptionalText(reader, 14),
         ScriptSha256 = ReadOptionalText(reader, 15),
+        CreatedBy = ReadOptionalText(reader, 16),
     };
 
     private static string ValidateName(string? name, string what)

@@ -116,6 +116,28 @@ internal static class PostgresMigrations
             );
             CREATE UNIQUE INDEX ux_secrets_name ON flowstore.secrets (lower(name COLLATE "C"));
             """),
+
+        // API keys: the token's SHA-256 only (hex), never the token. A name is unique among keys not revoked, so a
+        // revoked key's name can be given to its successor. Projects: a JSON array, empty for every project.
+        // created_by on flows and runs: the name of the API key that made them (null when made without one).
+        new(4, "api keys, and who made registrations and runs", """
+            CREATE TABLE flowstore.api_keys (
+                id            uuid        NOT NULL PRIMARY KEY,
+                name          text        NOT NULL,
+                role          text        NOT NULL CHECK (role IN ('Reader', 'Registrar', 'Agent', 'Admin')),
+                projects_json text        NOT NULL DEFAULT '[]',
+                token_hash    text        NOT NULL UNIQUE CHECK (length(token_hash) = 64),
+                created       timestamptz NOT NULL,
+                expires       timestamptz NULL,
+                revoked       timestamptz NULL,
+                created_by    text        NULL,
+                last_used     timestamptz NULL
+            );
+            CREATE UNIQUE INDEX ux_api_keys_active_name ON flowstore.api_keys (lower(name COLLATE "C")) WHERE revoked IS NULL;
+
+            ALTER TABLE flowstore.flows ADD COLUMN created_by text NULL;
+            ALTER TABLE flowstore.runs ADD COLUMN created_by text NULL;
+            """),
     ];
 
     /// <summary>The schema version this code creates and understands.</summary>

@@ -183,8 +183,9 @@ public abstract class ApiKeyStoreContractTests : IDisposable
             return;
         }
 
+        var store = Store;
         var attempts = await Task.WhenAll(Enumerable.Range(0, 6).Select(i =>
-            Task.Run(() => Store.CreateFirstApiKeyAsync(NewKey(UniqueName($"admin{i}"), FlowRole.Admin, out _), Ct))));
+            Task.Run(() => store.CreateFirstApiKeyAsync(NewKey(UniqueName($"admin{i}"), FlowRole.Admin, out _), Ct))));
 
         var first = Assert.Single(attempts, a => a is not null);
         Assert.Equal(FlowRole.Admin, first!.Role);
