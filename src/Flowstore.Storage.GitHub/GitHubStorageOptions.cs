@@ -15,6 +15,14 @@ public sealed record GitHubStorageOptions
     /// </summary>
     public TimeSpan MaxRateLimitWait { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The wait after a secondary rate limit that says neither when to retry (no Retry-After) nor that the primary
+    /// limit is exhausted: GitHub asks for at least a minute, doubling while the limit persists. The wait counts
+    /// against <see cref="MaxRateLimitWait"/> like any other (a longer one is <see cref="ErrorIds.StorageRateLimited"/>).
+    /// Settable by tests only.
+    /// </summary>
+    internal TimeSpan SecondaryRateLimitWait { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Retries after a network failure or a 5xx answer (and after a rate-limit wait). Default 3.</summary>
     public int MaxRetries { get; init; } = 3;
 

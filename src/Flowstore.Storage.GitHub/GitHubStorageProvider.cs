@@ -101,6 +101,7 @@ public sealed class GitHubStorageProvider : IStorageProvider
         }
 
         using var session = await OpenAsync(github, context.Secrets, context.Log, cancellationToken).ConfigureAwait(false);
+        session.Publishing = true;
         var activity = $"Publishing {System.IO.Path.GetFileName(context.ScriptPath)} to GitHub {github.Repo}";
         context.Progress?.Report(new StorageProgress(activity, "Finding the branch", 10));
         var branch = context.Branch ?? github.Ref ?? await session.DefaultBranchAsync(cancellationToken).ConfigureAwait(false);
@@ -146,6 +147,17 @@ public sealed class GitHubStorageProvider : IStorageProvider
     private static string Short(string sha) => sha.Length > 12 ? sha[..12] : sha;
 
     private static bool IsFullSha(string text) => text.Length == 40 && text.All(Uri.IsHexDigit);
+
+    /// <summary>The media type of "Get a commit" that answers the SHA only.</summary>
+    private const string ShaMediaType = "application/vnd.github.sha";
+
+    /// <summary>The media type of "Get repository content" that answers an object for files of any supported size.</summary>
+    private const string ObjectMediaType = "application/vnd.github.object";
+
+    private static string Escape(string segment) => Uri.EscapeDataString(segment);
+
+    /// <summary>A path or ref with slashes, each segment escaped.</summary>
+    private static string EscapePath(string path) => string.Join('/', path.Split('/').Select(Uri.EscapeDataString));
 
     /// <summary>The git blob SHA-1 of content (what GitHub reports as a file's "sha").</summary>
     internal static string GitBlobSha(byte[] content)
@@ -214,6 +226,9 @@ public sealed class GitHubStorageProvider : IStorageProvider
             RefName = storage.Ref;
         }
 
+        /// <summary>True while publishing: a conflict on any call means the branch moved meanwhile.</summary>
+        public bool Publishing { get; set; }
+
         /// <summary>The ref being read or written, for messages (the default branch's name once looked up).</summary>
         public string? RefName { get; set; }
 
@@ -241,15 +256,24 @@ public sealed class GitHubStorageProvider : IStorageProvider
         /// <summary>The commit SHA a branch, tag or SHA names.</summary>
         public async Task<string> ResolveCommitAsync(string reference, CancellationToken cancellationToken)
         {
-            // GET /repos/{owner}/{repo}/commits/{ref}: a branch, tag or SHA to its commit. (Octokit's GetSha1 asks for
-            // JSON but expects text, so it is not used.)
-            var found = await CallAsync(() => _client.Repository.Commit.Get(_owner, _name, reference), $"resolving {RefText}", idempotent: true,
+            // GET /repos/{owner}/{repo}/commits/{ref} with the SHA media type: only the commit's SHA, as text; the JSON
+            // form computes the commit's diff, which can time out for large commits. Octokit's GetSha1 asks for JSON
+            // but expects text, and Commit.Get asks for the whole commit: the connection is asked directly, for an
+            // object: Octokit hands over a response that is not application/json as its text, and deserializes JSON
+            // (a server or proxy that ignores the media type answers the commit's JSON, whose "sha" is read then).
+            var uri = new Uri($"repos/{Escape(_owner)}/{Escape(_name)}/commits/{EscapePath(reference)}", UriKind.Relative);
+            var found = await CallAsync(() => _client.Connection.Get<object>(uri, null, ShaMediaType), $"resolving {RefText}", idempotent: true,
                 notFound: async ct => await RepositoryExistsAsync(ct).ConfigureAwait(false)
                     ? new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
                         $"{Where}: the ref '{reference}' was not found (no branch, tag or commit of that name). Check the storage's ref.") { Target = _storage.Repo }
                     : RepositoryNotFound(),
                 cancellationToken).ConfigureAwait(false);
-            var sha = found?.Sha?.Trim() ?? "";
+            var sha = (found.Body switch
+            {
+                string text => text,
+                IDictionary<string, object> commit when commit.TryGetValue("sha", out var value) => value as string,
+                _ => null,
+            })?.Trim() ?? "";
             if (!IsFullSha(sha))
             {
                 throw new FlowstoreException(ErrorIds.StorageFetchFailed, FlowErrorKind.InvalidData,
@@ -277,21 +301,26 @@ public sealed class GitHubStorageProvider : IStorageProvider
                 $"{Where}: '{_storage.NormalizedPath}' is a directory at commit {commit}, not a flow file.") { Target = _storage.NormalizedPath };
         }
 
-        /// <summary>The file's content object on a branch (its blob SHA), or null when the file (or branch) does not exist.</summary>
+        /// <summary>The file's content object on a branch (its blob SHA; no content), or null when the file (or branch) does not exist.</summary>
         public async Task<RepositoryContent?> ReadContentAsync(string branch, CancellationToken cancellationToken)
         {
             var missing = new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound, "missing");
             try
             {
-                var contents = await CallAsync(() => _client.Repository.Content.GetAllContentsByRef(_owner, _name, _storage.NormalizedPath, branch),
+                // The object media type answers files up to 100 MB (their content left out over 1 MB) and directories
+                // alike, where the JSON form refuses files over 1 MB
+                // (https://docs.github.com/en/rest/repos/contents#get-repository-content). Only the blob SHA is used.
+                var uri = new Uri($"repos/{Escape(_owner)}/{Escape(_name)}/contents/{EscapePath(_storage.NormalizedPath)}", UriKind.Relative);
+                var response = await CallAsync(() => _client.Connection.Get<RepositoryContent>(uri, new Dictionary<string, string> { ["ref"] = branch }, ObjectMediaType),
                     $"reading the file on branch '{branch}'", idempotent: true,
                     notFound: async ct => await RepositoryExistsAsync(ct).ConfigureAwait(false) ? missing : RepositoryNotFound(),
                     cancellationToken).ConfigureAwait(false);
-                var file = contents.FirstOrDefault(c => c.Type == ContentType.File && c.Path == _storage.NormalizedPath);
-                if (file is null && contents.Count > 0)
+                var file = response.Body;
+                if (file is null || file.Type != ContentType.File || string.IsNullOrEmpty(file.Sha))
                 {
                     throw new FlowstoreException(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidArgument,
-                        $"{Where}: '{_storage.NormalizedPath}' is a directory on branch '{branch}'; give the flow file's path.") { Target = _storage.NormalizedPath };
+                        $"{Where}: '{_storage.NormalizedPath}' is {(file?.Type == ContentType.Dir ? "a directory" : "not a file")} on branch '{branch}'; give the flow file's path.")
+                        { Target = _storage.NormalizedPath };
                 }
                 return file;
             }
@@ -347,25 +376,40 @@ public sealed class GitHubStorageProvider : IStorageProvider
 
         // ------------------------------------------------------------ calls, retries, errors
 
+        /// <summary>What one call has seen so far: its attempts, and how many of them hit a secondary rate limit.</summary>
+        private sealed class CallState
+        {
+            public int Attempts;
+            public int SecondaryLimits;
+        }
+
         private async Task<T> CallAsync<T>(Func<Task<T>> call, string action, bool idempotent,
             Func<CancellationToken, Task<FlowstoreException>> notFound, CancellationToken cancellationToken)
         {
-            var attempts = 0;
+            var state = new CallState();
             var storageCall = new StorageCall<T>(Where, action)
             {
                 Target = _storage.Repo,
                 Log = _log,
-                OnException = e => RateLimitWait(e) is { } wait ? RetryVerdict.Wait(wait, Reason(e))
-                    : idempotent && IsTransient(e, cancellationToken) ? RetryVerdict.Transient(Reason(e))
+                OnException = e => RateLimitWait(e, state) is { } wait ? RetryVerdict.Wait(wait, Reason(e, state))
+                    : idempotent && IsTransient(e, cancellationToken) ? RetryVerdict.Transient(Reason(e, state))
                     : RetryVerdict.Stop,
-                Unavailable = failure => Map(failure.Exception!, action, failure.Attempts, idempotent),
+                Unavailable = failure => Map(failure.Exception!, action, state, idempotent),
             };
             try
             {
                 return await _retry.ExecuteAsync(storageCall, async ct =>
                 {
-                    attempts++;
-                    return await call().WaitAsync(ct).ConfigureAwait(false);
+                    state.Attempts++;
+                    try
+                    {
+                        return await call().WaitAsync(ct).ConfigureAwait(false);
+                    }
+                    catch (ApiException e) when (IsSecondaryLimit(e))
+                    {
+                        state.SecondaryLimits++;
+                        throw;
+                    }
                 }, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -383,25 +427,29 @@ public sealed class GitHubStorageProvider : IStorageProvider
             }
             catch (Exception e) when (e is ApiException or HttpRequestException or TaskCanceledException or TimeoutException or IOException)
             {
-                throw Map(e, action, attempts, idempotent);
+                throw Map(e, action, state, idempotent);
             }
         }
 
         /// <summary>An Octokit or network failure as a Flowstore error: no Octokit text except GitHub's own message, token removed.</summary>
-        private FlowstoreException Map(Exception e, string action, int attempts, bool idempotent)
+        private FlowstoreException Map(Exception e, string action, CallState state, bool idempotent)
         {
             var publishing = !idempotent;
+            var attempts = state.Attempts;
             if (e is ApiException api)
             {
-                if (RateLimit(api) is { } reset)
+                if (RateLimit(api, state) is { } limit)
                 {
-                    var wait = reset - DateTimeOffset.UtcNow;
-                    return new FlowstoreException(ErrorIds.StorageRateLimited, FlowErrorKind.ConnectionError,
-                        $"{Where}: GitHub's API rate limit is exhausted ({(int)api.StatusCode}) while {action}; it resets at " +
-                        $"{GitHostRateLimit.Format(reset)} UTC " +
-                        $"(in {Math.Max(0, Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture)} s), later than Flowstore waits " +
-                        $"({_options.MaxRateLimitWait.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s, {GitHubStorageOptions.MaxRateLimitWaitVariable}). Try again after the reset" +
-                        (_token is null ? ", or give the storage an access token secret for a higher limit." : ".")) { Target = _storage.Repo };
+                    var wait = Math.Max(0, Math.Ceiling((limit.Reset - DateTimeOffset.UtcNow).TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                    var bound = $"({_options.MaxRateLimitWait.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s, {GitHubStorageOptions.MaxRateLimitWaitVariable})";
+                    return new FlowstoreException(ErrorIds.StorageRateLimited, FlowErrorKind.ConnectionError, limit.Secondary
+                        ? $"{Where}: GitHub's secondary rate limit was exceeded ({(int)api.StatusCode}{GitHubMessage(api)}) while {action}; GitHub asks to wait " +
+                          $"until {GitHostRateLimit.Format(limit.Reset)} UTC (in {wait} s), longer than Flowstore waits {bound}. Try again after that, " +
+                          "with fewer requests at once (secondary limits count bursts and concurrent requests, see GitHub's rate limit documentation)."
+                        : $"{Where}: GitHub's API rate limit is exhausted ({(int)api.StatusCode}) while {action}; it resets at " +
+                          $"{GitHostRateLimit.Format(limit.Reset)} UTC (in {wait} s), later than Flowstore waits {bound}. Try again after the reset" +
+                          (_token is null ? ", or give the storage an access token secret for a higher limit." : "."))
+                    { Target = _storage.Repo };
                 }
                 var status = (int)api.StatusCode;
                 var said = GitHubMessage(api);
@@ -421,7 +469,16 @@ public sealed class GitHubStorageProvider : IStorageProvider
                             Target = _storage.Repo,
                             Hint = _token is null ? TokenSecretHint : null,
                         };
-                    case HttpStatusCode.Conflict:
+                    case HttpStatusCode.Conflict when IsEmptyRepository(api):
+                        // "Get a commit" answers an empty repository with 409 "Git Repository is empty."
+                        return new FlowstoreException(ErrorIds.StorageNotFound, FlowErrorKind.ObjectNotFound,
+                            $"{Where}: the repository {_storage.Repo} is empty (it has no commits; 409{said}) while {action}. " +
+                            "Push the flow file to it, or publish the script (the first publish creates the file and the branch).")
+                        {
+                            Target = _storage.Repo,
+                            Hint = FlowHint.PublishScript(),
+                        };
+                    case HttpStatusCode.Conflict when publishing || Publishing:
                         return new FlowstoreException(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidOperation,
                             $"{Where}: the file changed on the branch while {action} (409{said}). Publish again.") { Target = _storage.NormalizedPath };
                 }
@@ -452,22 +509,23 @@ public sealed class GitHubStorageProvider : IStorageProvider
             _ => false,
         };
 
-        private static string Reason(Exception e) => e switch
+        private string Reason(Exception e, CallState state) => e switch
         {
-            ApiException api when RateLimit(api) is not null => "the rate limit is exhausted",
+            ApiException api when RateLimit(api, state) is { Secondary: true } => "GitHub's secondary rate limit was exceeded",
+            ApiException api when RateLimit(api, state) is not null => "the rate limit is exhausted",
             ApiException api => $"GitHub answered {(int)api.StatusCode}",
             TaskCanceledException or TimeoutException => "no answer in time",
             _ => "the connection failed",
         };
 
-        /// <summary>How long to wait for an exhausted rate limit that resets soon enough, else null.</summary>
-        private TimeSpan? RateLimitWait(Exception e)
+        /// <summary>How long to wait for a rate limit that resets soon enough (within <see cref="GitHubStorageOptions.MaxRateLimitWait"/>), else null.</summary>
+        private TimeSpan? RateLimitWait(Exception e, CallState state)
         {
-            if (e is not ApiException api || RateLimit(api) is not { } reset)
+            if (e is not ApiException api || RateLimit(api, state) is not { } limit)
             {
                 return null;
             }
-            var wait = reset - DateTimeOffset.UtcNow;
+            var wait = limit.Reset - DateTimeOffset.UtcNow;
             if (wait > _options.MaxRateLimitWait)
             {
                 return null;
@@ -475,25 +533,57 @@ public sealed class GitHubStorageProvider : IStorageProvider
             return wait < TimeSpan.Zero ? TimeSpan.Zero : wait + TimeSpan.FromMilliseconds(250);
         }
 
+        /// <summary>A rate limit: when GitHub allows the next request, and whether it is a secondary limit.</summary>
+        private readonly record struct Limit(DateTimeOffset Reset, bool Secondary);
+
         /// <summary>
-        /// When a 403/429 is a rate limit (X-RateLimit-Remaining: 0, or Retry-After as for secondary limits): the
-        /// time it resets (X-RateLimit-Reset, epoch seconds; or now + Retry-After).
+        /// When a 403/429 is a rate limit, the time to retry, as GitHub documents it
+        /// (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-rate-limit):
+        /// retry-after when present; else x-ratelimit-reset when x-ratelimit-remaining is 0 (the primary limit); else,
+        /// for a secondary limit (its message says so; a 429), at least a minute, doubling while the call keeps hitting
+        /// it. A 403 that is none of these is not a rate limit (the token lacks access).
         /// </summary>
-        private static DateTimeOffset? RateLimit(ApiException api)
+        private Limit? RateLimit(ApiException api, CallState state)
         {
             var status = (int)api.StatusCode;
-            if (status is not (403 or 429) || api.HttpResponse?.Headers is not { } headers)
+            if (status is not (403 or 429))
             {
                 return null;
             }
-            string? Header(string name) => headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
-            // A 403 with Retry-After is a secondary rate limit. Without a reset time: an hour for the primary limit, a minute for 429.
-            if (!GitHostRateLimit.IsLimited(status, Header) && Header("Retry-After") is null)
-            {
-                return null;
-            }
+            var headers = api.HttpResponse?.Headers;
+            string? Header(string name) => headers?.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value;
+            var secondary = IsSecondaryLimit(api);
             var now = DateTimeOffset.UtcNow;
-            return GitHostRateLimit.ResetTime(Header, now) ?? (status == 429 ? now.AddMinutes(1) : now.AddHours(1));
+            if (Header("Retry-After") is not null && GitHostRateLimit.ResetTime(name => name == "Retry-After" ? Header(name) : null, now) is { } after)
+            {
+                return new Limit(after, secondary);
+            }
+            if (Header("X-RateLimit-Remaining") == "0")
+            {
+                return new Limit(GitHostRateLimit.ResetTime(name => name == "X-RateLimit-Reset" ? Header(name) : null, now) ?? now.AddHours(1), secondary);
+            }
+            if (secondary || status == 429)
+            {
+                var doubling = Math.Min(Math.Max(0, state.SecondaryLimits - 1), 10);
+                return new Limit(now + _options.SecondaryRateLimitWait * Math.Pow(2, doubling), Secondary: true);
+            }
+            return null;
+        }
+
+        /// <summary>GitHub's 409 for a repository without commits ("Git Repository is empty.").</summary>
+        private static bool IsEmptyRepository(ApiException api)
+            => (api.ApiError?.Message ?? api.HttpResponse?.Body as string ?? "").Contains("is empty", StringComparison.OrdinalIgnoreCase);
+
+        /// <summary>A 403/429 whose message says a secondary rate limit was exceeded (formerly "abuse detection").</summary>
+        private static bool IsSecondaryLimit(ApiException api)
+        {
+            if ((int)api.StatusCode is not (403 or 429))
+            {
+                return false;
+            }
+            var text = api.ApiError?.Message ?? api.HttpResponse?.Body as string ?? "";
+            return text.Contains("secondary rate limit", StringComparison.OrdinalIgnoreCase)
+                || text.Contains("abuse detection", StringComparison.OrdinalIgnoreCase);
         }
 
         /// <summary>GitHub's own error message (": Bad credentials"), shortened and without the token, or "".</summary>

@@ -117,6 +117,22 @@ public sealed class RepoStore
         return code == 0 && output.Trim().Length > 0 ? output.Trim() : null;
     }
 
+    /// <summary>The files a commit changes against its first parent (all its files for a root commit): path, lines added and removed.</summary>
+    public IReadOnlyList<(string Path, int Additions, int Deletions)> ChangedFiles(string repo, string commit)
+    {
+        var (code, output, _) = TryGit(repo, null, "diff-tree", "-r", "--root", "--no-commit-id", "--numstat", "-z", commit);
+        if (code != 0)
+        {
+            return Array.Empty<(string, int, int)>();
+        }
+        // "<added>\t<removed>\t<path>\0" per file ("-" for binary files).
+        return output.Split('\0', StringSplitOptions.RemoveEmptyEntries)
+            .Select(entry => entry.Split('\t', 3))
+            .Where(p => p.Length == 3)
+            .Select(p => (p[2], int.TryParse(p[0], out var a) ? a : 0, int.TryParse(p[1], out var d) ? d : 0))
+            .ToArray();
+    }
+
     /// <summary>A commit's metadata (what the hosts' commit JSON shows).</summary>
     public sealed record CommitInfo(string Sha, IReadOnlyList<string> Parents, string AuthorName, string AuthorEmail, DateTimeOffset AuthorDate,
         string CommitterName, string CommitterEmail, DateTimeOffset CommitterDate, string Message);

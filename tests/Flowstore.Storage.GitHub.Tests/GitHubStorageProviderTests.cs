@@ -510,6 +510,151 @@ public sealed class GitHubStorageProviderTests : IDisposable
         AssertNoSecret(published, StandIn.Token);
     }
 
+    // ---------------------------------------------------------------- as the real API answers
+
+    [Theory]
+    [InlineData(403)]
+    [InlineData(429)]
+    public async Task A_secondary_rate_limit_without_retry_after_waits_at_least_a_minute_so_beyond_the_bound_it_is_StorageRateLimited(int status)
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Script("x"));
+        // GitHub's answer: the secondary limit's message, no retry-after, x-ratelimit-remaining not 0.
+        await GitHubStandIn.SecondaryRateLimitAsync(repo.ApiPrefix, status);
+
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => GitHubProvider.Fast().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
+
+        Assert.Equal(ErrorIds.StorageRateLimited, e.ErrorId);
+        Assert.Contains("secondary rate limit", e.Message);
+        Assert.Contains(repo.FullName, e.Message);
+        Assert.Matches(@"in (59|60) s", e.Message);
+        Assert.Contains(GitHubStorageOptions.MaxRateLimitWaitVariable, e.Message);
+        Assert.DoesNotContain("needs read access", e.Message);
+    }
+
+    [Theory]
+    [InlineData(403)]
+    [InlineData(429)]
+    public async Task A_secondary_rate_limit_without_retry_after_is_waited_out_when_its_wait_is_within_the_bound(int status)
+    {
+        var repo = NewRepo();
+        var commit = repo.CommitAndPush(FlowPath, Script("after the wait"));
+        await GitHubStandIn.SecondaryRateLimitAsync(repo.ApiPrefix, status);
+        var started = DateTimeOffset.UtcNow;
+
+        // The minute GitHub asks for, shortened for the test; the bound (5 s) is the one primary limits use.
+        var fetched = await GitHubProvider.Fast(secondaryRateLimitWait: TimeSpan.FromSeconds(1)).FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
+
+        Assert.Equal((Script("after the wait"), commit), (fetched.ScriptText, fetched.StorageVersion));
+        Assert.True(DateTimeOffset.UtcNow - started >= TimeSpan.FromSeconds(1), "the fetch waited before retrying");
+    }
+
+    [Fact]
+    public async Task A_secondary_rate_limit_with_retry_after_is_waited_out_and_while_publishing_too()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Script("v1"));
+        await GitHubStandIn.SecondaryRateLimitAsync(repo.ApiPrefix + "/contents", 403, retryAfter: 1);
+
+        var published = await GitHubProvider.Fast().PublishAsync(Storage(repo), PublishContext(Script("v2"), Secrets()), CancellationToken.None);
+
+        Assert.Equal(Script("v2"), repo.Show(published.StorageVersion, FlowPath));
+    }
+
+    [Fact]
+    public async Task Fetching_from_an_empty_repository_says_the_repository_is_empty()
+    {
+        var repo = NewRepo();
+
+        var fetch = await Assert.ThrowsAsync<FlowstoreException>(() => GitHubProvider.Fast().FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None));
+        var context = new StorageRegistrationContext("/local/flows/my_flow.cs", Script("local"), FlowStructure.Sha256Hex(Script("local")), "example", "example",
+            Secrets(), _logs.Add);
+        var register = await Assert.ThrowsAsync<FlowstoreException>(() => GitHubProvider.Fast().PrepareRegistrationAsync(Storage(repo, "trunk"), context, CancellationToken.None));
+
+        foreach (var e in new[] { fetch, register })
+        {
+            Assert.Equal(ErrorIds.StorageNotFound, e.ErrorId);
+            Assert.Contains($"repository {repo.FullName} is empty", e.Message);
+            Assert.DoesNotContain("Publish again", e.Message);
+            Assert.Equal(FlowHint.PublishScript(), e.Hint);
+        }
+    }
+
+    [Fact]
+    public async Task The_first_publish_to_an_empty_repository_creates_the_file_and_a_run_then_reads_it()
+    {
+        var repo = NewRepo();
+        var provider = GitHubProvider.Fast();
+
+        var published = await provider.PublishAsync(Storage(repo), PublishContext(Script("first"), Secrets()), CancellationToken.None);
+        var fetched = await provider.FetchAsync(published.Storage, null, Secrets(), CancellationToken.None);
+
+        Assert.Equal(repo.Head("trunk"), published.StorageVersion);
+        Assert.Equal(Script("first"), repo.Show("trunk", FlowPath));
+        Assert.Equal((Script("first"), published.StorageVersion), (fetched.ScriptText, fetched.StorageVersion));
+    }
+
+    [Fact]
+    public async Task A_script_over_1_MB_publishes_updates_and_stays_unchanged_through_the_contents_API()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush("README.md", "# repo\n");
+        var provider = GitHubProvider.Fast();
+        // 1.5 MB: over the contents API's 1 MB JSON limit, within its 100 MB.
+        string Big(string marker) => Script(marker) + "// " + new string('x', 1_500_000) + "\n";
+
+        var created = await provider.PublishAsync(Storage(repo), PublishContext(Big("v1"), Secrets()), CancellationToken.None);
+        var updated = await provider.PublishAsync(Storage(repo), PublishContext(Big("v2"), Secrets()), CancellationToken.None);
+        var count = repo.CommitCount("trunk");
+        var unchanged = await provider.PublishAsync(Storage(repo), PublishContext(Big("v2"), Secrets()), CancellationToken.None);
+        var fetched = await provider.FetchAsync(updated.Storage, null, Secrets(), CancellationToken.None);
+
+        Assert.Equal(Big("v1"), repo.Show(created.StorageVersion, FlowPath));
+        Assert.Equal(Big("v2"), repo.Show("trunk", FlowPath));
+        Assert.Equal(created.StorageVersion, repo.Head(updated.StorageVersion + "^"));
+        Assert.Equal(updated.StorageVersion, unchanged.StorageVersion);
+        Assert.Equal(count, repo.CommitCount("trunk"));
+        Assert.Equal((Big("v2"), updated.StorageVersion), (fetched.ScriptText, fetched.StorageVersion));
+    }
+
+    [Fact]
+    public async Task A_ref_whose_commit_has_a_diff_too_large_for_GitHub_resolves_by_asking_for_the_SHA_only()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Script("v1"));
+        // One commit changing more files than GitHub's commit JSON lists: its diff is not generated in time.
+        var many = Path.Combine(repo.Work, "data");
+        Directory.CreateDirectory(many);
+        for (var i = 0; i <= 3000; i++)
+        {
+            File.WriteAllText(Path.Combine(many, $"f{i.ToString(CultureInfo.InvariantCulture)}.txt"), i.ToString(CultureInfo.InvariantCulture));
+        }
+        repo.Git("add", "data");
+        var big = repo.CommitAndPush(FlowPath, Script("v2"));
+        repo.TagAndPush("big");
+        var provider = GitHubProvider.Fast();
+
+        var byDefault = await provider.FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
+        var byTag = await provider.FetchAsync(Storage(repo, "big"), null, Secrets(), CancellationToken.None);
+        var unchanged = await provider.PublishAsync(Storage(repo), PublishContext(Script("v2"), Secrets()), CancellationToken.None);
+
+        Assert.Equal((Script("v2"), big), (byDefault.ScriptText, byDefault.StorageVersion));
+        Assert.Equal(big, byTag.StorageVersion);
+        Assert.Equal(big, unchanged.StorageVersion);
+    }
+
+    [Fact]
+    public async Task A_server_that_ignores_the_SHA_media_type_and_answers_the_commit_s_JSON_still_resolves_the_ref()
+    {
+        var repo = NewRepo();
+        var commit = repo.CommitAndPush(FlowPath, Script("x"));
+        await StandIn.InjectAsync(repo.ApiPrefix + "/commits/", status: 200, count: 1, body: $"{{\"sha\":\"{commit}\",\"commit\":{{\"message\":\"m\"}}}}");
+
+        var fetched = await GitHubProvider.Fast().FetchAsync(Storage(repo, "trunk"), null, Secrets(), CancellationToken.None);
+
+        Assert.Equal(commit, fetched.StorageVersion);
+    }
+
     private static void AssertNoSecret(Exception e, string secret)
     {
         for (var current = e; current is not null; current = current.InnerException)

@@ -25,14 +25,33 @@ internal static class GitHubRepos
 /// <summary>The provider as the tests use it.</summary>
 internal static class GitHubProvider
 {
-    /// <summary>Fast retries for tests; waits for a rate limit that resets within 5 s.</summary>
-    public static GitHubStorageProvider Fast(TimeSpan? maxRateLimitWait = null) => new(new GitHubStorageOptions
+    /// <summary>
+    /// Fast retries for tests; waits for a rate limit that resets within 5 s. A secondary rate limit that gives no
+    /// time waits <paramref name="secondaryRateLimitWait"/> (GitHub's minute by default).
+    /// </summary>
+    public static GitHubStorageProvider Fast(TimeSpan? maxRateLimitWait = null, TimeSpan? secondaryRateLimitWait = null) => new(new GitHubStorageOptions
     {
         MaxRetries = 3,
         RetryDelay = TimeSpan.FromMilliseconds(50),
         MaxRateLimitWait = maxRateLimitWait ?? TimeSpan.FromSeconds(5),
         RequestTimeout = TimeSpan.FromSeconds(20),
+        SecondaryRateLimitWait = secondaryRateLimitWait ?? TimeSpan.FromMinutes(1),
     });
+}
+
+/// <summary>GitHub-only controls of the stand-in.</summary>
+internal static class GitHubStandIn
+{
+    /// <summary>
+    /// Makes the next <paramref name="count"/> requests under <paramref name="pathPrefix"/> hit a secondary rate limit,
+    /// answered as GitHub does (<paramref name="status"/> 403 or 429, GitHub's message, retry-after only when given).
+    /// </summary>
+    public static async Task SecondaryRateLimitAsync(string pathPrefix, int status = 403, int count = 1, int? retryAfter = null)
+    {
+        using var response = await StandIn.Http.PostAsync($"{StandIn.Url}/_standin/github/secondary-rate-limit",
+            System.Net.Http.Json.JsonContent.Create(new { pathPrefix, status, count, retryAfter }));
+        response.EnsureSuccessStatusCode();
+    }
 }
 
 /// <summary>Secrets from a dictionary, through the engine's resolver (so messages are the real ones).</summary>

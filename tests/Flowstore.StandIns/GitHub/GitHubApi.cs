@@ -12,16 +12,23 @@ namespace Flowstore.StandIns;
 /// It follows GitHub's documentation (https://docs.github.com/rest) for exactly these endpoints:
 /// <list type="bullet">
 /// <item><c>GET /repos/{owner}/{repo}</c>: the repository, with <c>default_branch</c> (the bare repository's HEAD).</item>
-/// <item><c>GET /repos/{owner}/{repo}/commits/{ref}</c>: the commit (JSON; its <c>sha</c> resolves a branch, tag or
-///   SHA), or with <c>Accept: application/vnd.github.sha</c> the SHA as text; an unknown ref is 422 "No commit found for SHA".</item>
+/// <item><c>GET /repos/{owner}/{repo}/commits/{ref}</c>: with <c>Accept: application/vnd.github.sha</c> the SHA as
+///   text; else the commit as JSON with its diff (<c>files</c>, <c>stats</c>), 500 "this diff is taking too long to
+///   generate" when it changes more than 3000 files; an unknown ref is 422 "No commit found for SHA"; an empty
+///   repository 409 "Git Repository is empty.".</item>
 /// <item><c>GET /repos/{owner}/{repo}/git/ref/{heads|tags/name}</c>: a reference object.</item>
-/// <item><c>GET /repos/{owner}/{repo}/contents/{path}?ref=</c>: with <c>Accept: application/vnd.github.v3.raw</c>
-///   the file's bytes (content type <c>application/vnd.github.v3.raw</c>: Octokit reads other types as text), else
-///   the content object (base64 <c>content</c>, blob <c>sha</c>); a missing file or ref is 404.</item>
+/// <item><c>GET /repos/{owner}/{repo}/contents/{path}?ref=</c>: with <c>Accept: application/vnd.github.raw</c>
+///   (or <c>.v3.raw</c>) the file's bytes (content type <c>application/vnd.github.v3.raw</c>: Octokit reads other
+///   types as text); with <c>application/vnd.github.object</c> the content object (over 1 MB: <c>content</c> "" and
+///   <c>encoding</c> "none"); else the content object (base64 <c>content</c>, blob <c>sha</c>), 403 "too_large" over
+///   1 MB; a missing file or ref is 404, an empty repository 404 "This repository is empty.".</item>
 /// <item><c>PUT /repos/{owner}/{repo}/contents/{path}</c>: create or update a file with <c>{message, content
 ///   (base64), branch?, sha?}</c>; 201 created / 200 updated with the new commit; updating without <c>sha</c> is
-///   422, a stale <c>sha</c> 409; an unknown branch 404.</item>
+///   422, a stale <c>sha</c> 409; an unknown branch 404, except in an empty repository (the first file creates the
+///   branch).</item>
 /// </list>
+/// Secondary rate limits: <c>POST /_standin/github/secondary-rate-limit</c> <c>{pathPrefix, status, count,
+/// retryAfter?}</c> makes the next requests answer 403/429 with GitHub's message and no retry-after unless given.
 /// Auth: <c>Authorization: token &lt;t&gt;</c> or <c>Bearer &lt;t&gt;</c>. A wrong token is 401 "Bad credentials" on
 /// every endpoint; without a token a private repository is 404 (GitHub does not reveal it) and writes are 401
 /// "Requires authentication". Repositories are private unless their bare repository folder holds a file named
@@ -35,14 +42,35 @@ public static class GitHubApi
 
     private const string Prefix = "/api/v3/repos/{owner}/{repo}";
 
+    /// <summary>The largest file the contents API serves in its JSON form (1 MB).</summary>
+    public const int MaxJsonFileBytes = 1024 * 1024;
+
+    /// <summary>The most files the JSON form of "Get a commit" lists; a commit changing more has a diff too large to generate here.</summary>
+    public const int MaxDiffFiles = 3000;
+
     public static void MapGitHub(this WebApplication app, RepoStore store, StandInAuth auth)
     {
+        // Test control: the next Count requests under PathPrefix hit a secondary rate limit, answered as GitHub does.
+        app.MapPost("/_standin/github/secondary-rate-limit", async (HttpContext c) =>
+        {
+            var limit = await JsonSerializer.DeserializeAsync<SecondaryLimit>(c.Request.Body, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+            SecondaryLimits.Enqueue(limit ?? new SecondaryLimit());
+            return Results.NoContent();
+        });
+
         app.MapGet(Prefix, (HttpContext c, string owner, string repo) =>
             WithRepo(c, store, auth, owner, repo, write: false, dir => Results.Json(RepositoryJson(c, store, dir, owner, repo))));
 
         app.MapGet(Prefix + "/commits/{**reference}", (HttpContext c, string owner, string repo, string reference) =>
             WithRepo(c, store, auth, owner, repo, write: false, dir =>
             {
+                if (IsEmpty(store, dir))
+                {
+                    // "Get a commit" lists 409 Conflict (https://docs.github.com/en/rest/commits/commits#get-a-commit); an
+                    // empty repository answers it with this message
+                    // (https://github.com/github/rest-api-description/issues/385).
+                    return Error(409, "Git Repository is empty.");
+                }
                 var sha = store.ResolveCommit(dir, reference);
                 if (sha is null)
                 {
@@ -50,7 +78,19 @@ public static class GitHubApi
                 }
                 if (Accepts(c, "application/vnd.github.v3.sha") || Accepts(c, "application/vnd.github.sha"))
                 {
+                    // The SHA media type: the commit's SHA as text, no diff computed
+                    // (https://docs.github.com/en/rest/commits/commits#get-a-commit, "custom media types").
                     return Results.Text(sha, "application/vnd.github.v3.sha; charset=utf-8", Encoding.UTF8);
+                }
+                // The JSON form carries the commit's diff ("files", "stats"), listing at most 3000 files
+                // (https://docs.github.com/en/rest/commits/commits#get-a-commit). Generating a large diff can fail with
+                // 500 "Server Error: Sorry, this diff is taking too long to generate." (seen from the real API, e.g.
+                // https://github.com/github-changelog-generator/github-changelog-generator/issues/920); the stand-in
+                // gives that answer for a commit changing more files than GitHub lists.
+                var changed = store.ChangedFiles(dir, sha);
+                if (changed.Count > MaxDiffFiles)
+                {
+                    return Error(500, "Server Error: Sorry, this diff is taking too long to generate.");
                 }
                 var gitCommit = CommitJson(c, owner, repo, sha, null, null);
                 var parent = store.ResolveCommit(dir, sha + "^");
@@ -64,6 +104,8 @@ public static class GitHubApi
                     parents = parent is null
                         ? Array.Empty<object>()
                         : new object[] { new { sha = parent, url = $"{ApiBase(c)}/repos/{owner}/{repo}/commits/{parent}" } },
+                    stats = new { additions = changed.Sum(f => f.Additions), deletions = changed.Sum(f => f.Deletions), total = changed.Sum(f => f.Additions + f.Deletions) },
+                    files = changed.Take(300).Select(f => new { filename = f.Path, additions = f.Additions, deletions = f.Deletions, changes = f.Additions + f.Deletions }),
                 });
             }));
 
@@ -89,22 +131,14 @@ public static class GitHubApi
             WithRepo(c, store, auth, owner, repo, write: false, dir =>
             {
                 var reference = c.Request.Query["ref"].ToString();
-                string? commit;
-                if (reference.Length == 0)
+                if (IsEmpty(store, dir))
                 {
-                    commit = store.ResolveCommit(dir, "HEAD");
-                    if (commit is null)
-                    {
-                        return Error(404, "This repository is empty.");
-                    }
+                    return Error(404, "This repository is empty.");
                 }
-                else
+                var commit = store.ResolveCommit(dir, reference.Length == 0 ? "HEAD" : reference);
+                if (commit is null)
                 {
-                    commit = store.ResolveCommit(dir, reference);
-                    if (commit is null)
-                    {
-                        return Error(404, $"No commit found for the ref {reference}");
-                    }
+                    return Error(404, $"No commit found for the ref {reference}");
                 }
                 var blob = store.BlobSha(dir, commit, path);
                 if (blob is null)
@@ -112,15 +146,44 @@ public static class GitHubApi
                     return Error(404, "Not Found");
                 }
                 var bytes = store.ReadFile(dir, commit, path)!;
-                if (Accepts(c, "application/vnd.github.v3.raw") || Accepts(c, "application/vnd.github.raw"))
+                // File size limits (https://docs.github.com/en/rest/repos/contents#get-repository-content): up to 1 MB
+                // every media type; 1-100 MB only "raw" and "object" (the object's "content" is then "" and its
+                // "encoding" "none"). The JSON form of a larger file is 403 "too_large" (GitHub's
+                // answer, e.g. https://github.com/octokit/octokit.net/issues/3029).
+                if (Accepts(c, "application/vnd.github.v3.raw") || Accepts(c, "application/vnd.github.raw") || Accepts(c, "application/vnd.github.raw+json"))
                 {
                     return Results.Bytes(bytes, "application/vnd.github.v3.raw");
                 }
-                return Results.Json(ContentJson(c, owner, repo, path, blob, bytes, reference.Length == 0 ? store.DefaultBranch(dir) : reference, includeContent: true));
+                var large = bytes.Length > MaxJsonFileBytes;
+                var branch = reference.Length == 0 ? store.DefaultBranch(dir) : reference;
+                if (Accepts(c, "application/vnd.github.object") || Accepts(c, "application/vnd.github.object+json"))
+                {
+                    var node = ContentJson(c, owner, repo, path, blob, bytes, branch, includeContent: !large);
+                    if (large)
+                    {
+                        node["content"] = "";
+                        node["encoding"] = "none";
+                    }
+                    return Results.Json(node);
+                }
+                if (large)
+                {
+                    return Error(403,
+                        "This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via the API, but you can use the Git Data API to request blobs up to 100 MB in size.",
+                        new { resource = "Blob", field = "data", code = "too_large" });
+                }
+                return Results.Json(ContentJson(c, owner, repo, path, blob, bytes, branch, includeContent: true));
             }));
 
         app.MapPut(Prefix + "/contents/{**path}", async (HttpContext c, string owner, string repo, string path) =>
         {
+            // GitHub accepts files up to 100 MB here (https://docs.github.com/en/rest/repos/contents#create-or-update-file-contents;
+            // the blog post https://github.blog/changelog/2022-05-03-increased-file-size-limit-when-retrieving-file-contents-via-rest-api):
+            // their base64 in JSON is more than Kestrel's default request size.
+            if (c.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            {
+                limit.MaxRequestBodySize = 160L * 1024 * 1024;
+            }
             JsonObject? body;
             try
             {
@@ -150,7 +213,8 @@ public static class GitHubApi
                 var defaultBranch = store.DefaultBranch(dir);
                 var branch = body?["branch"]?.GetValue<string>() is { Length: > 0 } b ? b : defaultBranch;
                 var head = store.ResolveCommit(dir, "refs/heads/" + branch);
-                var empty = store.ResolveCommit(dir, "HEAD") is null && store.Branches(dir).Count == 0;
+                // An empty repository takes the first file on any branch name (it becomes the repository's first branch).
+                var empty = IsEmpty(store, dir);
                 if (head is null && !empty)
                 {
                     return Error(404, $"Branch {branch} not found");
@@ -193,6 +257,10 @@ public static class GitHubApi
         Func<string, Task<IResult>> handler)
     {
         AddRateLimitHeaders(c);
+        if (TakeSecondaryLimit(c.Request.Path.Value ?? "/") is { } limit)
+        {
+            return SecondaryLimitAnswer(c, limit);
+        }
         var presented = StandInAuth.FromAuthorization(c.Request, "token", "Bearer");
         var hasAuthorization = c.Request.Headers.ContainsKey("Authorization");
         if (hasAuthorization && !auth.Accepts(presented))
@@ -213,6 +281,51 @@ public static class GitHubApi
         return await handler(dir!);
     }
 
+    /// <summary>A secondary rate limit for the next <see cref="Count"/> requests under <see cref="PathPrefix"/>.</summary>
+    public sealed class SecondaryLimit
+    {
+        public string PathPrefix { get; set; } = "/";
+        public int Status { get; set; } = 403;
+        public int Count { get; set; } = 1;
+
+        /// <summary>Seconds for the retry-after header; none when null (GitHub does not always send it).</summary>
+        public int? RetryAfter { get; set; }
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<SecondaryLimit> SecondaryLimits = new();
+
+    private static SecondaryLimit? TakeSecondaryLimit(string path)
+    {
+        lock (SecondaryLimits)
+        {
+            var limit = SecondaryLimits.FirstOrDefault(l => l.Count > 0 && path.StartsWith(l.PathPrefix, StringComparison.Ordinal));
+            if (limit is not null)
+            {
+                limit.Count--;
+            }
+            return limit;
+        }
+    }
+
+    /// <summary>
+    /// A secondary rate limit as GitHub answers it
+    /// (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-rate-limit): 403 or
+    /// 429 with a message saying that a secondary rate limit was exceeded; retry-after may be present; the primary
+    /// limit's headers stay as they are (x-ratelimit-remaining is not 0).
+    /// </summary>
+    private static IResult SecondaryLimitAnswer(HttpContext c, SecondaryLimit limit)
+    {
+        if (limit.RetryAfter is { } seconds)
+        {
+            c.Response.Headers["Retry-After"] = seconds.ToString(CultureInfo.InvariantCulture);
+        }
+        return Results.Json(new
+        {
+            message = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID 0000:0000:0000000:0000000:00000000.",
+            documentation_url = "https://docs.github.com/free-pro-team@latest/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+        }, statusCode: limit.Status);
+    }
+
     private static void AddRateLimitHeaders(HttpContext c)
     {
         // GitHub sends these on every response; the fault injector replaces them to simulate an exhausted limit.
@@ -228,6 +341,12 @@ public static class GitHubApi
 
     private static IResult Error(int status, string message)
         => Results.Json(new { message, documentation_url = "https://docs.github.com/rest" }, statusCode: status);
+
+    private static IResult Error(int status, string message, object error)
+        => Results.Json(new { message, errors = new[] { error }, documentation_url = "https://docs.github.com/rest" }, statusCode: status);
+
+    /// <summary>A repository without commits (GitHub's "empty repository").</summary>
+    private static bool IsEmpty(RepoStore store, string dir) => store.ResolveCommit(dir, "HEAD") is null && store.Branches(dir).Count == 0;
 
     private static string ApiBase(HttpContext c) => $"{c.Request.Scheme}://{c.Request.Host}/api/v3";
 
@@ -259,7 +378,7 @@ public static class GitHubApi
         };
     }
 
-    private static object ContentJson(HttpContext c, string owner, string repo, string path, string blob, byte[] bytes, string reference, bool includeContent)
+    private static JsonObject ContentJson(HttpContext c, string owner, string repo, string path, string blob, byte[] bytes, string reference, bool includeContent)
     {
         var escaped = string.Join('/', path.Split('/').Select(Uri.EscapeDataString));
         var self = $"{ApiBase(c)}/repos/{owner}/{repo}/contents/{escaped}?ref={Uri.EscapeDataString(reference)}";
