@@ -187,15 +187,15 @@ public sealed partial class PostgresFlowBackend
             });
             insert.Parameters.Add(new NpgsqlParameter("tasks", NpgsqlDbType.Array | NpgsqlDbType.Text)
             {
-                Value = entries.Select(e => e.Task).ToArray(),
+                Value = entries.Select(e => Storable(e.Task)).ToArray(),
             });
             insert.Parameters.Add(new NpgsqlParameter("levels", NpgsqlDbType.Array | NpgsqlDbType.Text)
             {
-                Value = entries.Select(e => e.Level ?? "Info").ToArray(),
+                Value = entries.Select(e => Storable(e.Level ?? "Info")).ToArray(),
             });
             insert.Parameters.Add(new NpgsqlParameter("messages", NpgsqlDbType.Array | NpgsqlDbType.Text)
             {
-                Value = entries.Select(e => e.Message ?? "").ToArray(),
+                Value = entries.Select(e => Storable(e.Message ?? "")).ToArray(),
             });
             await insert.ExecuteNonQueryAsync(cancellationToken);
             await session.CommitAsync(transaction, cancellationToken);
@@ -550,13 +550,13 @@ public sealed partial class PostgresFlowBackend
         upsert.Parameters.AddRange(new[] { slug, name, state, attempts, started, ended, error });
         foreach (var task in tasks)
         {
-            slug.Value = task.Slug;
-            name.Value = task.Name;
+            slug.Value = Storable(task.Slug);
+            name.Value = Storable(task.Name);
             state.Value = task.State.ToString();
             attempts.Value = task.Attempts;
             started.Value = task.Started is { } s ? Utc(Truncate(s)) : DBNull.Value;
             ended.Value = task.Ended is { } e ? Utc(Truncate(e)) : DBNull.Value;
-            error.Value = (object?)task.Error ?? DBNull.Value;
+            error.Value = (object?)Storable(task.Error) ?? DBNull.Value;
             await upsert.ExecuteNonQueryAsync(cancellationToken);
         }
     }

@@ -445,6 +445,17 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
 
     public override string ToString() => Description;
 
+    /// <summary>
+    /// One round trip to the database (migrating first, once): what a health check calls.
+    /// <see cref="ErrorIds.BackendUnavailable"/> when it cannot be reached.
+    /// </summary>
+    public Task PingAsync(CancellationToken cancellationToken) => ExecuteAsync(async session =>
+    {
+        await using var command = Command(session.Connection, null, "SELECT 1;");
+        await command.ExecuteScalarAsync(cancellationToken);
+        return true;
+    }, cancellationToken);
+
     // ---------------------------------------------------------------- connections and errors
 
     /// <summary>One operation's connection, and whether its commit was sent (after that, a failure is not retried).</summary>
@@ -545,7 +556,14 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
         => new(sql, connection, transaction);
 
     private static void AddText(NpgsqlCommand command, string name, string? value)
-        => command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value });
+        => command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Text) { Value = (object?)Storable(value) ?? DBNull.Value });
+
+    /// <summary>
+    /// PostgreSQL text cannot hold U+0000 (SQLite's can): a NUL in a log line, error or description is kept as U+FFFD
+    /// rather than failing the write. Names never contain one (they are validated).
+    /// </summary>
+    internal static string? Storable(string? value)
+        => value is null || !value.Contains('\0', StringComparison.Ordinal) ? value : value.Replace('\0', '\uFFFD');
 
     private static void AddUuid(NpgsqlCommand command, string name, Guid? value)
         => command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Uuid) { Value = value is { } v ? v : DBNull.Value });

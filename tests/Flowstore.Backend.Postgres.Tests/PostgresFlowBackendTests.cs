@@ -197,7 +197,41 @@ public sealed class PostgresFlowBackendTests(PostgresDatabaseFixture database) :
         Assert.Equal(PostgresErrorCodes.UniqueViolation, duplicate.SqlState); // (project, name ignoring case, version)
     }
 
+    [Fact]
+    public async Task NulCharacters_InLogLinesAndErrors_AreStoredAsReplacementCharactersInsteadOfFailingTheWrite()
+    {
+        var backend = Open();
+        var flow = await NewFlowAsync(backend, "nul");
+        var run = await backend.CreateRunAsync(new NewRun { Flow = flow }, Ct);
+        Assert.NotNull(await backend.ClaimRunAsync("agent-nul", run.Id, Ct));
+
+        await backend.AppendLogAsync(run.Id, [new RunLogEntry(DateTimeOffset.UtcNow, "t\0ask", "Info", "before\0after")], Ct);
+        Assert.True(await backend.CompleteRunAsync(run.Id, "agent-nul", new RunCompletion
+        {
+            State = RunState.Failed,
+            Error = "bad\0byte",
+            Tasks = [new TaskRunRecord("t", "t", TaskRunState.Failed, 1, null, null, "task\0error")],
+        }, Ct));
+
+        var line = Assert.Single(await backend.GetRunLogAsync(run.Id, Ct));
+        Assert.Equal(("t\uFFFDask", "before\uFFFDafter"), (line.Task, line.Message));
+        var ended = Assert.Single(await backend.GetRunsAsync(new RunQuery { Id = run.Id }, Ct));
+        Assert.Equal("bad\uFFFDbyte", ended.Error);
+        Assert.Equal("task\uFFFDerror", Assert.Single(ended.Tasks).Error);
+    }
+
     // ---------------------------------------------------------------- description and errors
+
+    [Fact]
+    public async Task Ping_ReachableDatabase_SucceedsAndUnreachableOne_IsBackendUnavailable()
+    {
+        await Open().PingAsync(Ct);
+
+        using var down = new PostgresFlowBackend($"Host=127.0.0.1;Port={FreePort()};Database=d;Username=u;Password=canary-Pa55word;Timeout=5");
+        var error = await Assert.ThrowsAsync<FlowstoreException>(() => down.PingAsync(Ct));
+        Assert.Equal(ErrorIds.BackendUnavailable, error.ErrorId);
+        Assert.DoesNotContain("canary-Pa55word", error.ToString(), StringComparison.Ordinal);
+    }
 
     [Fact]
     public void Description_NamesHostPortAndDatabase_NeverThePassword()
