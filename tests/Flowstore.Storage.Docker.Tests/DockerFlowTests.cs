@@ -13,40 +13,25 @@ namespace Flowstore.Storage.Docker.Tests;
 public sealed partial class DockerFlowTests : IAsyncLifetime
 {
     private const string Project = "P";
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "flowstore-docker-tests", Guid.NewGuid().ToString("N"));
+    private readonly FlowHome _home = new("flowstore-docker-tests");
     private readonly List<string> _warnings = new();
     private readonly List<string> _log = new();
     private FlowClient _client = null!;
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(_dir);
-        _client = new FlowClient(new FlowClientOptions { Home = Path.Combine(_dir, "home") });
+        _client = _home.Client;
         await _client.EnsureProjectAsync(Project, create: true);
         await _client.SetSecretAsync(DockerTestServer.CredentialsSecret, $"{DockerTestServer.User}:{DockerTestServer.Password}");
     }
 
     public Task DisposeAsync()
     {
-        _client.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _home.Dispose();
         return Task.CompletedTask;
     }
 
-    private string Write(string name, string text)
-    {
-        var path = Path.Combine(_dir, name);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, text);
-        return path;
-    }
+    private string Write(string name, string text) => _home.Write(name, text);
 
     private static DockerStorage Storage(string? imageName = null, string? tag = null, string? path = "/flows/etl.cs",
         IDictionary<string, string>? files = null, bool storedAsScript = true, string? registry = "open", string? host = null,

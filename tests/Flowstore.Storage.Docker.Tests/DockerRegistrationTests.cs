@@ -1,5 +1,6 @@
 using Docker.DotNet.Models;
 using Flowstore.Engine;
+using Flowstore.Storage.Contract;
 
 namespace Flowstore.Storage.Docker.Tests;
 
@@ -13,14 +14,13 @@ public sealed class DockerRegistrationTests : IAsyncLifetime
 {
     private const string Project = "P";
     private const string WrongCredentials = "DOCKER_TEST_WRONG";
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "flowstore-docker-tests", Guid.NewGuid().ToString("N"));
+    private readonly FlowHome _home = new("flowstore-docker-tests");
     private readonly List<string> _log = new();
     private FlowClient _client = null!;
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(_dir);
-        _client = new FlowClient(new FlowClientOptions { Home = Path.Combine(_dir, "home") });
+        _client = _home.Client;
         // Short backoff: a registry that is down is retried, then reported.
         _client.AddProvider(new DockerStorageProvider { Retry = new StorageRetry(new StorageRetryOptions { BaseDelay = TimeSpan.FromMilliseconds(20), UseJitter = false }) });
         await _client.EnsureProjectAsync(Project, create: true);
@@ -29,24 +29,11 @@ public sealed class DockerRegistrationTests : IAsyncLifetime
 
     public Task DisposeAsync()
     {
-        _client.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _home.Dispose();
         return Task.CompletedTask;
     }
 
-    private string Write(string name, string text)
-    {
-        var path = Path.Combine(_dir, name);
-        File.WriteAllText(path, text);
-        return path;
-    }
+    private string Write(string name, string text) => _home.Write(name, text);
 
     private async Task<IReadOnlyList<FlowRegistration>> RegisterAllAsync(string path, StorageSettings? storage = null)
     {

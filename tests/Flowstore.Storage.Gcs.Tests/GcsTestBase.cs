@@ -1,4 +1,5 @@
 using Flowstore.Engine;
+using Flowstore.Storage.Contract;
 
 namespace Flowstore.Storage.Gcs.Tests;
 
@@ -10,9 +11,7 @@ public abstract class GcsTestBase : IAsyncLifetime
     /// <summary>Three attempts, 50 ms first backoff: the fault tests see retries without waiting seconds.</summary>
     internal static readonly GcsRetryOptions FastRetry = new(3, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(20));
 
-    private readonly string _temp = Path.Combine(Path.GetTempPath(), "flowstore-gcs-tests", Guid.NewGuid().ToString("N"));
-
-    protected string Home => Path.Combine(_temp, "home");
+    private readonly FlowHome _home = new("flowstore-gcs-tests");
 
     protected FlowClient Client { get; private set; } = null!;
 
@@ -34,8 +33,7 @@ public abstract class GcsTestBase : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(_temp);
-        Client = new FlowClient(new FlowClientOptions { Home = Home });
+        Client = _home.Client;
         Provider = new GcsStorageProvider(FastRetry, Time);
         Client.AddProvider(Provider);
         await Client.EnsureProjectAsync(Project, create: true);
@@ -43,15 +41,7 @@ public abstract class GcsTestBase : IAsyncLifetime
 
     public Task DisposeAsync()
     {
-        Client.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_temp, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _home.Dispose();
         return Task.CompletedTask;
     }
 
@@ -66,13 +56,7 @@ public abstract class GcsTestBase : IAsyncLifetime
         {{storage}}
         """;
 
-    protected string WriteScript(string name, string text)
-    {
-        var path = Path.Combine(_temp, name);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, text);
-        return path;
-    }
+    protected string WriteScript(string name, string text) => _home.Write(name, text);
 
     protected GcsStorage Storage(string? key = null, bool script = true, string? localScriptPath = null, string? url = null, string? secret = null) =>
         new(Bucket, key, storedAsScript: script, localScriptPath: localScriptPath, endpointUrl: url ?? Url, credentialsSecret: secret);

@@ -12,15 +12,14 @@ namespace Flowstore.Storage.S3.Tests;
 public sealed class S3FlowTests : IAsyncLifetime
 {
     private const string Project = "P";
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "flowstore-s3-tests", Guid.NewGuid().ToString("N"));
+    private readonly FlowHome _home = new("flowstore-s3-tests");
     private readonly List<string> _warnings = new();
     private FlowClient _client = null!;
     private string _bucket = "";
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(_dir);
-        _client = new FlowClient(new FlowClientOptions { Home = Path.Combine(_dir, "home") });
+        _client = _home.Client;
         await _client.EnsureProjectAsync(Project, create: true);
         await _client.SetSecretAsync(S3TestServer.CredentialsSecret, S3TestServer.CredentialsJson);
         _bucket = await S3TestServer.NewBucketAsync();
@@ -28,24 +27,11 @@ public sealed class S3FlowTests : IAsyncLifetime
 
     public Task DisposeAsync()
     {
-        _client.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _home.Dispose();
         return Task.CompletedTask;
     }
 
-    private string Write(string name, string text)
-    {
-        var path = Path.Combine(_dir, name);
-        File.WriteAllText(path, text);
-        return path;
-    }
+    private string Write(string name, string text) => _home.Write(name, text);
 
     private async Task<FlowRegistration> RegisterAsync(string path, StorageSettings? storage, IProgress<StorageProgress>? progress = null)
     {

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Flowstore.Engine;
+using Flowstore.Storage.Contract;
 
 namespace Flowstore.Storage.S3.Tests;
 
@@ -11,15 +12,14 @@ namespace Flowstore.Storage.S3.Tests;
 public sealed class S3SharedStorageTests : IAsyncLifetime
 {
     private const string Project = "P";
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "flowstore-s3-tests", Guid.NewGuid().ToString("N"));
+    private readonly FlowHome _home = new("flowstore-s3-tests");
     private readonly List<string> _log = new();
     private FlowClient _client = null!;
     private string _bucket = "";
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(_dir);
-        _client = new FlowClient(new FlowClientOptions { Home = Path.Combine(_dir, "home") });
+        _client = _home.Client;
         await _client.EnsureProjectAsync(Project, create: true);
         await _client.SetSecretAsync(S3TestServer.CredentialsSecret, S3TestServer.CredentialsJson);
         _bucket = await S3TestServer.NewBucketAsync();
@@ -27,15 +27,7 @@ public sealed class S3SharedStorageTests : IAsyncLifetime
 
     public Task DisposeAsync()
     {
-        _client.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        _home.Dispose();
         return Task.CompletedTask;
     }
 
@@ -58,7 +50,7 @@ public sealed class S3SharedStorageTests : IAsyncLifetime
     [Fact]
     public async Task Two_flows_registered_with_one_script_storage_without_a_key_upload_one_object_and_an_edit_of_it_changes_both()
     {
-        var path = Path.Combine(_dir, "pair.cs");
+        var path = Path.Combine(_home.Folder, "pair.cs");
         File.WriteAllText(path, Pair("v1"));
         var options = new RegisterOptions { Project = Project, Storage = S3TestServer.Storage(_bucket) };
         var plans = await _client.PlanAsync(path, options, _log.Add);
