@@ -19,6 +19,10 @@ public sealed class BitbucketStorageTests() : GitHostStorageTests(new BitbucketS
 
     protected override string StorageType => "Bitbucket";
 
+    protected override string DefaultTokenSecret => "BITBUCKET_ACCESS_TOKEN";
+
+    protected override string? TokenSecretOf(StorageSettings storage) => ((BitbucketStorage)storage).AccessTokenSecret;
+
     protected override string TokenHeader => "Authorization";
 
     protected override string NewRepositoryName() => $"{Key}/{Kit.Unique("flows")}";

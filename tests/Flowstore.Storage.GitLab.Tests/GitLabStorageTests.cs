@@ -16,6 +16,10 @@ public sealed class GitLabStorageTests() : GitHostStorageTests(new GitLabStorage
 {
     protected override string StorageType => "GitLab";
 
+    protected override string DefaultTokenSecret => "GITLAB_ACCESS_TOKEN";
+
+    protected override string? TokenSecretOf(StorageSettings storage) => ((GitLabStorage)storage).AccessTokenSecret;
+
     protected override string TokenHeader => "PRIVATE-TOKEN";
 
     protected override string NewRepositoryName() => $"group/sub/{Kit.Unique("project")}";

@@ -43,6 +43,12 @@ public abstract class GitHostStorageTests : IDisposable
     /// <summary>The storage type's name, as hints name it (GitLab, Bitbucket).</summary>
     protected abstract string StorageType { get; }
 
+    /// <summary>The secret a storage that names none uses when it resolves (GITLAB_ACCESS_TOKEN, BITBUCKET_ACCESS_TOKEN).</summary>
+    protected abstract string DefaultTokenSecret { get; }
+
+    /// <summary>The token secret the settings name, or null.</summary>
+    protected abstract string? TokenSecretOf(StorageSettings storage);
+
     /// <summary>The header the token goes in.</summary>
     protected abstract string TokenHeader { get; }
 
@@ -321,6 +327,33 @@ public abstract class GitHostStorageTests : IDisposable
         Assert.Equal(FlowHint.StorageSetting(StorageType, "AccessTokenSecret"), e.Hint);
         Assert.Equal(Kit.Script("public"), fetched.ScriptText);
         Assert.Contains(await StandIn.RequestsAsync(), r => r.StartsWith("GET " + ApiPrefix(open), StringComparison.Ordinal) && r.EndsWith("[]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Without_a_named_secret_the_default_token_secret_reads_a_private_repository_and_anonymous_access_is_used_when_it_does_not_resolve()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Kit.Script("private"));
+        var storage = Storage(repo, secret: null);
+        var secrets = new TestSecrets(new Dictionary<string, string> { [DefaultTokenSecret] = StandIn.Token });
+
+        var log = new List<string>();
+        var context = Kit.RegistrationContext(secrets, Kit.Script("private"), log);
+        var prepared = await Provider.PrepareRegistrationAsync(Provider.Resolve(storage, context), context, default);
+        var fetched = await Provider.FetchAsync(prepared.Settings, null, secrets, default);
+
+        Assert.Equal(Kit.Script("private"), prepared.Stored!.Text);
+        Assert.Equal(Kit.Script("private"), fetched.ScriptText);
+        Assert.Contains(log, l => l.Contains($"secret '{DefaultTokenSecret}' (the default name)", StringComparison.Ordinal));
+        Assert.DoesNotContain(log, l => l.Contains(StandIn.Token, StringComparison.Ordinal));
+        // Nothing about the default is saved with the flow: it is looked up at each use.
+        Assert.Null(TokenSecretOf(prepared.Settings));
+
+        var anonymousLog = new List<string>();
+        var anonymous = Kit.RegistrationContext(NoSecrets, Kit.Script("private"), anonymousLog);
+        var e = await Assert.ThrowsAsync<FlowstoreException>(() => Provider.PrepareRegistrationAsync(Provider.Resolve(storage, anonymous), anonymous, default));
+        AssertPrivateWithoutToken(e);
+        Assert.Contains(anonymousLog, l => l.Contains($"secret '{DefaultTokenSecret}' was not found; using anonymous access", StringComparison.Ordinal));
     }
 
     [Fact]
