@@ -4,15 +4,6 @@ BeforeAll {
     $ErrorActionPreference = 'Stop'   # an unexpected error fails the test
     $null = Enter-TestHome
     $example = (Resolve-Path "$PSScriptRoot/../../examples/flows/my_flow.cs").Path
-
-    function Split-RunOutput {
-        <# Splits `cmd 6>&1` output into the run object(s) and the information-stream text. #>
-        param([object[]]$Output)
-        [pscustomobject]@{
-            Run  = @($Output | Where-Object { $_ -isnot [System.Management.Automation.InformationRecord] })
-            Text = @($Output | Where-Object { $_ -is [System.Management.Automation.InformationRecord] } | ForEach-Object { "$_" })
-        }
-    }
 }
 
 AfterAll {

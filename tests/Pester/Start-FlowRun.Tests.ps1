@@ -4,15 +4,6 @@ BeforeAll {
     $ErrorActionPreference = 'Stop'   # an unexpected error fails the test
     $null = Enter-TestHome
     $null = New-FlowProject -Name P
-
-    function Split-RunOutput {
-        <# Splits `cmd 6>&1` output into the run object(s) and the information-stream text. #>
-        param([object[]]$Output)
-        [pscustomobject]@{
-            Run  = @($Output | Where-Object { $_ -isnot [System.Management.Automation.InformationRecord] })
-            Text = @($Output | Where-Object { $_ -is [System.Management.Automation.InformationRecord] } | ForEach-Object { "$_" })
-        }
-    }
 }
 
 AfterAll {

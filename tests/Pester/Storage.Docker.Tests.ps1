@@ -36,16 +36,6 @@ BeforeAll {
         "$($response.Headers['Docker-Content-Digest'])"
     }
 
-    function Invoke-Run {
-        <# Start-FlowRun -Wait: the run and the information-stream text. #>
-        param([string]$Name)
-        $output = Start-FlowRun -Name $Name -Project P -Wait 6>&1
-        [pscustomobject]@{
-            Run  = @($output | Where-Object { $_ -isnot [System.Management.Automation.InformationRecord] })
-            Text = @($output | Where-Object { $_ -is [System.Management.Automation.InformationRecord] } | ForEach-Object { "$_" })
-        }
-    }
-
     function Get-StoredDocker {
         param([string]$Name)
         # The saved settings with their bookkeeping (image digest, generated tag), as JSON on request.

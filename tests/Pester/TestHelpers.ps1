@@ -71,6 +71,21 @@ function Get-LinearFlowBody {
     ($lines -join "`n") + "`n"
 }
 
+function Split-RunOutput {
+    <# Splits `cmd 6>&1` output into the run object(s) and the information-stream text. #>
+    param([object[]]$Output)
+    [pscustomobject]@{
+        Run  = @($Output | Where-Object { $_ -isnot [System.Management.Automation.InformationRecord] })
+        Text = @($Output | Where-Object { $_ -is [System.Management.Automation.InformationRecord] } | ForEach-Object { "$_" })
+    }
+}
+
+function Invoke-Run {
+    <# Start-FlowRun -Wait of flow -Name in -Project (P by default): the run and the information-stream text (Split-RunOutput). #>
+    param([Parameter(Mandatory)][string]$Name, [string]$Project = 'P')
+    Split-RunOutput (Start-FlowRun -Name $Name -Project $Project -Wait 6>&1)
+}
+
 function Wait-Until {
     <#
     Polls -Condition until it is true, failing after -TimeoutSeconds: for waiting on an event (a file written by a

@@ -21,31 +21,15 @@ $ErrorActionPreference = 'Stop'
 . (Join-Path $PSScriptRoot 'Prerequisites.ps1')
 Install-Prerequisite -Caller 'Start-GitHosts' -Requirement ([ordered]@{ git = 'git' })
 
-$project = Join-Path $PSScriptRoot '../Flowstore.StandIns/Flowstore.StandIns.csproj'
 $null = New-Item -ItemType Directory -Force -Path $WorkDirectory
-$bin = Join-Path $WorkDirectory 'bin'
+$WorkDirectory = (Resolve-Path -LiteralPath $WorkDirectory).ProviderPath
 $root = Join-Path $WorkDirectory 'repos'
-$portFile = Join-Path $WorkDirectory 'port'
-$pidFile = Join-Path $WorkDirectory 'pid'
-Remove-Item -LiteralPath $portFile -ErrorAction SilentlyContinue
-
-$build = & dotnet build $project -c Release -o $bin --nologo -v quiet 2>&1
-if ($LASTEXITCODE -ne 0) { throw "Building the API stand-ins failed:`n$($build -join "`n")" }
-
 $token = 'standin-' + [guid]::NewGuid().ToString('N')
-$log = Join-Path $WorkDirectory 'standins.log'
-$process = Start-Process -FilePath 'dotnet' -PassThru -RedirectStandardOutput $log -RedirectStandardError "$log.err" -ArgumentList @(
-    (Join-Path $bin 'Flowstore.StandIns.dll'), '--root', $root, '--token', $token, '--port-file', $portFile, '--urls', 'http://127.0.0.1:0')
-Set-Content -LiteralPath $pidFile -Value $process.Id
 
-$deadline = [DateTime]::UtcNow.AddSeconds(60)
-while (-not (Test-Path -LiteralPath $portFile)) {
-    if ($process.HasExited) { throw "The API stand-ins exited ($($process.ExitCode)): $(Get-Content -Raw "$log.err" -ErrorAction SilentlyContinue)" }
-    if ([DateTime]::UtcNow -gt $deadline) { throw 'The API stand-ins did not start within 60 s.' }
-    Start-Sleep -Milliseconds 100
-}
-$url = "http://127.0.0.1:$((Get-Content -Raw -LiteralPath $portFile).Trim())"
-$null = Invoke-WebRequest -Uri "$url/_standin/requests" -UseBasicParsing -TimeoutSec 10
+. (Join-Path $PSScriptRoot 'DotnetServer.ps1')
+$url = Start-DotnetServer -Name 'API stand-ins' -Project (Join-Path $PSScriptRoot '../Flowstore.StandIns/Flowstore.StandIns.csproj') `
+    -Dll 'Flowstore.StandIns.dll' -WorkDirectory $WorkDirectory -Arguments '--root', $root, '--token', $token, '--urls', 'http://127.0.0.1:0' `
+    -HealthPath '/_standin/requests' -Log 'standins.log'
 
 $env:FLOWSTORE_TEST_GITHOSTS_URL = $url
 $env:FLOWSTORE_TEST_GITHOSTS_ROOT = $root

@@ -5,13 +5,5 @@ Stops the API stand-ins started by Start-GitHosts.ps1 (only that process; nothin
 [CmdletBinding()]
 param([Parameter(Mandatory)][string]$WorkDirectory)
 
-$pidFile = Join-Path $WorkDirectory 'pid'
-if (Test-Path -LiteralPath $pidFile) {
-    $id = [int](Get-Content -Raw -LiteralPath $pidFile)
-    $process = Get-Process -Id $id -ErrorAction SilentlyContinue
-    if ($process -and $process.ProcessName -like 'dotnet*') {
-        $process.Kill($true)
-        $null = $process.WaitForExit(10000)
-    }
-    Remove-Item -LiteralPath $pidFile -ErrorAction SilentlyContinue
-}
+. (Join-Path $PSScriptRoot 'DotnetServer.ps1')
+Stop-DotnetServer -WorkDirectory $WorkDirectory
