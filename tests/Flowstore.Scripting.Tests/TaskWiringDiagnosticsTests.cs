@@ -14,6 +14,16 @@ public sealed class TaskWiringDiagnosticsTests
             () => ScriptCompiler.Emit(source, "/flows/wiring.cs", FlowStructure.Sha256Hex(source), CancellationToken.None));
     }
 
+    /// <summary>Compiles <paramref name="body"/>, which must fail with one diagnostic: <paramref name="id"/> at <paramref name="line"/>.</summary>
+    private static (ScriptCompilationException Error, ScriptDiagnostic Diagnostic) SingleDiagnostic(string id, int line, string body)
+    {
+        var e = Compile(body);
+        var d = Assert.Single(e.Diagnostics);
+        Assert.Equal(id, d.Id);
+        Assert.Equal(line, d.Line);
+        return (e, d);
+    }
+
     private static void AssertNoCompilerJargon(ScriptCompilationException e)
     {
         foreach (var jargon in new[] { "CS1593", "CS1503", "CS1660", "CS0411", "TaskOptions", "Delegate", "delegate", "IFlowInput" })
@@ -46,14 +56,11 @@ public sealed class TaskWiringDiagnosticsTests
     [Fact]
     public void A_parameter_of_another_type_is_named_as_a_parameter()
     {
-        var e = Compile("""
+        var (e, d) = SingleDiagnostic("TaskInputType", 4, """
             var n = flow.Parameter("n", 3);
             flow.Task("shout", (string text) => text.ToUpperInvariant(), n);
             """);
 
-        var d = Assert.Single(e.Diagnostics);
-        Assert.Equal("TaskInputType", d.Id);
-        Assert.Equal(4, d.Line);
         Assert.StartsWith("Task 'shout' expects string for its input 'text', but it is given parameter 'n' (line 3), which is int.", d.Message, StringComparison.Ordinal);
         AssertNoCompilerJargon(e);
     }
@@ -61,7 +68,7 @@ public sealed class TaskWiringDiagnosticsTests
     [Fact]
     public void Only_the_input_that_does_not_fit_is_named_when_a_task_has_several()
     {
-        var e = Compile("""
+        var (e, d) = SingleDiagnostic("TaskInputType", 7, """
             var count = flow.Task("count", () => 3);
             var word = flow.Task("word", () => "x");
             var other = flow.Task("other", () => 4);
@@ -69,8 +76,6 @@ public sealed class TaskWiringDiagnosticsTests
                 count, other, new TaskOptions { Retries = 1 });
             """);
 
-        var d = Assert.Single(e.Diagnostics);
-        Assert.Equal(7, d.Line);
         Assert.StartsWith("Task 'repeat' expects string for its input 'what' (input 2), but it is given task 'other' (line 5), which returns int.", d.Message, StringComparison.Ordinal);
         AssertNoCompilerJargon(e);
     }
@@ -78,13 +83,11 @@ public sealed class TaskWiringDiagnosticsTests
     [Fact]
     public void A_task_that_returns_nothing_cannot_be_an_input()
     {
-        var e = Compile("""
+        var (_, d) = SingleDiagnostic("TaskInputType", 4, """
             var hello = flow.Task("hello", () => Console.WriteLine("hi"));
             flow.Task("after", (int x) => x + 1, hello);
             """);
 
-        var d = Assert.Single(e.Diagnostics);
-        Assert.Equal(4, d.Line);
         Assert.StartsWith("Task 'after' expects int for its input 'x', but it is given task 'hello' (line 3), which returns nothing", d.Message, StringComparison.Ordinal);
         Assert.Contains("After", d.Message, StringComparison.Ordinal);
     }
@@ -92,15 +95,12 @@ public sealed class TaskWiringDiagnosticsTests
     [Fact]
     public void A_count_mismatch_says_how_many_inputs_the_body_takes_and_which_are_passed()
     {
-        var e = Compile("""
+        var (e, d) = SingleDiagnostic("TaskInputCount", 5, """
             var a = flow.Task("a", () => 1);
             var b = flow.Task("b", () => 2);
             flow.Task("one", (int x) => x, a, b);
             """);
 
-        var d = Assert.Single(e.Diagnostics);
-        Assert.Equal("TaskInputCount", d.Id);
-        Assert.Equal(5, d.Line);
         Assert.Equal("Task 'one' takes 1 input (x), but it is given 2: task 'a' (line 3), task 'b' (line 4).", d.Message);
         AssertNoCompilerJargon(e);
     }
@@ -108,41 +108,30 @@ public sealed class TaskWiringDiagnosticsTests
     [Fact]
     public void An_error_inside_a_task_body_is_left_as_the_compiler_said()
     {
-        var e = Compile("""
+        SingleDiagnostic("CS1061", 4, """
             var data = flow.Task("get_data", () => new[] { 1, 2, 3 });
             flow.Task("print_data", (int[] values) => Console.WriteLine(values.Nope()), data);
             """);
-
-        var d = Assert.Single(e.Diagnostics);
-        Assert.Equal("CS1061", d.Id);
-        Assert.Equal(4, d.Line);
     }
 
     [Fact]
     public void A_type_error_in_the_body_of_a_well_wired_task_is_left_as_the_compiler_said()
     {
-        var e = Compile("""
+        SingleDiagnostic("CS0029", 4, """
             var data = flow.Task("get_data", () => new[] { 1, 2, 3 });
             flow.Task("first", (int[] values) => { string s = values[0]; return s; }, data);
             """);
-
-        var d = Assert.Single(e.Diagnostics);
-        Assert.Equal("CS0029", d.Id);
-        Assert.Equal(4, d.Line);
     }
 
     [Fact]
     public void A_method_given_as_the_body_is_checked_like_a_lambda()
     {
-        var e = Compile("""
+        var (e, d) = SingleDiagnostic("TaskInputType", 4, """
             var data = flow.Task("get_data", () => new[] { 1, 2, 3 });
             flow.Task("print_data", Print, data);
             static void Print(string text) => Console.WriteLine(text);
             """);
 
-        var d = Assert.Single(e.Diagnostics);
-        Assert.Equal("TaskInputType", d.Id);
-        Assert.Equal(4, d.Line);
         Assert.StartsWith("Task 'print_data' expects string for its input 'text', but it is given task 'get_data' (line 3), which returns int[].", d.Message, StringComparison.Ordinal);
         AssertNoCompilerJargon(e);
     }

@@ -10,28 +10,10 @@ namespace Flowstore.Storage.Docker.Tests;
 /// digest, frozen flows and the errors a user meets, each leaving nothing registered.
 /// </summary>
 [Collection(DockerEngineCollection.Name)]
-public sealed partial class DockerFlowTests : IAsyncLifetime
+public sealed partial class DockerFlowTests() : FlowHomeTests("flowstore-docker-tests")
 {
-    private const string Project = "P";
-    private readonly FlowHome _home = new("flowstore-docker-tests");
-    private readonly List<string> _warnings = new();
-    private readonly List<string> _log = new();
-    private FlowClient _client = null!;
-
-    public async Task InitializeAsync()
-    {
-        _client = _home.Client;
-        await _client.EnsureProjectAsync(Project, create: true);
-        await _client.SetSecretAsync(DockerTestServer.CredentialsSecret, $"{DockerTestServer.User}:{DockerTestServer.Password}");
-    }
-
-    public Task DisposeAsync()
-    {
-        _home.Dispose();
-        return Task.CompletedTask;
-    }
-
-    private string Write(string name, string text) => _home.Write(name, text);
+    protected override Task ArrangeAsync()
+        => Client.SetSecretAsync(DockerTestServer.CredentialsSecret, $"{DockerTestServer.User}:{DockerTestServer.Password}");
 
     private static DockerStorage Storage(string? imageName = null, string? tag = null, string? path = "/flows/etl.cs",
         IDictionary<string, string>? files = null, bool storedAsScript = true, string? registry = "open", string? host = null,
@@ -57,27 +39,27 @@ public sealed partial class DockerFlowTests : IAsyncLifetime
         {
             Project = Project,
             Storage = storage,
-            OnWarning = w => _warnings.Add(w),
+            OnWarning = w => Warnings.Add(w),
             Progress = progress,
         };
-        var plan = Assert.Single(await _client.PlanAsync(path, options, _log.Add));
-        return await _client.ApplyAsync(plan, options, _log.Add);
+        var plan = Assert.Single(await Client.PlanAsync(path, options, Log.Add));
+        return await Client.ApplyAsync(plan, options, Log.Add);
     }
 
     private async Task<FlowPublication> PublishAsync(string path, StorageSettings storage, IProgress<StorageProgress>? progress = null)
-        => await _client.PublishAsync(path, new PublishOptions { Storage = storage, Progress = progress }, _log.Add);
+        => await Client.PublishAsync(path, new PublishOptions { Storage = storage, Progress = progress }, Log.Add);
 
     private async Task<FlowRunRecord> RunAsync(Guid? pinnedFrom = null)
-        => await _client.RunNowAsync(await _client.GetFlowAsync("etl", Project), null, pinnedFrom);
+        => await Client.RunNowAsync(await Client.GetFlowAsync("etl", Project), null, pinnedFrom);
 
     private async Task<string[]> OutputAsync(FlowRunRecord run)
-        => (await _client.GetRunLogAsync(run.Id)).Where(l => l.Task == "print_data" && l.Level == "Output").Select(l => l.Message).ToArray();
+        => (await Client.GetRunLogAsync(run.Id)).Where(l => l.Task == "print_data" && l.Level == "Output").Select(l => l.Message).ToArray();
 
     private async Task<DockerStorage> RecordedStorageAsync()
-        => (DockerStorage)StorageTypes.Deserialize((await _client.GetFlowAsync("etl", Project)).StorageJson);
+        => (DockerStorage)StorageTypes.Deserialize((await Client.GetFlowAsync("etl", Project)).StorageJson);
 
     private async Task AssertNothingRegisteredAsync()
-        => Assert.Empty(await _client.GetFlowsAsync(new FlowQuery { Project = Project, Name = "etl", IncludeArchived = true }));
+        => Assert.Empty(await Client.GetFlowsAsync(new FlowQuery { Project = Project, Name = "etl", IncludeArchived = true }));
 
     private static Task<FetchedFlowSource> FetchAsync(StorageSettings storage, string? pinned = null, ISecretResolver? secrets = null)
         => new DockerStorageProvider().FetchAsync(storage, pinned, secrets ?? new FixedSecrets(), CancellationToken.None);
@@ -225,7 +207,7 @@ public sealed partial class DockerFlowTests : IAsyncLifetime
 
         var storage = Storage(image, tag: "1.0", path: "/flows/etl.cs");
         Assert.Equal(RegistrationStatus.Registered, (await RegisterAsync(local, storage)).Status);
-        Assert.Contains(_warnings, w => w.Contains($"{image}:1.0:/flows/etl.cs", StringComparison.Ordinal) && w.Contains("differs", StringComparison.Ordinal));
+        Assert.Contains(Warnings, w => w.Contains($"{image}:1.0:/flows/etl.cs", StringComparison.Ordinal) && w.Contains("differs", StringComparison.Ordinal));
         var recorded = await RecordedStorageAsync();
         Assert.Equal(made.StorageVersion, recorded.ImageDigest);
         Assert.Null(recorded.ScriptSha256);
@@ -236,7 +218,7 @@ public sealed partial class DockerFlowTests : IAsyncLifetime
         Assert.Equal(ErrorIds.StorageNotFound, missing.ErrorId);
         Assert.Contains("/flows/missing.cs", missing.Message, StringComparison.Ordinal);
         Assert.Contains(image, missing.Message, StringComparison.Ordinal);
-        Assert.Equal(1, (await _client.GetFlowAsync("etl", Project)).Version);
+        Assert.Equal(1, (await Client.GetFlowAsync("etl", Project)).Version);
 
         // The same through the registry alone.
         var noEngine = Storage(image, tag: "1.0", path: "/flows/missing.cs", host: DockerTestServer.NoEngine);
@@ -305,7 +287,7 @@ public sealed partial class DockerFlowTests : IAsyncLifetime
         await AssertNothingRegisteredAsync();
 
         // A wrong password: denied, and the message never holds it.
-        await _client.SetSecretAsync("WRONG_REGISTRY", $"{DockerTestServer.User}:not-the-password-4711");
+        await Client.SetSecretAsync("WRONG_REGISTRY", $"{DockerTestServer.User}:not-the-password-4711");
         var wrong = Storage(image, tag: "t1", registry: "auth", files: Files);
         wrong = wrong with { RegistryCredentialsSecret = "WRONG_REGISTRY" };
         var refused = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(local, wrong));
@@ -318,7 +300,7 @@ public sealed partial class DockerFlowTests : IAsyncLifetime
         // The right secret: pushed; runs read it (engine and registry alone); the secret's value is not recorded.
         Assert.Equal(RegistrationStatus.Registered, (await RegisterAsync(local, Storage(image, tag: "t1", registry: "auth", files: Files))).Status);
         Assert.NotNull(await DockerTestServer.RegistryDigestAsync(DockerTestServer.AuthRegistryUrl, image, "t1", authenticate: true));
-        Assert.DoesNotContain(DockerTestServer.Password, (await _client.GetFlowAsync("etl", Project)).StorageJson, StringComparison.Ordinal);
+        Assert.DoesNotContain(DockerTestServer.Password, (await Client.GetFlowAsync("etl", Project)).StorageJson, StringComparison.Ordinal);
         Assert.Equal(new[] { "protected 1,2,3" }, await OutputAsync(await RunAsync()));
         var recorded = await RecordedStorageAsync();
         recorded = recorded with { DockerHost = DockerTestServer.NoEngine };

@@ -10,38 +10,24 @@ namespace Flowstore.Storage.Docker.Tests;
 /// a registration nor the image it built behind.
 /// </summary>
 [Collection(DockerEngineCollection.Name)]
-public sealed class DockerRegistrationTests : IAsyncLifetime
+public sealed class DockerRegistrationTests() : FlowHomeTests("flowstore-docker-tests")
 {
-    private const string Project = "P";
     private const string WrongCredentials = "DOCKER_TEST_WRONG";
-    private readonly FlowHome _home = new("flowstore-docker-tests");
-    private readonly List<string> _log = new();
-    private FlowClient _client = null!;
 
-    public async Task InitializeAsync()
+    protected override Task ArrangeAsync()
     {
-        _client = _home.Client;
         // Short backoff: a registry that is down is retried, then reported.
-        _client.AddProvider(new DockerStorageProvider { Retry = new StorageRetry(new StorageRetryOptions { BaseDelay = TimeSpan.FromMilliseconds(20), UseJitter = false }) });
-        await _client.EnsureProjectAsync(Project, create: true);
-        await _client.SetSecretAsync(WrongCredentials, $"{DockerTestServer.User}:not-the-password");
+        Client.AddProvider(new DockerStorageProvider { Retry = new StorageRetry(new StorageRetryOptions { BaseDelay = TimeSpan.FromMilliseconds(20), UseJitter = false }) });
+        return Client.SetSecretAsync(WrongCredentials, $"{DockerTestServer.User}:not-the-password");
     }
-
-    public Task DisposeAsync()
-    {
-        _home.Dispose();
-        return Task.CompletedTask;
-    }
-
-    private string Write(string name, string text) => _home.Write(name, text);
 
     private async Task<IReadOnlyList<FlowRegistration>> RegisterAllAsync(string path, StorageSettings? storage = null)
     {
         var options = new RegisterOptions { Project = Project, Storage = storage };
         var results = new List<FlowRegistration>();
-        foreach (var plan in await _client.PlanAsync(path, options, _log.Add))
+        foreach (var plan in await Client.PlanAsync(path, options, Log.Add))
         {
-            results.Add(await _client.ApplyAsync(plan, options, _log.Add));
+            results.Add(await Client.ApplyAsync(plan, options, Log.Add));
         }
         return results;
     }
@@ -92,12 +78,12 @@ public sealed class DockerRegistrationTests : IAsyncLifetime
         Assert.All(registered, r => Assert.Equal(RegistrationStatus.Registered, r.Status));
 
         // One build, one push: one tag in the registry, recorded by both flows.
-        Assert.Single(_log, l => l.StartsWith("Building ", StringComparison.Ordinal));
+        Assert.Single(Log, l => l.StartsWith("Building ", StringComparison.Ordinal));
         var tag = Assert.Single(await RegistryTagsAsync(DockerTestServer.RegistryUrl, image));
         var recorded = new List<DockerStorage>();
         foreach (var name in new[] { "first", "second" })
         {
-            recorded.Add((DockerStorage)StorageTypes.Deserialize((await _client.GetFlowAsync(name, Project)).StorageJson));
+            recorded.Add((DockerStorage)StorageTypes.Deserialize((await Client.GetFlowAsync(name, Project)).StorageJson));
         }
         Assert.All(recorded, r => Assert.Equal(tag, r.ImageTag));
         Assert.Equal(recorded[0].ImageDigest, recorded[1].ImageDigest);
@@ -106,9 +92,9 @@ public sealed class DockerRegistrationTests : IAsyncLifetime
         // The one image serves both flows.
         foreach (var (name, output) in new[] { ("first", "first ran"), ("second", "second ran") })
         {
-            var run = await _client.RunNowAsync(await _client.GetFlowAsync(name, Project), null, null);
+            var run = await Client.RunNowAsync(await Client.GetFlowAsync(name, Project), null, null);
             Assert.Equal(RunState.Success, run.State);
-            Assert.Contains(await _client.GetRunLogAsync(run.Id), l => l.Level == "Output" && l.Message == output);
+            Assert.Contains(await Client.GetRunLogAsync(run.Id), l => l.Level == "Output" && l.Message == output);
             Assert.Equal(recorded[0].ImageDigest, run.StorageVersion);
         }
     }
@@ -132,7 +118,7 @@ public sealed class DockerRegistrationTests : IAsyncLifetime
         var authority = down.Contains("://", StringComparison.Ordinal) ? new Uri(down).Authority : down;
         Assert.Contains(authority, error.Message, StringComparison.Ordinal);
         Assert.Empty(await EngineTagsAsync($"{authority}/{image}"));
-        Assert.Empty(await _client.GetFlowsAsync(new FlowQuery { Project = Project, IncludeArchived = true }));
+        Assert.Empty(await Client.GetFlowsAsync(new FlowQuery { Project = Project, IncludeArchived = true }));
     }
 
     [Fact]
@@ -153,7 +139,7 @@ public sealed class DockerRegistrationTests : IAsyncLifetime
         Assert.Equal(ErrorIds.StorageUnavailable, error.ErrorId);
         Assert.Equal(FlowErrorKind.ConnectionError, error.Kind);
         Assert.Contains(down, error.Message, StringComparison.Ordinal);
-        Assert.Empty(await _client.GetFlowsAsync(new FlowQuery { Project = Project, IncludeArchived = true }));
+        Assert.Empty(await Client.GetFlowsAsync(new FlowQuery { Project = Project, IncludeArchived = true }));
     }
 
     [Theory]
@@ -171,6 +157,6 @@ public sealed class DockerRegistrationTests : IAsyncLifetime
 
         Assert.Equal(ErrorIds.StorageAccessDenied, error.ErrorId);
         Assert.Empty(await EngineTagsAsync($"{DockerTestServer.HostPort(DockerTestServer.AuthRegistryUrl)}/{image}"));
-        Assert.Empty(await _client.GetFlowsAsync(new FlowQuery { Project = Project, IncludeArchived = true }));
+        Assert.Empty(await Client.GetFlowsAsync(new FlowQuery { Project = Project, IncludeArchived = true }));
     }
 }

@@ -14,7 +14,7 @@ public sealed class GcsFaultTests : GcsTestBase
     public async Task A_server_stopped_mid_test_is_retried_then_StorageUnavailable_naming_endpoint_and_bucket()
     {
         using var emulator = await EmulatorProcess.StartAsync();
-        var path = WriteScript("etl.cs", Etl());
+        var path = Write("etl.cs", Etl());
         await RegisterAsync(path, Storage(key: "etl.cs", localScriptPath: path, url: emulator.Url));
         Assert.Equal(RunState.Success, (await RunAsync()).State);
 
@@ -55,7 +55,7 @@ public sealed class GcsFaultTests : GcsTestBase
     public async Task Dropped_connections_are_retried_for_downloads_and_uploads()
     {
         await using var proxy = await FaultProxy.StartAsync(Url);
-        var path = WriteScript("etl.cs", Etl(factor: 5));
+        var path = Write("etl.cs", Etl(factor: 5));
 
         proxy.DropNext(1);
         var registered = await RegisterAsync(path, Storage(key: "etl.cs", localScriptPath: path, url: proxy.Url));
@@ -72,7 +72,7 @@ public sealed class GcsFaultTests : GcsTestBase
     public async Task An_upload_that_meets_a_500_is_retried_and_stores_the_whole_script()
     {
         await using var proxy = await FaultProxy.StartAsync(Url);
-        var path = WriteScript("etl.cs", Etl(factor: 9));
+        var path = Write("etl.cs", Etl(factor: 9));
 
         proxy.FailNext(1, HttpStatusCode.InternalServerError);
         var publication = await Client.PublishAsync(path, new PublishOptions { Storage = Storage(key: "ci/etl.cs", url: proxy.Url) }, Log.Add);
@@ -117,7 +117,7 @@ public sealed class GcsFaultTests : GcsTestBase
     public async Task A_missing_bucket_is_StorageNotFound_naming_the_bucket()
     {
         await using var proxy = await FaultProxy.StartAsync(Url);
-        var path = WriteScript("etl.cs", Etl());
+        var path = Write("etl.cs", Etl());
 
         // GCS's own answer for an object in a bucket that does not exist (the emulator creates buckets on use).
         proxy.FailNext(1, HttpStatusCode.NotFound, "The specified bucket does not exist.");
@@ -177,7 +177,7 @@ public sealed class GcsFaultTests : GcsTestBase
         await using var proxy = await FaultProxy.StartAsync(Url);
         var canary = "canary" + Guid.NewGuid().ToString("N");
         await Client.SecretStore.SetAsync("GCS_SA", ServiceAccountJson(canary), CancellationToken.None);
-        var path = WriteScript("etl.cs", Etl(factor: 2));
+        var path = Write("etl.cs", Etl(factor: 2));
 
         await RegisterAsync(path, Storage(key: "etl.cs", localScriptPath: path, url: proxy.Url, secret: "GCS_SA"));
         var run = await RunAsync();

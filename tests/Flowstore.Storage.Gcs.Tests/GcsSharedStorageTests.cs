@@ -18,7 +18,7 @@ public sealed class GcsSharedStorageTests : GcsTestBase
     [Fact]
     public async Task Two_flows_sharing_a_script_storage_without_a_key_upload_one_object_and_an_edit_of_it_changes_both()
     {
-        var path = WriteScript("pair.cs", Pair(1));
+        var path = Write("pair.cs", Pair(1));
         var options = Options(null);
         var plans = await Client.PlanAsync(path, options, Log.Add);
         Assert.Equal(2, plans.Count);

@@ -9,7 +9,7 @@ public sealed class GcsStorageTests : GcsTestBase
     [Fact]
     public async Task Script_with_a_key_checks_the_object_at_registration_and_runs_download_the_current_object()
     {
-        var path = WriteScript("etl.cs", Etl(factor: 1));
+        var path = Write("etl.cs", Etl(factor: 1));
         var first = await GcsTestEnvironment.PutAsync(Bucket, "flows/etl.cs", Etl(factor: 1));
 
         var registered = await RegisterAsync(path, Storage(key: "flows/etl.cs"));
@@ -40,7 +40,7 @@ public sealed class GcsStorageTests : GcsTestBase
     [Fact]
     public async Task A_structure_change_in_the_bucket_fails_the_run_with_StructureChanged()
     {
-        var path = WriteScript("etl.cs", Etl());
+        var path = Write("etl.cs", Etl());
         await GcsTestEnvironment.PutAsync(Bucket, "etl.cs", Etl());
         await RegisterAsync(path, Storage(key: "etl.cs"));
 
@@ -56,7 +56,7 @@ public sealed class GcsStorageTests : GcsTestBase
     [Fact]
     public async Task Registration_with_a_key_that_does_not_exist_is_StorageNotFound_naming_bucket_and_key()
     {
-        var path = WriteScript("etl.cs", Etl());
+        var path = Write("etl.cs", Etl());
 
         var error = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(path, Storage(key: "flows/missing.cs")));
 
@@ -70,7 +70,7 @@ public sealed class GcsStorageTests : GcsTestBase
     [Fact]
     public async Task Registration_checks_the_stored_script_structure_and_warns_when_only_code_differs()
     {
-        var path = WriteScript("etl.cs", Etl(factor: 1));
+        var path = Write("etl.cs", Etl(factor: 1));
         await GcsTestEnvironment.PutAsync(Bucket, "other.cs", Etl(extraTask: true));
         await GcsTestEnvironment.PutAsync(Bucket, "code.cs", Etl(factor: 3));
 
@@ -88,7 +88,7 @@ public sealed class GcsStorageTests : GcsTestBase
     [Fact]
     public async Task LocalScriptPath_uploads_at_registration_unchanged_is_Skipped_and_an_edited_file_is_uploaded_again()
     {
-        var path = WriteScript("flows/etl.cs", Etl(factor: 1));
+        var path = Write("flows/etl.cs", Etl(factor: 1));
         var storage = Storage(key: "etl/etl.cs", localScriptPath: path);
 
         var first = await RegisterAsync(path, storage);
@@ -116,7 +116,7 @@ public sealed class GcsStorageTests : GcsTestBase
     {
         // flow.Storage = GCS(bucket=..., stored_as_script=True, local_script_path="my_flow.py"), in C#.
         var snippet = $"flow.Storage = new GcsStorage(bucket: \"{Bucket}\", storedAsScript: true, localScriptPath: \"etl.cs\", endpointUrl: \"{Url}\");";
-        var path = WriteScript("etl.cs", Etl(storage: snippet));
+        var path = Write("etl.cs", Etl(storage: snippet));
 
         var first = await RegisterAsync(path, storage: null);
         Time.Now = Time.Now.AddMinutes(1);
@@ -136,7 +136,7 @@ public sealed class GcsStorageTests : GcsTestBase
     [Fact]
     public async Task Script_storage_without_key_uploads_the_registered_file_to_slug_and_utc_timestamp()
     {
-        var path = WriteScript("etl.cs", Etl(factor: 2));
+        var path = Write("etl.cs", Etl(factor: 2));
         Time.Now = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.FromHours(2)); // local time: the key is UTC
 
         var registered = await RegisterAsync(path, Storage());
@@ -162,7 +162,7 @@ public sealed class GcsStorageTests : GcsTestBase
     [Fact]
     public async Task Frozen_storage_uploads_the_compiled_flow_and_runs_download_it()
     {
-        var path = WriteScript("etl.cs", Etl(factor: 4));
+        var path = Write("etl.cs", Etl(factor: 4));
 
         var registered = await RegisterAsync(path, Storage(key: "frozen/etl.dll", script: false));
         var skipped = await RegisterAsync(path, Storage(key: "frozen/etl.dll", script: false));
@@ -187,7 +187,7 @@ public sealed class GcsStorageTests : GcsTestBase
     [Fact]
     public async Task Frozen_storage_without_key_uploads_to_a_generated_key()
     {
-        var path = WriteScript("etl.cs", Etl());
+        var path = Write("etl.cs", Etl());
 
         await RegisterAsync(path, Storage(script: false));
 
@@ -200,7 +200,7 @@ public sealed class GcsStorageTests : GcsTestBase
     [Fact]
     public async Task LocalScriptPath_without_StoredAsScript_is_StorageInvalid()
     {
-        var path = WriteScript("etl.cs", Etl());
+        var path = Write("etl.cs", Etl());
 
         var error = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(path, Storage(script: false, localScriptPath: path)));
 
@@ -212,7 +212,7 @@ public sealed class GcsStorageTests : GcsTestBase
     [Fact]
     public async Task An_invalid_bucket_name_is_StorageInvalid_before_any_call()
     {
-        var path = WriteScript("etl.cs", Etl());
+        var path = Write("etl.cs", Etl());
 
         var error = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(path, new GcsStorage("My_Bucket!", "k", storedAsScript: true, endpointUrl: Url)));
 
@@ -223,7 +223,7 @@ public sealed class GcsStorageTests : GcsTestBase
     [Fact]
     public async Task Publish_uploads_and_returns_the_storage_with_key_and_generation_for_registration()
     {
-        var path = WriteScript("etl.cs", Etl(factor: 3));
+        var path = Write("etl.cs", Etl(factor: 3));
         var progress = new ProgressLog();
 
         var publication = await Client.PublishAsync(path, new PublishOptions { Storage = Storage(), Progress = progress }, Log.Add);
@@ -244,7 +244,7 @@ public sealed class GcsStorageTests : GcsTestBase
     [Fact]
     public async Task Generated_keys_in_the_same_second_get_a_suffix_instead_of_replacing_an_object()
     {
-        var path = WriteScript("etl.cs", Etl(factor: 1));
+        var path = Write("etl.cs", Etl(factor: 1));
 
         var first = await Client.PublishAsync(path, new PublishOptions { Storage = Storage() });
         File.WriteAllText(path, Etl(factor: 2));
@@ -259,7 +259,7 @@ public sealed class GcsStorageTests : GcsTestBase
     [Fact]
     public async Task Publishing_a_frozen_storage_is_StorageInvalid_saying_to_add_StoredAsScript()
     {
-        var path = WriteScript("etl.cs", Etl());
+        var path = Write("etl.cs", Etl());
 
         var error = await Assert.ThrowsAsync<FlowstoreException>(() => Client.PublishAsync(path, new PublishOptions { Storage = Storage(script: false) }));
 
@@ -272,7 +272,7 @@ public sealed class GcsStorageTests : GcsTestBase
     [Fact]
     public async Task Publish_with_a_key_then_registration_is_Skipped_while_only_code_changes()
     {
-        var path = WriteScript("etl.cs", Etl(factor: 1));
+        var path = Write("etl.cs", Etl(factor: 1));
         var storage = Storage(key: "ci/etl.cs");
 
         var p1 = await Client.PublishAsync(path, new PublishOptions { Storage = storage });
@@ -291,7 +291,7 @@ public sealed class GcsStorageTests : GcsTestBase
     public async Task A_pinned_run_fetches_its_generation_and_a_replaced_generation_is_PinnedVersionUnavailable()
     {
         await using var proxy = await FaultProxy.StartAsync(Url);
-        var path = WriteScript("etl.cs", Etl(factor: 1));
+        var path = Write("etl.cs", Etl(factor: 1));
         var first = await GcsTestEnvironment.PutAsync(Bucket, "etl.cs", Etl(factor: 1));
         await RegisterAsync(path, Storage(key: "etl.cs", url: proxy.Url));
         var run1 = await RunAsync();
@@ -315,7 +315,7 @@ public sealed class GcsStorageTests : GcsTestBase
     [Fact]
     public async Task A_run_of_an_object_deleted_after_registration_is_StorageNotFound()
     {
-        var path = WriteScript("etl.cs", Etl());
+        var path = Write("etl.cs", Etl());
         await GcsTestEnvironment.PutAsync(Bucket, "gone.cs", Etl());
         await RegisterAsync(path, Storage(key: "gone.cs"));
         using (var client = GcsTestEnvironment.Client())
@@ -336,7 +336,7 @@ public sealed class GcsStorageTests : GcsTestBase
         var blob = new string('x', 1024 * 1024);
         var script = Etl().Replace("var flow", $"const string Blob = \"{blob}\";\nvar flow", StringComparison.Ordinal)
             .Replace("() => new[] { 1, 2, 3 }", "() => new[] { Blob.Length }", StringComparison.Ordinal);
-        var path = WriteScript("big.cs", script);
+        var path = Write("big.cs", script);
         var progress = new ProgressLog();
 
         var registered = await RegisterAsync(path, Storage(key: "big.cs", localScriptPath: path), progress);

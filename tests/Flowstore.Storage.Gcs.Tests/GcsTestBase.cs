@@ -4,16 +4,10 @@ using Flowstore.Storage.Contract;
 namespace Flowstore.Storage.Gcs.Tests;
 
 /// <summary>A temporary Flowstore home with a client on it, project "P", and the GCS provider with short retry delays.</summary>
-public abstract class GcsTestBase : IAsyncLifetime
+public abstract class GcsTestBase() : FlowHomeTests("flowstore-gcs-tests")
 {
-    protected const string Project = "P";
-
     /// <summary>Three attempts, 50 ms first backoff: the fault tests see retries without waiting seconds.</summary>
     internal static readonly GcsRetryOptions FastRetry = new(3, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(20));
-
-    private readonly FlowHome _home = new("flowstore-gcs-tests");
-
-    protected FlowClient Client { get; private set; } = null!;
 
     /// <summary>A bucket of this test's own on the shared emulator.</summary>
     protected string Bucket { get; } = GcsTestEnvironment.NewBucket();
@@ -25,23 +19,10 @@ public abstract class GcsTestBase : IAsyncLifetime
 
     internal GcsStorageProvider Provider { get; private set; } = null!;
 
-    /// <summary>Messages the engine and provider logged (verbose output).</summary>
-    protected List<string> Log { get; } = new();
-
-    /// <summary>Warnings shown to the user.</summary>
-    protected List<string> Warnings { get; } = new();
-
-    public async Task InitializeAsync()
+    protected override Task ArrangeAsync()
     {
-        Client = _home.Client;
         Provider = new GcsStorageProvider(FastRetry, Time);
         Client.AddProvider(Provider);
-        await Client.EnsureProjectAsync(Project, create: true);
-    }
-
-    public Task DisposeAsync()
-    {
-        _home.Dispose();
         return Task.CompletedTask;
     }
 
@@ -55,8 +36,6 @@ public abstract class GcsTestBase : IAsyncLifetime
         {{(extraTask ? "flow.Task(\"notify\", () => 1).After(load);" : "")}}
         {{storage}}
         """;
-
-    protected string WriteScript(string name, string text) => _home.Write(name, text);
 
     protected GcsStorage Storage(string? key = null, bool script = true, string? localScriptPath = null, string? url = null, string? secret = null) =>
         new(Bucket, key, storedAsScript: script, localScriptPath: localScriptPath, endpointUrl: url ?? Url, credentialsSecret: secret);

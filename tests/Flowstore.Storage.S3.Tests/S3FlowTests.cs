@@ -9,29 +9,11 @@ namespace Flowstore.Storage.S3.Tests;
 /// runs that fetch the current object, publishing, pinned re-runs and the errors a user meets.
 /// </summary>
 [Collection(S3Collection.Name)]
-public sealed class S3FlowTests : IAsyncLifetime
+public sealed class S3FlowTests() : FlowHomeTests("flowstore-s3-tests")
 {
-    private const string Project = "P";
-    private readonly FlowHome _home = new("flowstore-s3-tests");
-    private readonly List<string> _warnings = new();
-    private FlowClient _client = null!;
-    private string _bucket = "";
+    private string Bucket { get; set; } = "";
 
-    public async Task InitializeAsync()
-    {
-        _client = _home.Client;
-        await _client.EnsureProjectAsync(Project, create: true);
-        await _client.SetSecretAsync(S3TestServer.CredentialsSecret, S3TestServer.CredentialsJson);
-        _bucket = await S3TestServer.NewBucketAsync();
-    }
-
-    public Task DisposeAsync()
-    {
-        _home.Dispose();
-        return Task.CompletedTask;
-    }
-
-    private string Write(string name, string text) => _home.Write(name, text);
+    protected override async Task ArrangeAsync() => Bucket = await S3TestServer.ConnectAsync(Client);
 
     private async Task<FlowRegistration> RegisterAsync(string path, StorageSettings? storage, IProgress<StorageProgress>? progress = null)
     {
@@ -39,21 +21,21 @@ public sealed class S3FlowTests : IAsyncLifetime
         {
             Project = Project,
             Storage = storage,
-            OnWarning = w => _warnings.Add(w),
+            OnWarning = w => Warnings.Add(w),
             Progress = progress,
         };
-        var plan = Assert.Single(await _client.PlanAsync(path, options));
-        return await _client.ApplyAsync(plan, options);
+        var plan = Assert.Single(await Client.PlanAsync(path, options));
+        return await Client.ApplyAsync(plan, options);
     }
 
     private async Task<FlowRunRecord> RunAsync(Guid? pinnedFrom = null)
-        => await _client.RunNowAsync(await _client.GetFlowAsync("etl", Project), null, pinnedFrom);
+        => await Client.RunNowAsync(await Client.GetFlowAsync("etl", Project), null, pinnedFrom);
 
     private async Task<string[]> OutputAsync(FlowRunRecord run)
-        => (await _client.GetRunLogAsync(run.Id)).Where(l => l.Task == "print_data" && l.Level == "Output").Select(l => l.Message).ToArray();
+        => (await Client.GetRunLogAsync(run.Id)).Where(l => l.Task == "print_data" && l.Level == "Output").Select(l => l.Message).ToArray();
 
     private async Task<S3Storage> RecordedStorageAsync()
-        => (S3Storage)StorageTypes.Deserialize((await _client.GetFlowAsync("etl", Project)).StorageJson);
+        => (S3Storage)StorageTypes.Deserialize((await Client.GetFlowAsync("etl", Project)).StorageJson);
 
     // ---------------------------------------------------------------- script with a key (Prefect's first snippet)
 
@@ -61,9 +43,9 @@ public sealed class S3FlowTests : IAsyncLifetime
     public async Task A_script_at_a_key_is_checked_at_registration_and_every_run_fetches_the_current_object()
     {
         var local = Write("etl.cs", Scripts.Etl("v1"));
-        var etag = await S3TestServer.PutAsync(_bucket, "flows/etl.cs", Scripts.Etl("v1"));
+        var etag = await S3TestServer.PutAsync(Bucket, "flows/etl.cs", Scripts.Etl("v1"));
 
-        var registered = await RegisterAsync(local, S3TestServer.Storage(_bucket, "flows/etl.cs"));
+        var registered = await RegisterAsync(local, S3TestServer.Storage(Bucket, "flows/etl.cs"));
         Assert.Equal(RegistrationStatus.Registered, registered.Status);
         var first = await RunAsync();
         Assert.Equal(RunState.Success, first.State);
@@ -71,7 +53,7 @@ public sealed class S3FlowTests : IAsyncLifetime
         Assert.Equal(etag, first.StorageVersion);
 
         // New task code in the bucket: the next run uses it, with no registration in between.
-        var newTag = await S3TestServer.PutAsync(_bucket, "flows/etl.cs", Scripts.Etl("v2"));
+        var newTag = await S3TestServer.PutAsync(Bucket, "flows/etl.cs", Scripts.Etl("v2"));
         var second = await RunAsync();
         Assert.Equal(RunState.Success, second.State);
         Assert.Equal(new[] { "v2 1,2,3" }, await OutputAsync(second));
@@ -79,31 +61,31 @@ public sealed class S3FlowTests : IAsyncLifetime
         Assert.NotEqual(first.ScriptSha256, second.ScriptSha256);
 
         // Code changes do not change the registration: registering again is skipped.
-        Assert.Equal(RegistrationStatus.Skipped, (await RegisterAsync(local, S3TestServer.Storage(_bucket, "flows/etl.cs"))).Status);
+        Assert.Equal(RegistrationStatus.Skipped, (await RegisterAsync(local, S3TestServer.Storage(Bucket, "flows/etl.cs"))).Status);
         var recorded = await RecordedStorageAsync();
         Assert.Equal("flows/etl.cs", recorded.Key);
         Assert.Null(recorded.LocalScriptPath);
         Assert.Equal(S3TestServer.Url, recorded.EndpointUrl);
         Assert.True(recorded.ForcePathStyle);
-        Assert.DoesNotContain(S3TestServer.SecretKey + "\"", (await _client.GetFlowAsync("etl", Project)).StorageJson);
+        Assert.DoesNotContain(S3TestServer.SecretKey + "\"", (await Client.GetFlowAsync("etl", Project)).StorageJson);
     }
 
     [Fact]
     public async Task A_run_log_starts_with_the_bucket_key_endpoint_resolved_ETag_and_SHA256()
     {
         var local = Write("etl.cs", Scripts.Etl("v1"));
-        await S3TestServer.PutAsync(_bucket, "flows/etl.cs", Scripts.Etl("v1"));
-        var storage = S3TestServer.Storage(_bucket, "flows/etl.cs");
+        await S3TestServer.PutAsync(Bucket, "flows/etl.cs", Scripts.Etl("v1"));
+        var storage = S3TestServer.Storage(Bucket, "flows/etl.cs");
         await RegisterAsync(local, storage);
-        var etag = await S3TestServer.PutAsync(_bucket, "flows/etl.cs", Scripts.Etl("v2"));
+        var etag = await S3TestServer.PutAsync(Bucket, "flows/etl.cs", Scripts.Etl("v2"));
 
         var run = await RunAsync();
 
         Assert.Equal(RunState.Success, run.State);
-        var log = await _client.GetRunLogAsync(run.Id);
-        Assert.Equal($"Downloading flow 'etl' version 1 from S3 storage - S3 script s3://{_bucket}/flows/etl.cs at {S3TestServer.Url}; requested: the current script.", log[0].Message);
+        var log = await Client.GetRunLogAsync(run.Id);
+        Assert.Equal($"Downloading flow 'etl' version 1 from S3 storage - S3 script s3://{Bucket}/flows/etl.cs at {S3TestServer.Url}; requested: the current script.", log[0].Message);
         Assert.StartsWith($"Flow successfully downloaded from ", log[1].Message);
-        Assert.Contains($"s3://{_bucket}/flows/etl.cs", log[1].Message);
+        Assert.Contains($"s3://{Bucket}/flows/etl.cs", log[1].Message);
         Assert.EndsWith($". Using version: {etag}; script SHA-256: {FlowStructure.Sha256Hex(System.Text.Encoding.UTF8.GetBytes(Scripts.Etl("v2")))}.", log[1].Message);
         Assert.Equal((etag, log[1].Message.Contains(run.ScriptSha256!)), (run.StorageVersion, true));
     }
@@ -112,15 +94,15 @@ public sealed class S3FlowTests : IAsyncLifetime
     public async Task A_stored_script_with_other_code_is_a_warning_and_one_with_another_structure_is_refused()
     {
         var local = Write("etl.cs", Scripts.Etl("local"));
-        await S3TestServer.PutAsync(_bucket, "other-code.cs", Scripts.Etl("stored"));
-        await S3TestServer.PutAsync(_bucket, "other-structure.cs", Scripts.Etl("stored", extraTask: true));
+        await S3TestServer.PutAsync(Bucket, "other-code.cs", Scripts.Etl("stored"));
+        await S3TestServer.PutAsync(Bucket, "other-structure.cs", Scripts.Etl("stored", extraTask: true));
 
-        var registered = await RegisterAsync(local, S3TestServer.Storage(_bucket, "other-code.cs"));
+        var registered = await RegisterAsync(local, S3TestServer.Storage(Bucket, "other-code.cs"));
         Assert.Equal(RegistrationStatus.Registered, registered.Status);
-        Assert.Contains(_warnings, w => w.Contains($"s3://{_bucket}/other-code.cs", StringComparison.Ordinal) && w.Contains("differs", StringComparison.Ordinal));
+        Assert.Contains(Warnings, w => w.Contains($"s3://{Bucket}/other-code.cs", StringComparison.Ordinal) && w.Contains("differs", StringComparison.Ordinal));
         Assert.Equal(new[] { "stored 1,2,3" }, await OutputAsync(await RunAsync()));
 
-        var mismatch = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(local, S3TestServer.Storage(_bucket, "other-structure.cs")));
+        var mismatch = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(local, S3TestServer.Storage(Bucket, "other-structure.cs")));
         Assert.Equal(ErrorIds.StoredScriptMismatch, mismatch.ErrorId);
         Assert.Contains("audit", mismatch.Message, StringComparison.Ordinal);
     }
@@ -129,9 +111,9 @@ public sealed class S3FlowTests : IAsyncLifetime
     public async Task A_structure_change_in_the_bucket_fails_the_run_with_StructureChanged()
     {
         var local = Write("etl.cs", Scripts.Etl("v1"));
-        await S3TestServer.PutAsync(_bucket, "etl.cs", Scripts.Etl("v1"));
-        await RegisterAsync(local, S3TestServer.Storage(_bucket, "etl.cs"));
-        await S3TestServer.PutAsync(_bucket, "etl.cs", Scripts.Etl("v1", extraTask: true));
+        await S3TestServer.PutAsync(Bucket, "etl.cs", Scripts.Etl("v1"));
+        await RegisterAsync(local, S3TestServer.Storage(Bucket, "etl.cs"));
+        await S3TestServer.PutAsync(Bucket, "etl.cs", Scripts.Etl("v1", extraTask: true));
 
         var run = await RunAsync();
         Assert.Equal(RunState.Failed, run.State);
@@ -143,9 +125,9 @@ public sealed class S3FlowTests : IAsyncLifetime
     public async Task A_missing_key_or_bucket_is_StorageNotFound_naming_it()
     {
         var local = Write("etl.cs", Scripts.Etl("v1"));
-        var key = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(local, S3TestServer.Storage(_bucket, "nowhere/etl.cs")));
+        var key = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(local, S3TestServer.Storage(Bucket, "nowhere/etl.cs")));
         Assert.Equal(ErrorIds.StorageNotFound, key.ErrorId);
-        Assert.Contains($"s3://{_bucket}/nowhere/etl.cs", key.Message, StringComparison.Ordinal);
+        Assert.Contains($"s3://{Bucket}/nowhere/etl.cs", key.Message, StringComparison.Ordinal);
         Assert.Contains("publish the script", key.Message, StringComparison.Ordinal);
         Assert.Equal(FlowHintKind.PublishScript, key.Hint?.Kind);
 
@@ -159,16 +141,16 @@ public sealed class S3FlowTests : IAsyncLifetime
         Assert.Contains("no-such-bucket-fs", upload.Message, StringComparison.Ordinal);
 
         // The object disappears after registration: the run fails naming it.
-        await S3TestServer.PutAsync(_bucket, "etl.cs", Scripts.Etl("v1"));
-        await RegisterAsync(local, S3TestServer.Storage(_bucket, "etl.cs"));
+        await S3TestServer.PutAsync(Bucket, "etl.cs", Scripts.Etl("v1"));
+        await RegisterAsync(local, S3TestServer.Storage(Bucket, "etl.cs"));
         using (var s3 = S3TestServer.Client())
         {
-            await s3.DeleteObjectAsync(_bucket, "etl.cs");
+            await s3.DeleteObjectAsync(Bucket, "etl.cs");
         }
         var run = await RunAsync();
         Assert.Equal(RunState.Failed, run.State);
         Assert.Equal(ErrorIds.StorageNotFound, run.ErrorId);
-        Assert.Contains($"s3://{_bucket}/etl.cs", run.Error, StringComparison.Ordinal);
+        Assert.Contains($"s3://{Bucket}/etl.cs", run.Error, StringComparison.Ordinal);
     }
 
     // ---------------------------------------------------------------- uploads at registration
@@ -178,28 +160,28 @@ public sealed class S3FlowTests : IAsyncLifetime
     {
         var local = Write("etl.cs", Scripts.Etl("v1"));
         var progress = new RecordingProgress();
-        var first = await RegisterAsync(local, new S3Storage(_bucket, storedAsScript: true, endpointUrl: S3TestServer.Url,
+        var first = await RegisterAsync(local, new S3Storage(Bucket, storedAsScript: true, endpointUrl: S3TestServer.Url,
             forcePathStyle: true, credentialsSecret: S3TestServer.CredentialsSecret), progress);
         Assert.Equal(RegistrationStatus.Registered, first.Status);
         var recorded = await RecordedStorageAsync();
         Assert.Matches(new Regex(@"^etl/\d{8}T\d{6}Z$"), recorded.Key);
         Assert.Equal("etl", recorded.AutoKeyPrefix);
         Assert.Equal(local, recorded.LocalScriptPath);
-        Assert.Equal(Scripts.Etl("v1"), System.Text.Encoding.UTF8.GetString(await S3TestServer.GetAsync(_bucket, recorded.Key!)));
+        Assert.Equal(Scripts.Etl("v1"), System.Text.Encoding.UTF8.GetString(await S3TestServer.GetAsync(Bucket, recorded.Key!)));
         Assert.Equal(100, progress.Reports[^1].PercentComplete);
         Assert.Contains(recorded.Key!, progress.Reports[^1].Activity, StringComparison.Ordinal);
         Assert.Equal(new[] { "v1 1,2,3" }, await OutputAsync(await RunAsync()));
 
         // Unchanged: skipped, nothing uploaded.
-        Assert.Equal(RegistrationStatus.Skipped, (await RegisterAsync(local, S3TestServer.Storage(_bucket))).Status);
-        Assert.Single(await S3TestServer.ListAsync(_bucket));
+        Assert.Equal(RegistrationStatus.Skipped, (await RegisterAsync(local, S3TestServer.Storage(Bucket))).Status);
+        Assert.Single(await S3TestServer.ListAsync(Bucket));
 
         // Edited: a new version under a new key; the first version's object stays.
         File.WriteAllText(local, Scripts.Etl("v2"));
-        var second = await RegisterAsync(local, S3TestServer.Storage(_bucket));
+        var second = await RegisterAsync(local, S3TestServer.Storage(Bucket));
         Assert.Equal(RegistrationStatus.Registered, second.Status);
         Assert.Equal(2, second.Version);
-        var objects = await S3TestServer.ListAsync(_bucket);
+        var objects = await S3TestServer.ListAsync(Bucket);
         Assert.Equal(2, objects.Count);
         Assert.Contains(objects, o => o.Key == recorded.Key);
         Assert.Equal(new[] { "v2 1,2,3" }, await OutputAsync(await RunAsync()));
@@ -210,10 +192,10 @@ public sealed class S3FlowTests : IAsyncLifetime
     {
         var registered = Write("etl.cs", Scripts.Etl("registered"));
         var upload = Write("upload.cs", Scripts.Etl("uploaded"));
-        var storage = S3TestServer.Storage(_bucket, "flows/etl.cs", localScriptPath: upload);
+        var storage = S3TestServer.Storage(Bucket, "flows/etl.cs", localScriptPath: upload);
 
         Assert.Equal(RegistrationStatus.Registered, (await RegisterAsync(registered, storage)).Status);
-        Assert.Equal(Scripts.Etl("uploaded"), System.Text.Encoding.UTF8.GetString(await S3TestServer.GetAsync(_bucket, "flows/etl.cs")));
+        Assert.Equal(Scripts.Etl("uploaded"), System.Text.Encoding.UTF8.GetString(await S3TestServer.GetAsync(Bucket, "flows/etl.cs")));
         Assert.Equal(new[] { "uploaded 1,2,3" }, await OutputAsync(await RunAsync()));
         Assert.Equal(RegistrationStatus.Skipped, (await RegisterAsync(registered, storage)).Status);
 
@@ -227,18 +209,18 @@ public sealed class S3FlowTests : IAsyncLifetime
         File.WriteAllText(upload, Scripts.Etl("x", extraTask: true));
         var mismatch = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(registered, storage));
         Assert.Equal(ErrorIds.StoredScriptMismatch, mismatch.ErrorId);
-        Assert.Equal(Scripts.Etl("uploaded again"), System.Text.Encoding.UTF8.GetString(await S3TestServer.GetAsync(_bucket, "flows/etl.cs")));
+        Assert.Equal(Scripts.Etl("uploaded again"), System.Text.Encoding.UTF8.GetString(await S3TestServer.GetAsync(Bucket, "flows/etl.cs")));
     }
 
     [Fact]
     public async Task A_frozen_flow_uploads_the_compiled_flow_and_runs_it_until_registered_again()
     {
         var local = Write("etl.cs", Scripts.Etl("frozen v1"));
-        var storage = S3TestServer.Storage(_bucket, storedAsScript: false);
+        var storage = S3TestServer.Storage(Bucket, storedAsScript: false);
         Assert.Equal(RegistrationStatus.Registered, (await RegisterAsync(local, storage)).Status);
         var recorded = await RecordedStorageAsync();
         Assert.Matches(new Regex(@"^etl/\d{8}T\d{6}Z(-\d+)?\.dll$"), recorded.Key);
-        var dll = await S3TestServer.GetAsync(_bucket, recorded.Key!);
+        var dll = await S3TestServer.GetAsync(Bucket, recorded.Key!);
         Assert.Equal((byte)'M', dll[0]);
         Assert.Equal((byte)'Z', dll[1]);
 
@@ -249,11 +231,11 @@ public sealed class S3FlowTests : IAsyncLifetime
 
         Assert.Equal(2, (await RegisterAsync(local, storage)).Version);
         Assert.Equal(new[] { "frozen v2 1,2,3" }, await OutputAsync(await RunAsync()));
-        Assert.Equal(2, (await S3TestServer.ListAsync(_bucket)).Count);
+        Assert.Equal(2, (await S3TestServer.ListAsync(Bucket)).Count);
 
         var script = Write("script.cs", Scripts.Etl("x"));
         var invalid = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(script,
-            new S3Storage(_bucket, localScriptPath: script, endpointUrl: S3TestServer.Url, forcePathStyle: true)));
+            new S3Storage(Bucket, localScriptPath: script, endpointUrl: S3TestServer.Url, forcePathStyle: true)));
         Assert.Equal(ErrorIds.StorageInvalid, invalid.ErrorId);
         Assert.Contains("script storage", invalid.Message, StringComparison.Ordinal);
         Assert.Equal(FlowHintKind.StoreAsScript, invalid.Hint?.Kind);
@@ -263,9 +245,9 @@ public sealed class S3FlowTests : IAsyncLifetime
     public async Task A_compiled_flow_replaced_by_another_client_fails_the_run_with_FlowLoadFailed_naming_the_object_and_its_ETag()
     {
         var local = Write("etl.cs", Scripts.Etl("frozen"));
-        await RegisterAsync(local, S3TestServer.Storage(_bucket, storedAsScript: false));
+        await RegisterAsync(local, S3TestServer.Storage(Bucket, storedAsScript: false));
         var key = (await RecordedStorageAsync()).Key!;
-        var etag = await S3TestServer.PutAsync(_bucket, key, "not an assembly at all");
+        var etag = await S3TestServer.PutAsync(Bucket, key, "not an assembly at all");
 
         var run = await RunAsync();
 
@@ -273,7 +255,7 @@ public sealed class S3FlowTests : IAsyncLifetime
         Assert.Equal(ErrorIds.FlowLoadFailed, run.ErrorId);
         Assert.Equal(etag, run.StorageVersion);
         Assert.Contains("'etl' version 1", run.Error);
-        Assert.Contains($"s3://{_bucket}/{key}", run.Error);
+        Assert.Contains($"s3://{Bucket}/{key}", run.Error);
         Assert.Contains(etag, run.Error);
     }
 
@@ -282,11 +264,11 @@ public sealed class S3FlowTests : IAsyncLifetime
     {
         var local = Write("etl.cs", Scripts.Etl("from script").Replace(
             "var data =",
-            $"flow.Storage = new S3Storage(bucket: \"{_bucket}\", key: \"in-script/etl.cs\", storedAsScript: true, localScriptPath: \"etl.cs\", " +
+            $"flow.Storage = new S3Storage(bucket: \"{Bucket}\", key: \"in-script/etl.cs\", storedAsScript: true, localScriptPath: \"etl.cs\", " +
             $"endpointUrl: \"{S3TestServer.Url}\", forcePathStyle: true, credentialsSecret: \"{S3TestServer.CredentialsSecret}\");\nvar data =",
             StringComparison.Ordinal));
         Assert.Equal(RegistrationStatus.Registered, (await RegisterAsync(local, null)).Status);
-        Assert.Equal(File.ReadAllText(local), System.Text.Encoding.UTF8.GetString(await S3TestServer.GetAsync(_bucket, "in-script/etl.cs")));
+        Assert.Equal(File.ReadAllText(local), System.Text.Encoding.UTF8.GetString(await S3TestServer.GetAsync(Bucket, "in-script/etl.cs")));
         Assert.Equal(new[] { "from script 1,2,3" }, await OutputAsync(await RunAsync()));
     }
 
@@ -297,24 +279,24 @@ public sealed class S3FlowTests : IAsyncLifetime
     {
         var local = Write("etl.cs", Scripts.Etl("published"));
         var progress = new RecordingProgress();
-        var published = await _client.PublishAsync(local, new PublishOptions { Storage = S3TestServer.Storage(_bucket, "ci/etl.cs"), Progress = progress });
+        var published = await Client.PublishAsync(local, new PublishOptions { Storage = S3TestServer.Storage(Bucket, "ci/etl.cs"), Progress = progress });
         var storage = Assert.IsType<S3Storage>(published.Storage);
         Assert.Equal("ci/etl.cs", storage.Key);
         Assert.Null(storage.LocalScriptPath);
-        Assert.Equal($"s3://{_bucket}/ci/etl.cs", published.Location);
-        var etag = (await S3TestServer.ListAsync(_bucket)).Single().ETag.Trim('"');
+        Assert.Equal($"s3://{Bucket}/ci/etl.cs", published.Location);
+        var etag = (await S3TestServer.ListAsync(Bucket)).Single().ETag.Trim('"');
         Assert.Equal(etag, published.StorageVersion);
         Assert.Equal(100, progress.Reports[^1].PercentComplete);
 
         Assert.Equal(RegistrationStatus.Registered, (await RegisterAsync(local, published.Storage)).Status);
-        Assert.Empty(_warnings);
+        Assert.Empty(Warnings);
         var run = await RunAsync();
         Assert.Equal(new[] { "published 1,2,3" }, await OutputAsync(run));
         Assert.Equal(published.StorageVersion, run.StorageVersion);
 
         // The CI loop: edit, publish, register (skipped: same structure, same key), run the new code.
         File.WriteAllText(local, Scripts.Etl("published again"));
-        var again = await _client.PublishAsync(local, new PublishOptions { Storage = S3TestServer.Storage(_bucket, "ci/etl.cs") });
+        var again = await Client.PublishAsync(local, new PublishOptions { Storage = S3TestServer.Storage(Bucket, "ci/etl.cs") });
         Assert.Equal(RegistrationStatus.Skipped, (await RegisterAsync(local, again.Storage)).Status);
         Assert.Equal(new[] { "published again 1,2,3" }, await OutputAsync(await RunAsync()));
     }
@@ -323,7 +305,7 @@ public sealed class S3FlowTests : IAsyncLifetime
     public async Task Publish_without_a_key_generates_one_and_a_frozen_storage_cannot_publish()
     {
         var local = Write("etl.cs", Scripts.Etl("published"));
-        var published = await _client.PublishAsync(local, new PublishOptions { Storage = S3TestServer.Storage(_bucket) });
+        var published = await Client.PublishAsync(local, new PublishOptions { Storage = S3TestServer.Storage(Bucket) });
         var storage = Assert.IsType<S3Storage>(published.Storage);
         Assert.Matches(new Regex(@"^etl/\d{8}T\d{6}Z(-\d+)?$"), storage.Key);
         Assert.Null(storage.AutoKeyPrefix);
@@ -331,7 +313,7 @@ public sealed class S3FlowTests : IAsyncLifetime
         Assert.Equal(storage.Key, (await RecordedStorageAsync()).Key);
 
         var frozen = await Assert.ThrowsAsync<FlowstoreException>(() =>
-            _client.PublishAsync(local, new PublishOptions { Storage = S3TestServer.Storage(_bucket, storedAsScript: false) }));
+            Client.PublishAsync(local, new PublishOptions { Storage = S3TestServer.Storage(Bucket, storedAsScript: false) }));
         Assert.Equal(ErrorIds.StorageInvalid, frozen.ErrorId);
         Assert.Contains("script storage", frozen.Message, StringComparison.Ordinal);
         Assert.Equal(FlowHintKind.StoreAsScript, frozen.Hint?.Kind);
@@ -343,8 +325,8 @@ public sealed class S3FlowTests : IAsyncLifetime
     public async Task A_pinned_rerun_fetches_the_same_ETag_and_fails_clearly_once_the_object_changed()
     {
         var local = Write("etl.cs", Scripts.Etl("v1"));
-        await S3TestServer.PutAsync(_bucket, "etl.cs", Scripts.Etl("v1"));
-        await RegisterAsync(local, S3TestServer.Storage(_bucket, "etl.cs"));
+        await S3TestServer.PutAsync(Bucket, "etl.cs", Scripts.Etl("v1"));
+        await RegisterAsync(local, S3TestServer.Storage(Bucket, "etl.cs"));
         var first = await RunAsync();
 
         var same = await RunAsync(first.Id);
@@ -352,12 +334,12 @@ public sealed class S3FlowTests : IAsyncLifetime
         Assert.Equal(first.StorageVersion, same.StorageVersion);
         Assert.Equal(first.StorageVersion, same.PinnedStorageVersion);
 
-        await S3TestServer.PutAsync(_bucket, "etl.cs", Scripts.Etl("v2"));
+        await S3TestServer.PutAsync(Bucket, "etl.cs", Scripts.Etl("v2"));
         var pinned = await RunAsync(first.Id);
         Assert.Equal(RunState.Failed, pinned.State);
         Assert.Equal(ErrorIds.PinnedVersionUnavailable, pinned.ErrorId);
         Assert.Contains(first.StorageVersion!, pinned.Error, StringComparison.Ordinal);
-        Assert.Contains($"s3://{_bucket}/etl.cs", pinned.Error, StringComparison.Ordinal);
+        Assert.Contains($"s3://{Bucket}/etl.cs", pinned.Error, StringComparison.Ordinal);
         Assert.Equal(RunState.Success, (await RunAsync()).State);
     }
 
@@ -367,21 +349,21 @@ public sealed class S3FlowTests : IAsyncLifetime
     public async Task Wrong_missing_or_malformed_credentials_are_clear_errors_that_never_show_the_secret()
     {
         var local = Write("etl.cs", Scripts.Etl("v1"));
-        await S3TestServer.PutAsync(_bucket, "etl.cs", Scripts.Etl("v1"));
+        await S3TestServer.PutAsync(Bucket, "etl.cs", Scripts.Etl("v1"));
         const string canary = "canary-7f3a9c1e-secret-value";
 
-        await _client.SetSecretAsync("WRONG_KEY", $$"""{"accessKeyId":"NOT-S3RVER","secretAccessKey":"{{canary}}"}""");
+        await Client.SetSecretAsync("WRONG_KEY", $$"""{"accessKeyId":"NOT-S3RVER","secretAccessKey":"{{canary}}"}""");
         var denied = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(local, WithSecret("WRONG_KEY")));
         Assert.Equal(ErrorIds.StorageAccessDenied, denied.ErrorId);
         Assert.Contains("WRONG_KEY", denied.Message, StringComparison.Ordinal);
-        Assert.Contains(_bucket, denied.Message, StringComparison.Ordinal);
+        Assert.Contains(Bucket, denied.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(canary, Flatten(denied), StringComparison.Ordinal);
 
         var missing = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(local, WithSecret("NO_SUCH_SECRET")));
         Assert.Equal(ErrorIds.SecretNotFound, missing.ErrorId);
         Assert.Contains("NO_SUCH_SECRET", missing.Message, StringComparison.Ordinal);
 
-        await _client.SetSecretAsync("MALFORMED", "{\"ACCESS_KEY\": \"S3RVER\", \"oops " + canary);
+        await Client.SetSecretAsync("MALFORMED", "{\"ACCESS_KEY\": \"S3RVER\", \"oops " + canary);
         var malformed = await Assert.ThrowsAsync<FlowstoreException>(() => RegisterAsync(local, WithSecret("MALFORMED")));
         Assert.Equal(ErrorIds.StorageInvalid, malformed.ErrorId);
         Assert.Contains("MALFORMED", malformed.Message, StringComparison.Ordinal);
@@ -389,14 +371,14 @@ public sealed class S3FlowTests : IAsyncLifetime
         Assert.DoesNotContain(canary, Flatten(malformed), StringComparison.Ordinal);
 
         // camelCase keys with a session token work too, and nothing of the secret is kept with the flow.
-        await _client.SetSecretAsync("CAMEL", $$"""{"accessKeyId":"S3RVER","secretAccessKey":"{{canary}}","sessionToken":"token-{{canary}}"}""");
+        await Client.SetSecretAsync("CAMEL", $$"""{"accessKeyId":"S3RVER","secretAccessKey":"{{canary}}","sessionToken":"token-{{canary}}"}""");
         Assert.Equal(RegistrationStatus.Registered, (await RegisterAsync(local, WithSecret("CAMEL"))).Status);
         var run = await RunAsync();
         Assert.Equal(RunState.Success, run.State);
-        Assert.DoesNotContain(canary, (await _client.GetFlowAsync("etl", Project)).StorageJson, StringComparison.Ordinal);
-        Assert.Contains("\"credentialsSecret\":\"CAMEL\"", (await _client.GetFlowAsync("etl", Project)).StorageJson, StringComparison.Ordinal);
+        Assert.DoesNotContain(canary, (await Client.GetFlowAsync("etl", Project)).StorageJson, StringComparison.Ordinal);
+        Assert.Contains("\"credentialsSecret\":\"CAMEL\"", (await Client.GetFlowAsync("etl", Project)).StorageJson, StringComparison.Ordinal);
 
-        S3Storage WithSecret(string name) => new(_bucket, "etl.cs", storedAsScript: true, endpointUrl: S3TestServer.Url,
+        S3Storage WithSecret(string name) => new(Bucket, "etl.cs", storedAsScript: true, endpointUrl: S3TestServer.Url,
             forcePathStyle: true, credentialsSecret: name);
     }
 
@@ -404,8 +386,8 @@ public sealed class S3FlowTests : IAsyncLifetime
     public async Task Without_a_credentials_secret_the_SDK_chain_is_used()
     {
         var local = Write("etl.cs", Scripts.Etl("chain"));
-        await S3TestServer.PutAsync(_bucket, "etl.cs", Scripts.Etl("chain"));
-        var storage = new S3Storage(_bucket, "etl.cs", storedAsScript: true, endpointUrl: S3TestServer.Url, forcePathStyle: true);
+        await S3TestServer.PutAsync(Bucket, "etl.cs", Scripts.Etl("chain"));
+        var storage = new S3Storage(Bucket, "etl.cs", storedAsScript: true, endpointUrl: S3TestServer.Url, forcePathStyle: true);
         var before = (Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID"), Environment.GetEnvironmentVariable("AWS_SECRET_ACCESS_KEY"));
         try
         {
@@ -432,8 +414,8 @@ public sealed class S3FlowTests : IAsyncLifetime
         var local = Write("etl.cs", text);
         var progress = new RecordingProgress();
 
-        await RegisterAsync(local, S3TestServer.Storage(_bucket, "large/etl.cs", localScriptPath: local), progress);
-        Assert.Equal(text, System.Text.Encoding.UTF8.GetString(await S3TestServer.GetAsync(_bucket, "large/etl.cs")));
+        await RegisterAsync(local, S3TestServer.Storage(Bucket, "large/etl.cs", localScriptPath: local), progress);
+        Assert.Equal(text, System.Text.Encoding.UTF8.GetString(await S3TestServer.GetAsync(Bucket, "large/etl.cs")));
         Assert.True(progress.Reports.Count >= 2);
         Assert.Equal(0, progress.Reports[0].PercentComplete);
         Assert.Equal(100, progress.Reports[^1].PercentComplete);

@@ -9,27 +9,11 @@ namespace Flowstore.Storage.S3.Tests;
 /// Register-Flow -Storage does) are stored once: one object serves them all.
 /// </summary>
 [Collection(S3Collection.Name)]
-public sealed class S3SharedStorageTests : IAsyncLifetime
+public sealed class S3SharedStorageTests() : FlowHomeTests("flowstore-s3-tests")
 {
-    private const string Project = "P";
-    private readonly FlowHome _home = new("flowstore-s3-tests");
-    private readonly List<string> _log = new();
-    private FlowClient _client = null!;
-    private string _bucket = "";
+    private string Bucket { get; set; } = "";
 
-    public async Task InitializeAsync()
-    {
-        _client = _home.Client;
-        await _client.EnsureProjectAsync(Project, create: true);
-        await _client.SetSecretAsync(S3TestServer.CredentialsSecret, S3TestServer.CredentialsJson);
-        _bucket = await S3TestServer.NewBucketAsync();
-    }
-
-    public Task DisposeAsync()
-    {
-        _home.Dispose();
-        return Task.CompletedTask;
-    }
+    protected override async Task ArrangeAsync() => Bucket = await S3TestServer.ConnectAsync(Client);
 
     private static string Pair(string message) => $$"""
         using Flowstore;
@@ -42,35 +26,34 @@ public sealed class S3SharedStorageTests : IAsyncLifetime
 
     private async Task<string[]> OutputAsync(string flow)
     {
-        var run = await _client.RunNowAsync(await _client.GetFlowAsync(flow, Project), null, null);
+        var run = await Client.RunNowAsync(await Client.GetFlowAsync(flow, Project), null, null);
         Assert.Equal(RunState.Success, run.State);
-        return (await _client.GetRunLogAsync(run.Id)).Where(l => l.Level == "Output").Select(l => l.Message).ToArray();
+        return (await Client.GetRunLogAsync(run.Id)).Where(l => l.Level == "Output").Select(l => l.Message).ToArray();
     }
 
     [Fact]
     public async Task Two_flows_registered_with_one_script_storage_without_a_key_upload_one_object_and_an_edit_of_it_changes_both()
     {
-        var path = Path.Combine(_home.Folder, "pair.cs");
-        File.WriteAllText(path, Pair("v1"));
-        var options = new RegisterOptions { Project = Project, Storage = S3TestServer.Storage(_bucket) };
-        var plans = await _client.PlanAsync(path, options, _log.Add);
+        var path = Write("pair.cs", Pair("v1"));
+        var options = new RegisterOptions { Project = Project, Storage = S3TestServer.Storage(Bucket) };
+        var plans = await Client.PlanAsync(path, options, Log.Add);
         Assert.Equal(2, plans.Count);
         foreach (var plan in plans)
         {
-            Assert.Equal(RegistrationStatus.Registered, (await _client.ApplyAsync(plan, options, _log.Add)).Status);
+            Assert.Equal(RegistrationStatus.Registered, (await Client.ApplyAsync(plan, options, Log.Add)).Status);
         }
 
-        var stored = Assert.Single(await S3TestServer.ListAsync(_bucket));
+        var stored = Assert.Single(await S3TestServer.ListAsync(Bucket));
         Assert.Matches(new Regex(@"^pair/\d{8}T\d{6}Z$"), stored.Key);
         foreach (var name in new[] { "first", "second" })
         {
-            var storage = (S3Storage)StorageTypes.Deserialize((await _client.GetFlowAsync(name, Project)).StorageJson);
+            var storage = (S3Storage)StorageTypes.Deserialize((await Client.GetFlowAsync(name, Project)).StorageJson);
             Assert.Equal(stored.Key, storage.Key);
         }
         Assert.Equal(new[] { "v1 first" }, await OutputAsync("first"));
 
         // Editing "the" object changes both flows' next runs.
-        await S3TestServer.PutAsync(_bucket, stored.Key, Pair("v2"));
+        await S3TestServer.PutAsync(Bucket, stored.Key, Pair("v2"));
         Assert.Equal(new[] { "v2 first" }, await OutputAsync("first"));
         Assert.Equal(new[] { "v2 second" }, await OutputAsync("second"));
     }

@@ -54,6 +54,13 @@ internal static class S3TestServer
         return bucket;
     }
 
+    /// <summary>Gives an engine the test server's credentials (<see cref="CredentialsSecret"/>) and a new bucket of its own.</summary>
+    public static async Task<string> ConnectAsync(Flowstore.Engine.FlowClient client)
+    {
+        await client.SetSecretAsync(CredentialsSecret, CredentialsJson);
+        return await NewBucketAsync();
+    }
+
     public static async Task<string> PutAsync(string bucket, string key, string text, string? endpoint = null)
     {
         using var client = Client(endpoint);
