@@ -31,7 +31,31 @@ public sealed class BitbucketStorageProvider : GitHostStorageProvider<BitbucketS
 
     protected override GitHostAdvice Advice { get; } = new(
         "Check the project key and repository slug; if the repository is private, the storage needs an access token secret.",
-        secret => $"Check the project key and repository slug, and that the token in secret '{secret}' can read the repository.");
+        secret => $"Check the project key and repository slug, and that the token in secret '{secret}' can read the repository.")
+    {
+        Refused = Refused,
+    };
+
+    /// <summary>
+    /// What Bitbucket's 401 and 403 mean (Data Center REST API, editFile: "401 The currently authenticated user does not
+    /// have write permission for the given repository"; "403 The request was authenticated using a project or repository
+    /// access token, which does not have a valid user associated with it"; reads: 401 for a token refused or without
+    /// read permission).
+    /// </summary>
+    private static string? Refused(GitHostRefusal refusal, string? secret) => secret is null ? null : refusal switch
+    {
+        { Status: 401, Write: true, Code: var code } when code?.Contains("Authentication", StringComparison.Ordinal) != true =>
+            $"The token in secret '{secret}' has no write permission for the repository: publishing needs an HTTP access token with " +
+            "Repository write permission (a personal token of a user who can write to the repository).",
+        { Status: 403, Write: true } =>
+            $"The token in secret '{secret}' is a project or repository access token, and Bitbucket Server lets no such token edit files " +
+            "(there is no user behind it to author the commit): publishing needs a personal HTTP access token with Repository write " +
+            "permission; project and repository tokens with Repository read can run flows.",
+        { Status: 401 } =>
+            $"The token in secret '{secret}' was refused or cannot read the repository: check that it is valid and not expired and that it " +
+            "has at least Repository read permission.",
+        _ => null,
+    };
 
     protected override BitbucketStorage CompleteNames(BitbucketStorage settings) => settings with { Project = settings.Project.Trim(), Repo = settings.Repo.Trim() };
 

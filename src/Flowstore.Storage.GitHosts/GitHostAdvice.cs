@@ -11,6 +11,12 @@ public sealed record GitHostAdvice(string Repository, Func<string?, string> Repo
     /// <summary>A file that is not at the commit.</summary>
     public string Path { get; init; } = "Check the path (it is case-sensitive and relative to the repository root), or push the file first.";
 
+    /// <summary>
+    /// What a 401 or 403 means on this host, given the refusal and the name of the token's secret (null: no token
+    /// was sent); null: the general advice.
+    /// </summary>
+    public Func<GitHostRefusal, string?, string?>? Refused { get; init; }
+
     /// <summary>The advice for <paramref name="part"/>; <paramref name="tokenSecret"/> names the secret of the token sent, null when none was.</summary>
     public string For(GitHostPart part, string? tokenSecret, bool anonymous) => part switch
     {

@@ -7,6 +7,14 @@ using System.Text.Json;
 // its REST API.
 namespace Flowstore.Storage.GitHosts;
 
+/// <summary>A 401 or 403 as the host answered it, for the host's own explanation of what it means.</summary>
+/// <param name="Status">401 or 403.</param>
+/// <param name="Write">The request would change the repository (not a GET or HEAD).</param>
+/// <param name="WithToken">A token was sent.</param>
+/// <param name="Code">The host's error code: an OAuth error such as insufficient_scope, a Bitbucket exceptionName.</param>
+/// <param name="Scopes">The scopes an insufficient_scope answer names (space-separated), else null.</param>
+public sealed record GitHostRefusal(int Status, bool Write, bool WithToken, string? Code, string? Scopes);
+
 /// <summary>An HTTP client for one Git host's REST API with retries, rate-limit handling and error mapping.</summary>
 public sealed class GitHostClient
 {
@@ -34,11 +42,13 @@ public sealed class GitHostClient
     /// Sends a request (made anew for each attempt) with retries. Returns the response when it is a success or a
     /// client error other than 401/403/429 (the caller knows what a 404 or 409 means there); throws
     /// <see cref="ErrorIds.StorageAccessDenied"/>, <see cref="ErrorIds.StorageRateLimited"/> or
-    /// <see cref="ErrorIds.StorageUnavailable"/> otherwise.
+    /// <see cref="ErrorIds.StorageUnavailable"/> otherwise. <paramref name="explain"/> says what a 401 or 403 means
+    /// on this host (null: the general advice), given the refusal as the host worded it.
     /// </summary>
     public async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> createRequest, GitHostTarget target, string? token,
-        string operation, CancellationToken cancellationToken)
+        string operation, CancellationToken cancellationToken, Func<GitHostRefusal, string?>? explain = null)
     {
+        var write = false;
         var call = new StorageCall<Answer>($"{target.Service} at {target.Host}", $"{operation} ({target.Describe()})")
         {
             Target = target.Repo,
@@ -53,11 +63,12 @@ public sealed class GitHostClient
         var answer = await _retry.ExecuteAsync(call, async ct =>
         {
             using var request = createRequest();
+            write = request.Method != HttpMethod.Get && request.Method != HttpMethod.Head;
             request.Headers.UserAgent.Add(new ProductInfoHeaderValue("Flowstore", "1.0"));
             var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
             var status = (int)response.StatusCode;
             var mapped = status is 401 or 403 or 429 || IsServerError(response.StatusCode);
-            return new Answer(response, mapped ? await HostMessageAsync(response, token, ct).ConfigureAwait(false) : "");
+            return mapped ? await ReadErrorAsync(response, token, ct).ConfigureAwait(false) : new Answer(response, "");
         }, cancellationToken).ConfigureAwait(false);
 
         var response = answer.Response;
@@ -74,22 +85,36 @@ public sealed class GitHostClient
         if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
             response.Dispose();
-            var advice = target.TokenSecret is null
-                ? "No access token was sent: the storage needs an access token secret holding a token that can read (and, to publish, write) the repository."
-                : status == 401
-                    ? $"The token in secret '{target.TokenSecret}' was refused: check that it is valid and not expired."
-                    : $"The token in secret '{target.TokenSecret}' lacks access: give it read (and, to publish, write) access to the repository.";
+            var refusal = new GitHostRefusal(status, write, target.TokenSecret is not null, answer.Code, answer.Scopes);
+            var explained = explain?.Invoke(refusal);
+            var advice = explained
+                ?? (target.TokenSecret is null
+                    ? "No access token was sent: the storage needs an access token secret holding a token that can read (and, to publish, write) the repository."
+                    : status == 401
+                        ? $"The token in secret '{target.TokenSecret}' was refused: check that it is valid and not expired."
+                        : $"The token in secret '{target.TokenSecret}' lacks access: give it read (and, to publish, write) access to the repository.");
+            // A token of the wrong kind or scope: the fix is another token in the same secret.
+            var hint = target.TokenSecret is null ? target.TokenSecretHint() : explained is not null ? FlowHint.SetSecret(target.TokenSecret) : null;
             throw Error(ErrorIds.StorageAccessDenied, FlowErrorKind.PermissionDenied, token, null,
                 $"{target.Service} at {target.Host} denied access ({status} {response.ReasonPhrase}{answer.HostMessage}) while {operation} ({target.Describe()}). {advice}",
-                target.TokenSecret is null ? target.TokenSecretHint() : null);
+                hint);
         }
         return response;
     }
 
-    /// <summary>A response and, for an answer this client maps to an error, the host's message (read while the attempt runs).</summary>
-    private sealed record Answer(HttpResponseMessage Response, string HostMessage) : IDisposable
+    /// <summary>
+    /// A response and, for an answer this client maps to an error, the host's message (read while the attempt runs),
+    /// its error code and the scopes it names (an OAuth insufficient_scope answer).
+    /// </summary>
+    private sealed record Answer(HttpResponseMessage Response, string HostMessage, string? Code = null, string? Scopes = null) : IDisposable
     {
         public void Dispose() => Response.Dispose();
+    }
+
+    private static async Task<Answer> ReadErrorAsync(HttpResponseMessage response, string? token, CancellationToken cancellationToken)
+    {
+        var (message, code, scopes) = await HostErrorAsync(response, token, cancellationToken).ConfigureAwait(false);
+        return new Answer(response, message, code, scopes);
     }
 
     /// <summary>5xx: retried with backoff; a rate limit that resets soon: retried after the reset; else the answer stands.</summary>
@@ -139,6 +164,14 @@ public sealed class GitHostClient
     /// as ": text", with the token removed; empty when there is none.
     /// </summary>
     public static async Task<string> HostMessageAsync(HttpResponseMessage response, string? token, CancellationToken cancellationToken)
+        => (await HostErrorAsync(response, token, cancellationToken).ConfigureAwait(false)).Message;
+
+    /// <summary>
+    /// The host's error text (as <see cref="HostMessageAsync"/>), its code (OAuth "error", Bitbucket's first exceptionName)
+    /// and the scopes an OAuth insufficient_scope answer names ("scope", space-separated).
+    /// </summary>
+    private static async Task<(string Message, string? Code, string? Scopes)> HostErrorAsync(HttpResponseMessage response, string? token,
+        CancellationToken cancellationToken)
     {
         string body;
         try
@@ -147,9 +180,11 @@ public sealed class GitHostClient
         }
         catch (Exception e) when (e is HttpRequestException or IOException)
         {
-            return "";
+            return ("", null, null);
         }
         string? text = null;
+        string? code = null;
+        string? scopes = null;
         try
         {
             using var document = JsonDocument.Parse(body);
@@ -160,6 +195,9 @@ public sealed class GitHostClient
                 {
                     text = string.Join("; ", errors.EnumerateArray()
                         .Select(e => e.ValueKind == JsonValueKind.Object && e.TryGetProperty("message", out var m) ? m.ToString() : e.ToString()));
+                    code = errors.EnumerateArray()
+                        .Select(e => e.ValueKind == JsonValueKind.Object && e.TryGetProperty("exceptionName", out var x) ? x.ToString() : null)
+                        .FirstOrDefault(x => x is not null);
                 }
                 else if (root.TryGetProperty("message", out var message))
                 {
@@ -167,7 +205,16 @@ public sealed class GitHostClient
                 }
                 else if (root.TryGetProperty("error", out var error))
                 {
-                    text = error.ToString();
+                    // OAuth 2.0 bearer token errors (RFC 6750): error, error_description and, for insufficient_scope, scope.
+                    code = error.ToString();
+                    text = root.TryGetProperty("error_description", out var description) ? $"{code}: {description}" : code;
+                    if (root.TryGetProperty("scope", out var scope))
+                    {
+                        scopes = scope.ValueKind == JsonValueKind.Array
+                            ? string.Join(' ', scope.EnumerateArray().Select(x => x.ToString()))
+                            : scope.ToString();
+                        text += $" (scope: {scopes})";
+                    }
                 }
             }
         }
@@ -177,10 +224,10 @@ public sealed class GitHostClient
         }
         if (string.IsNullOrWhiteSpace(text))
         {
-            return "";
+            return ("", code, scopes);
         }
         text = Redact(text, token);
-        return ": " + (text.Length > 300 ? text[..300] + "..." : text);
+        return (": " + (text.Length > 300 ? text[..300] + "..." : text), code, scopes);
     }
 
     /// <summary>An error whose message has the token removed, whatever went into it.</summary>

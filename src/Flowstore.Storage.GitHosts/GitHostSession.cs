@@ -50,7 +50,7 @@ public sealed class GitHostSession
                 request.Content = content();
             }
             return request;
-        }, Target, Token, operation, cancellationToken);
+        }, Target, Token, operation, cancellationToken, _advice.Refused is { } refused ? r => refused(r, Target.TokenSecret) : null);
 
     /// <summary>A success answer's JSON body.</summary>
     public Task<JsonElement> ReadJsonAsync(HttpResponseMessage response, string operation, CancellationToken cancellationToken)

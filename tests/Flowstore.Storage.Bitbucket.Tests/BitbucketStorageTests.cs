@@ -126,6 +126,47 @@ public sealed class BitbucketStorageTests() : GitHostStorageTests(new BitbucketS
     }
 
     [Fact]
+    public async Task A_token_without_write_permission_runs_flows_and_publishing_says_it_has_no_write_permission()
+    {
+        var repo = NewRepo();
+        var sha = repo.CommitAndPush(FlowPath, Kit.Script("x"));
+        var secrets = new TestSecrets(new() { ["READ_ONLY"] = await StandIn.NewTokenAsync([], kind: "personal", write: false) });
+
+        var fetched = await Provider.FetchAsync(Storage(repo, secret: "READ_ONLY"), null, secrets, default);
+        var e = await FailsAsync(() => Provider.PublishAsync(Storage(repo, secret: "READ_ONLY"), Kit.PublishContext(secrets, Kit.Script("y")), default));
+
+        Assert.Equal(sha, fetched.StorageVersion);
+        Assert.Equal(ErrorIds.StorageAccessDenied, e.ErrorId);
+        Assert.Contains("401", e.Message);
+        Assert.Contains("'READ_ONLY' has no write permission for the repository", e.Message);
+        Assert.Contains("Repository write permission", e.Message);
+        Assert.DoesNotContain("expired", e.Message);
+        Assert.Equal(FlowHint.SetSecret("READ_ONLY"), e.Hint);
+        Assert.Equal(sha, repo.BareCommit("refs/heads/trunk"));
+    }
+
+    [Theory]
+    [InlineData("project")]
+    [InlineData("repository")]
+    public async Task A_project_or_repository_access_token_runs_flows_but_cannot_publish_Bitbucket_wants_a_user_behind_a_file_edit(string kind)
+    {
+        var repo = NewRepo();
+        var sha = repo.CommitAndPush(FlowPath, Kit.Script("x"));
+        var secrets = new TestSecrets(new() { ["BOT_TOKEN"] = await StandIn.NewTokenAsync([], kind: kind, write: true) });
+
+        var fetched = await Provider.FetchAsync(Storage(repo, secret: "BOT_TOKEN"), null, secrets, default);
+        var e = await FailsAsync(() => Provider.PublishAsync(Storage(repo, secret: "BOT_TOKEN"), Kit.PublishContext(secrets, Kit.Script("y")), default));
+
+        Assert.Equal(sha, fetched.StorageVersion);
+        Assert.Equal(ErrorIds.StorageAccessDenied, e.ErrorId);
+        Assert.Contains("403", e.Message);
+        Assert.Contains("is a project or repository access token", e.Message);
+        Assert.Contains("personal HTTP access token with Repository write permission", e.Message);
+        Assert.Equal(FlowHint.SetSecret("BOT_TOKEN"), e.Hint);
+        Assert.Equal(sha, repo.BareCommit("refs/heads/trunk"));
+    }
+
+    [Fact]
     public async Task A_missing_repository_or_project_key_is_StorageNotFound_naming_it()
     {
         var repository = await FailsAsync(() => Provider.FetchAsync(new BitbucketStorage(Key, "none-" + Guid.NewGuid().ToString("N"), FlowPath, StandIn.Url, null, TokenSecret), null, Secrets, default));
