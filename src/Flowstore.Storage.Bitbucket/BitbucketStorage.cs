@@ -30,7 +30,7 @@ public sealed record BitbucketStorage : GitHostStorageSettings
     /// <param name="path">The flow file's path in the repository, e.g. "flows/my_flow.cs".</param>
     /// <param name="host">The Bitbucket Server URL, e.g. "https://bitbucket.example.com" (required).</param>
     /// <param name="ref">A branch, tag or commit SHA; defaults to the repository's default branch.</param>
-    /// <param name="accessTokenSecret">Name of the secret holding an HTTP access token (sent as Authorization: Bearer).</param>
+    /// <param name="accessTokenSecret">Name of the secret holding an HTTP access token (sent as Authorization: Bearer): Repository read to run flows; publishing needs a personal token with Repository write.</param>
     public BitbucketStorage(string project, string repo, string path, string? host = null, string? @ref = null, string? accessTokenSecret = null)
     {
         Project = project;
@@ -57,7 +57,7 @@ public sealed record BitbucketStorage : GitHostStorageSettings
 
     /// <summary>Name of the secret holding the HTTP access token; anonymous access (public repositories) when null.</summary>
     [StorageSetting("Name of the secret (a Flowstore secret, an environment variable, or a vault) holding a Bitbucket HTTP access token " +
-        "(sent as a Bearer token); omit for public repositories.", Secret = true)]
+        "(sent as a Bearer token; Repository read to run flows, a personal token with Repository write to publish); omit for public repositories.", Secret = true)]
     public override string? AccessTokenSecret { get; init; }
 
     public override string? RequestedRef => Ref ?? "the default branch";

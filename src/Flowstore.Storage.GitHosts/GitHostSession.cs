@@ -89,6 +89,12 @@ public sealed class GitHostSession
             Hint = hint ?? (part == GitHostPart.Repository && Token is null ? Target.TokenSecretHint() : null),
         };
 
+    /// <summary>An empty repository: StorageNotFound naming its default branch (when known) with the hint to publish the script.</summary>
+    public FlowstoreException Empty(string? defaultBranch)
+        => NotFound($"the {Target.Noun} is empty: " +
+            (defaultBranch is null ? "it has no commit yet" : $"its default branch '{defaultBranch}' has no commit yet") + "; push or publish the flow file first",
+            GitHostPart.Path, FlowHint.PublishScript());
+
     /// <summary>A pinned commit the host no longer has: <see cref="ErrorIds.PinnedVersionUnavailable"/>.</summary>
     /// <param name="label">The repository for messages ("GitLab project 'g/p'").</param>
     /// <param name="commit">The pinned commit.</param>

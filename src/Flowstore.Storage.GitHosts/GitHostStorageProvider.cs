@@ -193,6 +193,10 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
     {
         var reference = storage.Ref;
         var api = await OpenAsync(storage, secrets, pinnedVersion ?? reference, cancellationToken, log).ConfigureAwait(false);
+        if (await api.ReadAtRefAsync(pinnedVersion ?? reference, pinnedVersion is not null, cancellationToken).ConfigureAwait(false) is { } read)
+        {
+            return (new FetchedFlowSource(Encoding.UTF8.GetString(read.Content), null, FlowStructure.Sha256Hex(read.Content), read.Commit, api.WebUrl(read.Commit)), api);
+        }
         string commit;
         if (pinnedVersion is not null)
         {
@@ -208,8 +212,7 @@ public abstract class GitHostStorageProvider<TSettings> : IStorageProvider
             api.Session.AtRef(branch.Name + " (the default branch)");
             if (!branch.Exists)
             {
-                throw api.Session.NotFound($"the {api.Session.Target.Noun} is empty: its default branch '{branch.Name}' has no commit yet; push or publish the flow file first",
-                    GitHostPart.Path, FlowHint.PublishScript());
+                throw api.Session.Empty(branch.Name);
             }
             commit = branch.Commit ?? await api.ResolveCommitAsync(branch.Name, pinned: false, cancellationToken).ConfigureAwait(false);
         }

@@ -11,6 +11,9 @@ public sealed record GitHostBranch(string Name, string? Commit, bool Exists = tr
 /// <param name="LastCommit">The host's version of the file, when its commit API wants it (GitLab's last_commit_id).</param>
 public sealed record GitHostFile(byte[] Content, string? LastCommit);
 
+/// <summary>The flow file read at a ref, and the commit the ref named when it was read.</summary>
+public sealed record GitHostRead(byte[] Content, string Commit);
+
 /// <summary>What a publish commits.</summary>
 /// <param name="Branch">The branch to commit to.</param>
 /// <param name="Content">The file's new bytes.</param>
@@ -61,6 +64,14 @@ public interface IGitHostApi
 
     /// <summary>The branch's head commit, or null when there is no such branch.</summary>
     Task<string?> BranchHeadAsync(string branch, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The flow file at a ref (null: the default branch; <paramref name="pinned"/>: a commit a run used) together with
+    /// the commit the ref names, in one call, where the host answers both at once (GitLab's raw file endpoint, which a
+    /// read_repository token may call); null where it does not (then the ref is resolved first, and the file read at the
+    /// commit). Failures as <see cref="ResolveCommitAsync"/> and <see cref="ReadFileAsync"/>.
+    /// </summary>
+    Task<GitHostRead?> ReadAtRefAsync(string? reference, bool pinned, CancellationToken cancellationToken) => Task.FromResult<GitHostRead?>(null);
 
     /// <summary>The flow file's bytes at a commit; StorageNotFound when it is not there.</summary>
     Task<byte[]> ReadFileAsync(string commit, CancellationToken cancellationToken);

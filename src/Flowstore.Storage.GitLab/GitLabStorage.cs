@@ -29,7 +29,7 @@ public sealed record GitLabStorage : GitHostStorageSettings
     /// <param name="path">The flow file's path in the repository, e.g. "flows/my_flow.cs".</param>
     /// <param name="host">The GitLab instance, e.g. "https://gitlab.example.com"; defaults to https://gitlab.com.</param>
     /// <param name="ref">A branch, tag or commit SHA; defaults to the project's default branch.</param>
-    /// <param name="accessTokenSecret">Name of the secret holding a personal, project or group access token (sent as PRIVATE-TOKEN).</param>
+    /// <param name="accessTokenSecret">Name of the secret holding a personal, project or group access token (sent as PRIVATE-TOKEN): scope read_repository to run flows, api to publish.</param>
     public GitLabStorage(string repo, string path, string? host = null, string? @ref = null, string? accessTokenSecret = null)
     {
         Repo = repo;
@@ -50,7 +50,8 @@ public sealed record GitLabStorage : GitHostStorageSettings
     public override string? Host { get; init; }
 
     /// <summary>Name of the secret holding the access token; anonymous access (public projects) when null.</summary>
-    [StorageSetting("Name of the secret (a Flowstore secret, an environment variable, or a vault) holding a GitLab access token; omit for public projects.", Secret = true)]
+    [StorageSetting("Name of the secret (a Flowstore secret, an environment variable, or a vault) holding a GitLab access token " +
+        "(scope read_repository to run flows, api to publish); omit for public projects.", Secret = true)]
     public override string? AccessTokenSecret { get; init; }
 
     public override string? RequestedRef => Ref ?? "the default branch";

@@ -7,9 +7,11 @@ using Flowstore.Storage.GitHosts;
 namespace Flowstore.Storage.GitLab;
 
 /// <summary>
-/// GitLab storage through the REST API v4: GET /projects/:id (default branch), GET
-/// /projects/:id/repository/commits/:ref (ref to SHA), GET /projects/:id/repository/files/:path/raw?ref=SHA
-/// (the script), and POST /projects/:id/repository/commits to publish. The token goes in PRIVATE-TOKEN.
+/// GitLab storage through the REST API v4. A run reads GET /projects/:id/repository/files/:path/raw[?ref=ref]: the
+/// script and, in X-Gitlab-Commit-Id, the commit the ref (the default branch without one) names - the repository files
+/// endpoints are the only API a token with just the read_repository scope may call. Publishing (scope api) reads GET
+/// /projects/:id (default branch), repository/branches/:branch, repository/commits/:ref and repository/files/:path,
+/// and commits with POST /projects/:id/repository/commits. The token goes in PRIVATE-TOKEN.
 /// </summary>
 public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage>
 {
@@ -31,7 +33,26 @@ public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage
 
     protected override GitHostAdvice Advice { get; } = new(
         "If the project is private, the storage needs an access token secret: GitLab answers 404 for private projects without a token.",
-        secret => $"Check the project path or id, and that the token in secret '{secret}' can see it.");
+        secret => $"Check the project path or id, and that the token in secret '{secret}' can see it.")
+    {
+        Refused = Refused,
+    };
+
+    /// <summary>
+    /// What GitLab's 403 means: insufficient_scope names the scopes the endpoint accepts (lib/api/api_guard.rb); the
+    /// repository files endpoints accept read_repository for reads (lib/api/files.rb), the rest of the API read_api or api,
+    /// writes api only. Another 403 on a write is a role that may not push to the branch.
+    /// </summary>
+    private static string? Refused(GitHostRefusal refusal, string? secret) => secret is null ? null : refusal switch
+    {
+        { Status: 403, Code: "insufficient_scope" } =>
+            $"The token in secret '{secret}' lacks the scope this call needs{(refusal.Scopes is { Length: > 0 } scopes ? $" (GitLab accepts: {scopes})" : "")}: " +
+            "running flows needs a token with the read_repository scope (read_api or api also do); publishing needs the api scope.",
+        { Status: 403, Write: true } =>
+            $"The token in secret '{secret}' may not commit to the branch: publishing needs a token with the api scope whose user (or the " +
+            "project or group token's bot) has at least the Developer role, and may push to the branch if it is protected.",
+        _ => null,
+    };
 
     protected override GitLabStorage CompleteNames(GitLabStorage settings) => settings with { Repo = settings.Repo.Trim().Trim('/') };
 
@@ -71,6 +92,63 @@ public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage
             }
             var empty = json.TryGetProperty("empty_repo", out var emptyRepo) && emptyRepo.ValueKind == JsonValueKind.True;
             return new GitHostBranch(name, null, Exists: !empty);
+        }
+
+        /// <summary>
+        /// GET repository/files/:path/raw[?ref=]: the file and, in X-Gitlab-Commit-Id, the commit the ref names (the
+        /// default branch's head without a ref); null when the answer has no such header (then the ref is resolved first).
+        /// </summary>
+        public async Task<GitHostRead?> ReadAtRefAsync(string? reference, bool pinned, CancellationToken cancellationToken)
+        {
+            var query = reference is null ? "" : "?ref=" + Uri.EscapeDataString(reference);
+            var at = reference is null ? "the default branch" : reference;
+            using var response = await session.SendAsync(HttpMethod.Get, $"{_project}/repository/files/{Uri.EscapeDataString(storage.Path)}/raw{query}",
+                $"reading {storage.Path} at {at}", cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                var message = await ProjectOrMessageAsync(response, cancellationToken).ConfigureAwait(false);
+                var noCommit = message.Contains("Commit", StringComparison.OrdinalIgnoreCase);
+                if (pinned && reference is not null)
+                {
+                    throw noCommit
+                        ? session.PinnedCommitGone(Label, reference, message)
+                        : session.NotFound($"the file does not exist at commit {reference}{message}", GitHostPart.Path);
+                }
+                if (reference is null)
+                {
+                    // Name the default branch when the token may read the project (read_api); the run needs no more than read_repository.
+                    var branch = await TryDefaultBranchAsync(cancellationToken).ConfigureAwait(false);
+                    if (branch is not null)
+                    {
+                        session.AtRef(branch.Name + " (the default branch)");
+                    }
+                    throw noCommit
+                        ? session.Empty(branch?.Name)
+                        : session.NotFound($"the file does not exist on the default branch{message}", GitHostPart.Path);
+                }
+                throw noCommit
+                    ? session.NotFound($"the ref '{reference}' is not a branch, tag or commit of the project{message}", GitHostPart.Ref)
+                    : session.NotFound($"the file does not exist at ref '{reference}'{message}", GitHostPart.Path);
+            }
+            session.EnsureSuccess(response, "reading the file");
+            if (!response.Headers.TryGetValues("X-Gitlab-Commit-Id", out var values) || values.FirstOrDefault() is not { Length: > 0 } commit)
+            {
+                return null;
+            }
+            return new GitHostRead(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false), commit);
+        }
+
+        /// <summary>The default branch, or null when the token may not read the project (a read_repository token).</summary>
+        private async Task<GitHostBranch?> TryDefaultBranchAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await DefaultBranchAsync(required: false, cancellationToken).ConfigureAwait(false);
+            }
+            catch (FlowstoreException e) when (e.ErrorId == ErrorIds.StorageAccessDenied)
+            {
+                return null;
+            }
         }
 
         /// <summary>GET repository/commits/:sha: the commit SHA of a branch, tag or SHA.</summary>

@@ -65,6 +65,67 @@ public sealed class GitLabStorageTests() : GitHostStorageTests(new GitLabStorage
         Assert.Equal((Kit.Script("by id"), sha), (fetched.ScriptText, fetched.StorageVersion));
     }
 
+    [Theory]
+    [InlineData("read_repository")]
+    [InlineData("read_api")]
+    public async Task A_read_only_scope_runs_flows_by_default_branch_ref_and_pin_and_publishing_says_it_needs_the_api_scope(string scope)
+    {
+        var repo = NewRepo();
+        var first = repo.CommitAndPush(FlowPath, Kit.Script("tagged"));
+        repo.TagAndPush("v1");
+        var head = repo.CommitAndPush(FlowPath, Kit.Script("head"));
+        var secrets = new TestSecrets(new() { ["SCOPED"] = await StandIn.NewTokenAsync([scope]) });
+        var context = Kit.RegistrationContext(secrets, Kit.Script("head"), []);
+
+        var byDefault = await Provider.FetchAsync(Storage(repo, secret: "SCOPED"), null, secrets, default);
+        var byTag = await Provider.FetchAsync(Storage(repo, "v1", "SCOPED"), null, secrets, default);
+        var pinned = await Provider.FetchAsync(Storage(repo, secret: "SCOPED"), first, secrets, default);
+        var registered = await Provider.PrepareRegistrationAsync(Storage(repo, secret: "SCOPED"), context, default);
+        var e = await FailsAsync(() => Provider.PublishAsync(Storage(repo, secret: "SCOPED"), Kit.PublishContext(secrets, Kit.Script("new")), default));
+
+        Assert.Equal((Kit.Script("head"), head), (byDefault.ScriptText, byDefault.StorageVersion));
+        Assert.Equal((Kit.Script("tagged"), first), (byTag.ScriptText, byTag.StorageVersion));
+        Assert.Equal((Kit.Script("tagged"), first), (pinned.ScriptText, pinned.StorageVersion));
+        Assert.Equal(Kit.Script("head"), registered.Stored!.Text);
+        Assert.Equal(ErrorIds.StorageAccessDenied, e.ErrorId);
+        Assert.Contains("403", e.Message);
+        Assert.Contains("insufficient_scope", e.Message);
+        Assert.Contains("'SCOPED' lacks the scope this call needs", e.Message);
+        Assert.Contains("publishing needs the api scope", e.Message);
+        Assert.Equal(FlowHint.SetSecret("SCOPED"), e.Hint);
+        Assert.Equal(head, repo.BareCommit("refs/heads/trunk"));
+    }
+
+    [Fact]
+    public async Task A_token_without_a_repository_or_api_scope_is_StorageAccessDenied_naming_read_repository()
+    {
+        var repo = NewRepo();
+        repo.CommitAndPush(FlowPath, Kit.Script("x"));
+        var secrets = new TestSecrets(new() { ["USER_ONLY"] = await StandIn.NewTokenAsync(["read_user", "write_repository"]) });
+
+        var e = await FailsAsync(() => Provider.FetchAsync(Storage(repo, secret: "USER_ONLY"), null, secrets, default));
+
+        Assert.Equal(ErrorIds.StorageAccessDenied, e.ErrorId);
+        Assert.Contains("403", e.Message);
+        Assert.Contains("running flows needs a token with the read_repository scope", e.Message);
+        Assert.Contains(repo.FullName, e.Message);
+        Assert.Equal(FlowHint.SetSecret("USER_ONLY"), e.Hint);
+    }
+
+    [Fact]
+    public async Task A_run_reads_the_file_and_its_commit_in_one_call_to_the_repository_files_endpoint()
+    {
+        var repo = NewRepo();
+        var sha = repo.CommitAndPush(FlowPath, Kit.Script("x"));
+        var prefix = ApiPrefix(repo);
+
+        var fetched = await Provider.FetchAsync(Storage(repo), null, Secrets, default);
+
+        Assert.Equal(sha, fetched.StorageVersion);
+        var calls = (await StandIn.RequestsAsync()).Where(r => r.StartsWith("GET " + prefix + "/", StringComparison.Ordinal) || r.StartsWith("GET " + prefix + " ", StringComparison.Ordinal)).ToArray();
+        Assert.Equal([$"GET {prefix}/repository/files/{Uri.EscapeDataString(FlowPath)}/raw [PRIVATE-TOKEN]"], calls);
+    }
+
     [Fact]
     public void The_locator_names_host_project_ref_and_path_and_not_the_content()
     {

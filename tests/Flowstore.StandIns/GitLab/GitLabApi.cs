@@ -20,7 +20,8 @@ namespace Flowstore.StandIns;
 /// :id is a numeric id or the URL-encoded full path ("group%2Fproject"); :file_path and :sha are URL-encoded
 /// (slashes as %2F), as GitLab requires. Tokens: PRIVATE-TOKEN or Authorization: Bearer. A wrong token is 401
 /// {"message":"401 Unauthorized"}; a private project (the default; a file named <c>standin-public</c> in the bare
-/// repository makes it public) is 404 {"message":"404 Project Not Found"} without a token; writing needs a token.
+/// repository makes it public) is 404 {"message":"404 Project Not Found"} without a token; writing needs a token. Token
+/// scopes (<see cref="StandInAuth.TokenGrant"/>) are enforced as GitLab does (403 insufficient_scope).
 /// Numeric ids are assigned on first sight and kept in <c>gitlab-project-ids.tsv</c> in the repositories' root.
 /// </summary>
 public static class GitLabApi
@@ -42,11 +43,16 @@ public static class GitLabApi
 
         var presented = request.Headers.TryGetValue("PRIVATE-TOKEN", out var privateToken) ? privateToken.ToString()
             : StandInAuth.FromAuthorization(request, "Bearer");
-        if (presented is not null && !auth.Accepts(presented))
+        var grant = auth.Grant(presented);
+        if (presented is not null && grant is null)
         {
             return Message(401, "401 Unauthorized");
         }
         var authenticated = presented is not null;
+        if (grant is not null && InsufficientScope(grant, segments, request.Method) is { } refused)
+        {
+            return refused;
+        }
 
         if (segments.Length < 2 || segments[0] != "projects")
         {
@@ -110,6 +116,40 @@ public static class GitLabApi
             default:
                 return Message(404, "404 Not Found");
         }
+    }
+
+    /// <summary>
+    /// GitLab checks a token's scopes before anything else (lib/api/api_guard.rb): every endpoint accepts api, and
+    /// read_api for GET and HEAD (lib/api/api.rb); the repository files endpoints also accept read_repository for GET and
+    /// HEAD (lib/api/files.rb: "allow_access_with_scope :read_repository, if: ->(request) { request.get? || request.head? }").
+    /// Too narrow a scope is 403 with rack-oauth2's Bearer::Forbidden body {"error":"insufficient_scope",
+    /// "error_description":"The request requires higher privileges than provided by the access token.","scope":"..."},
+    /// scope naming every scope registered for the endpoint (Gitlab::Auth::InsufficientScopeError#scopes).
+    /// </summary>
+    private static IResult? InsufficientScope(StandInAuth.TokenGrant grant, string[] segments, string method)
+    {
+        var read = method is "GET" or "HEAD";
+        var files = segments.Length >= 5 && segments[0] == "projects" && segments[2] == "repository" && segments[3] == "files";
+        var allowed = new List<string> { "api" };
+        if (read)
+        {
+            allowed.Add("read_api");
+            if (files)
+            {
+                allowed.Add("read_repository");
+            }
+        }
+        if (grant.HasScope([.. allowed]))
+        {
+            return null;
+        }
+        var registered = files ? "read_repository api read_api" : "api read_api";
+        return Results.Json(new JsonObject
+        {
+            ["error"] = "insufficient_scope",
+            ["error_description"] = "The request requires higher privileges than provided by the access token.",
+            ["scope"] = registered,
+        }, statusCode: 403);
     }
 
     private sealed record Project(int Id, string FullName, string Dir, bool Public);
