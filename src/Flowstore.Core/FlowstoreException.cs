@@ -190,4 +190,12 @@ public static class ErrorIds
     public const string ApiKeyNotFound = "ApiKeyNotFound";
     /// <summary>The backend in use keeps no API keys (keys live where a server keeps its state).</summary>
     public const string ApiKeysNotSupported = "ApiKeysNotSupported";
+    /// <summary>The Flowstore server could not be reached (after retries of calls that are safe to repeat); the message names its URL.</summary>
+    public const string ServerUnreachable = "ServerUnreachable";
+    /// <summary>The Flowstore server failed on a request for a reason of its own (its log has the details).</summary>
+    public const string ServerError = "ServerError";
+    /// <summary>A request to the Flowstore server was malformed: bad JSON, an unknown field, a wrong type (the field is named).</summary>
+    public const string RequestInvalid = "RequestInvalid";
+    /// <summary>A request to the Flowstore server was larger than its body size limit.</summary>
+    public const string RequestTooLarge = "RequestTooLarge";
 }

@@ -82,7 +82,8 @@ public static class FlowstoreHome
         return full;
     }
 
-    private static string ExpandTilde(string path)
+    /// <summary>A leading <c>~</c> (alone, or followed by a separator) as the user's home folder; other paths unchanged.</summary>
+    public static string ExpandTilde(string path)
     {
         if (path == "~" || path.StartsWith("~/", StringComparison.Ordinal) || path.StartsWith("~\\", StringComparison.Ordinal))
         {

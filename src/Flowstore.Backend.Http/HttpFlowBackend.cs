@@ -1,0 +1,345 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace Flowstore.Backend.Http;
+
+/// <summary>How an <see cref="HttpFlowBackend"/> talks to its server.</summary>
+public sealed record HttpFlowBackendOptions
+{
+    /// <summary>Tries of a call that is safe to repeat, the first included (at least 1).</summary>
+    public int Attempts { get; init; } = 4;
+
+    /// <summary>The wait before the first retry; doubled before each further one.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How long one request may take before it counts as failed.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(100);
+}
+
+/// <summary>
+/// The backend contract over Flowstore.Server's HTTP API (/api/v1), so every engine use case and cmdlet works against
+/// a shared server as it does on the embedded file. Errors the server reports as problem details come back as the same
+/// <see cref="FlowstoreException"/> (id, kind, message, target, hint). A server that cannot be reached is
+/// <see cref="ErrorIds.ServerUnreachable"/> naming the URL, after bounded retries of the calls that are safe to repeat:
+/// reads, puts and deletes, and any call the server never received (connection refused). A call that changes state and
+/// may have reached the server (create, register, claim, append, complete) carries an Idempotency-Key, so the server
+/// answers a retry with its first answer instead of doing it twice. The key goes in the Authorization header as a bearer
+/// token, never in a URL, a message or a log.
+/// </summary>
+public sealed class HttpFlowBackend : IFlowBackend
+{
+    private const int LargeBody = 1024 * 1024;
+
+    private readonly HttpClient _http;
+    private readonly HttpFlowBackendOptions _options;
+    private readonly AuthenticationHeaderValue? _authorization;
+
+    /// <param name="url">The server's base URL, e.g. http://flowstore.example:5080/.</param>
+    /// <param name="apiKey">The API key, sent as a bearer token; null for a server without keys.</param>
+    /// <param name="options">Retries and timeout; defaults when null.</param>
+    public HttpFlowBackend(Uri url, string? apiKey, HttpFlowBackendOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        if (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new FlowstoreException(ErrorIds.ServerUnreachable, FlowErrorKind.InvalidArgument,
+                $"The Flowstore server URL '{Redacted(url)}' is not an absolute http or https URL.") { Target = Redacted(url) };
+        }
+        if (!string.IsNullOrEmpty(url.UserInfo) || !string.IsNullOrEmpty(url.Query))
+        {
+            // A key belongs in the Authorization header; a URL ends up in logs, histories and messages.
+            throw new FlowstoreException(ErrorIds.ServerUnreachable, FlowErrorKind.InvalidArgument,
+                $"The Flowstore server URL '{Redacted(url)}' must not carry credentials or a query; pass the API key on its own.")
+                { Target = Redacted(url) };
+        }
+        _options = options ?? new HttpFlowBackendOptions();
+        if (_options.Attempts < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "Attempts must be at least 1.");
+        }
+        Url = new Uri(url.AbsoluteUri.EndsWith('/') ? url.AbsoluteUri : url.AbsoluteUri + "/");
+        _authorization = string.IsNullOrEmpty(apiKey) ? null : new AuthenticationHeaderValue("Bearer", apiKey);
+        _http = new HttpClient(new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            AutomaticDecompression = DecompressionMethods.All,
+        })
+        {
+            BaseAddress = Url,
+            Timeout = System.Threading.Timeout.InfiniteTimeSpan, // per request below, so a timeout is told from a cancel
+        };
+        _http.DefaultRequestHeaders.UserAgent.ParseAdd("Flowstore/" + typeof(HttpFlowBackend).Assembly.GetName().Version);
+    }
+
+    /// <summary>The server's base URL (with a trailing slash).</summary>
+    public Uri Url { get; }
+
+    public string Description => $"Flowstore server {Url}";
+
+    // ---------------------------------------------------------------- projects and flows
+
+    public Task<ProjectInfo> CreateProjectAsync(string name, string? description, CancellationToken cancellationToken)
+        => SendAsync<ProjectInfo>(HttpMethod.Post, "projects", new CreateProjectBody(name, description), Safety.Keyed, cancellationToken);
+
+    public Task<IReadOnlyList<ProjectInfo>> GetProjectsAsync(string? name, CancellationToken cancellationToken)
+        => SendAsync<IReadOnlyList<ProjectInfo>>(HttpMethod.Get, "projects" + Query(("name", name)), null, Safety.Idempotent, cancellationToken);
+
+    public Task<RegistrationOutcome> RegisterFlowAsync(FlowRegistrationRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return SendAsync<RegistrationOutcome>(HttpMethod.Post, "flows/registrations", request, Safety.Keyed, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<FlowRecord>> GetFlowsAsync(FlowQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var path = "flows" + Query(
+            ("project", query.Project),
+            ("name", query.Name),
+            ("id", query.Id?.ToString()),
+            ("version", query.Version?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            ("includeArchived", query.IncludeArchived ? "true" : null));
+        return SendAsync<IReadOnlyList<FlowRecord>>(HttpMethod.Get, path, null, Safety.Idempotent, cancellationToken);
+    }
+
+    public async Task<int> ArchiveFlowAsync(Guid versionGroupId, CancellationToken cancellationToken)
+        => (await SendAsync<ArchiveFlowAnswer>(HttpMethod.Post, $"flows/groups/{versionGroupId}/archive", null, Safety.Idempotent, cancellationToken)).Archived;
+
+    // ---------------------------------------------------------------- runs
+
+    public Task<FlowRunRecord> CreateRunAsync(NewRun run, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(run.Flow);
+        return SendAsync<FlowRunRecord>(HttpMethod.Post, "runs", run, Safety.Keyed, cancellationToken);
+    }
+
+    public Task<FlowRunRecord?> ClaimRunAsync(string agent, Guid? runId, CancellationToken cancellationToken)
+        => SendAsync<FlowRunRecord?>(HttpMethod.Post, "runs/claim", new ClaimRunBody(agent, runId), Safety.Keyed, cancellationToken);
+
+    public async Task<bool> HeartbeatAsync(Guid runId, string agent, IReadOnlyList<TaskRunRecord> tasks, CancellationToken cancellationToken)
+        => (await SendAsync<HeartbeatAnswer>(HttpMethod.Post, $"runs/{runId}/heartbeat", new HeartbeatBody(agent, tasks), Safety.Idempotent, cancellationToken)).Stop;
+
+    public Task AppendLogAsync(Guid runId, IReadOnlyList<RunLogEntry> entries, CancellationToken cancellationToken)
+        => SendAsync<object?>(HttpMethod.Post, $"runs/{runId}/logs", new AppendLogBody(entries), Safety.Keyed, cancellationToken);
+
+    public async Task<bool> CompleteRunAsync(Guid runId, string agent, RunCompletion completion, CancellationToken cancellationToken)
+        => (await SendAsync<CompleteRunAnswer>(HttpMethod.Post, $"runs/{runId}/complete", new CompleteRunBody(agent, completion), Safety.Keyed, cancellationToken)).Recorded;
+
+    public Task<IReadOnlyList<FlowRunRecord>> GetRunsAsync(RunQuery query, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var path = "runs" + Query(
+            ("id", query.Id?.ToString()),
+            ("project", query.Project),
+            ("flow", query.FlowName),
+            ("state", query.State?.ToString()),
+            ("last", query.Last?.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return SendAsync<IReadOnlyList<FlowRunRecord>>(HttpMethod.Get, path, null, Safety.Idempotent, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<RunLogEntry>> GetRunLogAsync(Guid runId, CancellationToken cancellationToken)
+        => SendAsync<IReadOnlyList<RunLogEntry>>(HttpMethod.Get, $"runs/{runId}/logs", null, Safety.Idempotent, cancellationToken);
+
+    public async Task<bool> RequestCancelAsync(Guid runId, CancellationToken cancellationToken)
+        => (await SendAsync<CancelRunAnswer>(HttpMethod.Post, $"runs/{runId}/cancel", null, Safety.Idempotent, cancellationToken)).Cancelled;
+
+    public Task<IReadOnlyList<FlowRunRecord>> FailStaleRunsAsync(TimeSpan timeout, CancellationToken cancellationToken)
+        => SendAsync<IReadOnlyList<FlowRunRecord>>(HttpMethod.Post, "runs/stale", new FailStaleRunsBody(timeout), Safety.Idempotent, cancellationToken);
+
+    // ---------------------------------------------------------------- secrets (ciphertext only)
+
+    public Task PutSecretAsync(string name, byte[] ciphertext, CancellationToken cancellationToken)
+        => SendAsync<object?>(HttpMethod.Put, "secrets/" + Segment(name), new PutSecretBody(ciphertext), Safety.Idempotent, cancellationToken);
+
+    public async Task<SecretBlob?> GetSecretAsync(string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await SendAsync<SecretBlob>(HttpMethod.Get, "secrets/" + Segment(name), null, Safety.Idempotent, cancellationToken);
+        }
+        catch (FlowstoreException e) when (e.ErrorId == ErrorIds.SecretNotFound)
+        {
+            return null;
+        }
+    }
+
+    public Task<IReadOnlyList<SecretBlob>> ListSecretsAsync(CancellationToken cancellationToken)
+        => SendAsync<IReadOnlyList<SecretBlob>>(HttpMethod.Get, "secrets", null, Safety.Idempotent, cancellationToken);
+
+    public async Task<bool> DeleteSecretAsync(string name, CancellationToken cancellationToken)
+        => (await SendAsync<DeleteSecretAnswer>(HttpMethod.Delete, "secrets/" + Segment(name), null, Safety.Idempotent, cancellationToken)).Deleted;
+
+    /// <summary>Asks the server's health endpoint (which checks its database); the answer, or the error.</summary>
+    public Task<HealthAnswer> GetHealthAsync(CancellationToken cancellationToken)
+        => SendAsync<HealthAnswer>(HttpMethod.Get, FlowstoreApi.HealthPath, null, Safety.Idempotent, cancellationToken, api: false);
+
+    public void Dispose() => _http.Dispose();
+
+    // ---------------------------------------------------------------- the one way out
+
+    private enum Safety
+    {
+        /// <summary>Repeating it leaves the same state (reads, puts, deletes, heartbeats, cancels).</summary>
+        Idempotent,
+
+        /// <summary>Changes state each time; retried only under one Idempotency-Key, which the server deduplicates.</summary>
+        Keyed,
+    }
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, Safety safety, CancellationToken cancellationToken, bool api = true)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var target = api ? $"{FlowstoreApi.Prefix}/{path}" : path;
+        var content = body is null ? null : JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), FlowstoreApi.ClientOptions);
+        var idempotencyKey = safety == Safety.Keyed ? Guid.NewGuid().ToString("N") : null;
+        Exception? last = null;
+        var delay = _options.RetryDelay;
+        for (var attempt = 1; ; attempt++)
+        {
+            using var request = new HttpRequestMessage(method, target);
+            request.Headers.Authorization = _authorization;
+            request.Headers.Accept.ParseAdd("application/json");
+            if (idempotencyKey is not null)
+            {
+                request.Headers.TryAddWithoutValidation(FlowstoreApi.IdempotencyKeyHeader, idempotencyKey);
+            }
+            if (content is not null)
+            {
+                request.Content = new ByteArrayContent(content);
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+                // A large body waits for the server's go-ahead, so a body over its limit is refused (413 with a problem)
+                // before it is sent, instead of a connection the server closes mid-upload.
+                request.Headers.ExpectContinue = content.Length > LargeBody;
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(_options.Timeout);
+            try
+            {
+                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token).ConfigureAwait(false);
+                if (IsTransient(response) && attempt < _options.Attempts)
+                {
+                    last = new HttpRequestException($"HTTP {(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
+                }
+                else
+                {
+                    return await ReadAsync<T>(response, target, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (OperationCanceledException e)
+            {
+                last = new TimeoutException($"no answer within {_options.Timeout.TotalSeconds:0.#} s", e);
+            }
+            catch (HttpRequestException e)
+            {
+                last = e;
+            }
+
+            // Every call here is safe to repeat: idempotent, or keyed so the server answers a repeat with its first answer.
+            if (attempt >= _options.Attempts)
+            {
+                throw Unreachable(last, attempt);
+            }
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            delay += delay;
+        }
+    }
+
+    /// <summary>A gateway or an overloaded server said "not now" without a problem-details body: worth another try.</summary>
+    private static bool IsTransient(HttpResponseMessage response)
+        => response.StatusCode is HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout
+           && response.Content.Headers.ContentType?.MediaType != FlowstoreApi.ProblemMediaType;
+
+    private async Task<T> ReadAsync<T>(HttpResponseMessage response, string target, CancellationToken cancellationToken)
+    {
+        var media = response.Content.Headers.ContentType?.MediaType;
+        if (!response.IsSuccessStatusCode)
+        {
+            if (media == FlowstoreApi.ProblemMediaType)
+            {
+                FlowProblem? problem = null;
+                try
+                {
+                    problem = await response.Content.ReadFromJsonAsync<FlowProblem>(FlowstoreApi.ClientOptions, cancellationToken).ConfigureAwait(false);
+                }
+                catch (JsonException)
+                {
+                    // Not one of ours: reported below by its status.
+                }
+                if (problem is not null)
+                {
+                    throw problem.ToException();
+                }
+            }
+            throw new FlowstoreException(ErrorIds.ServerError, FlowErrorKind.InvalidOperation,
+                $"The Flowstore server at {Url} answered {target} with HTTP {(int)response.StatusCode} {response.ReasonPhrase} " +
+                "and no Flowstore error; is the URL that of a Flowstore server?") { Target = Url.ToString() };
+        }
+        if (response.StatusCode == HttpStatusCode.NoContent || typeof(T) == typeof(object))
+        {
+            return default!;
+        }
+        try
+        {
+            var value = await response.Content.ReadFromJsonAsync<T>(FlowstoreApi.ClientOptions, cancellationToken).ConfigureAwait(false);
+            return value ?? throw new JsonException("the answer is null");
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException)
+        {
+            throw new FlowstoreException(ErrorIds.ServerError, FlowErrorKind.InvalidData,
+                $"The Flowstore server at {Url} answered {target} with a body this client cannot read ({e.Message}); " +
+                "are the client and server versions compatible?", e) { Target = Url.ToString() };
+        }
+    }
+
+    private FlowstoreException Unreachable(Exception? last, int attempts)
+    {
+        var reason = last switch
+        {
+            HttpRequestException { InnerException: SocketException s } => s.SocketErrorCode switch
+            {
+                SocketError.ConnectionRefused => "connection refused",
+                SocketError.HostNotFound or SocketError.NoData => "host not found",
+                SocketError.TimedOut => "connection timed out",
+                _ => s.Message,
+            },
+            HttpRequestException e when e.StatusCode is { } status => $"HTTP {(int)status}",
+            { } e => e.Message,
+            null => "no answer",
+        };
+        return new FlowstoreException(ErrorIds.ServerUnreachable, FlowErrorKind.ConnectionError,
+            $"The Flowstore server at {Url} could not be reached ({reason}; {attempts} attempt{(attempts == 1 ? "" : "s")}).", last)
+            { Target = Url.ToString() };
+    }
+
+    private static string Query(params (string Name, string? Value)[] parameters)
+    {
+        var given = parameters.Where(p => p.Value is not null).Select(p => $"{p.Name}={Uri.EscapeDataString(p.Value!)}").ToList();
+        return given.Count == 0 ? "" : "?" + string.Join('&', given);
+    }
+
+    private static string Segment(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return Uri.EscapeDataString(name);
+    }
+
+    private static string Redacted(Uri url)
+    {
+        if (!url.IsAbsoluteUri)
+        {
+            return url.OriginalString;
+        }
+        var builder = new UriBuilder(url) { UserName = "", Password = "", Query = "" };
+        return builder.Uri.ToString();
+    }
+}

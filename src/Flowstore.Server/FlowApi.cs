@@ -1,0 +1,118 @@
+using Flowstore.Backend.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Flowstore.Server;
+
+/// <summary>
+/// The /api/v1 endpoints: one per <see cref="IFlowBackend"/> member, thin (bind, call the backend, answer). Errors
+/// travel as exceptions to <see cref="ProblemMiddleware"/>. Each endpoint names its <see cref="ApiOperation"/> for
+/// the authenticator.
+/// </summary>
+internal static class FlowApi
+{
+    public static void MapFlowApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/" + FlowstoreApi.Prefix).WithTags("Flowstore");
+
+        // ------------------------------------------------------------ projects
+        api.MapGet("/projects", async (IFlowBackend backend, string? name, CancellationToken ct)
+                => TypedResults.Ok(await backend.GetProjectsAsync(name, ct)))
+            .Named("GetProjects", "Projects, optionally one by exact name (ignoring case), sorted by name.", ApiOperation.ReadProjects);
+
+        api.MapPost("/projects", async Task<Created<ProjectInfo>> (IFlowBackend backend, CreateProjectBody body, CancellationToken ct) =>
+            {
+                var project = await backend.CreateProjectAsync(body.Name, body.Description, ct);
+                return TypedResults.Created($"/{FlowstoreApi.Prefix}/projects?name={Uri.EscapeDataString(project.Name)}", project);
+            })
+            .Named("CreateProject", "Creates a project (409 ProjectExists when one has the name).", ApiOperation.CreateProject);
+
+        // ------------------------------------------------------------ flows
+        api.MapGet("/flows", async (IFlowBackend backend, string? project, string? name, Guid? id, int? version, bool? includeArchived, CancellationToken ct)
+                => TypedResults.Ok(await backend.GetFlowsAsync(new FlowQuery
+                {
+                    Project = project,
+                    Name = name,
+                    Id = id,
+                    Version = version,
+                    IncludeArchived = includeArchived ?? false,
+                }, ct)))
+            .Named("GetFlows", "Flow versions matching the query, sorted by project, name, then version descending.", ApiOperation.ReadFlows);
+
+        api.MapPost("/flows/registrations", async (IFlowBackend backend, FlowRegistrationRequest request, CancellationToken ct)
+                => TypedResults.Ok(await backend.RegisterFlowAsync(request, ct)))
+            .Named("RegisterFlow", "Records a registration in one transaction: Skipped when unchanged, else the next version.", ApiOperation.RegisterFlow);
+
+        api.MapPost("/flows/groups/{versionGroupId:guid}/archive", async (IFlowBackend backend, Guid versionGroupId, CancellationToken ct)
+                => TypedResults.Ok(new ArchiveFlowAnswer(await backend.ArchiveFlowAsync(versionGroupId, ct))))
+            .Named("ArchiveFlow", "Archives every version of a flow's version group; answers how many changed.", ApiOperation.ArchiveFlow);
+
+        // ------------------------------------------------------------ runs
+        api.MapGet("/runs", async (IFlowBackend backend, Guid? id, string? project, string? flow, RunState? state, int? last, CancellationToken ct)
+                => TypedResults.Ok(await backend.GetRunsAsync(new RunQuery { Id = id, Project = project, FlowName = flow, State = state, Last = last }, ct)))
+            .Named("GetRuns", "Runs newest first, with their tasks.", ApiOperation.ReadRuns);
+
+        api.MapPost("/runs", async Task<Created<FlowRunRecord>> (IFlowBackend backend, NewRun run, CancellationToken ct) =>
+            {
+                var created = await backend.CreateRunAsync(run, ct);
+                return TypedResults.Created($"/{FlowstoreApi.Prefix}/runs?id={created.Id}", created);
+            })
+            .Named("CreateRun", "Queues a run (state Scheduled) of a registered flow version.", ApiOperation.StartRun);
+
+        api.MapPost("/runs/claim", async Task<Results<Ok<FlowRunRecord>, NoContent>> (IFlowBackend backend, ClaimRunBody body, CancellationToken ct)
+                => await backend.ClaimRunAsync(body.Agent, body.RunId, ct) is { } run ? TypedResults.Ok(run) : TypedResults.NoContent())
+            .Named("ClaimRun", "Atomically moves a Scheduled run (the given one, or the oldest) to Running for the agent; 204 when there is none.", ApiOperation.ExecuteRun);
+
+        api.MapPost("/runs/stale", async (IFlowBackend backend, FailStaleRunsBody body, CancellationToken ct)
+                => TypedResults.Ok(await backend.FailStaleRunsAsync(body.Timeout, ct)))
+            .Named("FailStaleRuns", "Fails (RunAgentLost) every Running run whose last heartbeat is the timeout or more ago.", ApiOperation.ExecuteRun);
+
+        api.MapPost("/runs/{id:guid}/heartbeat", async (IFlowBackend backend, Guid id, HeartbeatBody body, CancellationToken ct)
+                => TypedResults.Ok(new HeartbeatAnswer(await backend.HeartbeatAsync(id, body.Agent, body.Tasks, ct))))
+            .Named("Heartbeat", "Records a heartbeat and task states; answers whether the agent must stop.", ApiOperation.ExecuteRun);
+
+        api.MapPost("/runs/{id:guid}/logs", async (IFlowBackend backend, Guid id, AppendLogBody body, CancellationToken ct) =>
+            {
+                await backend.AppendLogAsync(id, body.Entries, ct);
+                return TypedResults.NoContent();
+            })
+            .Named("AppendRunLog", "Appends log lines (already redacted) after the run's last one.", ApiOperation.ExecuteRun);
+
+        api.MapGet("/runs/{id:guid}/logs", async (IFlowBackend backend, Guid id, CancellationToken ct)
+                => TypedResults.Ok(await backend.GetRunLogAsync(id, ct)))
+            .Named("GetRunLog", "The run's log lines in the order they were appended.", ApiOperation.ReadRuns);
+
+        api.MapPost("/runs/{id:guid}/complete", async (IFlowBackend backend, Guid id, CompleteRunBody body, CancellationToken ct)
+                => TypedResults.Ok(new CompleteRunAnswer(await backend.CompleteRunAsync(id, body.Agent, body.Completion, ct))))
+            .Named("CompleteRun", "Ends a Running run owned by the agent; false when it no longer is.", ApiOperation.ExecuteRun);
+
+        api.MapPost("/runs/{id:guid}/cancel", async (IFlowBackend backend, Guid id, CancellationToken ct)
+                => TypedResults.Ok(new CancelRunAnswer(await backend.RequestCancelAsync(id, ct))))
+            .Named("CancelRun", "Cancels a Scheduled run at once, flags a Running one for its agent; false when it had ended.", ApiOperation.CancelRun);
+
+        // ------------------------------------------------------------ secrets (ciphertext only: values are encrypted by the client)
+        api.MapGet("/secrets", async (IFlowBackend backend, CancellationToken ct)
+                => TypedResults.Ok(await backend.ListSecretsAsync(ct)))
+            .Named("ListSecrets", "Every secret (name, times, ciphertext), sorted by name.", ApiOperation.ReadSecrets);
+
+        api.MapGet("/secrets/{name}", async (IFlowBackend backend, string name, CancellationToken ct)
+                => TypedResults.Ok(await backend.GetSecretAsync(name, ct)
+                    ?? throw new FlowstoreException(ErrorIds.SecretNotFound, FlowErrorKind.ObjectNotFound,
+                        $"The server's secret store has no secret '{name}'.") { Target = name, Hint = FlowHint.SetSecret(name) }))
+            .Named("GetSecret", "One secret by name (ignoring case); 404 SecretNotFound when there is none.", ApiOperation.ReadSecrets);
+
+        api.MapPut("/secrets/{name}", async (IFlowBackend backend, string name, PutSecretBody body, CancellationToken ct) =>
+            {
+                await backend.PutSecretAsync(name, body.Ciphertext, ct);
+                return TypedResults.NoContent();
+            })
+            .Named("PutSecret", "Creates or replaces a secret's ciphertext (keeps the creation time of a replaced one).", ApiOperation.WriteSecrets);
+
+        api.MapDelete("/secrets/{name}", async (IFlowBackend backend, string name, CancellationToken ct)
+                => TypedResults.Ok(new DeleteSecretAnswer(await backend.DeleteSecretAsync(name, ct))))
+            .Named("DeleteSecret", "Removes a secret; false when there was none.", ApiOperation.WriteSecrets);
+    }
+
+    private static RouteHandlerBuilder Named(this RouteHandlerBuilder builder, string name, string summary, ApiOperation operation)
+        => builder.WithName(name).WithSummary(summary).WithMetadata(new ApiOperationMetadata(operation))
+            .ProducesProblem(StatusCodes.Status400BadRequest, FlowstoreApi.ProblemMediaType);
+}

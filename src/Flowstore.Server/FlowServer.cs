@@ -1,0 +1,181 @@
+using System.Net;
+using System.Text.Json;
+using Flowstore.Backend.Http;
+using Flowstore.Backend.Sqlite;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+
+namespace Flowstore.Server;
+
+/// <summary>
+/// Builds and runs the Flowstore server: Kestrel on <see cref="FlowServerSettings.Address"/>:<see cref="FlowServerSettings.Port"/>,
+/// the /api/v1 endpoints over one backend, /health (checks the database), the OpenAPI document at /openapi/v1.json, a
+/// structured log line per request, problem details for every error, and the <see cref="IApiKeyAuthenticator"/> hook.
+/// Tests build it in-process on port 0 and talk to it over a real socket.
+/// </summary>
+public static class FlowServer
+{
+    /// <summary>The file in the server's home that says where a started server listens (url, process id, backend).</summary>
+    public const string ServerFileName = "server.json";
+
+    /// <summary>Builds the server from arguments, appsettings.json and the environment; <paramref name="configure"/> may add services (an authenticator).</summary>
+    public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        var settings = builder.Configuration.GetSection(FlowServerSettings.Section).Get<FlowServerSettings>() ?? new FlowServerSettings();
+        var home = FlowstoreHome.EnsureDirectory(settings.ResolveHome());
+        builder.Services.AddSingleton(settings);
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = (long)(settings.MaxRequestBodyMegabytes * 1024 * 1024);
+            switch (settings.Address.Trim())
+            {
+                case "*" or "0.0.0.0" or "+":
+                    kestrel.ListenAnyIP(settings.Port);
+                    break;
+                case "localhost":
+                    kestrel.ListenLocalhost(settings.Port);
+                    break;
+                case var address:
+                    kestrel.Listen(IPAddress.Parse(address), settings.Port);
+                    break;
+            }
+        });
+
+        builder.Logging.ClearProviders();
+        if (string.Equals(settings.LogFormat, "Json", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Logging.AddJsonConsole(o => o.IncludeScopes = false);
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' "; o.UseUtcTimestamp = true; });
+        }
+        if (!string.IsNullOrWhiteSpace(settings.LogFile))
+        {
+            builder.Logging.AddProvider(new FileLoggerProvider(Path.Combine(home, settings.LogFile)));
+        }
+
+        builder.Services.ConfigureHttpJsonOptions(o => FlowstoreApi.Configure(o.SerializerOptions, strict: true));
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddSingleton<IFlowBackend>(_ => OpenBackend(settings, home));
+        builder.Services.AddHealthChecks().AddCheck<BackendHealthCheck>("backend");
+        builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Flowstore";
+            document.Info.Description = "The Flowstore server's API: projects, flows and their versions, registrations, runs and their logs, " +
+                "and encrypted secrets. Errors are RFC 9457 problem details whose type is urn:flowstore:errors:<error id>.";
+            return Task.CompletedTask;
+        }));
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        _ = app.Services.GetRequiredService<IFlowBackend>(); // open (and migrate) the database now: a bad one fails the start
+
+        app.UseMiddleware<RequestLogMiddleware>();
+        app.UseMiddleware<ProblemMiddleware>();
+        app.UseRouting();
+        app.UseMiddleware<ApiKeyAuthenticationMiddleware>();
+        app.UseMiddleware<IdempotencyMiddleware>();
+
+        app.MapFlowApi();
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapHealthChecks("/" + FlowstoreApi.HealthPath, new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
+
+        var serverFile = Path.Combine(home, ServerFileName);
+        app.Lifetime.ApplicationStarted.Register(() => WriteServerFile(app, serverFile, settings));
+        app.Lifetime.ApplicationStopping.Register(() => RemoveServerFile(serverFile));
+        return app;
+    }
+
+    /// <summary>Runs the server until it is stopped (Ctrl+C, SIGTERM); 1 when it cannot start.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        WebApplication app;
+        try
+        {
+            app = Create(args);
+        }
+        catch (FlowstoreException e)
+        {
+            await Console.Error.WriteLineAsync($"Flowstore server cannot start: {e.ErrorId}: {e.Message}");
+            return 1;
+        }
+        await using (app)
+        {
+            await app.RunAsync();
+        }
+        return 0;
+    }
+
+    /// <summary>The URL a started server listens on (the real port when it was given 0).</summary>
+    public static Uri Url(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+            ?? throw new InvalidOperationException("The server is not listening.");
+        var url = new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+        return new Uri(url.GetLeftPart(UriPartial.Authority) + "/");
+    }
+
+    private static IFlowBackend OpenBackend(FlowServerSettings settings, string home)
+    {
+        switch (settings.Backend.Trim().ToLowerInvariant())
+        {
+            case "sqlite":
+                var path = string.IsNullOrWhiteSpace(settings.ConnectionString)
+                    ? Path.Combine(home, SqliteFlowBackend.DefaultFileName)
+                    : Path.GetFullPath(FlowstoreHome.ExpandTilde(settings.ConnectionString.Trim()), home);
+                return new SqliteFlowBackend(path);
+            default:
+                throw new FlowstoreException(ErrorIds.BackendUnavailable, FlowErrorKind.InvalidArgument,
+                    $"The server backend '{settings.Backend}' is not known; use Sqlite.") { Target = settings.Backend };
+        }
+    }
+
+    private static Task WriteHealthAsync(HttpContext context, Microsoft.Extensions.Diagnostics.HealthChecks.HealthReport report)
+    {
+        var backend = context.RequestServices.GetRequiredService<IFlowBackend>();
+        var entry = report.Entries.Values.FirstOrDefault();
+        var answer = new HealthAnswer(report.Status.ToString(), backend.Description,
+            report.Status == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy ? null : entry.Description);
+        context.Response.ContentType = "application/json";
+        var options = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        return JsonSerializer.SerializeAsync(context.Response.Body, answer, options, context.RequestAborted);
+    }
+
+    private static void WriteServerFile(WebApplication app, string path, FlowServerSettings settings)
+    {
+        var info = new FlowServerFile(Url(app).ToString(), Environment.ProcessId, settings.Backend, DateTimeOffset.UtcNow);
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(info, FlowstoreApi.ClientOptions));
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    private static void RemoveServerFile(string path)
+    {
+        try
+        {
+            if (File.Exists(path) && JsonSerializer.Deserialize<FlowServerFile>(File.ReadAllText(path), FlowstoreApi.ClientOptions)?.ProcessId == Environment.ProcessId)
+            {
+                File.Delete(path);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            // Another server took the file over, or it is gone: nothing to clean up.
+        }
+    }
+}
+
+/// <summary>What <see cref="FlowServer.ServerFileName"/> holds: where the server of a home listens.</summary>
+public sealed record FlowServerFile(string Url, int ProcessId, string Backend, DateTimeOffset Started);
