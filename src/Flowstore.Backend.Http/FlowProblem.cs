@@ -51,8 +51,8 @@ public sealed record FlowProblem
             ErrorIds.RequestTooLarge => HttpStatusCode.RequestEntityTooLarge,
             ErrorIds.BackendUnavailable => HttpStatusCode.ServiceUnavailable,
             ErrorIds.ServerError => HttpStatusCode.InternalServerError,
-            "ApiKeyInvalid" => HttpStatusCode.Unauthorized,
-            "AccessDenied" => HttpStatusCode.Forbidden,
+            ErrorIds.ApiKeyInvalid => HttpStatusCode.Unauthorized,
+            ErrorIds.AccessDenied => HttpStatusCode.Forbidden,
             _ => error.Kind switch
             {
                 FlowErrorKind.InvalidArgument or FlowErrorKind.InvalidData => HttpStatusCode.BadRequest,

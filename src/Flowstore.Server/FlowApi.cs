@@ -38,8 +38,8 @@ internal static class FlowApi
                 }, ct)))
             .Named("GetFlows", "Flow versions matching the query, sorted by project, name, then version descending.", ApiOperation.ReadFlows);
 
-        api.MapPost("/flows/registrations", async (IFlowBackend backend, FlowRegistrationRequest request, CancellationToken ct)
-                => TypedResults.Ok(await backend.RegisterFlowAsync(request, ct)))
+        api.MapPost("/flows/registrations", async (HttpContext context, IFlowBackend backend, FlowRegistrationRequest request, CancellationToken ct)
+                => TypedResults.Ok(await backend.RegisterFlowAsync(request with { CreatedBy = CreatedBy(context, request.CreatedBy) }, ct)))
             .Named("RegisterFlow", "Records a registration in one transaction: Skipped when unchanged, else the next version.", ApiOperation.RegisterFlow);
 
         api.MapPost("/flows/groups/{versionGroupId:guid}/archive", async (IFlowBackend backend, Guid versionGroupId, CancellationToken ct)
@@ -51,9 +51,9 @@ internal static class FlowApi
                 => TypedResults.Ok(await backend.GetRunsAsync(new RunQuery { Id = id, Project = project, FlowName = flow, State = state, Last = last }, ct)))
             .Named("GetRuns", "Runs newest first, with their tasks.", ApiOperation.ReadRuns);
 
-        api.MapPost("/runs", async Task<Created<FlowRunRecord>> (IFlowBackend backend, NewRun run, CancellationToken ct) =>
+        api.MapPost("/runs", async Task<Created<FlowRunRecord>> (HttpContext context, IFlowBackend backend, NewRun run, CancellationToken ct) =>
             {
-                var created = await backend.CreateRunAsync(run, ct);
+                var created = await backend.CreateRunAsync(run with { CreatedBy = CreatedBy(context, run.CreatedBy) }, ct);
                 return TypedResults.Created($"/{FlowstoreApi.Prefix}/runs?id={created.Id}", created);
             })
             .Named("CreateRun", "Queues a run (state Scheduled) of a registered flow version.", ApiOperation.StartRun);
@@ -111,6 +111,12 @@ internal static class FlowApi
                 => TypedResults.Ok(new DeleteSecretAnswer(await backend.DeleteSecretAsync(name, ct))))
             .Named("DeleteSecret", "Removes a secret; false when there was none.", ApiOperation.WriteSecrets);
     }
+
+    /// <summary>
+    /// Who made a registration or run: the authenticated key's name, whatever the client says. An open server (no
+    /// authenticator: a single-user box) has no key to name and keeps what its one user's client sent.
+    /// </summary>
+    private static string? CreatedBy(HttpContext context, string? claimed) => context.GetApiCaller() is { } caller ? caller.KeyName : claimed;
 
     private static RouteHandlerBuilder Named(this RouteHandlerBuilder builder, string name, string summary, ApiOperation operation)
         => builder.WithName(name).WithSummary(summary).WithMetadata(new ApiOperationMetadata(operation))

@@ -65,6 +65,23 @@ public sealed class AuthenticationHookTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task WhoMadeIt_IsTheAuthenticatedKeysName_NotWhatTheClientClaims()
+    {
+        using var admin = _server.Client(AdminKey);
+        var project = await admin.CreateProjectAsync("made-" + Guid.NewGuid().ToString("N")[..8], null, Ct);
+
+        var flow = (await admin.RegisterFlowAsync(new FlowRegistrationRequest
+        {
+            Project = project.Name, Name = "f", StructureJson = "{}", StructureHash = "h", RegistrationKey = "k", StorageType = "Local",
+            StorageJson = "{}", CreatedBy = "someone-else",
+        }, Ct)).Flow;
+        var run = await admin.CreateRunAsync(new NewRun { Flow = flow, CreatedBy = "someone-else" }, Ct);
+
+        Assert.Equal("admin", flow.CreatedBy);
+        Assert.Equal("admin", run.CreatedBy);
+    }
+
+    [Fact]
     public async Task HealthAndTheOpenApiDocument_NeedNoKey()
     {
         using var http = new HttpClient();
