@@ -30,6 +30,9 @@
         'Set-FlowSecret'
         'Get-FlowSecret'
         'Remove-FlowSecret'
+        'New-FlowApiKey'
+        'Get-FlowApiKey'
+        'Revoke-FlowApiKey'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -117,3 +117,36 @@ internal static class Completion
             .ToArray();
     }
 }
+
+/// <summary>Completes API key roles, each with what it may do as the tooltip.</summary>
+public sealed class RoleCompleter : IArgumentCompleter
+{
+    // A method, not a static table: a field typed over an engine enum would make PowerShell's scan of the module's
+    // exported types load the engine before the module's resolver is in place.
+    internal static string Describe(FlowRole role) => role switch
+    {
+        FlowRole.Reader => "Reader: read projects, flows, runs, logs and secret names; never a secret's value",
+        FlowRole.Registrar => "Registrar: Reader, plus register, publish and unregister flows, start and stop runs (CI)",
+        FlowRole.Agent => "Agent: Reader, plus claim and execute runs and read the secret values those runs need",
+        _ => "Admin: everything, plus projects, API keys and secrets",
+    };
+
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var pattern = WildcardPattern.Get((wordToComplete ?? "").Trim('\'', '"') + "*", WildcardOptions.IgnoreCase);
+        return Enum.GetValues<FlowRole>()
+            .Where(r => pattern.IsMatch(r.ToString()))
+            .Select(r => new CompletionResult(r.ToString(), r.ToString(), CompletionResultType.ParameterValue, Describe(r)))
+            .ToArray();
+    }
+}
+
+/// <summary>Completes the names of API keys that are not revoked, from the local backend; never throws.</summary>
+public sealed class ApiKeyNameCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+        => Completion.Safe(wordToComplete, client => client.ApiKeys.ListAsync().GetAwaiter().GetResult()
+            .Where(k => k.Revoked is null).Select(k => k.Name));
+}
