@@ -33,6 +33,11 @@
         'New-FlowApiKey'
         'Get-FlowApiKey'
         'Revoke-FlowApiKey'
+        'Connect-FlowServer'
+        'Disconnect-FlowServer'
+        'Get-FlowServer'
+        'Start-FlowServer'
+        'Stop-FlowServer'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -41,6 +41,7 @@ $ResultsDir = Join-Path $Out 'test-results'
 $Manifest = Join-Path $Root 'Flowstore.psd1'
 $EngineProject = Join-Path $Root 'src/Flowstore.Engine/Flowstore.Engine.csproj'
 $CmdletProject = Join-Path $Root 'src/Flowstore.PowerShell/Flowstore.PowerShell.csproj'
+$ServerProject = Join-Path $Root 'src/Flowstore.Server/Flowstore.Server.csproj'
 $Solution = Join-Path $Root 'Flowstore.sln'
 $HelpSource = Join-Path $Root 'docs/help'
 $HelpConverter = Join-Path $HelpSource 'ConvertTo-MamlHelp.ps1'
@@ -129,6 +130,7 @@ function Assert-File([string]$Path, [string]$What) {
 function Invoke-Build {
     Assert-File $EngineProject 'Engine project'
     Assert-File $CmdletProject 'Cmdlet project'
+    Assert-File $ServerProject 'Server project'
     Assert-File $Manifest 'Module manifest'
 
     # Up to date checks (build/BuildInputs.ps1): each step runs only when its inputs changed since it last ran here.
@@ -139,7 +141,8 @@ function Invoke-Build {
     $projectKey = Get-InputFingerprint -Root $Root -Path $compileInputs -Include '*.csproj', '*.props', '*.targets' -Extra $Configuration
     $cmdletDll = Join-Path $ModuleOut 'Flowstore.PowerShell.dll'
     $engineDll = Join-Path $ModuleOut 'Dependencies/Flowstore.Engine.dll'
-    if (Test-BuildStepCurrent -Stamp $stamp -Name 'Compile' -Fingerprint $compileKey -Output $cmdletDll, $engineDll) {
+    $serverDll = Join-Path $ModuleOut 'Server/Flowstore.Server.dll'
+    if (Test-BuildStepCurrent -Stamp $stamp -Name 'Compile' -Fingerprint $compileKey -Output $cmdletDll, $engineDll, $serverDll) {
         Write-Host "Module up to date: nothing changed under src/ since $(Get-RelativePath $ModuleOut) was built"
     }
     else {
@@ -189,6 +192,10 @@ function Invoke-ModuleCompile([switch]$Clean) {
 
     # Engine + every dependency (deps.json, runtimes/) for the module's private AssemblyLoadContext.
     Invoke-Native dotnet @('publish', $EngineProject, '-c', $Configuration, '-o', (Join-Path $ModuleOut 'Dependencies'), '--nologo') -LockRetries 3 | Out-Null
+
+    # The Flowstore server (what Start-FlowServer launches, and the service executable): a folder of its own, next to
+    # Dependencies/, so its ASP.NET Core dependencies never meet the module's load contexts.
+    Invoke-Native dotnet @('publish', $ServerProject, '-c', $Configuration, '-o', (Join-Path $ModuleOut 'Server'), '--nologo') -LockRetries 3 | Out-Null
 
     # The cmdlet assembly. Not `dotnet build -o out/module`: -o sets OutputPath for the referenced
     # projects too, so the engine would land in the module root. Build into the project's own bin and

@@ -198,4 +198,8 @@ public static class ErrorIds
     public const string RequestInvalid = "RequestInvalid";
     /// <summary>A request to the Flowstore server was larger than its body size limit.</summary>
     public const string RequestTooLarge = "RequestTooLarge";
+    /// <summary>A Flowstore server is running for that home already (Start-FlowServer); the message names its URL and process.</summary>
+    public const string ServerAlreadyRunning = "ServerAlreadyRunning";
+    /// <summary>No Flowstore server is running for that home.</summary>
+    public const string ServerNotRunning = "ServerNotRunning";
 }

@@ -51,7 +51,11 @@ public sealed class FlowClient : IDisposable
         _ownsBackend = options.Backend is null;
         // Opened on first use: loading or invoking a script needs no database.
         var given = options.Backend;
-        _backend = new Lazy<IFlowBackend>(() => given ?? new SqliteFlowBackend(Path.Combine(Home, SqliteFlowBackend.DefaultFileName)));
+        var sources = options.SecretSources;
+        // A server when FLOWSTORE_SERVER_URL is set or the home has a saved connection; else the home's SQLite file.
+        _backend = new Lazy<IFlowBackend>(() => given
+            ?? FlowServerConnection.OpenConfigured(Home, sources)
+            ?? new SqliteFlowBackend(Path.Combine(Home, SqliteFlowBackend.DefaultFileName)));
         var limits = options.BuildLimits ?? ScriptBuildLimits.FromEnvironment();
         Loader = new FlowScriptLoader(
             Compilers.GetOrAdd(Home, home => new ScriptCompiler(Path.Combine(home, "cache", "assemblies"), additionalReferences: BuiltInStorage.SettingsAssemblies)),
@@ -79,6 +83,7 @@ public sealed class FlowClient : IDisposable
     {
         var home = Path.GetFullPath(options?.Home ?? FlowstoreHome.Path);
         return options?.Backend is null && !File.Exists(Path.Combine(home, SqliteFlowBackend.DefaultFileName))
+               && FlowServerConnection.Describe(home).Source == FlowBackendSource.Embedded
             ? null
             : new FlowClient(options);
     }

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text.Json;
 using Flowstore.Backend.Http;
+using Flowstore.Backend.Postgres;
 using Flowstore.Backend.Sqlite;
+using Flowstore.Engine;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -52,7 +54,11 @@ public static class FlowServer
         });
 
         builder.Logging.ClearProviders();
-        if (string.Equals(settings.LogFormat, "Json", StringComparison.OrdinalIgnoreCase))
+        if (string.Equals(settings.LogFormat, "None", StringComparison.OrdinalIgnoreCase))
+        {
+            // No console (a detached server started by Start-FlowServer): the log file only.
+        }
+        else if (string.Equals(settings.LogFormat, "Json", StringComparison.OrdinalIgnoreCase))
         {
             builder.Logging.AddJsonConsole(o => o.IncludeScopes = false);
         }
@@ -76,10 +82,21 @@ public static class FlowServer
                 "and encrypted secrets. Errors are RFC 9457 problem details whose type is urn:flowstore:errors:<error id>.";
             return Task.CompletedTask;
         }));
+        if (settings.RequireApiKeys)
+        {
+            builder.Services.AddSingleton(services => new ApiKeyAuthenticator(KeyStore(services.GetRequiredService<IFlowBackend>())));
+            builder.Services.AddSingleton<IApiKeyAuthenticator, ApiKeyStoreAuthenticator>();
+        }
         configure?.Invoke(builder);
 
         var app = builder.Build();
-        _ = app.Services.GetRequiredService<IFlowBackend>(); // open (and migrate) the database now: a bad one fails the start
+        var backend = app.Services.GetRequiredService<IFlowBackend>(); // open (and migrate) the database now: a bad one fails the start
+        if (settings.RequireApiKeys
+            && FlowApiKeys.EnsureAdminKeyAsync(KeyStore(backend), home).GetAwaiter().GetResult() is { } first)
+        {
+            // The token is in the owner-only file only: never in a log.
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(FlowServer).FullName!).LogInformation("The first API key, '{KeyName}' (Admin), was written to {Path}", first.Key.Name, first.Path);
+        }
 
         app.UseMiddleware<RequestLogMiddleware>();
         app.UseMiddleware<ProblemMiddleware>();
@@ -127,6 +144,10 @@ public static class FlowServer
         return new Uri(url.GetLeftPart(UriPartial.Authority) + "/");
     }
 
+    private static IApiKeyStore KeyStore(IFlowBackend backend) => backend as IApiKeyStore
+        ?? throw new FlowstoreException(ErrorIds.ApiKeysNotSupported, FlowErrorKind.InvalidOperation,
+            $"The backend {backend.Description} keeps no API keys; use Sqlite or Postgres, or the setting {FlowServerSettings.Section}:ApiKeys=None.");
+
     private static IFlowBackend OpenBackend(FlowServerSettings settings, string home)
     {
         switch (settings.Backend.Trim().ToLowerInvariant())
@@ -136,9 +157,15 @@ public static class FlowServer
                     ? Path.Combine(home, SqliteFlowBackend.DefaultFileName)
                     : Path.GetFullPath(FlowstoreHome.ExpandTilde(settings.ConnectionString.Trim()), home);
                 return new SqliteFlowBackend(path);
+            case "postgres" or "postgresql":
+                return string.IsNullOrWhiteSpace(settings.ConnectionString)
+                    ? throw new FlowstoreException(ErrorIds.BackendUnavailable, FlowErrorKind.InvalidArgument,
+                        $"The Postgres backend needs a connection string (the setting {FlowServerSettings.Section}:ConnectionString, " +
+                        $"or the environment variable {FlowServerSettings.Section}__ConnectionString).") { Target = "ConnectionString" }
+                    : new PostgresFlowBackend(settings.ConnectionString);
             default:
                 throw new FlowstoreException(ErrorIds.BackendUnavailable, FlowErrorKind.InvalidArgument,
-                    $"The server backend '{settings.Backend}' is not known; use Sqlite.") { Target = settings.Backend };
+                    $"The server backend '{settings.Backend}' is not known; use Sqlite or Postgres.") { Target = settings.Backend };
         }
     }
 

@@ -27,11 +27,21 @@ public sealed class FlowServerSettings
     /// <summary>The largest request body accepted, in megabytes (a bigger one is 413 RequestTooLarge).</summary>
     public double MaxRequestBodyMegabytes { get; set; } = 16;
 
-    /// <summary>Simple (one line per entry) or Json (structured, one object per line) console logs.</summary>
+    /// <summary>Simple (one line per entry) or Json (structured, one object per line) console logs; None for no console log.</summary>
     public string LogFormat { get; set; } = "Simple";
 
     /// <summary>Also write the log to this file (relative paths are under the home); none when empty.</summary>
     public string? LogFile { get; set; }
+
+    /// <summary>
+    /// None (the default: an open server, for one user on 127.0.0.1) or Required: every /api/v1 call needs an API key of
+    /// the backend's key store with a role that allows it; the first start over an empty store writes an admin key to
+    /// admin.key in the home (owner-only).
+    /// </summary>
+    public string ApiKeys { get; set; } = "None";
+
+    /// <summary>Whether <see cref="ApiKeys"/> asks for keys.</summary>
+    public bool RequireApiKeys => string.Equals(ApiKeys?.Trim(), "Required", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The home folder these settings name.</summary>
     public string ResolveHome() => string.IsNullOrWhiteSpace(Home) ? FlowstoreHome.Path : Path.GetFullPath(FlowstoreHome.ExpandTilde(Home.Trim()));
