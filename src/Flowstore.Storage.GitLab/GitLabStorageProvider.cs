@@ -11,7 +11,8 @@ namespace Flowstore.Storage.GitLab;
 /// script and, in X-Gitlab-Commit-Id, the commit the ref (the default branch without one) names - the repository files
 /// endpoints are the only API a token with just the read_repository scope may call. Publishing (scope api) reads GET
 /// /projects/:id (default branch), repository/branches/:branch, repository/commits/:ref and repository/files/:path,
-/// and commits with POST /projects/:id/repository/commits. The token goes in PRIVATE-TOKEN.
+/// and commits with POST /projects/:id/repository/commits (or, for unchanged content on a new branch, creates the branch
+/// with POST repository/branches). The token goes in PRIVATE-TOKEN.
 /// </summary>
 public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage>
 {
@@ -262,6 +263,26 @@ public sealed class GitLabStorageProvider : GitHostStorageProvider<GitLabStorage
             }
             var json = await session.ReadJsonAsync(response, "committing", cancellationToken).ConfigureAwait(false);
             return json.GetProperty("id").GetString()!;
+        }
+
+        /// <summary>POST repository/branches?branch=&amp;ref=: the branch at a commit, without a new commit.</summary>
+        public async Task<bool> CreateBranchAsync(string branch, string commit, CancellationToken cancellationToken)
+        {
+            using var response = await session.SendAsync(HttpMethod.Post,
+                $"{_project}/repository/branches?branch={Uri.EscapeDataString(branch)}&ref={Uri.EscapeDataString(commit)}",
+                $"creating branch '{branch}' at {commit}", cancellationToken, () => new ByteArrayContent([])).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                var message = await session.HostMessageAsync(response, cancellationToken).ConfigureAwait(false);
+                if (response.StatusCode == HttpStatusCode.NotFound)
+                {
+                    throw session.NotFound("the project was not found" + message, GitHostPart.Repository);
+                }
+                throw session.Error(ErrorIds.StoragePublishFailed, FlowErrorKind.InvalidOperation,
+                    $"GitLab refused to create branch '{branch}' at {commit} in project '{storage.Repo}' on {session.Target.Host} " +
+                    $"({(int)response.StatusCode}{message}). If the branch was created meanwhile, publish again.");
+            }
+            return true;
         }
 
         public string WebUrl(string commit)

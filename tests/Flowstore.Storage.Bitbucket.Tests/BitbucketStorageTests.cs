@@ -86,22 +86,6 @@ public sealed class BitbucketStorageTests() : GitHostStorageTests(new BitbucketS
     }
 
     [Fact]
-    public async Task Publishing_unchanged_content_to_a_new_branch_creates_the_branch_at_its_start_without_a_commit()
-    {
-        var repo = NewRepo();
-        var head = repo.CommitAndPush(FlowPath, Kit.Script("same"));
-
-        var published = await Provider.PublishAsync(Storage(repo), Kit.PublishContext(Secrets, Kit.Script("same"), branch: "release/2"), default);
-
-        Assert.Equal(head, published.StorageVersion);
-        Assert.Equal(head, repo.BareCommit("refs/heads/release/2"));
-        Assert.Equal(head, repo.BareCommit("refs/heads/trunk"));
-        Assert.Equal("release/2", ((BitbucketStorage)published.Storage).Ref);
-        var fetched = await Provider.FetchAsync(published.Storage, null, Secrets, default);
-        Assert.Equal((Kit.Script("same"), head), (fetched.ScriptText, fetched.StorageVersion));
-    }
-
-    [Fact]
     public void The_locator_names_host_project_repository_ref_and_path_and_not_the_content()
     {
         var a = new BitbucketStorage("PROJ", "flows", FlowPath, "https://bitbucket.example.com", "main", "S");

@@ -16,6 +16,7 @@ namespace Flowstore.StandIns;
 /// <item>GET|HEAD /projects/:id/repository/files/:file_path?ref= - file metadata and base64 content</item>
 /// <item>GET /projects/:id/repository/files/:file_path/raw[?ref=] - the raw file (ref defaults to HEAD)</item>
 /// <item>POST /projects/:id/repository/commits - one create/update action (branch, commit_message, start_branch/start_sha, last_commit_id)</item>
+/// <item>POST /projects/:id/repository/branches?branch=&amp;ref= - a new branch at a branch, tag or commit</item>
 /// </list>
 /// :id is a numeric id or the URL-encoded full path ("group%2Fproject"); :file_path and :sha are URL-encoded
 /// (slashes as %2F), as GitLab requires. Tokens: PRIVATE-TOKEN or Authorization: Bearer. A wrong token is 401
@@ -82,6 +83,41 @@ public static class GitLabApi
                     return Message(401, "401 Unauthorized");
                 }
                 return await CreateCommitAsync(request, store, project, baseUrl);
+            case ["repository", "branches"] when method == "POST":
+            {
+                if (!authenticated)
+                {
+                    return Message(401, "401 Unauthorized");
+                }
+                // Branches API, "Create repository branch": branch and ref (a branch name or commit SHA) are required;
+                // 201 with the branch, 400 {"message":"Branch already exists"} / {"message":"Invalid reference name: ..."}.
+                var name = request.Query["branch"].ToString();
+                var from = request.Query["ref"].ToString();
+                if (name.Length == 0 || from.Length == 0)
+                {
+                    return Results.Json(new { error = name.Length == 0 ? "branch is missing" : "ref is missing" }, statusCode: 400);
+                }
+                if (store.IsBranch(project.Dir, name))
+                {
+                    return Message(400, "Branch already exists");
+                }
+                var start = store.ResolveCommit(project.Dir, from);
+                if (start is null)
+                {
+                    return Message(400, $"Invalid reference name: {from}");
+                }
+                store.CreateBranch(project.Dir, name, start);
+                return Results.Json(new JsonObject
+                {
+                    ["name"] = name,
+                    ["commit"] = CommitJson(store.GetCommit(project.Dir, start)!, project, baseUrl),
+                    ["merged"] = false,
+                    ["protected"] = false,
+                    ["default"] = false,
+                    ["can_push"] = true,
+                    ["web_url"] = $"{baseUrl}/{project.FullName}/-/tree/{name}",
+                }, statusCode: 201);
+            }
             case ["repository", "branches", var branch] when method == "GET":
             {
                 var head = store.IsBranch(project.Dir, branch) ? store.GetCommit(project.Dir, "refs/heads/" + branch) : null;

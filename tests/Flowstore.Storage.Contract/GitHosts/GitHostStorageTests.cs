@@ -264,6 +264,22 @@ public abstract class GitHostStorageTests : IDisposable
     }
 
     [Fact]
+    public async Task Publishing_unchanged_content_to_a_new_branch_creates_the_branch_at_its_start_without_a_commit()
+    {
+        var repo = NewRepo();
+        var head = repo.CommitAndPush(FlowPath, Kit.Script("same"));
+
+        var published = await Provider.PublishAsync(Storage(repo), Kit.PublishContext(Secrets, Kit.Script("same"), branch: "release/2"), default);
+
+        Assert.Equal(head, published.StorageVersion);
+        Assert.Equal(head, repo.BareCommit("refs/heads/release/2"));
+        Assert.Equal(head, repo.BareCommit("refs/heads/trunk"));
+        Assert.Equal("release/2", Where(published.Storage).Ref);
+        var fetched = await Provider.FetchAsync(published.Storage, null, Secrets, default);
+        Assert.Equal((Kit.Script("same"), head), (fetched.ScriptText, fetched.StorageVersion));
+    }
+
+    [Fact]
     public async Task Publish_to_a_tag_is_refused()
     {
         var repo = NewRepo();
