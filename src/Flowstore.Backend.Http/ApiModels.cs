@@ -7,6 +7,9 @@ namespace Flowstore.Backend.Http;
 /// <summary>POST /api/v1/projects.</summary>
 public sealed record CreateProjectBody(string Name, string? Description = null);
 
+/// <summary>POST /api/v1/flows/registrations/unchanged: which of the inputs are registered unchanged in the project.</summary>
+public sealed record FindUnchangedRegistrationsBody(string Project, IReadOnlyList<string> RegistrationInputs);
+
 /// <summary>POST /api/v1/flows/groups/{versionGroupId}/archive: how many versions were archived.</summary>
 public sealed record ArchiveFlowAnswer(int Archived);
 

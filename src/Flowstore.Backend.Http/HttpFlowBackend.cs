@@ -94,6 +94,16 @@ public sealed class HttpFlowBackend : IFlowBackend
         return SendAsync<RegistrationOutcome>(HttpMethod.Post, "flows/registrations", request, Safety.Keyed, cancellationToken);
     }
 
+    public Task<IReadOnlyList<UnchangedRegistration>> FindUnchangedRegistrationsAsync(string project, IReadOnlyList<string> registrationInputs,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(project);
+        ArgumentNullException.ThrowIfNull(registrationInputs);
+        // A read: safe to retry as it is.
+        return SendAsync<IReadOnlyList<UnchangedRegistration>>(HttpMethod.Post, "flows/registrations/unchanged",
+            new FindUnchangedRegistrationsBody(project, registrationInputs), Safety.Idempotent, cancellationToken);
+    }
+
     public Task<IReadOnlyList<FlowRecord>> GetFlowsAsync(FlowQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);

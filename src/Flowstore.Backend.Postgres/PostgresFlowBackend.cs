@@ -340,10 +340,10 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
             await using (var insert = Command(connection, transaction, """
                 INSERT INTO flowstore.flows (id, project_id, name, version, version_group_id, structure_json, structure_hash,
                                    registration_key, storage_type, storage_json, labels_json, archived, registered,
-                                   description, script_path, script_sha256, created_by)
+                                   description, script_path, script_sha256, created_by, registration_input, registration_input_flows)
                 VALUES (@id, @project, @name, @version, @group, @structure_json, @structure_hash,
                         @registration_key, @storage_type, @storage_json, @labels_json, false, @registered,
-                        @description, @script_path, @script_sha256, @created_by);
+                        @description, @script_path, @script_sha256, @created_by, @registration_input, @registration_input_flows);
                 """))
             {
                 AddUuid(insert, "id", flow.Id);
@@ -362,11 +362,53 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
                 AddText(insert, "script_path", flow.ScriptPath);
                 AddText(insert, "script_sha256", flow.ScriptSha256);
                 AddText(insert, "created_by", flow.CreatedBy);
+                AddText(insert, "registration_input", request.RegistrationInput);
+                insert.Parameters.Add(new NpgsqlParameter("registration_input_flows", NpgsqlDbType.Integer) { Value = (object?)request.RegistrationInputFlows ?? DBNull.Value });
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
 
             await session.CommitAsync(transaction, cancellationToken);
             return new RegistrationOutcome(flow, RegistrationStatus.Registered, latest is null ? null : latest with { Archived = true });
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<UnchangedRegistration>> FindUnchangedRegistrationsAsync(string project, IReadOnlyList<string> registrationInputs,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(project);
+        ArgumentNullException.ThrowIfNull(registrationInputs);
+        return ExecuteAsync<IReadOnlyList<UnchangedRegistration>>(async session =>
+        {
+            var found = new List<UnchangedRegistration>();
+            foreach (var input in registrationInputs.Distinct(StringComparer.Ordinal))
+            {
+                // The latest version of every flow of the project once registered from the input.
+                await using var command = Command(session.Connection, null, $"""
+                    SELECT {FlowColumns}, f.registration_input, f.registration_input_flows
+                    FROM flowstore.flows f JOIN flowstore.projects p ON p.id = f.project_id
+                    WHERE lower(p.name COLLATE "C") = lower(@project COLLATE "C")
+                      AND lower(f.name COLLATE "C") IN (SELECT lower(g.name COLLATE "C") FROM flowstore.flows g
+                                                        WHERE g.project_id = f.project_id AND g.registration_input = @input)
+                      AND f.version = (SELECT MAX(h.version) FROM flowstore.flows h
+                                       WHERE h.project_id = f.project_id AND lower(h.name COLLATE "C") = lower(f.name COLLATE "C"))
+                    ORDER BY lower(f.name COLLATE "C");
+                    """);
+                AddText(command, "project", project.Trim());
+                AddText(command, "input", input);
+                var rows = new List<(FlowRecord Flow, string? Input, int? Flows)>();
+                await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+                {
+                    while (await reader.ReadAsync(cancellationToken))
+                    {
+                        rows.Add((ReadFlow(reader), ReadOptionalText(reader, 17), reader.IsDBNull(18) ? null : reader.GetInt32(18)));
+                    }
+                }
+                if (UnchangedRegistrations.Check(input, rows) is { } unchanged)
+                {
+                    found.Add(unchanged);
+                }
+            }
+            return found;
         }, cancellationToken);
     }
 

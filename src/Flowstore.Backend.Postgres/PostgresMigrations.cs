@@ -138,6 +138,12 @@ internal static class PostgresMigrations
             ALTER TABLE flowstore.flows ADD COLUMN created_by text NULL;
             ALTER TABLE flowstore.runs ADD COLUMN created_by text NULL;
             """),
+
+        new(5, "registration inputs", """
+            ALTER TABLE flowstore.flows ADD COLUMN registration_input text NULL;
+            ALTER TABLE flowstore.flows ADD COLUMN registration_input_flows integer NULL;
+            CREATE INDEX ix_flows_registration_input ON flowstore.flows (project_id, registration_input);
+            """),
     ];
 
     /// <summary>The schema version this code creates and understands.</summary>

@@ -241,10 +241,10 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
             await using (var insert = Command(connection, transaction, """
                 INSERT INTO flows (id, project_id, name, version, version_group_id, structure_json, structure_hash,
                                    registration_key, storage_type, storage_json, labels_json, archived, registered,
-                                   description, script_path, script_sha256, created_by)
+                                   description, script_path, script_sha256, created_by, registration_input, registration_input_flows)
                 VALUES ($id, $project, $name, $version, $group, $structure_json, $structure_hash,
                         $registration_key, $storage_type, $storage_json, $labels_json, 0, $registered,
-                        $description, $script_path, $script_sha256, $created_by);
+                        $description, $script_path, $script_sha256, $created_by, $registration_input, $registration_input_flows);
                 """))
             {
                 var p = insert.Parameters;
@@ -264,11 +264,51 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
                 p.AddWithValue("$script_path", (object?)flow.ScriptPath ?? DBNull.Value);
                 p.AddWithValue("$script_sha256", (object?)flow.ScriptSha256 ?? DBNull.Value);
                 p.AddWithValue("$created_by", (object?)flow.CreatedBy ?? DBNull.Value);
+                p.AddWithValue("$registration_input", (object?)request.RegistrationInput ?? DBNull.Value);
+                p.AddWithValue("$registration_input_flows", (object?)request.RegistrationInputFlows ?? DBNull.Value);
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
 
             await transaction.CommitAsync(cancellationToken);
             return new RegistrationOutcome(flow, RegistrationStatus.Registered, latest is null ? null : latest with { Archived = true });
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<UnchangedRegistration>> FindUnchangedRegistrationsAsync(string project, IReadOnlyList<string> registrationInputs,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(project);
+        ArgumentNullException.ThrowIfNull(registrationInputs);
+        return RunAsync<IReadOnlyList<UnchangedRegistration>>(async connection =>
+        {
+            var found = new List<UnchangedRegistration>();
+            foreach (var input in registrationInputs.Distinct(StringComparer.Ordinal))
+            {
+                // The latest version of every flow of the project once registered from the input.
+                await using var command = Command(connection, null, $"""
+                    SELECT {FlowColumns}, f.registration_input, f.registration_input_flows
+                    FROM flows f JOIN projects p ON p.id = f.project_id
+                    WHERE p.name = $project
+                      AND f.name IN (SELECT g.name FROM flows g WHERE g.project_id = f.project_id AND g.registration_input = $input)
+                      AND f.version = (SELECT MAX(h.version) FROM flows h WHERE h.project_id = f.project_id AND h.name = f.name)
+                    ORDER BY f.name;
+                    """);
+                command.Parameters.AddWithValue("$project", project.Trim());
+                command.Parameters.AddWithValue("$input", input);
+                var rows = new List<(FlowRecord Flow, string? Input, int? Flows)>();
+                await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+                {
+                    while (await reader.ReadAsync(cancellationToken))
+                    {
+                        rows.Add((ReadFlow(reader), reader.IsDBNull(17) ? null : reader.GetString(17), reader.IsDBNull(18) ? null : reader.GetInt32(18)));
+                    }
+                }
+                if (UnchangedRegistrations.Check(input, rows) is { } unchanged)
+                {
+                    found.Add(unchanged);
+                }
+            }
+            return found;
         }, cancellationToken);
     }
 

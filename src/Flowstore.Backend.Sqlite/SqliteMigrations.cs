@@ -135,6 +135,14 @@ internal static class SqliteMigrations
             ALTER TABLE flows ADD COLUMN created_by TEXT NULL;
             ALTER TABLE runs ADD COLUMN created_by TEXT NULL;
             """),
+
+        // What each registration was made from, known without compiling (script SHA-256, path and options), and how
+        // many flows it registered: a registration with the same input is answered Skipped before compiling.
+        new(5, "registration inputs", """
+            ALTER TABLE flows ADD COLUMN registration_input TEXT NULL;
+            ALTER TABLE flows ADD COLUMN registration_input_flows INTEGER NULL;
+            CREATE INDEX ix_flows_registration_input ON flows (project_id, registration_input);
+            """),
     ];
 
     /// <summary>The schema version this code creates and understands.</summary>

@@ -73,7 +73,13 @@ public sealed class FlowRegistrar
         var source = System.Text.Encoding.UTF8.GetString(bytes);
         var sha = FlowStructure.Sha256Hex(source);
 
+        var input = RegistrationInput(options, full, sha);
         var flows = _structures.TryGet(sha);
+        if (flows is null && !options.Force
+            && await FindUnchangedAsync(options, full, source, sha, input, log, cancellationToken).ConfigureAwait(false) is { } unchangedPlans)
+        {
+            return unchangedPlans;
+        }
         if (flows is null)
         {
             log($"Compiling '{full}'.");
@@ -172,8 +178,79 @@ public sealed class FlowRegistrar
                 StorageGroup = group,
                 ScriptSource = source,
                 ScriptSha256 = sha,
+                RegistrationInput = input,
+                RegistrationInputFlows = selected.Count,
             });
         }
+        return plans;
+    }
+
+    /// <summary>
+    /// What registering a file is made from that is known without compiling it: the project, the file's path and
+    /// SHA-256, and the options that feed the registration key (labels, the storage given for the file, the selected
+    /// flows). The flows, their structure, labels and storage all follow from the script's text.
+    /// </summary>
+    internal static string RegistrationInput(RegisterOptions options, string fullPath, string sha256)
+    {
+        var text = string.Join("\n",
+            "flowstore-registration-input/1",
+            options.Project.Trim().ToUpperInvariant(),
+            fullPath,
+            sha256,
+            string.Join("\u001f", options.Labels.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)),
+            options.Storage?.ToJson() ?? "",
+            options.Names is null ? "*" : string.Join("\u001f", options.Names.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)));
+        return FlowStructure.Sha256Hex(text);
+    }
+
+    /// <summary>
+    /// Asks the backend whether this very file was registered with these options and nothing changed since: then every
+    /// flow is planned as skipped from the recorded versions, without compiling (a fresh machine has no compile cache).
+    /// Null when it must be compiled.
+    /// </summary>
+    private async Task<IReadOnlyList<RegistrationPlan>?> FindUnchangedAsync(RegisterOptions options, string full, string source, string sha,
+        string input, Action<string> log, CancellationToken cancellationToken)
+    {
+        var found = await _backend.Value.FindUnchangedRegistrationsAsync(options.Project, [input], cancellationToken).ConfigureAwait(false);
+        if (found.FirstOrDefault(f => string.Equals(f.RegistrationInput, input, StringComparison.Ordinal)) is not { Flows.Count: > 0 } unchanged)
+        {
+            return null;
+        }
+        var plans = new List<RegistrationPlan>();
+        foreach (var record in unchanged.Flows)
+        {
+            StorageSettings storage;
+            FlowStructure structure;
+            try
+            {
+                storage = StorageTypes.Deserialize(record.StorageJson);
+                structure = FlowStructure.FromJson(record.StructureJson);
+            }
+            catch (Exception e) when (e is FlowstoreException or System.Text.Json.JsonException or NotSupportedException or ArgumentException)
+            {
+                return null; // Recorded with a storage this client does not know: compile and plan as usual.
+            }
+            plans.Add(new RegistrationPlan
+            {
+                Name = record.Name,
+                Project = record.Project,
+                Path = full,
+                WillRegister = false,
+                Version = record.Version,
+                Reason = "metadata unchanged",
+                Latest = record,
+                Structure = structure,
+                Storage = storage,
+                RegistrationKey = record.RegistrationKey,
+                Labels = record.Labels,
+                Description = record.Description,
+                ScriptSource = source,
+                ScriptSha256 = sha,
+                RegistrationInput = input,
+                RegistrationInputFlows = unchanged.Flows.Count,
+            });
+        }
+        log($"'{full}' is registered unchanged (SHA-256 {sha[..12]}, same options); not compiling it.");
         return plans;
     }
 
@@ -236,6 +313,8 @@ public sealed class FlowRegistrar
             Description = plan.Description,
             ScriptPath = plan.Path,
             ScriptSha256 = plan.ScriptSha256,
+            RegistrationInput = plan.RegistrationInput,
+            RegistrationInputFlows = plan.RegistrationInputFlows,
             Force = plan.Force,
         };
         var outcome = await _backend.Value.RegisterFlowAsync(request, cancellationToken).ConfigureAwait(false);

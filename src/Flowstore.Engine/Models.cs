@@ -116,6 +116,11 @@ public sealed class RegistrationPlan
     internal string ScriptSource { get; init; } = "";
     internal string ScriptSha256 { get; init; } = "";
 
+    // What the registration is made from, known without compiling (see FlowRegistrationRequest.RegistrationInput),
+    // and how many flows of the file are registered from it.
+    internal string? RegistrationInput { get; init; }
+    internal int? RegistrationInputFlows { get; init; }
+
     /// <summary>A one-line description for -WhatIf and -Confirm.</summary>
     public string Action => WillRegister ? $"Register version {Version} ({Reason})" : $"Skip ({Reason})";
 }

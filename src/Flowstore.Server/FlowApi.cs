@@ -42,6 +42,12 @@ internal static class FlowApi
                 => TypedResults.Ok(await backend.RegisterFlowAsync(request with { CreatedBy = CreatedBy(context, request.CreatedBy) }, ct)))
             .Named("RegisterFlow", "Records a registration in one transaction: Skipped when unchanged, else the next version.", ApiOperation.RegisterFlow);
 
+        api.MapPost("/flows/registrations/unchanged", async (IFlowBackend backend, FindUnchangedRegistrationsBody body, CancellationToken ct)
+                => TypedResults.Ok(await backend.FindUnchangedRegistrationsAsync(body.Project, body.RegistrationInputs, ct)))
+            .Named("FindUnchangedRegistrations",
+                "Which registration inputs (script SHA-256, path and options) are registered unchanged: those files need no compiling.",
+                ApiOperation.ReadFlows);
+
         api.MapPost("/flows/groups/{versionGroupId:guid}/archive", async (IFlowBackend backend, Guid versionGroupId, CancellationToken ct)
                 => TypedResults.Ok(new ArchiveFlowAnswer(await backend.ArchiveFlowAsync(versionGroupId, ct))))
             .Named("ArchiveFlow", "Archives every version of a flow's version group; answers how many changed.", ApiOperation.ArchiveFlow);

@@ -260,6 +260,66 @@ public sealed class RegistrationTests : EngineTestBase
     }
 
     [Fact]
+    public async Task A_fresh_compile_cache_skips_files_the_backend_has_registered_unchanged_without_compiling_them()
+    {
+        // The script's top level appends to a marker file each time it is run; the registrar logs each compile.
+        var marker = Temp.File("built.txt");
+        var path = WriteScript("etl.cs", Etl(marker: marker));
+        var first = await RegisterOneAsync(path);
+        Assert.Single(File.ReadAllLines(marker));
+        var cache = Path.Combine(Home, "cache");
+        Assert.True(Directory.Exists(Path.Combine(cache, "structure")));
+        var log = new List<string>();
+        async Task<FlowRegistration> RegisterOnFreshAgentAsync(RegisterOptions options)
+        {
+            // A fresh CI agent: the same backend, an empty compile cache.
+            if (Directory.Exists(cache))
+            {
+                Directory.Delete(cache, recursive: true);
+            }
+            log.Clear();
+            return Assert.Single(await RegisterAsync(NewClient(), path, options, log.Add));
+        }
+
+        var again = await RegisterOnFreshAgentAsync(new RegisterOptions { Project = Project });
+
+        Assert.Equal(RegistrationStatus.Skipped, again.Status);
+        Assert.Equal(first.Id, again.Id);
+        Assert.Equal(1, again.Version);
+        Assert.Equal("metadata unchanged", again.Reason);
+        Assert.Equal(first.StructureHash, again.StructureHash);
+        Assert.Single(File.ReadAllLines(marker)); // neither compiled nor run
+        Assert.DoesNotContain(log, l => l.StartsWith("Compiling"));
+        Assert.Contains(log, l => l.Contains("registered unchanged"));
+
+        // Other options feed the registration: labels given for the file are compiled and registered.
+        var labelled = await RegisterOnFreshAgentAsync(new RegisterOptions { Project = Project, Labels = ["ci"] });
+        Assert.Equal(RegistrationStatus.Registered, labelled.Status);
+        Assert.Equal(2, labelled.Version);
+        Assert.Contains(log, l => l.StartsWith("Compiling"));
+
+        // A changed file is compiled and registered.
+        File.WriteAllText(path, Etl(extraTask: true, marker: marker));
+        var changed = await RegisterOnFreshAgentAsync(new RegisterOptions { Project = Project, Labels = ["ci"] });
+        Assert.Equal(RegistrationStatus.Registered, changed.Status);
+        Assert.Equal(3, changed.Version);
+        Assert.Contains(log, l => l.StartsWith("Compiling"));
+
+        // Forced: compiled and registered again even though nothing changed.
+        var forced = await RegisterOnFreshAgentAsync(new RegisterOptions { Project = Project, Labels = ["ci"], Force = true });
+        Assert.Equal(RegistrationStatus.Registered, forced.Status);
+        Assert.Contains(log, l => l.StartsWith("Compiling"));
+
+        // The forced version carries the same input: found unchanged from then on, without compiling.
+        var builds = File.ReadAllLines(marker).Length;
+        var skipped = await RegisterOnFreshAgentAsync(new RegisterOptions { Project = Project, Labels = ["ci"] });
+        Assert.Equal(RegistrationStatus.Skipped, skipped.Status);
+        Assert.Equal(forced.Version, skipped.Version);
+        Assert.DoesNotContain(log, l => l.StartsWith("Compiling"));
+        Assert.Equal(builds, File.ReadAllLines(marker).Length);
+    }
+
+    [Fact]
     public async Task Plan_describes_without_writing_anything()
     {
         var path = WriteScript("etl.cs", Etl());

@@ -24,6 +24,15 @@ public interface IFlowBackend : IRunStore, ISecretBlobStore, IDisposable
     /// </summary>
     Task<RegistrationOutcome> RegisterFlowAsync(FlowRegistrationRequest request, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Which registration inputs (<see cref="FlowRegistrationRequest.RegistrationInput"/>) would register nothing new in
+    /// the project: every flow once registered from the input still has it on its latest version, that version is
+    /// unarchived, and all <see cref="FlowRegistrationRequest.RegistrationInputFlows"/> flows are there. Inputs not
+    /// answered (and every input of a project that does not exist) must be compiled and registered. Writes nothing.
+    /// </summary>
+    Task<IReadOnlyList<UnchangedRegistration>> FindUnchangedRegistrationsAsync(string project, IReadOnlyList<string> registrationInputs,
+        CancellationToken cancellationToken);
+
     /// <summary>Flow versions matching the query, sorted by project, name, then version descending.</summary>
     Task<IReadOnlyList<FlowRecord>> GetFlowsAsync(FlowQuery query, CancellationToken cancellationToken);
 

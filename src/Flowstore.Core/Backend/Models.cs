@@ -59,12 +59,28 @@ public sealed record FlowRegistrationRequest
     public string? ScriptPath { get; init; }
     public string? ScriptSha256 { get; init; }
 
+    /// <summary>
+    /// What the registration was made from, known without compiling the script: a hash of the project, the script's
+    /// path and SHA-256 and the registration options (labels, storage, selected flows) that feed the registration key.
+    /// A later registration with the same input is unchanged (<see cref="IFlowBackend.FindUnchangedRegistrationsAsync"/>).
+    /// </summary>
+    public string? RegistrationInput { get; init; }
+
+    /// <summary>How many flows were registered from <see cref="RegistrationInput"/> (all of them must be unchanged).</summary>
+    public int? RegistrationInputFlows { get; init; }
+
     /// <summary>The name of the API key making the registration (set by the server from the authenticated key, never taken from a client); null locally.</summary>
     public string? CreatedBy { get; init; }
 
     /// <summary>Record a new version even when the key is unchanged.</summary>
     public bool Force { get; init; }
 }
+
+/// <summary>
+/// The answer of <see cref="IFlowBackend.FindUnchangedRegistrationsAsync"/> for one registration input: the latest
+/// (unarchived) version of every flow registered from it.
+/// </summary>
+public sealed record UnchangedRegistration(string RegistrationInput, IReadOnlyList<FlowRecord> Flows);
 
 /// <summary>The result of a registration: the current flow version and, for a new version, the one before.</summary>
 public sealed record RegistrationOutcome(FlowRecord Flow, RegistrationStatus Status, FlowRecord? Previous);
