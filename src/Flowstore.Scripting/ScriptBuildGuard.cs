@@ -256,12 +256,18 @@ public sealed class ScriptBuildGuard : IDisposable
         {
             var stdin = _process.StandardInput.BaseStream;
             var stdout = _process.StandardOutput.BaseStream;
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var read = Task.Run(() =>
             {
                 try
                 {
                     ScriptBuildWorker.WriteFrame(stdin, Encoding.UTF8.GetBytes(origin));
                     ScriptBuildWorker.WriteFrame(stdin, assembly);
+                    if (stdout.ReadByte() != ScriptBuildWorker.Started)
+                    {
+                        return null; // the worker died (or was killed) before the script started
+                    }
+                    started.TrySetResult();
                     return ScriptBuildWorker.ReadFrame(stdout);
                 }
                 catch (IOException)
@@ -270,7 +276,13 @@ public sealed class ScriptBuildGuard : IDisposable
                 }
             }, CancellationToken.None);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var finished = await Task.WhenAny(read, Task.Delay(timeout, stop.Token)).ConfigureAwait(false);
+            // The time limit is the script's own: it counts from the moment its top-level statements start, after the
+            // worker loaded the assembly (loading runs no script code; it is bounded like the worker's start).
+            var finished = await Task.WhenAny(read, started.Task.WaitAsync(StartTimeout, stop.Token)).ConfigureAwait(false);
+            if (finished != read && started.Task.IsCompletedSuccessfully)
+            {
+                finished = await Task.WhenAny(read, Task.Delay(timeout, stop.Token)).ConfigureAwait(false);
+            }
             if (finished != read)
             {
                 TimedOut = !cancellationToken.IsCancellationRequested;
