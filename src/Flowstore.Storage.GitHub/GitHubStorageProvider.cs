@@ -405,7 +405,7 @@ public sealed class GitHubStorageProvider : IStorageProvider
                     {
                         return await call().WaitAsync(ct).ConfigureAwait(false);
                     }
-                    catch (ApiException e) when (IsSecondaryLimit(e))
+                    catch (ApiException e) when (IsSecondaryLimit(e) || (int)e.StatusCode == 429)
                     {
                         state.SecondaryLimits++;
                         throw;

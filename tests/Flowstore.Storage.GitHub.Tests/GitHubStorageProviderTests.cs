@@ -550,6 +550,21 @@ public sealed class GitHubStorageProviderTests : IDisposable
     }
 
     [Fact]
+    public async Task A_secondary_rate_limit_that_persists_waits_twice_as_long_each_time()
+    {
+        var repo = NewRepo();
+        var commit = repo.CommitAndPush(FlowPath, Script("x"));
+        await GitHubStandIn.SecondaryRateLimitAsync(repo.ApiPrefix, 403, count: 2);
+        var started = DateTimeOffset.UtcNow;
+
+        var fetched = await GitHubProvider.Fast(secondaryRateLimitWait: TimeSpan.FromSeconds(1)).FetchAsync(Storage(repo), null, Secrets(), CancellationToken.None);
+
+        Assert.Equal(commit, fetched.StorageVersion);
+        // 1 s, then 2 s (GitHub: "wait for an exponentially increasing amount of time between retries").
+        Assert.True(DateTimeOffset.UtcNow - started >= TimeSpan.FromSeconds(3), "the second wait doubled the first");
+    }
+
+    [Fact]
     public async Task A_secondary_rate_limit_with_retry_after_is_waited_out_and_while_publishing_too()
     {
         var repo = NewRepo();
