@@ -83,6 +83,15 @@ public abstract class FlowCmdlet : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>
+    /// The flow a cmdlet acts on: the one piped in (<paramref name="given"/>, read again by its id so it is current) or
+    /// the one named by flow, project and version (the latest when null). Engine errors are thrown.
+    /// </summary>
+    protected FlowRecord ReadFlow(FlowInfo? given, string name, string project, int? version)
+        => given is { } flow
+            ? Await(ct => Client.Catalog.GetFlowAsync(flow.Id, ct))
+            : Await(ct => Client.GetFlowAsync(name, project, version, ct));
+
     protected void Await(Func<CancellationToken, Task> work) => Await<bool>(async ct =>
     {
         await work(ct).ConfigureAwait(false);

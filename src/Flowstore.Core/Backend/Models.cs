@@ -16,22 +16,20 @@ public enum RegistrationStatus
     Failed,
 }
 
-/// <summary>One registered flow version.</summary>
-public sealed record FlowRecord
+/// <summary>
+/// What a registration records of a flow version: what <see cref="FlowRegistrationRequest"/> asks for and
+/// <see cref="FlowRecord"/> keeps.
+/// </summary>
+public abstract record FlowVersionContent
 {
-    public required Guid Id { get; init; }
     public required string Name { get; init; }
     public required string Project { get; init; }
-    public required int Version { get; init; }
-    public required Guid VersionGroupId { get; init; }
     public required string StructureJson { get; init; }
     public required string StructureHash { get; init; }
     public required string RegistrationKey { get; init; }
     public required string StorageType { get; init; }
     public required string StorageJson { get; init; }
     public IReadOnlyList<string> Labels { get; init; } = Array.Empty<string>();
-    public bool Archived { get; init; }
-    public required DateTimeOffset Registered { get; init; }
     public string? Description { get; init; }
 
     /// <summary>The file the flow was registered from (informational).</summary>
@@ -40,25 +38,26 @@ public sealed record FlowRecord
     /// <summary>SHA-256 of the script at registration.</summary>
     public string? ScriptSha256 { get; init; }
 
-    /// <summary>The name of the API key that registered this version; null when it was registered without one (locally).</summary>
+    /// <summary>
+    /// The name of the API key that made the registration; null without one (locally). In a request the server sets it
+    /// from the authenticated key, never from what a client sent.
+    /// </summary>
     public string? CreatedBy { get; init; }
 }
 
-/// <summary>What <see cref="IFlowBackend.RegisterFlowAsync"/> records.</summary>
-public sealed record FlowRegistrationRequest
+/// <summary>One registered flow version.</summary>
+public sealed record FlowRecord : FlowVersionContent
 {
-    public required string Project { get; init; }
-    public required string Name { get; init; }
-    public required string StructureJson { get; init; }
-    public required string StructureHash { get; init; }
-    public required string RegistrationKey { get; init; }
-    public required string StorageType { get; init; }
-    public required string StorageJson { get; init; }
-    public IReadOnlyList<string> Labels { get; init; } = Array.Empty<string>();
-    public string? Description { get; init; }
-    public string? ScriptPath { get; init; }
-    public string? ScriptSha256 { get; init; }
+    public required Guid Id { get; init; }
+    public required int Version { get; init; }
+    public required Guid VersionGroupId { get; init; }
+    public bool Archived { get; init; }
+    public required DateTimeOffset Registered { get; init; }
+}
 
+/// <summary>What <see cref="IFlowBackend.RegisterFlowAsync"/> records.</summary>
+public sealed record FlowRegistrationRequest : FlowVersionContent
+{
     /// <summary>
     /// What the registration was made from, known without compiling the script: a hash of the project, the script's
     /// path and SHA-256 and the registration options (labels, storage, selected flows) that feed the registration key.
@@ -68,9 +67,6 @@ public sealed record FlowRegistrationRequest
 
     /// <summary>How many flows were registered from <see cref="RegistrationInput"/> (all of them must be unchanged).</summary>
     public int? RegistrationInputFlows { get; init; }
-
-    /// <summary>The name of the API key making the registration (set by the server from the authenticated key, never taken from a client); null locally.</summary>
-    public string? CreatedBy { get; init; }
 
     /// <summary>Record a new version even when the key is unchanged.</summary>
     public bool Force { get; init; }

@@ -102,60 +102,58 @@ public sealed class FlowStructure
         {
             w.WriteStartObject();
             w.WriteNumber("format", FormatVersion);
-            w.WriteStartArray("tasks");
-            foreach (var t in Tasks)
+            WriteObjects(w, "tasks", Tasks, t =>
             {
-                w.WriteStartObject();
                 w.WriteString("name", t.Name);
                 w.WriteString("slug", t.Slug);
                 w.WriteNumber("retries", t.Retries);
-                w.WritePropertyName("retryDelaySeconds");
-                w.WriteRawValue(Number(t.RetryDelaySeconds));
-                w.WritePropertyName("timeoutSeconds");
-                if (t.TimeoutSeconds is { } timeout)
-                {
-                    w.WriteRawValue(Number(timeout));
-                }
-                else
-                {
-                    w.WriteNullValue();
-                }
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteStartArray("edges");
-            foreach (var e in Edges)
+                WriteRaw(w, "retryDelaySeconds", Number(t.RetryDelaySeconds));
+                WriteRaw(w, "timeoutSeconds", t.TimeoutSeconds is { } timeout ? Number(timeout) : null);
+            });
+            WriteObjects(w, "edges", Edges, e =>
             {
-                w.WriteStartObject();
                 w.WriteString("upstream", e.Upstream);
                 w.WriteString("downstream", e.Downstream);
                 w.WriteString("key", e.Key);
                 w.WriteString("kind", e.Kind);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteStartArray("parameters");
-            foreach (var p in Parameters)
+            });
+            WriteObjects(w, "parameters", Parameters, p =>
             {
-                w.WriteStartObject();
                 w.WriteString("name", p.Name);
                 w.WriteString("type", p.Type);
-                w.WritePropertyName("default");
-                if (p.DefaultJson is null)
-                {
-                    w.WriteNullValue();
-                }
-                else
-                {
-                    w.WriteRawValue(p.DefaultJson);
-                }
+                WriteRaw(w, "default", p.DefaultJson);
                 w.WriteBoolean("required", p.Required);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+            });
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>An array property <paramref name="name"/> holding one object per item, its members written by <paramref name="write"/>.</summary>
+    private static void WriteObjects<T>(Utf8JsonWriter w, string name, IEnumerable<T> items, Action<T> write)
+    {
+        w.WriteStartArray(name);
+        foreach (var item in items)
+        {
+            w.WriteStartObject();
+            write(item);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    /// <summary>A property holding JSON as given (a canonical number or default value), or null.</summary>
+    private static void WriteRaw(Utf8JsonWriter w, string name, string? json)
+    {
+        w.WritePropertyName(name);
+        if (json is null)
+        {
+            w.WriteNullValue();
+        }
+        else
+        {
+            w.WriteRawValue(json);
+        }
     }
 
     private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);

@@ -56,9 +56,7 @@ public sealed class StartFlowRunCommand : FlowCmdlet
             }
             else
             {
-                flow = InputObject is { } given
-                    ? Await(ct => Client.Catalog.GetFlowAsync(given.Id, ct))
-                    : Await(ct => Client.GetFlowAsync(Name, Project, Version, ct));
+                flow = ReadFlow(InputObject, Name, Project, Version);
             }
         }
         catch (FlowstoreException e)

@@ -33,9 +33,7 @@ public sealed class UnregisterFlowCommand : FlowCmdlet
         FlowRecord flow;
         try
         {
-            flow = InputObject is { } given
-                ? Await(ct => Client.Catalog.GetFlowAsync(given.Id, ct))
-                : Await(ct => Client.GetFlowAsync(Name, Project, null, ct));
+            flow = ReadFlow(InputObject, Name, Project, version: null);
         }
         catch (FlowstoreException e)
         {
