@@ -88,12 +88,14 @@ Describe 'build.ps1 -Task Build' {
         $Manifest = Join-Path $Root 'Flowstore.psd1'
         $EngineProject = Join-Path $Root 'src/Flowstore.Engine/Flowstore.Engine.csproj'
         $CmdletProject = Join-Path $Root 'src/Flowstore.PowerShell/Flowstore.PowerShell.csproj'
+        $ServerProject = Join-Path $Root 'src/Flowstore.Server/Flowstore.Server.csproj'
         $HelpSource = Join-Path $Root 'docs/help'
         $HelpConverter = Join-Path $HelpSource 'ConvertTo-MamlHelp.ps1'
         Write-TreeFile $Root 'Flowstore.psd1' '@{}'
         Write-TreeFile $Root 'src/Flowstore.Engine/Flowstore.Engine.csproj' '<Project />'
         Write-TreeFile $Root 'src/Flowstore.Engine/Engine.cs' 'class E {}'
         Write-TreeFile $Root 'src/Flowstore.PowerShell/Flowstore.PowerShell.csproj' '<Project />'
+        Write-TreeFile $Root 'src/Flowstore.Server/Flowstore.Server.csproj' '<Project />'
         Write-TreeFile $Root 'docs/help/ConvertTo-MamlHelp.ps1' '# converter'
         Write-TreeFile $Root 'docs/help/Get-Flow.md' '# Get-Flow'
         $cmdletBin = Join-Path $TestDrive 'cmdlet-bin'
@@ -103,8 +105,9 @@ Describe 'build.ps1 -Task Build' {
         # deterministic build of unchanged sources does).
         $script:calls = [System.Collections.Generic.List[string]]::new()
         function Invoke-Native([string]$FilePath, [string[]]$ArgumentList, [switch]$AllowFailure, [int]$LockRetries) {
-            $script:calls.Add("$FilePath $($ArgumentList[0])")
-            if ($ArgumentList[0] -eq 'publish') { Write-TreeFile $ModuleOut 'Dependencies/Flowstore.Engine.dll' 'engine' }
+            if ($ArgumentList[0] -ne 'publish') { $script:calls.Add("$FilePath $($ArgumentList[0])") }
+            elseif ($ArgumentList[1] -eq $ServerProject) { $script:calls.Add("$FilePath publish server"); Write-TreeFile $ModuleOut 'Server/Flowstore.Server.dll' 'server' }
+            else { $script:calls.Add("$FilePath publish engine"); Write-TreeFile $ModuleOut 'Dependencies/Flowstore.Engine.dll' 'engine' }
             0
         }
         function dotnet { $script:calls.Add("dotnet $($args[0])"); $global:LASTEXITCODE = 0; "$cmdletBin/" }
@@ -122,7 +125,7 @@ Describe 'build.ps1 -Task Build' {
 
     It 'builds everything the first time' {
         $r = Invoke-TestBuild
-        $r.Calls | Should -Be 'dotnet publish, dotnet build, dotnet msbuild, help'
+        $r.Calls | Should -Be 'dotnet publish engine, dotnet publish server, dotnet build, dotnet msbuild, help'
         Test-Path "$Root/en-US/Flowstore.PowerShell.dll-Help.xml" | Should -BeTrue
     }
 
@@ -135,7 +138,7 @@ Describe 'build.ps1 -Task Build' {
 
     It 'compiles again when a source changed, and keeps the help when the assemblies came out the same' {
         Write-TreeFile $Root 'src/Flowstore.Engine/Engine.cs' 'class E { }'
-        (Invoke-TestBuild).Calls | Should -Be 'dotnet publish, dotnet build, dotnet msbuild'
+        (Invoke-TestBuild).Calls | Should -Be 'dotnet publish engine, dotnet publish server, dotnet build, dotnet msbuild'
         (Invoke-TestBuild).Calls | Should -BeExactly ''
     }
 
@@ -147,12 +150,18 @@ Describe 'build.ps1 -Task Build' {
     It 'makes the help again when an assembly of the module changed' {
         Write-TreeFile $cmdletBin 'Flowstore.PowerShell.dll' 'cmdlets with a new parameter'
         Write-TreeFile $Root 'src/Flowstore.PowerShell/NewParameter.cs' 'class P {}'
-        (Invoke-TestBuild).Calls | Should -Be 'dotnet publish, dotnet build, dotnet msbuild, help'
+        (Invoke-TestBuild).Calls | Should -Be 'dotnet publish engine, dotnet publish server, dotnet build, dotnet msbuild, help'
     }
 
     It 'builds again when an output was deleted' {
         Remove-Item -LiteralPath "$ModuleOut/Dependencies/Flowstore.Engine.dll"
-        (Invoke-TestBuild).Calls | Should -Be 'dotnet publish, dotnet build, dotnet msbuild'
+        (Invoke-TestBuild).Calls | Should -Be 'dotnet publish engine, dotnet publish server, dotnet build, dotnet msbuild'
+    }
+
+    It 'builds again when the server was deleted from the module' {
+        Remove-Item -LiteralPath "$ModuleOut/Server/Flowstore.Server.dll"
+        (Invoke-TestBuild).Calls | Should -Be 'dotnet publish engine, dotnet publish server, dotnet build, dotnet msbuild'
+        Test-Path "$ModuleOut/Server/Flowstore.Server.dll" | Should -BeTrue
     }
 
     It 'starts from an empty module folder when a project file changed' {
