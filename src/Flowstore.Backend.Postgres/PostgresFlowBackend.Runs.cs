@@ -29,7 +29,7 @@ public sealed partial class PostgresFlowBackend
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(run.Flow);
-        var parametersJson = ValidateParametersJson(run.ParametersJson);
+        var parametersJson = RunInputs.ValidateParametersJson(run.ParametersJson);
 
         return ExecuteAsync(async session =>
         {
@@ -71,7 +71,7 @@ public sealed partial class PostgresFlowBackend
 
     public Task<FlowRunRecord?> ClaimRunAsync(string agent, Guid? runId, CancellationToken cancellationToken)
     {
-        var agentName = ValidateAgent(agent);
+        var agentName = RunInputs.ValidateAgent(agent);
         return ExecuteAsync(async session =>
         {
             var connection = session.Connection;
@@ -116,8 +116,8 @@ public sealed partial class PostgresFlowBackend
     /// </summary>
     public Task<bool> HeartbeatAsync(Guid runId, string agent, IReadOnlyList<TaskRunRecord> tasks, CancellationToken cancellationToken)
     {
-        var agentName = ValidateAgent(agent);
-        var taskList = ValidateTasks(tasks);
+        var agentName = RunInputs.ValidateAgent(agent);
+        var taskList = RunInputs.ValidateTasks(tasks);
         return ExecuteAsync(async session =>
         {
             var connection = session.Connection;
@@ -210,14 +210,14 @@ public sealed partial class PostgresFlowBackend
     /// </summary>
     public Task<bool> CompleteRunAsync(Guid runId, string agent, RunCompletion completion, CancellationToken cancellationToken)
     {
-        var agentName = ValidateAgent(agent);
+        var agentName = RunInputs.ValidateAgent(agent);
         ArgumentNullException.ThrowIfNull(completion);
         if (completion.State is not (RunState.Success or RunState.Failed or RunState.Cancelled))
         {
             throw new ArgumentException(
                 $"A run completes as Success, Failed or Cancelled, not {completion.State}.", nameof(completion));
         }
-        var taskList = ValidateTasks(completion.Tasks);
+        var taskList = RunInputs.ValidateTasks(completion.Tasks);
 
         return ExecuteAsync(async session =>
         {
@@ -581,52 +581,5 @@ public sealed partial class PostgresFlowBackend
     {
         var ticks = value.UtcTicks;
         return new DateTimeOffset(ticks - ticks % 10, TimeSpan.Zero);
-    }
-
-    private static string ValidateAgent(string? agent)
-    {
-        if (string.IsNullOrWhiteSpace(agent) || agent.Any(char.IsControl))
-        {
-            throw new ArgumentException($"The agent name '{agent}' is empty or invalid.", nameof(agent));
-        }
-        return agent.Trim();
-    }
-
-    private static IReadOnlyList<TaskRunRecord> ValidateTasks(IReadOnlyList<TaskRunRecord>? tasks)
-    {
-        if (tasks is null)
-        {
-            return Array.Empty<TaskRunRecord>();
-        }
-        foreach (var task in tasks)
-        {
-            if (task is null || string.IsNullOrEmpty(task.Slug) || task.Name is null || task.Attempts < 0)
-            {
-                throw new ArgumentException(
-                    "A task record is null, or has no slug or name, or a negative attempt count.", nameof(tasks));
-            }
-        }
-        return tasks;
-    }
-
-    private static string ValidateParametersJson(string? json)
-    {
-        if (string.IsNullOrWhiteSpace(json))
-        {
-            return "{}";
-        }
-        try
-        {
-            using var document = JsonDocument.Parse(json);
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                throw new ArgumentException("The run's parameters are not a JSON object.", nameof(json));
-            }
-        }
-        catch (JsonException e)
-        {
-            throw new ArgumentException($"The run's parameters are not valid JSON: {e.Message}", nameof(json), e);
-        }
-        return json;
     }
 }

@@ -33,7 +33,7 @@ public sealed partial class SqliteFlowBackend
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(run.Flow);
-        var parametersJson = ValidateParametersJson(run.ParametersJson);
+        var parametersJson = RunInputs.ValidateParametersJson(run.ParametersJson);
 
         return RunAsync(async connection =>
         {
@@ -75,7 +75,7 @@ public sealed partial class SqliteFlowBackend
 
     public Task<FlowRunRecord?> ClaimRunAsync(string agent, Guid? runId, CancellationToken cancellationToken)
     {
-        var agentName = ValidateAgent(agent);
+        var agentName = RunInputs.ValidateAgent(agent);
         return RunAsync(async connection =>
         {
             // BEGIN IMMEDIATE, and the state is checked again by the UPDATE itself: of two claimers (in any process),
@@ -123,8 +123,8 @@ public sealed partial class SqliteFlowBackend
     /// </summary>
     public Task<bool> HeartbeatAsync(Guid runId, string agent, IReadOnlyList<TaskRunRecord> tasks, CancellationToken cancellationToken)
     {
-        var agentName = ValidateAgent(agent);
-        var taskList = ValidateTasks(tasks);
+        var agentName = RunInputs.ValidateAgent(agent);
+        var taskList = RunInputs.ValidateTasks(tasks);
         return RunAsync(async connection =>
         {
             await using var transaction = connection.BeginTransaction(deferred: false);
@@ -211,14 +211,14 @@ public sealed partial class SqliteFlowBackend
     /// </summary>
     public Task<bool> CompleteRunAsync(Guid runId, string agent, RunCompletion completion, CancellationToken cancellationToken)
     {
-        var agentName = ValidateAgent(agent);
+        var agentName = RunInputs.ValidateAgent(agent);
         ArgumentNullException.ThrowIfNull(completion);
         if (completion.State is not (RunState.Success or RunState.Failed or RunState.Cancelled))
         {
             throw new ArgumentException(
                 $"A run completes as Success, Failed or Cancelled, not {completion.State}.", nameof(completion));
         }
-        var taskList = ValidateTasks(completion.Tasks);
+        var taskList = RunInputs.ValidateTasks(completion.Tasks);
 
         return RunAsync(async connection =>
         {
@@ -572,52 +572,5 @@ public sealed partial class SqliteFlowBackend
             throw new FlowstoreException(RunNotFoundErrorId, FlowErrorKind.ObjectNotFound,
                 $"Run '{runId}' does not exist ({Description}).") { Target = runId.ToString() };
         }
-    }
-
-    private static string ValidateAgent(string? agent)
-    {
-        if (string.IsNullOrWhiteSpace(agent) || agent.Any(char.IsControl))
-        {
-            throw new ArgumentException($"The agent name '{agent}' is empty or invalid.", nameof(agent));
-        }
-        return agent.Trim();
-    }
-
-    private static IReadOnlyList<TaskRunRecord> ValidateTasks(IReadOnlyList<TaskRunRecord>? tasks)
-    {
-        if (tasks is null)
-        {
-            return Array.Empty<TaskRunRecord>();
-        }
-        foreach (var task in tasks)
-        {
-            if (task is null || string.IsNullOrEmpty(task.Slug) || task.Name is null || task.Attempts < 0)
-            {
-                throw new ArgumentException(
-                    "A task record is null, or has no slug or name, or a negative attempt count.", nameof(tasks));
-            }
-        }
-        return tasks;
-    }
-
-    private static string ValidateParametersJson(string? json)
-    {
-        if (string.IsNullOrWhiteSpace(json))
-        {
-            return "{}";
-        }
-        try
-        {
-            using var document = JsonDocument.Parse(json);
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                throw new ArgumentException("The run's parameters are not a JSON object.", nameof(json));
-            }
-        }
-        catch (JsonException e)
-        {
-            throw new ArgumentException($"The run's parameters are not valid JSON: {e.Message}", nameof(json), e);
-        }
-        return json;
     }
 }

@@ -1,0 +1,57 @@
+using System.Text.Json;
+
+namespace Flowstore;
+
+/// <summary>
+/// The checks every run store applies to what a caller hands it (agent names, task records, parameters JSON), in
+/// one place for the relational backends, so that they refuse the same input with the same message.
+/// </summary>
+internal static class RunInputs
+{
+    public static string ValidateAgent(string? agent)
+    {
+        if (string.IsNullOrWhiteSpace(agent) || agent.Any(char.IsControl))
+        {
+            throw new ArgumentException($"The agent name '{agent}' is empty or invalid.", nameof(agent));
+        }
+        return agent.Trim();
+    }
+
+    public static IReadOnlyList<TaskRunRecord> ValidateTasks(IReadOnlyList<TaskRunRecord>? tasks)
+    {
+        if (tasks is null)
+        {
+            return Array.Empty<TaskRunRecord>();
+        }
+        foreach (var task in tasks)
+        {
+            if (task is null || string.IsNullOrEmpty(task.Slug) || task.Name is null || task.Attempts < 0)
+            {
+                throw new ArgumentException(
+                    "A task record is null, or has no slug or name, or a negative attempt count.", nameof(tasks));
+            }
+        }
+        return tasks;
+    }
+
+    public static string ValidateParametersJson(string? json)
+    {
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            return "{}";
+        }
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new ArgumentException("The run's parameters are not a JSON object.", nameof(json));
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"The run's parameters are not valid JSON: {e.Message}", nameof(json), e);
+        }
+        return json;
+    }
+}
