@@ -45,3 +45,26 @@ public sealed record DeleteSecretAnswer(bool Deleted);
 
 /// <summary>GET /health.</summary>
 public sealed record HealthAnswer(string Status, string Backend, string? Error = null);
+
+/// <summary>
+/// POST /api/v1/keys. With <see cref="TokenHash"/> (what Flowstore's own client sends: it makes the token, so the token
+/// never crosses the wire) the server records that hash; without it the server makes the token and answers it once.
+/// </summary>
+/// <param name="Name">The key's name, unique among keys that are not revoked.</param>
+/// <param name="Role">Reader, Registrar, Agent or Admin.</param>
+/// <param name="Projects">The projects the key is limited to (they must exist); none for every project.</param>
+/// <param name="Expires">When the key stops working; null for never.</param>
+/// <param name="TokenHash">The lower-case hex SHA-256 of a token the client made; null to have the server make one.</param>
+/// <param name="CreatedBy">Who made it; a server with keys records the name of the key that called instead.</param>
+public sealed record CreateApiKeyBody(string Name, FlowRole Role, IReadOnlyList<string>? Projects = null, DateTimeOffset? Expires = null,
+    string? TokenHash = null, string? CreatedBy = null);
+
+/// <summary>
+/// The answer to POST /api/v1/keys: the key as recorded, and the token when the server made it (the only time it is
+/// ever sent: the server keeps its hash only, and no listing has it).
+/// </summary>
+public sealed record CreatedApiKeyAnswer(ApiKeyInfo Key, string? Token = null)
+{
+    /// <summary>Never the token.</summary>
+    public override string ToString() => Key.ToString();
+}

@@ -27,9 +27,10 @@ public sealed record HttpFlowBackendOptions
 /// reads, puts and deletes, and any call the server never received (connection refused). A call that changes state and
 /// may have reached the server (create, register, claim, append, complete) carries an Idempotency-Key, so the server
 /// answers a retry with its first answer instead of doing it twice. The key goes in the Authorization header as a bearer
-/// token, never in a URL, a message or a log.
+/// token, never in a URL, a message or a log. API keys are managed through the server's key endpoints (an Admin key's
+/// calls): a key's token is made by the caller and only its hash is sent.
 /// </summary>
-public sealed class HttpFlowBackend : IFlowBackend
+public sealed class HttpFlowBackend : IFlowBackend, IApiKeyStore
 {
     private const int LargeBody = 1024 * 1024;
 
@@ -183,6 +184,45 @@ public sealed class HttpFlowBackend : IFlowBackend
 
     public async Task<bool> DeleteSecretAsync(string name, CancellationToken cancellationToken)
         => (await SendAsync<DeleteSecretAnswer>(HttpMethod.Delete, "secrets/" + Segment(name), null, Safety.Idempotent, cancellationToken)).Deleted;
+
+    // ---------------------------------------------------------------- API keys (hashes only: a token never crosses the wire)
+
+    public async Task<ApiKeyInfo> CreateApiKeyAsync(NewApiKey key, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var body = new CreateApiKeyBody(key.Name, key.Role, key.Projects, key.Expires, key.TokenHash, key.CreatedBy);
+        return (await SendAsync<CreatedApiKeyAnswer>(HttpMethod.Post, "keys", body, Safety.Keyed, cancellationToken).ConfigureAwait(false)).Key;
+    }
+
+    public Task<IReadOnlyList<ApiKeyInfo>> ListApiKeysAsync(CancellationToken cancellationToken)
+        => SendAsync<IReadOnlyList<ApiKeyInfo>>(HttpMethod.Get, "keys", null, Safety.Idempotent, cancellationToken);
+
+    public async Task<ApiKeyInfo?> RevokeApiKeyAsync(Guid id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await SendAsync<ApiKeyInfo>(HttpMethod.Post, $"keys/{id}/revoke", null, Safety.Idempotent, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FlowstoreException e) when (e.ErrorId == ErrorIds.ApiKeyNotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Not through a client: a server makes its first key itself, on its first start (admin.key in its home).</summary>
+    public Task<ApiKeyInfo?> CreateFirstApiKeyAsync(NewApiKey key, CancellationToken cancellationToken)
+        => throw ServerSideOnly("makes its first API key itself, at its first start");
+
+    /// <summary>Not through a client: only the server looks keys up by their hash, to authenticate its callers.</summary>
+    public Task<ApiKeyInfo?> FindApiKeyByHashAsync(string tokenHash, CancellationToken cancellationToken)
+        => throw ServerSideOnly("looks API keys up by their hash itself, to authenticate its callers");
+
+    /// <summary>Not through a client: the server records a key's last use when it authenticates it.</summary>
+    public Task TouchApiKeyAsync(Guid id, DateTimeOffset when, CancellationToken cancellationToken)
+        => throw ServerSideOnly("records when an API key was last used itself");
+
+    private FlowstoreException ServerSideOnly(string what) => new(ErrorIds.ApiKeysNotSupported, FlowErrorKind.NotImplemented,
+        $"The Flowstore server at {Url} {what}; a client cannot.") { Target = Url.ToString() };
 
     /// <summary>Asks the server's health endpoint (which checks its database); the answer, or the error.</summary>
     public Task<HealthAnswer> GetHealthAsync(CancellationToken cancellationToken)

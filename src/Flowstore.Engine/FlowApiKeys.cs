@@ -85,29 +85,48 @@ public sealed class FlowApiKeys
             throw new FlowstoreException(ErrorIds.ParameterInvalid, FlowErrorKind.InvalidArgument,
                 $"The API key '{name}' would expire {span} from now; give a positive time (e.g. 90 days), or none for a key that does not expire.") { Target = name };
         }
-        var projectNames = new List<string>();
-        foreach (var project in projects ?? Array.Empty<string>())
-        {
-            var found = await _backend.Value.GetProjectsAsync(project, cancellationToken).ConfigureAwait(false);
-            if (found.Count == 0)
-            {
-                throw new FlowstoreException(ErrorIds.ProjectNotFound, FlowErrorKind.ObjectNotFound,
-                    $"The API key '{name}' is to be limited to project '{project}', which does not exist in {_backend.Value.Description}; create it first.")
-                { Target = project, Hint = FlowHint.CreateProject(project) };
-            }
-            projectNames.Add(found[0].Name);
-        }
         var token = ApiKeyToken.Generate();
-        var key = await Store.CreateApiKeyAsync(new NewApiKey
+        var key = await RecordAsync(new NewApiKey
         {
             Name = name,
             Role = role,
-            Projects = projectNames,
+            Projects = projects ?? Array.Empty<string>(),
             Expires = expiresIn is { } e ? DateTimeOffset.UtcNow + e : null,
             CreatedBy = createdBy,
             TokenHash = ApiKeyToken.Hash(token),
         }, cancellationToken).ConfigureAwait(false);
         return new CreatedApiKey(key, token);
+    }
+
+    /// <summary>
+    /// Records a key whose token was made elsewhere (only its hash is given): what a server does for a client that made
+    /// the token itself. The projects must exist (<see cref="ErrorIds.ProjectNotFound"/>) and are recorded as the
+    /// backend spells them; <see cref="ErrorIds.ApiKeyExists"/> when a key that is not revoked has the name.
+    /// </summary>
+    public async Task<ApiKeyInfo> RecordAsync(NewApiKey key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (!Enum.IsDefined(key.Role))
+        {
+            throw new FlowstoreException(ErrorIds.ParameterInvalid, FlowErrorKind.InvalidArgument,
+                $"'{key.Role}' is not a role; the roles are {string.Join(", ", Enum.GetNames<FlowRole>())}.") { Target = key.Name };
+        }
+        var projectNames = new List<string>();
+        foreach (var project in key.Projects ?? Array.Empty<string>())
+        {
+            var found = await _backend.Value.GetProjectsAsync(project, cancellationToken).ConfigureAwait(false);
+            if (found.Count == 0)
+            {
+                throw new FlowstoreException(ErrorIds.ProjectNotFound, FlowErrorKind.ObjectNotFound,
+                    $"The API key '{key.Name}' is to be limited to project '{project}', which does not exist in {_backend.Value.Description}; create it first.")
+                { Target = project, Hint = FlowHint.CreateProject(project) };
+            }
+            if (!projectNames.Contains(found[0].Name, StringComparer.OrdinalIgnoreCase))
+            {
+                projectNames.Add(found[0].Name);
+            }
+        }
+        return await Store.CreateApiKeyAsync(key with { Projects = projectNames }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Every key (revoked and expired too), by name; never a token.</summary>

@@ -25,6 +25,8 @@ public enum ApiOperation
     ReadSecrets,
     /// <summary>Create, replace or remove a secret.</summary>
     WriteSecrets,
+    /// <summary>Create, list and revoke API keys.</summary>
+    ManageKeys,
 }
 
 /// <summary>Who made a request: the name of the key (recorded with what it does), and what the authenticator knows of it.</summary>

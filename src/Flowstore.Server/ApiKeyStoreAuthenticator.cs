@@ -27,6 +27,7 @@ internal sealed class ApiKeyStoreAuthenticator(ApiKeyAuthenticator keys) : IApiK
         // The store hands out ciphertext only, yet it is what a run decrypts: the agents' (and admins') right.
         ApiOperation.ReadSecrets => FlowOperation.ReadSecretValue,
         ApiOperation.WriteSecrets => FlowOperation.ManageSecrets,
+        ApiOperation.ManageKeys => FlowOperation.ManageKeys,
         _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, null),
     };
 }

@@ -1,4 +1,5 @@
 using Flowstore.Backend.Http;
+using Flowstore.Engine;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Flowstore.Server;
@@ -116,6 +117,60 @@ internal static class FlowApi
         api.MapDelete("/secrets/{name}", async (IFlowBackend backend, string name, CancellationToken ct)
                 => TypedResults.Ok(new DeleteSecretAnswer(await backend.DeleteSecretAsync(name, ct))))
             .Named("DeleteSecret", "Removes a secret; false when there was none.", ApiOperation.WriteSecrets);
+        // ------------------------------------------------------------ API keys (Admin only; a token is sent once, at creation, and never listed)
+        api.MapGet("/keys", async (IFlowBackend backend, CancellationToken ct)
+                => TypedResults.Ok(await KeyStore(backend).ListApiKeysAsync(ct)))
+            .Named("ListApiKeys", "Every API key, revoked and expired ones too, sorted by name; never a token.", ApiOperation.ManageKeys);
+
+        api.MapPost("/keys", async Task<Created<CreatedApiKeyAnswer>> (HttpContext context, IFlowBackend backend, CreateApiKeyBody body, CancellationToken ct) =>
+            {
+                KeyStore(backend);
+                if (body.TokenHash is { } hash && !IsTokenHash(hash))
+                {
+                    // Never echoed: it may be a token sent by mistake.
+                    throw new RequestFieldException("tokenHash",
+                        "The request is not valid: the field 'tokenHash' must be the lower-case hex SHA-256 of the token (64 characters), never the token; leave it out to have the server make the token.");
+                }
+                var keys = new FlowApiKeys(new Lazy<IFlowBackend>(backend));
+                var createdBy = CreatedBy(context, body.CreatedBy);
+                CreatedApiKeyAnswer answer;
+                if (body.TokenHash is { } given)
+                {
+                    answer = new CreatedApiKeyAnswer(await keys.RecordAsync(new NewApiKey
+                    {
+                        Name = body.Name,
+                        Role = body.Role,
+                        Projects = body.Projects ?? [],
+                        Expires = body.Expires,
+                        CreatedBy = createdBy,
+                        TokenHash = given,
+                    }, ct));
+                }
+                else
+                {
+                    var token = ApiKeyToken.Generate();
+                    answer = new CreatedApiKeyAnswer(await keys.RecordAsync(new NewApiKey
+                    {
+                        Name = body.Name,
+                        Role = body.Role,
+                        Projects = body.Projects ?? [],
+                        Expires = body.Expires,
+                        CreatedBy = createdBy,
+                        TokenHash = ApiKeyToken.Hash(token),
+                    }, ct), token);
+                    context.Response.Headers.CacheControl = "no-store";
+                }
+                return TypedResults.Created($"/{FlowstoreApi.Prefix}/keys/{answer.Key.Id}", answer);
+            })
+            .Named("CreateApiKey",
+                "Creates an API key (409 ApiKeyExists when an active key has the name; 404 ProjectNotFound for a project that does not exist). " +
+                "Send tokenHash (SHA-256 hex of a token you made) to keep the token off the wire; without it the answer carries the new token, the only time it is ever sent.",
+                ApiOperation.ManageKeys);
+
+        api.MapPost("/keys/{id:guid}/revoke", async (IFlowBackend backend, Guid id, CancellationToken ct)
+                => TypedResults.Ok(await KeyStore(backend).RevokeApiKeyAsync(id, ct)
+                    ?? throw new FlowstoreException(ErrorIds.ApiKeyNotFound, FlowErrorKind.ObjectNotFound, $"There is no API key with id {id}.") { Target = id.ToString() }))
+            .Named("RevokeApiKey", "Revokes a key at once (revoking a revoked key keeps the first time); 404 ApiKeyNotFound for an unknown id.", ApiOperation.ManageKeys);
     }
 
     /// <summary>
@@ -123,6 +178,11 @@ internal static class FlowApi
     /// authenticator: a single-user box) has no key to name and keeps what its one user's client sent.
     /// </summary>
     private static string? CreatedBy(HttpContext context, string? claimed) => context.GetApiCaller() is { } caller ? caller.KeyName : claimed;
+
+    private static IApiKeyStore KeyStore(IFlowBackend backend) => backend as IApiKeyStore
+        ?? throw new FlowstoreException(ErrorIds.ApiKeysNotSupported, FlowErrorKind.NotImplemented, $"The server's backend {backend.Description} keeps no API keys.");
+
+    private static bool IsTokenHash(string value) => value.Length == 64 && value.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
 
     private static RouteHandlerBuilder Named(this RouteHandlerBuilder builder, string name, string summary, ApiOperation operation)
         => builder.WithName(name).WithSummary(summary).WithMetadata(new ApiOperationMetadata(operation))

@@ -3,44 +3,14 @@ using Xunit;
 namespace Flowstore.Backend.Contract;
 
 /// <summary>
-/// The behaviour every <see cref="IApiKeyStore"/> shares (SQLite, PostgreSQL, the HTTP client through a server). A test
-/// project subclasses this and supplies <see cref="CreateStore"/>; xunit runs each fact on a fresh instance. Facts use
-/// key names of their own, so a store shared between tests works, except the first-key facts, which need an empty store
-/// (<see cref="StoreStartsEmpty"/>).
+/// The behaviour every <see cref="IApiKeyStore"/> a server runs over shares (SQLite, PostgreSQL): the management facts of
+/// <see cref="ApiKeyManagementContractTests"/>, plus looking keys up by hash, last use and the first key. The first-key
+/// facts need an empty store (<see cref="StoreStartsEmpty"/>).
 /// </summary>
-public abstract class ApiKeyStoreContractTests : IDisposable
+public abstract class ApiKeyStoreContractTests : ApiKeyManagementContractTests
 {
-    private readonly string _prefix = "key-" + Guid.NewGuid().ToString("N")[..12];
-    private readonly CancellationTokenSource _timeout = new(TimeSpan.FromMinutes(2));
-    private IApiKeyStore? _store;
-    private bool _disposed;
-
-    /// <summary>A store for the current test; called at most once per test.</summary>
-    protected abstract IApiKeyStore CreateStore();
-
-    /// <summary>Whether <see cref="CreateStore"/> gives a store with no key in it (then the first-key facts run their checks).</summary>
+    /// <summary>Whether <see cref="ApiKeyManagementContractTests.CreateStore"/> gives a store with no key in it (then the first-key facts run their checks).</summary>
     protected virtual bool StoreStartsEmpty => true;
-
-    protected IApiKeyStore Store => _store ??= CreateStore();
-
-    protected CancellationToken Ct => _timeout.Token;
-
-    protected string UniqueName(string suffix) => $"{_prefix}-{suffix}";
-
-    protected static NewApiKey NewKey(string name, FlowRole role, out string token, IReadOnlyList<string>? projects = null,
-        DateTimeOffset? expires = null, string? createdBy = null)
-    {
-        token = ApiKeyToken.Generate();
-        return new NewApiKey
-        {
-            Name = name,
-            Role = role,
-            Projects = projects ?? Array.Empty<string>(),
-            Expires = expires,
-            CreatedBy = createdBy,
-            TokenHash = ApiKeyToken.Hash(token),
-        };
-    }
 
     [Fact]
     public async Task CreateApiKey_ThenFindByHash_ReturnsWhatWasRecorded()
@@ -78,19 +48,6 @@ public abstract class ApiKeyStoreContractTests : IDisposable
     }
 
     [Fact]
-    public async Task CreateApiKey_NameOfAnActiveKey_IgnoringCase_IsApiKeyExists_AndRecordsNothing()
-    {
-        await Store.CreateApiKeyAsync(NewKey(UniqueName("Ops"), FlowRole.Reader, out _), Ct);
-
-        var error = await Assert.ThrowsAsync<FlowstoreException>(() =>
-            Store.CreateApiKeyAsync(NewKey(UniqueName("Ops").ToUpperInvariant(), FlowRole.Admin, out var second), Ct));
-
-        Assert.Equal(ErrorIds.ApiKeyExists, error.ErrorId);
-        Assert.Contains(UniqueName("Ops"), error.Message, StringComparison.OrdinalIgnoreCase);
-        Assert.Single((await Store.ListApiKeysAsync(Ct)).Where(k => k.Name.StartsWith(UniqueName("Ops"), StringComparison.OrdinalIgnoreCase)));
-    }
-
-    [Fact]
     public async Task RevokeApiKey_MarksItRevoked_KeepsTheFirstTime_AndFreesTheName()
     {
         var key = await Store.CreateApiKeyAsync(NewKey(UniqueName("agent"), FlowRole.Agent, out var token), Ct);
@@ -111,24 +68,6 @@ public abstract class ApiKeyStoreContractTests : IDisposable
     }
 
     [Fact]
-    public async Task RevokeApiKey_UnknownId_IsNull()
-        => Assert.Null(await Store.RevokeApiKeyAsync(Guid.NewGuid(), Ct));
-
-    [Fact]
-    public async Task ListApiKeys_HasEveryKey_RevokedToo_SortedByName()
-    {
-        var b = await Store.CreateApiKeyAsync(NewKey(UniqueName("b"), FlowRole.Reader, out _), Ct);
-        var a = await Store.CreateApiKeyAsync(NewKey(UniqueName("a"), FlowRole.Admin, out _), Ct);
-        var c = await Store.CreateApiKeyAsync(NewKey(UniqueName("C"), FlowRole.Agent, out _), Ct);
-        await Store.RevokeApiKeyAsync(c.Id, Ct);
-
-        var mine = (await Store.ListApiKeysAsync(Ct)).Where(k => k.Name.StartsWith(_prefix, StringComparison.Ordinal)).ToList();
-
-        Assert.Equal([a.Id, b.Id, c.Id], mine.Select(k => k.Id));
-        Assert.Equal(ApiKeyState.Revoked, mine[2].State);
-    }
-
-    [Fact]
     public async Task TouchApiKey_RecordsLastUse_NeverBackwards()
     {
         var key = await Store.CreateApiKeyAsync(NewKey(UniqueName("touched"), FlowRole.Reader, out var token), Ct);
@@ -140,37 +79,6 @@ public abstract class ApiKeyStoreContractTests : IDisposable
         var found = await Store.FindApiKeyByHashAsync(ApiKeyToken.Hash(token), Ct);
         Assert.NotNull(found!.LastUsed);
         Assert.InRange((found.LastUsed.Value - later).Duration(), TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
-    }
-
-    [Fact]
-    public async Task CreateApiKey_ExpiredTime_IsStoredAndReadsExpired()
-    {
-        var key = await Store.CreateApiKeyAsync(NewKey(UniqueName("old"), FlowRole.Reader, out _, expires: DateTimeOffset.UtcNow.AddMinutes(-1)), Ct);
-
-        Assert.Equal(ApiKeyState.Expired, key.State);
-        Assert.Equal(ApiKeyState.Expired, (await Store.ListApiKeysAsync(Ct)).Single(k => k.Id == key.Id).State);
-    }
-
-    [Fact]
-    public async Task CreateApiKey_NameWithAControlCharacter_IsInvalidName()
-    {
-        var error = await Assert.ThrowsAsync<FlowstoreException>(() =>
-            Store.CreateApiKeyAsync(NewKey(UniqueName("bad\u001b[31m"), FlowRole.Reader, out _), Ct));
-
-        Assert.Equal(ErrorIds.InvalidName, error.ErrorId);
-        Assert.DoesNotContain('\u001b', error.Message);
-    }
-
-    [Fact]
-    public async Task CreateApiKey_GivenTheTokenInsteadOfItsHash_RefusesWithoutEchoingIt()
-    {
-        var token = ApiKeyToken.Generate();
-        var key = new NewApiKey { Name = UniqueName("misused"), Role = FlowRole.Reader, TokenHash = token };
-
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => Store.CreateApiKeyAsync(key, Ct));
-
-        Assert.DoesNotContain(token, error.ToString(), StringComparison.Ordinal);
-        Assert.DoesNotContain((await Store.ListApiKeysAsync(Ct)), k => k.Name == UniqueName("misused"));
     }
 
     [Fact]
@@ -191,25 +99,5 @@ public abstract class ApiKeyStoreContractTests : IDisposable
         Assert.Equal(FlowRole.Admin, first!.Role);
         Assert.Equal(first.Id, Assert.Single(await Store.ListApiKeysAsync(Ct)).Id);
         Assert.Null(await Store.CreateFirstApiKeyAsync(NewKey(UniqueName("second"), FlowRole.Admin, out _), Ct));
-    }
-
-    public void Dispose()
-    {
-        Dispose(true);
-        GC.SuppressFinalize(this);
-    }
-
-    protected virtual void Dispose(bool disposing)
-    {
-        if (_disposed)
-        {
-            return;
-        }
-        _disposed = true;
-        if (disposing)
-        {
-            (_store as IDisposable)?.Dispose();
-            _timeout.Dispose();
-        }
     }
 }

@@ -226,11 +226,16 @@ public sealed class ServerTests : IAsyncLifetime, IDisposable
             "/api/v1/projects", "/api/v1/flows", "/api/v1/flows/registrations", "/api/v1/flows/groups/{versionGroupId}/archive",
             "/api/v1/runs", "/api/v1/runs/claim", "/api/v1/runs/stale", "/api/v1/runs/{id}/heartbeat", "/api/v1/runs/{id}/logs",
             "/api/v1/runs/{id}/complete", "/api/v1/runs/{id}/cancel", "/api/v1/secrets", "/api/v1/secrets/{name}",
+            "/api/v1/keys", "/api/v1/keys/{id}/revoke",
         })
         {
             Assert.Contains(expected, paths);
         }
         Assert.Equal("RegisterFlow", body.GetProperty("paths").GetProperty("/api/v1/flows/registrations").GetProperty("post").GetProperty("operationId").GetString());
+        var keys = body.GetProperty("paths").GetProperty("/api/v1/keys");
+        Assert.Equal("ListApiKeys", keys.GetProperty("get").GetProperty("operationId").GetString());
+        Assert.Equal("CreateApiKey", keys.GetProperty("post").GetProperty("operationId").GetString());
+        Assert.Equal("RevokeApiKey", body.GetProperty("paths").GetProperty("/api/v1/keys/{id}/revoke").GetProperty("post").GetProperty("operationId").GetString());
     }
 
     // ---------------------------------------------------------------- logs
