@@ -13,8 +13,11 @@ public sealed record FindUnchangedRegistrationsBody(string Project, IReadOnlyLis
 /// <summary>POST /api/v1/flows/groups/{versionGroupId}/archive: how many versions were archived.</summary>
 public sealed record ArchiveFlowAnswer(int Archived);
 
-/// <summary>POST /api/v1/runs/claim: the given run, or the oldest scheduled one when <see cref="RunId"/> is null.</summary>
-public sealed record ClaimRunBody(string Agent, Guid? RunId = null);
+/// <summary>
+/// POST /api/v1/runs/claim: the given run, or the oldest scheduled one when <see cref="RunId"/> is null; with
+/// <see cref="Labels"/>, only a run of a flow whose labels are all among them (null: whatever flow).
+/// </summary>
+public sealed record ClaimRunBody(string Agent, Guid? RunId = null, IReadOnlyList<string>? Labels = null);
 
 /// <summary>POST /api/v1/runs/{id}/heartbeat.</summary>
 public sealed record HeartbeatBody(string Agent, IReadOnlyList<TaskRunRecord> Tasks);

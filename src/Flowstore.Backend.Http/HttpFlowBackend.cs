@@ -129,8 +129,8 @@ public sealed class HttpFlowBackend : IFlowBackend, IApiKeyStore
         return SendAsync<FlowRunRecord>(HttpMethod.Post, "runs", run, Safety.Keyed, cancellationToken);
     }
 
-    public Task<FlowRunRecord?> ClaimRunAsync(string agent, Guid? runId, CancellationToken cancellationToken)
-        => SendAsync<FlowRunRecord?>(HttpMethod.Post, "runs/claim", new ClaimRunBody(agent, runId), Safety.Keyed, cancellationToken);
+    public Task<FlowRunRecord?> ClaimRunAsync(string agent, Guid? runId, IReadOnlyCollection<string>? labels, CancellationToken cancellationToken)
+        => SendAsync<FlowRunRecord?>(HttpMethod.Post, "runs/claim", new ClaimRunBody(agent, runId, labels?.ToArray()), Safety.Keyed, cancellationToken);
 
     public async Task<bool> HeartbeatAsync(Guid runId, string agent, IReadOnlyList<TaskRunRecord> tasks, CancellationToken cancellationToken)
         => (await SendAsync<HeartbeatAnswer>(HttpMethod.Post, $"runs/{runId}/heartbeat", new HeartbeatBody(agent, tasks), Safety.Idempotent, cancellationToken)).Stop;

@@ -69,9 +69,15 @@ public sealed partial class PostgresFlowBackend
         }, cancellationToken);
     }
 
-    public Task<FlowRunRecord?> ClaimRunAsync(string agent, Guid? runId, CancellationToken cancellationToken)
+    public Task<FlowRunRecord?> ClaimRunAsync(string agent, Guid? runId, IReadOnlyCollection<string>? labels, CancellationToken cancellationToken)
     {
         var agentName = RunInputs.ValidateAgent(agent);
+        var agentLabels = RunInputs.ValidateLabels(labels);
+        // An agent takes a run only when every label of the run's flow is one of its own (jsonb array containment).
+        var labelFilter = agentLabels is null ? "" : """
+
+                              AND @labels::jsonb @> (SELECT lf.labels_json::jsonb FROM flowstore.flows lf WHERE lf.id = runs.flow_id)
+            """;
         return ExecuteAsync(async session =>
         {
             var connection = session.Connection;
@@ -82,7 +88,7 @@ public sealed partial class PostgresFlowBackend
             await using (var claim = Command(connection, transaction, $"""
                 UPDATE flowstore.runs SET state = 'Running', agent = @agent, started = @now, heartbeat = @now
                 WHERE id = (SELECT id FROM flowstore.runs
-                            WHERE state = 'Scheduled'{(runId is null ? "" : " AND id = @id")}
+                            WHERE state = 'Scheduled'{(runId is null ? "" : " AND id = @id")}{labelFilter}
                             ORDER BY created, seq
                             LIMIT 1
                             FOR UPDATE SKIP LOCKED)
@@ -92,6 +98,10 @@ public sealed partial class PostgresFlowBackend
             {
                 AddText(claim, "agent", agentName);
                 AddTime(claim, "now", Now());
+                if (agentLabels is not null)
+                {
+                    AddText(claim, "labels", JsonSerializer.Serialize(agentLabels));
+                }
                 if (runId is { } id)
                 {
                     AddUuid(claim, "id", id);

@@ -73,9 +73,17 @@ public sealed partial class SqliteFlowBackend
         }, cancellationToken);
     }
 
-    public Task<FlowRunRecord?> ClaimRunAsync(string agent, Guid? runId, CancellationToken cancellationToken)
+    public Task<FlowRunRecord?> ClaimRunAsync(string agent, Guid? runId, IReadOnlyCollection<string>? labels, CancellationToken cancellationToken)
     {
         var agentName = RunInputs.ValidateAgent(agent);
+        var agentLabels = RunInputs.ValidateLabels(labels);
+        // An agent takes a run only when every label of the run's flow is one of its own.
+        var labelFilter = agentLabels is null ? "" : """
+
+                              AND NOT EXISTS (SELECT 1 FROM flows lf, json_each(lf.labels_json) l
+                                              WHERE lf.id = runs.flow_id
+                                                AND l.value NOT IN (SELECT value FROM json_each($labels)))
+            """;
         return RunAsync(async connection =>
         {
             // BEGIN IMMEDIATE, and the state is checked again by the UPDATE itself: of two claimers (in any process),
@@ -85,7 +93,7 @@ public sealed partial class SqliteFlowBackend
             await using (var claim = Command(connection, transaction, $"""
                 UPDATE runs SET state = 'Running', agent = $agent, started = $now, heartbeat = $now
                 WHERE id = (SELECT id FROM runs
-                            WHERE state = 'Scheduled'{(runId is null ? "" : " AND id = $id")}
+                            WHERE state = 'Scheduled'{(runId is null ? "" : " AND id = $id")}{labelFilter}
                             ORDER BY created, rowid
                             LIMIT 1)
                   AND state = 'Scheduled'
@@ -94,6 +102,10 @@ public sealed partial class SqliteFlowBackend
             {
                 claim.Parameters.AddWithValue("$agent", agentName);
                 claim.Parameters.AddWithValue("$now", TimestampText(Now()));
+                if (agentLabels is not null)
+                {
+                    claim.Parameters.AddWithValue("$labels", JsonSerializer.Serialize(agentLabels));
+                }
                 if (runId is { } id)
                 {
                     claim.Parameters.AddWithValue("$id", GuidText(id));

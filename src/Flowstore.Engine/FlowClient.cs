@@ -223,8 +223,9 @@ public sealed class FlowClient : IDisposable
 
     /// <inheritdoc cref="FlowRuns.RunAgentAsync"/>
     public Task<IReadOnlyList<FlowRunRecord>> RunAgentAsync(string agent, bool once, Action<FlowRunRecord>? started = null,
-        Action<FlowRunRecord>? ended = null, IRunObserver? observer = null, CancellationToken cancellationToken = default)
-        => Runs.RunAgentAsync(agent, once, started, ended, observer, cancellationToken);
+        Action<FlowRunRecord>? ended = null, IRunObserver? observer = null, CancellationToken cancellationToken = default,
+        IReadOnlyCollection<string>? labels = null)
+        => Runs.RunAgentAsync(agent, once, started, ended, observer, cancellationToken, labels);
 
     /// <inheritdoc cref="FlowRuns.GetRunsAsync"/>
     public Task<IReadOnlyList<FlowRunRecord>> GetRunsAsync(RunQuery query, CancellationToken cancellationToken = default)

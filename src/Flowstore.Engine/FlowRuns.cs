@@ -267,16 +267,20 @@ public sealed class FlowRuns
 
     /// <summary>
     /// An agent: fails stale runs, claims queued runs one at a time and executes them, until cancelled; with
-    /// <paramref name="once"/>, returns when the queue is empty. Returns the runs it executed.
+    /// <paramref name="once"/>, returns when the queue has no run it may take. Returns the runs it executed. It takes
+    /// only runs of flows whose labels are all among <paramref name="labels"/> and this machine's host label
+    /// (<see cref="FlowHost.AgentLabels"/>).
     /// </summary>
     public async Task<IReadOnlyList<FlowRunRecord>> RunAgentAsync(string agent, bool once, Action<FlowRunRecord>? started = null,
-        Action<FlowRunRecord>? ended = null, IRunObserver? observer = null, CancellationToken cancellationToken = default)
+        Action<FlowRunRecord>? ended = null, IRunObserver? observer = null, CancellationToken cancellationToken = default,
+        IReadOnlyCollection<string>? labels = null)
     {
+        var agentLabels = FlowHost.AgentLabels(labels);
         var done = new List<FlowRunRecord>();
         while (!cancellationToken.IsCancellationRequested)
         {
             await _sweeper.SweepAsync(cancellationToken).ConfigureAwait(false);
-            var claimed = await Backend.ClaimRunAsync(agent, null, cancellationToken).ConfigureAwait(false);
+            var claimed = await Backend.ClaimRunAsync(agent, null, agentLabels, cancellationToken).ConfigureAwait(false);
             if (claimed is null)
             {
                 if (once)

@@ -66,8 +66,8 @@ internal static class FlowApi
             .Named("CreateRun", "Queues a run (state Scheduled) of a registered flow version.", ApiOperation.StartRun);
 
         api.MapPost("/runs/claim", async Task<Results<Ok<FlowRunRecord>, NoContent>> (IFlowBackend backend, ClaimRunBody body, CancellationToken ct)
-                => await backend.ClaimRunAsync(body.Agent, body.RunId, ct) is { } run ? TypedResults.Ok(run) : TypedResults.NoContent())
-            .Named("ClaimRun", "Atomically moves a Scheduled run (the given one, or the oldest) to Running for the agent; 204 when there is none.", ApiOperation.ExecuteRun);
+                => await backend.ClaimRunAsync(body.Agent, body.RunId, body.Labels, ct) is { } run ? TypedResults.Ok(run) : TypedResults.NoContent())
+            .Named("ClaimRun", "Atomically moves a Scheduled run (the given one, or the oldest) to Running for the agent; with labels, only a run of a flow whose labels are all among them; 204 when there is none.", ApiOperation.ExecuteRun);
 
         api.MapPost("/runs/stale", async (IFlowBackend backend, FailStaleRunsBody body, CancellationToken ct)
                 => TypedResults.Ok(await backend.FailStaleRunsAsync(body.Timeout, ct)))

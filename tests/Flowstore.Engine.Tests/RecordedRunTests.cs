@@ -319,6 +319,25 @@ public sealed class RecordedRunTests : EngineTestBase
     }
 
     [Fact]
+    public async Task An_agent_runs_only_flows_whose_labels_are_among_its_own_and_its_host_name()
+    {
+        var gpu = await RegisterFlowAsync("greeter.cs", Greeter("Hello"), new RegisterOptions { Project = Project, Labels = ["gpu"] });
+        var here = await RegisterFlowAsync("calc.cs", Calc, new RegisterOptions { Project = Project, Labels = [FlowHost.Label] });
+        var gpuRun = await Client.QueueRunAsync(gpu, null);
+        var hereRun = await Client.QueueRunAsync(here, Args(("count", 2)));
+
+        // No labels given: the agent still has its host name, so it runs the flow labelled with it, and leaves the gpu one.
+        var plain = await Client.RunAgentAsync("plain", once: true).WaitAsync(Guard);
+        Assert.Equal([hereRun.Id], plain.Select(r => r.Id));
+        Assert.Equal(RunState.Scheduled, (await Client.GetRunAsync(gpuRun.Id)).State);
+
+        var withGpu = await Client.RunAgentAsync("gpu-box", once: true, labels: ["gpu"]).WaitAsync(Guard);
+        Assert.Equal([gpuRun.Id], withGpu.Select(r => r.Id));
+        Assert.Equal(RunState.Success, withGpu[0].State);
+        Assert.Equal("gpu-box", withGpu[0].Agent);
+    }
+
+    [Fact]
     public async Task Two_agents_on_one_home_execute_each_of_twenty_runs_exactly_once()
     {
         const int Runs = 20;

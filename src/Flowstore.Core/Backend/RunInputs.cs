@@ -17,6 +17,23 @@ internal static class RunInputs
         return agent.Trim();
     }
 
+    /// <summary>An agent's labels, distinct, each valid (no control characters, not empty); null stays null (any flow).</summary>
+    public static string[]? ValidateLabels(IReadOnlyCollection<string>? labels)
+    {
+        if (labels is null)
+        {
+            return null;
+        }
+        foreach (var label in labels)
+        {
+            if (string.IsNullOrEmpty(label) || FlowNames.LabelProblem(label) is not null)
+            {
+                throw new ArgumentException($"The agent label '{FlowNames.Printable(label)}' is empty or invalid.", nameof(labels));
+            }
+        }
+        return labels.Distinct(StringComparer.Ordinal).ToArray();
+    }
+
     public static IReadOnlyList<TaskRunRecord> ValidateTasks(IReadOnlyList<TaskRunRecord>? tasks)
     {
         if (tasks is null)

@@ -107,8 +107,11 @@ public interface IRunStore
     /// <summary>
     /// Atomically moves a Scheduled run to Running for <paramref name="agent"/>: the given run, or the oldest
     /// scheduled one. Null when there is none (or the given run is no longer Scheduled).
+    /// With <paramref name="labels"/> (an agent's), only a run of a flow whose labels are all among them is claimed
+    /// (exact, case-sensitive match; a flow without labels fits every agent); null claims whatever flow (the process
+    /// that started a run executes it itself).
     /// </summary>
-    Task<FlowRunRecord?> ClaimRunAsync(string agent, Guid? runId, CancellationToken cancellationToken);
+    Task<FlowRunRecord?> ClaimRunAsync(string agent, Guid? runId, IReadOnlyCollection<string>? labels, CancellationToken cancellationToken);
 
     /// <summary>
     /// Records a heartbeat and task states (upserted by slug); returns true when the run was asked to stop. Also true,
@@ -143,6 +146,14 @@ public interface IRunStore
     /// <paramref name="timeout"/> or more ago, so a zero timeout fails every Running run; returns them.
     /// </summary>
     Task<IReadOnlyList<FlowRunRecord>> FailStaleRunsAsync(TimeSpan timeout, CancellationToken cancellationToken);
+}
+
+/// <summary>Shorthands of <see cref="IRunStore"/>.</summary>
+public static class RunStoreExtensions
+{
+    /// <summary>Claims a run whatever its flow's labels (<see cref="IRunStore.ClaimRunAsync(string, Guid?, IReadOnlyCollection{string}?, CancellationToken)"/> without labels).</summary>
+    public static Task<FlowRunRecord?> ClaimRunAsync(this IRunStore store, string agent, Guid? runId, CancellationToken cancellationToken)
+        => store.ClaimRunAsync(agent, runId, null, cancellationToken);
 }
 
 /// <summary>Reads run parameters saved as JSON into plain values (string, long, double, bool, null, arrays, dictionaries).</summary>

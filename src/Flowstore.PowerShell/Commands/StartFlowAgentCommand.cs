@@ -12,6 +12,14 @@ public sealed class StartFlowAgentCommand : FlowCmdlet
     [Parameter]
     public string? Name { get; set; }
 
+    /// <summary>
+    /// The agent's labels: it claims only runs of flows whose labels are all among these and its host name
+    /// (FLOWSTORE_HOST_NAME, else the machine's name).
+    /// </summary>
+    [Parameter]
+    [ValidateNotNull]
+    public string[]? Label { get; set; }
+
     /// <summary>Run what is queued, then return.</summary>
     [Parameter]
     public SwitchParameter Once { get; set; }
@@ -23,7 +31,8 @@ public sealed class StartFlowAgentCommand : FlowCmdlet
     protected override void ProcessRecord()
     {
         var agent = string.IsNullOrWhiteSpace(Name) ? FlowClient.LocalAgent : $"{Name}@{FlowClient.LocalAgent}";
-        WriteVerbose($"Agent '{agent}' polling {Client.Backend.Description}.");
+        var labels = FlowHost.AgentLabels(Label);
+        WriteVerbose($"Agent '{agent}' with labels {string.Join(", ", labels)} polling {Client.Backend.Description}.");
         var progress = new RunProgress(this, $"Agent '{agent}'");
         IReadOnlyList<FlowRunRecord> runs;
         try
@@ -42,7 +51,7 @@ public sealed class StartFlowAgentCommand : FlowCmdlet
                         }
                     });
                 },
-                observer: progress, cancellationToken: ct));
+                observer: progress, cancellationToken: ct, labels: labels));
         }
         catch (FlowstoreException e)
         {
