@@ -40,11 +40,34 @@ public sealed record CancelRunAnswer(bool Cancelled);
 /// <summary>POST /api/v1/runs/stale: fail Running runs whose last heartbeat is <see cref="Timeout"/> or more ago.</summary>
 public sealed record FailStaleRunsBody(TimeSpan Timeout);
 
-/// <summary>PUT /api/v1/secrets/{name}: the ciphertext (base64 in JSON); the value is encrypted before it is sent.</summary>
+/// <summary>
+/// PUT /api/v1/secret-ciphertexts/{name}: a ciphertext as the backend keeps it (base64 in JSON), for moving a store between
+/// servers; the server neither encrypts nor checks it.
+/// </summary>
 public sealed record PutSecretBody(byte[] Ciphertext);
 
-/// <summary>The answer to DELETE /api/v1/secrets/{name}.</summary>
+/// <summary>The answer to DELETE /api/v1/secrets/{name} and /api/v1/secret-ciphertexts/{name}.</summary>
 public sealed record DeleteSecretAnswer(bool Deleted);
+
+/// <summary>
+/// PUT /api/v1/secrets/{name}: a value for the server to encrypt with its key and store. <see cref="StartNewKey"/>: when the
+/// server's key file is missing while it holds secrets encrypted with it, start a new key anyway (they are abandoned).
+/// </summary>
+public sealed record SetSecretBody(string Value, bool StartNewKey = false)
+{
+    /// <summary>Never the value.</summary>
+    public override string ToString() => $"SetSecretBody {{ StartNewKey = {StartNewKey} }}";
+}
+
+/// <summary>POST /api/v1/runs/{id}/secret-values: the agent executing the run asks for one secret's value.</summary>
+public sealed record SecretValueRequest(string Agent, string Name);
+
+/// <summary>The answer to POST /api/v1/runs/{id}/secret-values: the value, for the run's agent only.</summary>
+public sealed record SecretValueAnswer(string Name, string Value)
+{
+    /// <summary>Never the value.</summary>
+    public override string ToString() => $"SecretValueAnswer {{ Name = {Name} }}";
+}
 
 /// <summary>GET /health.</summary>
 public sealed record HealthAnswer(string Status, string Backend, string? Error = null);

@@ -30,7 +30,7 @@ public sealed record HttpFlowBackendOptions
 /// token, never in a URL, a message or a log. API keys are managed through the server's key endpoints (an Admin key's
 /// calls): a key's token is made by the caller and only its hash is sent.
 /// </summary>
-public sealed class HttpFlowBackend : IFlowBackend, IApiKeyStore
+public sealed class HttpFlowBackend : IFlowBackend, IApiKeyStore, IServerSecretStore
 {
     private const int LargeBody = 1024 * 1024;
 
@@ -162,16 +162,48 @@ public sealed class HttpFlowBackend : IFlowBackend, IApiKeyStore
     public Task<IReadOnlyList<FlowRunRecord>> FailStaleRunsAsync(TimeSpan timeout, CancellationToken cancellationToken)
         => SendAsync<IReadOnlyList<FlowRunRecord>>(HttpMethod.Post, "runs/stale", new FailStaleRunsBody(timeout), Safety.Idempotent, cancellationToken);
 
-    // ---------------------------------------------------------------- secrets (ciphertext only)
+    // ---------------------------------------------------------------- secrets: values to the server, which encrypts them
+
+    public string SecretStoreDescription => $"Flowstore server secret store ({Url})";
+
+    public Task<SecretSetResult> SetSecretValueAsync(string name, string value, bool startNewKey, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return SendAsync<SecretSetResult>(HttpMethod.Put, "secrets/" + Segment(name), new SetSecretBody(value, startNewKey), Safety.Idempotent, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<SecretInfo>> DescribeSecretsAsync(CancellationToken cancellationToken)
+        => SendAsync<IReadOnlyList<SecretInfo>>(HttpMethod.Get, "secrets", null, Safety.Idempotent, cancellationToken);
+
+    public async Task<bool> RemoveSecretAsync(string name, CancellationToken cancellationToken)
+        => (await SendAsync<DeleteSecretAnswer>(HttpMethod.Delete, "secrets/" + Segment(name), null, Safety.Idempotent, cancellationToken)).Deleted;
+
+    public async Task<string?> GetRunSecretValueAsync(Guid runId, string agent, string name, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        ArgumentNullException.ThrowIfNull(name);
+        try
+        {
+            // A read (no Idempotency-Key: the answer is never kept by the server to replay).
+            return (await SendAsync<SecretValueAnswer>(HttpMethod.Post, $"runs/{runId}/secret-values", new SecretValueRequest(agent, name),
+                Safety.Idempotent, cancellationToken).ConfigureAwait(false)).Value;
+        }
+        catch (FlowstoreException e) when (e.ErrorId == ErrorIds.SecretNotFound)
+        {
+            return null;
+        }
+    }
+
+    // ---------------------------------------------------------------- secret ciphertexts (the backend contract; admins only)
 
     public Task PutSecretAsync(string name, byte[] ciphertext, CancellationToken cancellationToken)
-        => SendAsync<object?>(HttpMethod.Put, "secrets/" + Segment(name), new PutSecretBody(ciphertext), Safety.Idempotent, cancellationToken);
+        => SendAsync<object?>(HttpMethod.Put, "secret-ciphertexts/" + Segment(name), new PutSecretBody(ciphertext), Safety.Idempotent, cancellationToken);
 
     public async Task<SecretBlob?> GetSecretAsync(string name, CancellationToken cancellationToken)
     {
         try
         {
-            return await SendAsync<SecretBlob>(HttpMethod.Get, "secrets/" + Segment(name), null, Safety.Idempotent, cancellationToken);
+            return await SendAsync<SecretBlob>(HttpMethod.Get, "secret-ciphertexts/" + Segment(name), null, Safety.Idempotent, cancellationToken);
         }
         catch (FlowstoreException e) when (e.ErrorId == ErrorIds.SecretNotFound)
         {
@@ -180,10 +212,10 @@ public sealed class HttpFlowBackend : IFlowBackend, IApiKeyStore
     }
 
     public Task<IReadOnlyList<SecretBlob>> ListSecretsAsync(CancellationToken cancellationToken)
-        => SendAsync<IReadOnlyList<SecretBlob>>(HttpMethod.Get, "secrets", null, Safety.Idempotent, cancellationToken);
+        => SendAsync<IReadOnlyList<SecretBlob>>(HttpMethod.Get, "secret-ciphertexts", null, Safety.Idempotent, cancellationToken);
 
     public async Task<bool> DeleteSecretAsync(string name, CancellationToken cancellationToken)
-        => (await SendAsync<DeleteSecretAnswer>(HttpMethod.Delete, "secrets/" + Segment(name), null, Safety.Idempotent, cancellationToken)).Deleted;
+        => (await SendAsync<DeleteSecretAnswer>(HttpMethod.Delete, "secret-ciphertexts/" + Segment(name), null, Safety.Idempotent, cancellationToken)).Deleted;
 
     // ---------------------------------------------------------------- API keys (hashes only: a token never crosses the wire)
 

@@ -60,7 +60,7 @@ public sealed class FlowClient : IDisposable
         Loader = new FlowScriptLoader(
             Compilers.GetOrAdd(Home, home => new ScriptCompiler(Path.Combine(home, "cache", "assemblies"), additionalReferences: BuiltInStorage.SettingsAssemblies)),
             Guards.GetOrAdd(limits, l => new ScriptBuildGuard(l)));
-        SecretStore = new SecretStore(() => Backend, Path.Combine(Home, "secret.key"));
+        SecretStore = new SecretStore(() => Backend, Path.Combine(Home, SecretStore.KeyFileName));
         Secrets = new SecretResolver(new ISecretSource[] { SecretStore, new EnvironmentSecretSource() }.Concat(options.SecretSources).ToArray());
         foreach (var provider in BuiltInStorage.Providers(Home))
         {

@@ -124,6 +124,8 @@ public sealed class FlowRuns
         CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // A server's secret store hands values to this agent for this run only: its fetch and tasks name the run.
+        using var secretScope = RunSecretScope.Enter(run.Id, agent);
         var pendingLog = new ConcurrentQueue<RunLogEntry>();
         var tasks = new ConcurrentDictionary<string, TaskRunRecord>(StringComparer.Ordinal);
         var recorder = new Recorder(observer, pendingLog, tasks);

@@ -29,15 +29,7 @@ public sealed class FlowSecrets
     /// </summary>
     public async Task<IReadOnlyList<SecretInfo>> DescribeSecretsAsync(IReadOnlyList<string>? names, CancellationToken cancellationToken = default)
     {
-        var stored = await _store.ListAsync(cancellationToken).ConfigureAwait(false);
-        var result = new List<SecretInfo>();
-        foreach (var s in stored)
-        {
-            result.Add(new SecretInfo(s.Name, _store.Description, true, s.Created, s.Updated)
-            {
-                KeyState = await _store.CheckAsync(s, cancellationToken).ConfigureAwait(false),
-            });
-        }
+        var result = new List<SecretInfo>(await _store.DescribeAsync(cancellationToken).ConfigureAwait(false));
         foreach (var name in names ?? Array.Empty<string>())
         {
             if (result.Any(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase)))

@@ -8,9 +8,18 @@ namespace Flowstore.Engine;
 /// <c>$FLOWSTORE_HOME/secret.key</c> (owner-only, created on first use), stored as ciphertext in the backend.
 /// The secret's name is authenticated with it, so a ciphertext cannot be moved to another name.
 /// A wrong or missing key is a clear error, never garbage.
+/// <para>
+/// Over a backend that keeps secret values itself (<see cref="IServerSecretStore"/>: a Flowstore server), the store
+/// encrypts nothing here: values are sent to the server, which encrypts them with its own key (this same class over its
+/// database, with the key file in the server's home), and a value comes back only to an agent, for the run it executes
+/// (<see cref="RunSecretScope"/>).
+/// </para>
 /// </summary>
 public sealed class SecretStore : ISecretSource
 {
+    /// <summary>The key file's name in a home (a client's, or a server's).</summary>
+    public const string KeyFileName = "secret.key";
+
     private const byte FormatVersion = 1;
     private const int KeySize = 32;
     private const int NonceSize = 12;
@@ -29,7 +38,10 @@ public sealed class SecretStore : ISecretSource
     /// <summary>The key file.</summary>
     public string KeyPath { get; }
 
-    public string Description => "Flowstore secret store";
+    public string Description => Server is { } server ? server.SecretStoreDescription : "Flowstore secret store";
+
+    /// <summary>The server that keeps the values, when the backend is one; null for a backend that keeps ciphertext only.</summary>
+    private IServerSecretStore? Server => _blobs() as IServerSecretStore;
 
     /// <summary>
     /// Encrypts and stores a value, creating the key on first use. A missing key is not silently replaced: while the
@@ -45,6 +57,10 @@ public sealed class SecretStore : ISecretSource
         }
         ArgumentNullException.ThrowIfNull(value);
         name = name.Trim();
+        if (Server is { } server)
+        {
+            return await server.SetSecretValueAsync(name, value, startNewKey, cancellationToken).ConfigureAwait(false);
+        }
         var abandoned = Array.Empty<string>();
         var key = await TryKeyAsync(cancellationToken).ConfigureAwait(false);
         if (key is null)
@@ -64,7 +80,7 @@ public sealed class SecretStore : ISecretSource
             key = CreateKey();
         }
         await _blobs().PutSecretAsync(name, Encrypt(name, value, key), cancellationToken).ConfigureAwait(false);
-        return new SecretSetResult(name, abandoned);
+        return new SecretSetResult(name, abandoned) { KeyPath = KeyPath };
     }
 
     /// <summary>Stores a value (see <see cref="SetAsync(string, string, bool, CancellationToken)"/>), never starting a new key over stored secrets.</summary>
@@ -72,6 +88,13 @@ public sealed class SecretStore : ISecretSource
 
     public async ValueTask<string?> TryGetAsync(string name, CancellationToken cancellationToken)
     {
+        if (Server is { } server)
+        {
+            // A server hands a value out only to the agent executing a run, for that run: elsewhere it is not here.
+            return RunSecretScope.Current is { } run
+                ? await server.GetRunSecretValueAsync(run.RunId, run.Agent, name, cancellationToken).ConfigureAwait(false)
+                : null;
+        }
         var blob = await _blobs().GetSecretAsync(name, cancellationToken).ConfigureAwait(false);
         if (blob is null)
         {
@@ -84,6 +107,30 @@ public sealed class SecretStore : ISecretSource
     }
 
     public Task<IReadOnlyList<SecretBlob>> ListAsync(CancellationToken cancellationToken) => _blobs().ListSecretsAsync(cancellationToken);
+
+    /// <summary>
+    /// The stored secrets, sorted by name: names, times, and whether the current key decrypts each
+    /// (<see cref="CheckAsync"/>); never a value. Over a server, what the server says of its own store.
+    /// </summary>
+    public async Task<IReadOnlyList<SecretInfo>> DescribeAsync(CancellationToken cancellationToken)
+    {
+        if (Server is { } server)
+        {
+            // Where they are, from here: the server (it says "Flowstore secret store" of its own store).
+            return (await server.DescribeSecretsAsync(cancellationToken).ConfigureAwait(false))
+                .Select(s => s with { Source = server.SecretStoreDescription })
+                .ToArray();
+        }
+        var result = new List<SecretInfo>();
+        foreach (var blob in await ListAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new SecretInfo(blob.Name, Description, true, blob.Created, blob.Updated)
+            {
+                KeyState = await CheckAsync(blob, cancellationToken).ConfigureAwait(false),
+            });
+        }
+        return result;
+    }
 
     /// <summary>
     /// Whether the current key decrypts <paramref name="blob"/>: <see cref="SecretKeyState.Readable"/>,
@@ -116,7 +163,8 @@ public sealed class SecretStore : ISecretSource
         }
     }
 
-    public Task<bool> RemoveAsync(string name, CancellationToken cancellationToken) => _blobs().DeleteSecretAsync(name, cancellationToken);
+    public Task<bool> RemoveAsync(string name, CancellationToken cancellationToken)
+        => Server is { } server ? server.RemoveSecretAsync(name, cancellationToken) : _blobs().DeleteSecretAsync(name, cancellationToken);
 
     /// <summary>The key, or null when the key file does not exist; <see cref="ErrorIds.SecretKeyInvalid"/> when it is damaged.</summary>
     private async Task<byte[]?> TryKeyAsync(CancellationToken cancellationToken)
@@ -249,5 +297,3 @@ public sealed class SecretStore : ISecretSource
     }
 }
 
-/// <summary>A secret set: its name, and the secrets a new key abandoned (encrypted with the lost key; empty normally).</summary>
-public sealed record SecretSetResult(string Name, IReadOnlyList<string> Abandoned);

@@ -21,12 +21,16 @@ public enum ApiOperation
     CancelRun,
     /// <summary>Claim, heartbeat, log to and complete runs; fail runs whose agent is lost (an agent's calls).</summary>
     ExecuteRun,
-    /// <summary>List secrets or read one's ciphertext.</summary>
+    /// <summary>List secrets: names and times, never values.</summary>
     ReadSecrets,
-    /// <summary>Create, replace or remove a secret.</summary>
+    /// <summary>Create, replace or remove a secret (its value or its ciphertext).</summary>
     WriteSecrets,
     /// <summary>Create, list and revoke API keys.</summary>
     ManageKeys,
+    /// <summary>Read a secret's value for a run the caller's agent executes.</summary>
+    ReadSecretValue,
+    /// <summary>Read secrets as the backend keeps them (ciphertexts, for moving a store).</summary>
+    ReadSecretCiphertexts,
 }
 
 /// <summary>Who made a request: the name of the key (recorded with what it does), and what the authenticator knows of it.</summary>

@@ -19,14 +19,14 @@ internal sealed class ApiKeyStoreAuthenticator(ApiKeyAuthenticator keys) : IApiK
     /// <summary>What each endpoint's operation is in the role table.</summary>
     public static FlowOperation Map(ApiOperation operation) => operation switch
     {
-        ApiOperation.ReadProjects or ApiOperation.ReadFlows or ApiOperation.ReadRuns => FlowOperation.Read,
+        ApiOperation.ReadProjects or ApiOperation.ReadFlows or ApiOperation.ReadRuns or ApiOperation.ReadSecrets => FlowOperation.Read,
         ApiOperation.CreateProject => FlowOperation.ManageProjects,
         ApiOperation.RegisterFlow or ApiOperation.ArchiveFlow => FlowOperation.Register,
         ApiOperation.StartRun or ApiOperation.CancelRun => FlowOperation.StartRun,
         ApiOperation.ExecuteRun => FlowOperation.ExecuteRun,
-        // The store hands out ciphertext only, yet it is what a run decrypts: the agents' (and admins') right.
-        ApiOperation.ReadSecrets => FlowOperation.ReadSecretValue,
-        ApiOperation.WriteSecrets => FlowOperation.ManageSecrets,
+        // A value goes to the agent executing a run (the endpoint checks the run); ciphertexts are for moving a store.
+        ApiOperation.ReadSecretValue => FlowOperation.ReadSecretValue,
+        ApiOperation.WriteSecrets or ApiOperation.ReadSecretCiphertexts => FlowOperation.ManageSecrets,
         ApiOperation.ManageKeys => FlowOperation.ManageKeys,
         _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, null),
     };

@@ -96,27 +96,6 @@ internal static class FlowApi
                 => TypedResults.Ok(new CancelRunAnswer(await backend.RequestCancelAsync(id, ct))))
             .Named("CancelRun", "Cancels a Scheduled run at once, flags a Running one for its agent; false when it had ended.", ApiOperation.CancelRun);
 
-        // ------------------------------------------------------------ secrets (ciphertext only: values are encrypted by the client)
-        api.MapGet("/secrets", async (IFlowBackend backend, CancellationToken ct)
-                => TypedResults.Ok(await backend.ListSecretsAsync(ct)))
-            .Named("ListSecrets", "Every secret (name, times, ciphertext), sorted by name.", ApiOperation.ReadSecrets);
-
-        api.MapGet("/secrets/{name}", async (IFlowBackend backend, string name, CancellationToken ct)
-                => TypedResults.Ok(await backend.GetSecretAsync(name, ct)
-                    ?? throw new FlowstoreException(ErrorIds.SecretNotFound, FlowErrorKind.ObjectNotFound,
-                        $"The server's secret store has no secret '{name}'.") { Target = name, Hint = FlowHint.SetSecret(name) }))
-            .Named("GetSecret", "One secret by name (ignoring case); 404 SecretNotFound when there is none.", ApiOperation.ReadSecrets);
-
-        api.MapPut("/secrets/{name}", async (IFlowBackend backend, string name, PutSecretBody body, CancellationToken ct) =>
-            {
-                await backend.PutSecretAsync(name, body.Ciphertext, ct);
-                return TypedResults.NoContent();
-            })
-            .Named("PutSecret", "Creates or replaces a secret's ciphertext (keeps the creation time of a replaced one).", ApiOperation.WriteSecrets);
-
-        api.MapDelete("/secrets/{name}", async (IFlowBackend backend, string name, CancellationToken ct)
-                => TypedResults.Ok(new DeleteSecretAnswer(await backend.DeleteSecretAsync(name, ct))))
-            .Named("DeleteSecret", "Removes a secret; false when there was none.", ApiOperation.WriteSecrets);
         // ------------------------------------------------------------ API keys (Admin only; a token is sent once, at creation, and never listed)
         api.MapGet("/keys", async (IFlowBackend backend, CancellationToken ct)
                 => TypedResults.Ok(await KeyStore(backend).ListApiKeysAsync(ct)))
@@ -184,7 +163,7 @@ internal static class FlowApi
 
     private static bool IsTokenHash(string value) => value.Length == 64 && value.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
 
-    private static RouteHandlerBuilder Named(this RouteHandlerBuilder builder, string name, string summary, ApiOperation operation)
+    internal static RouteHandlerBuilder Named(this RouteHandlerBuilder builder, string name, string summary, ApiOperation operation)
         => builder.WithName(name).WithSummary(summary).WithMetadata(new ApiOperationMetadata(operation))
             .ProducesProblem(StatusCodes.Status400BadRequest, FlowstoreApi.ProblemMediaType);
 }

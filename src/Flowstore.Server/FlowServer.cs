@@ -74,12 +74,14 @@ public static class FlowServer
         builder.Services.ConfigureHttpJsonOptions(o => FlowstoreApi.Configure(o.SerializerOptions, strict: true));
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddSingleton<IFlowBackend>(_ => OpenBackend(settings, home));
+        // The server's secrets are encrypted with its own key, an owner-only file of its home, as the embedded store does.
+        builder.Services.AddSingleton(services => new SecretStore(services.GetRequiredService<IFlowBackend>, Path.Combine(home, SecretStore.KeyFileName)));
         builder.Services.AddHealthChecks().AddCheck<BackendHealthCheck>("backend");
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Flowstore";
             document.Info.Description = "The Flowstore server's API: projects, flows and their versions, registrations, runs and their logs, " +
-                "and encrypted secrets. Errors are RFC 9457 problem details whose type is urn:flowstore:errors:<error id>.";
+                "and secrets (encrypted with the server's key; values go to the agent executing a run only). Errors are RFC 9457 problem details whose type is urn:flowstore:errors:<error id>.";
             return Task.CompletedTask;
         }));
         if (settings.RequireApiKeys)
@@ -105,6 +107,7 @@ public static class FlowServer
         app.UseMiddleware<IdempotencyMiddleware>();
 
         app.MapFlowApi();
+        app.MapSecretApi();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHealthChecks("/" + FlowstoreApi.HealthPath, new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
 

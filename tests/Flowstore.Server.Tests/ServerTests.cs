@@ -227,6 +227,7 @@ public sealed class ServerTests : IAsyncLifetime, IDisposable
             "/api/v1/runs", "/api/v1/runs/claim", "/api/v1/runs/stale", "/api/v1/runs/{id}/heartbeat", "/api/v1/runs/{id}/logs",
             "/api/v1/runs/{id}/complete", "/api/v1/runs/{id}/cancel", "/api/v1/secrets", "/api/v1/secrets/{name}",
             "/api/v1/keys", "/api/v1/keys/{id}/revoke",
+            "/api/v1/runs/{id}/secret-values", "/api/v1/secret-ciphertexts", "/api/v1/secret-ciphertexts/{name}",
         })
         {
             Assert.Contains(expected, paths);
@@ -248,6 +249,9 @@ public sealed class ServerTests : IAsyncLifetime, IDisposable
         var secretName = Unique("logged");
 
         await SendAsync(HttpMethod.Put, $"api/v1/secrets/{secretName}",
+            JsonSerializer.Serialize(new SetSecretBody(canarySecret), FlowstoreApi.ClientOptions),
+            r => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", canaryKey));
+        await SendAsync(HttpMethod.Put, $"api/v1/secret-ciphertexts/{secretName}-raw",
             JsonSerializer.Serialize(new PutSecretBody(Encoding.UTF8.GetBytes(canarySecret)), FlowstoreApi.ClientOptions),
             r => r.Headers.Authorization = new AuthenticationHeaderValue("Bearer", canaryKey));
         await SendAsync(HttpMethod.Post, "api/v1/projects", $$"""{"name": "{{canarySecret}}", "bogus": "{{canarySecret}}"}""",
@@ -255,7 +259,8 @@ public sealed class ServerTests : IAsyncLifetime, IDisposable
         await _server.StopAsync(); // flushes the log
 
         var log = await File.ReadAllTextAsync(_server.LogFile, Ct);
-        Assert.Contains($"PUT /api/v1/secrets/{secretName} 204", log, StringComparison.Ordinal);
+        Assert.Contains($"PUT /api/v1/secrets/{secretName} 200", log, StringComparison.Ordinal);
+        Assert.Contains($"PUT /api/v1/secret-ciphertexts/{secretName}-raw 204", log, StringComparison.Ordinal);
         Assert.Contains("POST /api/v1/projects 400", log, StringComparison.Ordinal);
         Assert.DoesNotContain(canaryKey, log, StringComparison.Ordinal);
         Assert.DoesNotContain(canarySecret, log, StringComparison.Ordinal);

@@ -83,7 +83,7 @@ public sealed class SetFlowSecretCommand : FlowCmdlet
             var result = Await(ct => Client.SetSecretAsync(Name, value, NewKey.IsPresent, ct));
             if (result.Abandoned.Count > 0)
             {
-                WriteWarning($"Started a new secret store key in '{Client.SecretStore.KeyPath}'. {result.Abandoned.Count} secret(s) encrypted with the lost key " +
+                WriteWarning($"Started a new secret store key in '{result.KeyPath ?? Client.SecretStore.KeyPath}'. {result.Abandoned.Count} secret(s) encrypted with the lost key " +
                     $"can no longer be read and are abandoned: {string.Join(", ", result.Abandoned)}. Set them again (Set-FlowSecret) or remove them (Remove-FlowSecret); " +
                     "restoring the old key file now would make the new secrets unreadable instead.");
             }
