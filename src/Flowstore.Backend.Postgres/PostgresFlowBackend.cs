@@ -317,26 +317,7 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
                 await archive.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            var flow = new FlowRecord
-            {
-                Id = Guid.NewGuid(),
-                Name = flowName,
-                Project = project.Name,
-                Version = version,
-                VersionGroupId = versionGroupId,
-                StructureJson = request.StructureJson,
-                StructureHash = request.StructureHash,
-                RegistrationKey = request.RegistrationKey,
-                StorageType = request.StorageType,
-                StorageJson = request.StorageJson,
-                Labels = (request.Labels ?? Array.Empty<string>()).ToArray(),
-                Archived = false,
-                Registered = Now(),
-                Description = request.Description,
-                ScriptPath = request.ScriptPath,
-                ScriptSha256 = request.ScriptSha256,
-                CreatedBy = request.CreatedBy,
-            };
+            var flow = FlowRecord.From(request, flowName, project.Name, Guid.NewGuid(), version, versionGroupId, Now());
             await using (var insert = Command(connection, transaction, """
                 INSERT INTO flowstore.flows (id, project_id, name, version, version_group_id, structure_json, structure_hash,
                                    registration_key, storage_type, storage_json, labels_json, archived, registered,

@@ -53,6 +53,36 @@ public sealed record FlowRecord : FlowVersionContent
     public required Guid VersionGroupId { get; init; }
     public bool Archived { get; init; }
     public required DateTimeOffset Registered { get; init; }
+
+    /// <summary>
+    /// The new (unarchived) version a backend records for <paramref name="request"/> once it has numbered it: the
+    /// request's content, under the flow's checked name and the project's name as the backend keeps it.
+    /// </summary>
+    public static FlowRecord From(FlowRegistrationRequest request, string name, string project, Guid id, int version,
+        Guid versionGroupId, DateTimeOffset registered)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return new FlowRecord
+        {
+            Id = id,
+            Name = name,
+            Project = project,
+            Version = version,
+            VersionGroupId = versionGroupId,
+            StructureJson = request.StructureJson,
+            StructureHash = request.StructureHash,
+            RegistrationKey = request.RegistrationKey,
+            StorageType = request.StorageType,
+            StorageJson = request.StorageJson,
+            Labels = (request.Labels ?? Array.Empty<string>()).ToArray(),
+            Archived = false,
+            Registered = registered,
+            Description = request.Description,
+            ScriptPath = request.ScriptPath,
+            ScriptSha256 = request.ScriptSha256,
+            CreatedBy = request.CreatedBy,
+        };
+    }
 }
 
 /// <summary>What <see cref="IFlowBackend.RegisterFlowAsync"/> records.</summary>
