@@ -72,6 +72,17 @@ public sealed class RegistrationTests : EngineTestBase
     }
 
     [Fact]
+    public async Task The_flow_says_which_API_key_registered_it()
+    {
+        var path = WriteScript("etl.cs", Etl());
+        await RegisterOneAsync(path);
+        var record = await Client.GetFlowAsync("etl", Project);
+
+        Assert.Null(FlowInfo.From(record).CreatedBy);
+        Assert.Equal("ci-pipeline", FlowInfo.From(record with { CreatedBy = "ci-pipeline" }).CreatedBy);
+    }
+
+    [Fact]
     public async Task A_flow_whose_storage_type_is_not_known_here_is_still_listed_and_keeps_its_settings()
     {
         var path = WriteScript("etl.cs", Etl());

@@ -24,6 +24,7 @@ public sealed class FlowInfo
         RegistrationKey = record.RegistrationKey;
         ScriptPath = record.ScriptPath;
         ScriptSha256 = record.ScriptSha256;
+        CreatedBy = record.CreatedBy;
     }
 
     /// <summary>The flow version as the backend recorded it.</summary>
@@ -65,6 +66,9 @@ public sealed class FlowInfo
 
     /// <summary>SHA-256 of the script at registration.</summary>
     public string? ScriptSha256 { get; }
+
+    /// <summary>The name of the API key that registered this version (through a server); null when registered without one (locally).</summary>
+    public string? CreatedBy { get; }
 
     public override string ToString() => $"{Project}/{Name} v{Version}";
 }
