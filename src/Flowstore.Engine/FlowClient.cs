@@ -180,9 +180,19 @@ public sealed class FlowClient : IDisposable
     public Task<IReadOnlyList<FlowDescription>> TestScriptAsync(string path, IReadOnlyList<string>? names, CancellationToken cancellationToken = default)
         => Registration.TestScriptAsync(path, names, cancellationToken);
 
-    /// <inheritdoc cref="FlowRegistrar.PlanAsync"/>
+    /// <inheritdoc cref="FlowRegistrar.PlanAsync(string, RegisterOptions, Action{string}?, CancellationToken)"/>
     public Task<IReadOnlyList<RegistrationPlan>> PlanAsync(string path, RegisterOptions options, Action<string>? log = null, CancellationToken cancellationToken = default)
         => Registration.PlanAsync(path, options, log, cancellationToken);
+
+    /// <inheritdoc cref="FlowRegistrar.LookUpUnchangedAsync"/>
+    public Task<RegistrationLookup> LookUpUnchangedAsync(IReadOnlyList<RegistrationSource> files, RegisterOptions options, Action<string>? log = null,
+        CancellationToken cancellationToken = default)
+        => Registration.LookUpUnchangedAsync(files, options, log, cancellationToken);
+
+    /// <inheritdoc cref="FlowRegistrar.PlanAsync(RegistrationSource, RegisterOptions, RegistrationLookup?, Action{string}?, CancellationToken)"/>
+    public Task<IReadOnlyList<RegistrationPlan>> PlanAsync(RegistrationSource file, RegisterOptions options, RegistrationLookup? lookup, Action<string>? log = null,
+        CancellationToken cancellationToken = default)
+        => Registration.PlanAsync(file, options, lookup, log, cancellationToken);
 
     /// <inheritdoc cref="FlowRegistrar.ApplyAsync"/>
     public Task<FlowRegistration> ApplyAsync(RegistrationPlan plan, RegisterOptions options, Action<string>? log = null, CancellationToken cancellationToken = default)

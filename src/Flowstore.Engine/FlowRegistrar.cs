@@ -50,11 +50,76 @@ public sealed class FlowRegistrar
     /// Works out what registering the flows of one file would do, writing nothing. An unchanged file
     /// (same SHA-256 as a file seen before) is neither compiled nor run: its structure comes from a cache.
     /// </summary>
-    public async Task<IReadOnlyList<RegistrationPlan>> PlanAsync(string path, RegisterOptions options, Action<string>? log = null,
+    public Task<IReadOnlyList<RegistrationPlan>> PlanAsync(string path, RegisterOptions options, Action<string>? log = null,
         CancellationToken cancellationToken = default)
+        => PlanAsync(new RegistrationSource(path), options, null, log, cancellationToken);
+
+    /// <summary>
+    /// Asks the backend in one request which of these files are registered unchanged (see <see cref="PlanAsync(RegistrationSource, RegisterOptions, RegistrationLookup?, Action{string}?, CancellationToken)"/>),
+    /// before any of them is compiled. Files in the local compile cache, files that cannot be read (planning them
+    /// reports why) and forced registrations are not asked about; nothing is asked when no file is left.
+    /// </summary>
+    public async Task<RegistrationLookup> LookUpUnchangedAsync(IReadOnlyList<RegistrationSource> files, RegisterOptions options,
+        Action<string>? log = null, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(files);
+        if (options.Force || files.Count == 0)
+        {
+            return RegistrationLookup.None;
+        }
+        var inputs = new List<string>();
+        var asked = 0;
+        var perFile = new List<string[]>();
+        foreach (var file in files)
+        {
+            string full, source;
+            try
+            {
+                full = Path.GetFullPath(file.Path);
+                if (!string.Equals(Path.GetExtension(full), ".cs", StringComparison.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
+                source = System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(full, cancellationToken).ConfigureAwait(false));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                continue; // Planning the file reports it.
+            }
+            var sha = FlowStructure.Sha256Hex(source);
+            if (_structures.TryGet(sha) is not null)
+            {
+                continue; // Compiled before on this machine: planned from the cache, as without a lookup.
+            }
+            var candidates = CandidateInputs(options, file, full, sha);
+            inputs.AddRange(candidates);
+            perFile.Add(candidates);
+            asked++;
+        }
+        if (asked == 0)
+        {
+            return RegistrationLookup.None;
+        }
+        var found = await _backend.Value.FindUnchangedRegistrationsAsync(options.Project, inputs.Distinct(StringComparer.Ordinal).ToArray(), cancellationToken)
+            .ConfigureAwait(false);
+        var foundInputs = found.Where(f => f.Flows.Count > 0).Select(f => f.RegistrationInput).ToHashSet(StringComparer.Ordinal);
+        var unchanged = perFile.Count(c => c.Any(foundInputs.Contains));
+        log?.Invoke($"Asked {_backend.Value.Description} about {asked} file(s) in one request: {unchanged} registered unchanged.");
+        return new RegistrationLookup(options.Project, inputs, found) { FilesAsked = asked, FilesUnchanged = unchanged };
+    }
+
+    /// <summary>
+    /// Works out what registering the flows of one file would do, writing nothing. An unchanged file (same SHA-256 as a
+    /// file seen before) is neither compiled nor run: its structure comes from a cache, else, when the backend has it
+    /// registered unchanged from the same input (<paramref name="lookup"/> when it asked about the file, else one
+    /// request now), from the recorded versions.
+    /// </summary>
+    public async Task<IReadOnlyList<RegistrationPlan>> PlanAsync(RegistrationSource file, RegisterOptions options, RegistrationLookup? lookup,
+        Action<string>? log = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(file);
         log ??= _ => { };
-        var full = Path.GetFullPath(path);
+        var full = Path.GetFullPath(file.Path);
         if (options.Labels.FirstOrDefault(l => FlowNames.LabelProblem(l) is not null) is { } badLabel)
         {
             throw new FlowstoreException(ErrorIds.InvalidName, FlowErrorKind.InvalidArgument,
@@ -73,10 +138,9 @@ public sealed class FlowRegistrar
         var source = System.Text.Encoding.UTF8.GetString(bytes);
         var sha = FlowStructure.Sha256Hex(source);
 
-        var input = RegistrationInput(options, full, sha);
         var flows = _structures.TryGet(sha);
         if (flows is null && !options.Force
-            && await FindUnchangedAsync(options, full, source, sha, input, log, cancellationToken).ConfigureAwait(false) is { } unchangedPlans)
+            && await FindUnchangedAsync(options, file, full, source, sha, lookup, log, cancellationToken).ConfigureAwait(false) is { } unchangedPlans)
         {
             return unchangedPlans;
         }
@@ -96,6 +160,9 @@ public sealed class FlowRegistrar
         var selected = LoadedScript.SelectByName(flows, f => f.Name, options.Names, full);
         var groups = new Dictionary<int, StorageGroup>();
         var plans = new List<RegistrationPlan>();
+        // Whether every flow's storage resolves the same wherever the file is: then its registration is recorded
+        // with an input that names the file's relative path, not the folder it is in.
+        var portable = true;
         foreach (var flow in selected)
         {
             var storage = options.Storage
@@ -118,6 +185,7 @@ public sealed class FlowRegistrar
                 Progress = options.Progress,
             };
             var resolved = _providers.For(storage).Resolve(storage, context);
+            portable &= ResolvesAnywhere(storage, resolved, context, file.RelativeName, full);
             var labels = flow.Labels.Concat(options.Labels).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
             var key = RegistrationKey.Compute(options.Project, flow.Name, structure.Hash, resolved.Locator, labels);
 
@@ -178,11 +246,35 @@ public sealed class FlowRegistrar
                 StorageGroup = group,
                 ScriptSource = source,
                 ScriptSha256 = sha,
-                RegistrationInput = input,
                 RegistrationInputFlows = selected.Count,
             });
         }
+        var input = portable ? PortableRegistrationInput(options, file.RelativeName, sha) : RegistrationInput(options, full, sha);
+        foreach (var plan in plans)
+        {
+            plan.RegistrationInput = input;
+        }
         return plans;
+    }
+
+    /// <summary>
+    /// True when <paramref name="storage"/> resolves to the same locator (what the registration key covers) for the file
+    /// at another place with the same relative path: a default Local storage (the file itself), a relative local path,
+    /// or a local file a storage names does not.
+    /// </summary>
+    private bool ResolvesAnywhere(StorageSettings storage, StorageSettings resolved, StorageRegistrationContext context, string relativeName, string full)
+    {
+        var elsewhere = Path.Combine(Path.GetPathRoot(full) ?? Path.DirectorySeparatorChar.ToString(), "flowstore-place-probe", "1e5b9c7d",
+            relativeName.Replace('/', Path.DirectorySeparatorChar));
+        try
+        {
+            var probe = _providers.For(storage).Resolve(storage, context with { ScriptPath = elsewhere, Log = _ => { }, OnWarning = _ => { } });
+            return string.Equals(probe.Locator, resolved.Locator, StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is FlowstoreException or ArgumentException or IOException or NotSupportedException or InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>
@@ -190,12 +282,28 @@ public sealed class FlowRegistrar
     /// SHA-256, and the options that feed the registration key (labels, the storage given for the file, the selected
     /// flows). The flows, their structure, labels and storage all follow from the script's text.
     /// </summary>
+    /// <remarks>
+    /// This form names the file's full path: it is recorded when a flow's storage depends on where the file is (the
+    /// default Local storage is the file itself), so the same file elsewhere is compiled and registered anew.
+    /// </remarks>
     internal static string RegistrationInput(RegisterOptions options, string fullPath, string sha256)
+        => InputHash("flowstore-registration-input/1", options, fullPath, sha256);
+
+    /// <summary>
+    /// The same as <see cref="RegistrationInput"/> with the file's path relative to the folder it was registered from
+    /// (<see cref="RegistrationSource.RelativeName"/>) instead of its full path: recorded when every flow's storage
+    /// resolves the same wherever the file is, so a checkout in another folder (a fresh CI agent) finds it unchanged,
+    /// while two files of equal text at different relative paths, or a file moved within the repository, do not match.
+    /// </summary>
+    internal static string PortableRegistrationInput(RegisterOptions options, string relativeName, string sha256)
+        => InputHash("flowstore-registration-input/2 relative", options, relativeName, sha256);
+
+    private static string InputHash(string kind, RegisterOptions options, string path, string sha256)
     {
         var text = string.Join("\n",
-            "flowstore-registration-input/1",
+            kind,
             options.Project.Trim().ToUpperInvariant(),
-            fullPath,
+            path,
             sha256,
             string.Join("\u001f", options.Labels.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)),
             options.Storage?.ToJson() ?? "",
@@ -203,19 +311,34 @@ public sealed class FlowRegistrar
         return FlowStructure.Sha256Hex(text);
     }
 
+    /// <summary>The inputs a file may have been registered with: its relative form first, then its full-path form.</summary>
+    private static string[] CandidateInputs(RegisterOptions options, RegistrationSource file, string full, string sha)
+        => [PortableRegistrationInput(options, file.RelativeName, sha), RegistrationInput(options, full, sha)];
+
     /// <summary>
     /// Asks the backend whether this very file was registered with these options and nothing changed since: then every
     /// flow is planned as skipped from the recorded versions, without compiling (a fresh machine has no compile cache).
     /// Null when it must be compiled.
     /// </summary>
-    private async Task<IReadOnlyList<RegistrationPlan>?> FindUnchangedAsync(RegisterOptions options, string full, string source, string sha,
-        string input, Action<string> log, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<RegistrationPlan>?> FindUnchangedAsync(RegisterOptions options, RegistrationSource file, string full, string source,
+        string sha, RegistrationLookup? lookup, Action<string> log, CancellationToken cancellationToken)
     {
-        var found = await _backend.Value.FindUnchangedRegistrationsAsync(options.Project, [input], cancellationToken).ConfigureAwait(false);
-        if (found.FirstOrDefault(f => string.Equals(f.RegistrationInput, input, StringComparison.Ordinal)) is not { Flows.Count: > 0 } unchanged)
+        var inputs = CandidateInputs(options, file, full, sha);
+        IReadOnlyList<UnchangedRegistration> found;
+        if (lookup is not null && string.Equals(lookup.Project, options.Project, StringComparison.Ordinal) && inputs.All(lookup.Asked.Contains))
+        {
+            found = inputs.Select(i => lookup.Found.GetValueOrDefault(i)).OfType<UnchangedRegistration>().ToArray();
+        }
+        else
+        {
+            found = await _backend.Value.FindUnchangedRegistrationsAsync(options.Project, inputs, cancellationToken).ConfigureAwait(false);
+        }
+        if (inputs.Select(i => found.FirstOrDefault(f => string.Equals(f.RegistrationInput, i, StringComparison.Ordinal)))
+                .FirstOrDefault(f => f is { Flows.Count: > 0 }) is not { } unchanged)
         {
             return null;
         }
+        var input = unchanged.RegistrationInput;
         var plans = new List<RegistrationPlan>();
         foreach (var record in unchanged.Flows)
         {

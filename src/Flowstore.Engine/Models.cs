@@ -34,6 +34,62 @@ public sealed class RegisterOptions
     public IProgress<StorageProgress>? Progress { get; init; }
 }
 
+/// <summary>
+/// A script file to register and the folder it was found under (a folder or pattern given to Register-Flow; null for a
+/// file named on its own). What registering it is made from uses the file's path relative to that folder (else its
+/// name), not where the folder lives: a CI agent that checks out into a new folder each time finds its files
+/// registered unchanged.
+/// </summary>
+public sealed record RegistrationSource(string Path, string? Root = null)
+{
+    /// <summary>The file's path relative to <see cref="Root"/> with '/' separators; the file's name when it is not below it.</summary>
+    public string RelativeName
+    {
+        get
+        {
+            var full = System.IO.Path.GetFullPath(Path);
+            if (Root is not null)
+            {
+                var relative = System.IO.Path.GetRelativePath(System.IO.Path.GetFullPath(Root), full);
+                if (relative != "." && relative != ".." && !relative.StartsWith(".." + System.IO.Path.DirectorySeparatorChar, StringComparison.Ordinal)
+                    && !System.IO.Path.IsPathRooted(relative))
+                {
+                    return relative.Replace(System.IO.Path.DirectorySeparatorChar, '/');
+                }
+            }
+            return System.IO.Path.GetFileName(full);
+        }
+    }
+}
+
+/// <summary>
+/// What the backend answered, in one request, about the files about to be registered
+/// (<see cref="FlowClient.LookUpUnchangedAsync"/>): which of them are registered unchanged and need no compiling.
+/// Planning a file it asked about needs no further request for it.
+/// </summary>
+public sealed class RegistrationLookup
+{
+    internal RegistrationLookup(string project, IReadOnlyCollection<string> asked, IReadOnlyList<UnchangedRegistration> found)
+    {
+        Project = project;
+        Asked = asked.ToHashSet(StringComparer.Ordinal);
+        Found = found.GroupBy(f => f.RegistrationInput, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+    }
+
+    /// <summary>An empty lookup (nothing asked): each file is asked about when it is planned.</summary>
+    public static RegistrationLookup None { get; } = new("", Array.Empty<string>(), Array.Empty<UnchangedRegistration>());
+
+    internal string Project { get; }
+    internal IReadOnlySet<string> Asked { get; }
+    internal IReadOnlyDictionary<string, UnchangedRegistration> Found { get; }
+
+    /// <summary>How many files were asked about (files already in the local compile cache are not).</summary>
+    public int FilesAsked { get; internal init; }
+
+    /// <summary>How many of them are registered unchanged.</summary>
+    public int FilesUnchanged { get; internal init; }
+}
+
 /// <summary>Options of <see cref="FlowClient.PublishAsync"/>.</summary>
 public sealed class PublishOptions
 {
@@ -118,7 +174,7 @@ public sealed class RegistrationPlan
 
     // What the registration is made from, known without compiling (see FlowRegistrationRequest.RegistrationInput),
     // and how many flows of the file are registered from it.
-    internal string? RegistrationInput { get; init; }
+    internal string? RegistrationInput { get; set; }
     internal int? RegistrationInputFlows { get; init; }
 
     /// <summary>A one-line description for -WhatIf and -Confirm.</summary>

@@ -13,7 +13,7 @@ public abstract class EngineTestBase : IAsyncLifetime
 
     protected FlowClient Client { get; private set; } = null!;
 
-    private readonly List<FlowClient> _clients = new();
+    private readonly List<IDisposable> _clients = new();
 
     public async Task InitializeAsync()
     {
@@ -41,6 +41,13 @@ public abstract class EngineTestBase : IAsyncLifetime
         var client = new FlowClient(new FlowClientOptions { Home = Home }) { Timing = timing ?? ClientTiming };
         _clients.Add(client);
         return client;
+    }
+
+    /// <summary>Disposes <paramref name="disposable"/> (a client, a backend) when the test ends.</summary>
+    protected T Own<T>(T disposable) where T : IDisposable
+    {
+        _clients.Add(disposable);
+        return disposable;
     }
 
     protected string WriteScript(string name, string text) => Temp.Write(name, text);

@@ -330,6 +330,159 @@ public sealed class RegistrationTests : EngineTestBase
         Assert.Equal(builds, File.ReadAllLines(marker).Length);
     }
 
+    /// <summary>A flow script whose top level appends to <paramref name="marker"/> when it is run; its storage is a Local file at a fixed place, or the file itself.</summary>
+    private static string Portable(string flow, string marker, string? storedAt) => $$"""
+        using Flowstore;
+
+        File.AppendAllText(@"{{marker}}", "{{flow}}\n");
+        var flow = new Flow("{{flow}}");
+        var data = flow.Task("extract", () => new[] { 1, 2, 3 });
+        flow.Task("load", (int[] rows) => rows.Sum(), data);
+        {{(storedAt is null ? "" : $"flow.Storage = new LocalStorage(path: @\"{storedAt}\", storedAsScript: true);")}}
+        """;
+
+    /// <summary>Registers every .cs file below a folder as Register-Flow does with the folder: one lookup, then plan and apply each file.</summary>
+    private static async Task<List<FlowRegistration>> RegisterFolderAsync(FlowClient client, string folder, List<string> log)
+    {
+        var options = new RegisterOptions { Project = Project };
+        var files = Directory.EnumerateFiles(folder, "*.cs", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+            .Select(f => new RegistrationSource(f, folder)).ToArray();
+        var lookup = await client.LookUpUnchangedAsync(files, options, log.Add);
+        var results = new List<FlowRegistration>();
+        foreach (var file in files)
+        {
+            foreach (var plan in await client.PlanAsync(file, options, lookup, log.Add))
+            {
+                results.Add(await client.ApplyAsync(plan, options, log.Add));
+            }
+        }
+        return results;
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+
+    [Fact]
+    public async Task A_checkout_in_another_folder_on_a_fresh_home_asks_once_and_skips_its_unchanged_files_without_compiling()
+    {
+        // A CI agent checks the repository out into a new folder each time, with a new home (empty caches); the
+        // backend is shared (a server in team mode; here the first home's SQLite file).
+        var marker = Temp.File("built.txt");
+        var shared = Temp.File("shared");
+        var checkoutA = Temp.File("agent/1/s");
+        foreach (var (file, flow) in new[] { ("etl.cs", "etl"), ("sub/load.cs", "load") })
+        {
+            // Stored at a fixed place: the same storage wherever the file is checked out.
+            Temp.Write(Path.Combine("shared", flow + ".cs"), Portable(flow, marker, Path.Combine(shared, flow + ".cs")));
+            Temp.Write(Path.Combine("agent/1/s", file), Portable(flow, marker, Path.Combine(shared, flow + ".cs")));
+        }
+        // The file itself is its storage (default Local): where it is checked out is part of its registration.
+        Temp.Write("agent/1/s/local.cs", Portable("local", marker, null));
+        // The same text at two relative paths (its storage a fixed place).
+        Temp.Write("agent/1/s/x/same.cs", Portable("same", marker, Path.Combine(shared, "same.cs")));
+        Temp.Write("agent/1/s/y/same.cs", Portable("same", marker, Path.Combine(shared, "same.cs")));
+        Temp.Write("shared/same.cs", Portable("same", marker, Path.Combine(shared, "same.cs")));
+        var firstLog = new List<string>();
+        var first = await RegisterFolderAsync(Client, checkoutA, firstLog);
+        Assert.Equal(new[] { "etl", "local", "load", "same", "same" }, first.Select(r => r.Name));
+        Assert.Equal(new[] { RegistrationStatus.Registered, RegistrationStatus.Registered, RegistrationStatus.Registered, RegistrationStatus.Registered, RegistrationStatus.Skipped },
+            first.Select(r => r.Status));
+        Assert.Equal(4, File.ReadAllLines(marker).Length); // y/same.cs has x/same.cs's text: compiled once
+
+        // Agent 2: the same files in another folder, a fresh home, a backend that counts the lookups.
+        var checkoutB = Temp.File("agent/2/s");
+        CopyFolder(checkoutA, checkoutB);
+        var (client, lookups) = FreshAgent("home2");
+        var log = new List<string>();
+        var second = await RegisterFolderAsync(client, checkoutB, log);
+
+        var lookup = Assert.Single(lookups); // one request for all five files, before anything was compiled
+        Assert.Equal(10, lookup.Count); // each file's relative and full-path input
+        Assert.Contains(log, l => l.Contains("about 5 file(s) in one request: 3 registered unchanged", StringComparison.Ordinal));
+        var byPath = second.ToDictionary(r => Path.GetRelativePath(checkoutB, r.Path).Replace('\\', '/'));
+        foreach (var unchanged in new[] { "etl.cs", "sub/load.cs", "x/same.cs" })
+        {
+            var result = byPath[unchanged];
+            Assert.Equal(RegistrationStatus.Skipped, result.Status);
+            Assert.Equal("metadata unchanged", result.Reason);
+            Assert.Equal(first.First(r => r.Name == result.Name).Version, result.Version);
+            Assert.DoesNotContain(log, l => l.StartsWith($"Compiling '{Path.Combine(checkoutB, unchanged)}'", StringComparison.Ordinal));
+        }
+        // Equal text at another relative path is not taken for the other file: it is compiled (and its registration is unchanged).
+        Assert.Contains(log, l => l.StartsWith($"Compiling '{Path.Combine(checkoutB, "y", "same.cs")}'", StringComparison.Ordinal));
+        Assert.True(byPath["y/same.cs"].Status == RegistrationStatus.Skipped, byPath["y/same.cs"].Reason + " v" + byPath["y/same.cs"].Version);
+        // The file that is its own storage moved with the checkout: compiled and registered with the new place.
+        Assert.Contains(log, l => l.StartsWith($"Compiling '{Path.Combine(checkoutB, "local.cs")}'", StringComparison.Ordinal));
+        Assert.Equal(RegistrationStatus.Registered, byPath["local.cs"].Status);
+        Assert.Equal(2, byPath["local.cs"].Version);
+        Assert.Equal(Path.Combine(checkoutB, "local.cs"), Assert.IsType<LocalStorage>(StorageTypes.Deserialize((await client.GetFlowAsync("local", Project)).StorageJson)).Path);
+
+        // Agent 3: a file moved within the repository is compiled, not answered from its old place's registration.
+        var checkoutC = Temp.File("agent/3/s");
+        CopyFolder(checkoutB, checkoutC);
+        Directory.CreateDirectory(Path.Combine(checkoutC, "moved"));
+        File.Move(Path.Combine(checkoutC, "etl.cs"), Path.Combine(checkoutC, "moved", "etl.cs"));
+        var (third, _) = FreshAgent("home3");
+        log.Clear();
+        var moved = (await RegisterFolderAsync(third, checkoutC, log)).Single(r => r.Name == "etl");
+        Assert.Contains(log, l => l.StartsWith($"Compiling '{Path.Combine(checkoutC, "moved", "etl.cs")}'", StringComparison.Ordinal));
+        Assert.Equal(RegistrationStatus.Skipped, moved.Status); // its registration (structure, storage) is the same
+        Assert.DoesNotContain(log, l => l.StartsWith($"Compiling '{Path.Combine(checkoutC, "sub", "load.cs")}'", StringComparison.Ordinal));
+    }
+
+    /// <summary>A client on a new home over this test's backend (the first home's SQLite file), and the inputs of each unchanged-registration lookup it makes.</summary>
+    private (FlowClient Client, List<IReadOnlyList<string>> Lookups) FreshAgent(string home)
+    {
+        var lookups = new List<IReadOnlyList<string>>();
+        var backend = CountingBackend.Wrap(new Flowstore.Backend.Sqlite.SqliteFlowBackend(Path.Combine(Home, Flowstore.Backend.Sqlite.SqliteFlowBackend.DefaultFileName)), lookups);
+        var client = new FlowClient(new FlowClientOptions { Home = Temp.File(home), Backend = backend });
+        Own(backend);
+        return (Own(client), lookups);
+    }
+
+    /// <summary>Forwards every call to a real backend and records the inputs of each FindUnchangedRegistrationsAsync call.</summary>
+    public class CountingBackend : System.Reflection.DispatchProxy
+    {
+        private IFlowBackend _inner = null!;
+        private List<IReadOnlyList<string>> _lookups = null!;
+
+        public static IFlowBackend Wrap(IFlowBackend inner, List<IReadOnlyList<string>> lookups)
+        {
+            var proxy = Create<IFlowBackend, CountingBackend>();
+            var counting = (CountingBackend)(object)proxy;
+            counting._inner = inner;
+            counting._lookups = lookups;
+            return proxy;
+        }
+
+        protected override object? Invoke(System.Reflection.MethodInfo? targetMethod, object?[]? args)
+        {
+            if (targetMethod!.Name == nameof(IFlowBackend.FindUnchangedRegistrationsAsync))
+            {
+                lock (_lookups)
+                {
+                    _lookups.Add(((IReadOnlyList<string>)args![1]!).ToArray());
+                }
+            }
+            try
+            {
+                return targetMethod.Invoke(_inner, args);
+            }
+            catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+                throw;
+            }
+        }
+    }
+
     [Fact]
     public async Task Plan_describes_without_writing_anything()
     {

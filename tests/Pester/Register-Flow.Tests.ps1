@@ -130,6 +130,29 @@ Describe 'Register-Flow' {
         }
     }
 
+    Context 'a fresh compile cache (a new CI agent): one request for all files' {
+        BeforeAll {
+            $batch = Join-Path $TestDrive 'batch'
+            foreach ($name in 'one', 'two', 'three') {
+                $null = New-FlowScript "$batch/$name/$name.cs" (Get-LinearFlowBody -Name $name)
+            }
+            $null = New-FlowProject -Name Batch
+            $null = Register-Flow -Path $batch -Project Batch
+            Remove-Item -LiteralPath (Join-Path $env:FLOWSTORE_HOME 'cache') -Recurse -Force
+        }
+
+        It 'asks the backend about every file of a folder in one request and compiles none of the unchanged ones' {
+            $output = Register-Flow -Path $batch -Project Batch -Verbose 4>&1
+            $verbose = @($output | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message
+            $results = @($output | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+            @($verbose | Where-Object { $_ -like '*in one request*' }) | Should -HaveCount 1
+            @($verbose | Where-Object { $_ -like '*about 3 file(s) in one request: 3 registered unchanged*' }) | Should -HaveCount 1
+            $verbose | Where-Object { $_ -like 'Compiling*' } | Should -BeNullOrEmpty
+            $results.Name | Sort-Object | Should -Be @('one', 'three', 'two')
+            $results.Status | Should -Be @('Skipped', 'Skipped', 'Skipped')
+        }
+    }
+
     Context '-Name' {
         BeforeAll {
             $two = New-FlowScript "$TestDrive/two.cs" ((Get-LinearFlowBody -Name alpha -Variable a) + (Get-LinearFlowBody -Name beta -Variable b))

@@ -9,10 +9,17 @@ internal static class PathResolver
     /// file, a pattern that matches nothing, a folder without .cs files) is a non-terminating ScriptNotFound naming it.
     /// </summary>
     public static IEnumerable<string> ResolveScripts(PSCmdlet cmdlet, IEnumerable<string> paths)
+        => ResolveScriptSources(cmdlet, paths).Select(s => s.Path);
+
+    /// <summary>
+    /// As <see cref="ResolveScripts"/>, with the folder each file was found under: the folder given, the folder a
+    /// pattern starts from (its part before the first wildcard), none for a file named as such.
+    /// </summary>
+    public static IEnumerable<RegistrationSource> ResolveScriptSources(PSCmdlet cmdlet, IEnumerable<string> paths)
     {
         foreach (var path in paths)
         {
-            IReadOnlyList<string> scripts;
+            IReadOnlyList<RegistrationSource> scripts;
             try
             {
                 scripts = Resolve(cmdlet, path);
@@ -35,10 +42,11 @@ internal static class PathResolver
         }
     }
 
-    private static IReadOnlyList<string> Resolve(PSCmdlet cmdlet, string path)
+    private static IReadOnlyList<RegistrationSource> Resolve(PSCmdlet cmdlet, string path)
     {
         var wildcard = WildcardPattern.ContainsWildcardCharacters(path);
         IReadOnlyList<string> items;
+        string? patternRoot = null;
         if (ScriptFiles.HasGlobstar(path))
         {
             var (root, glob) = ScriptFiles.Split(path);
@@ -48,6 +56,7 @@ internal static class PathResolver
                 throw NoScripts(path, $"Flow script pattern '{path}' matches nothing: the folder '{folder}' does not exist.");
             }
             items = ScriptFiles.Match(folder, glob);
+            patternRoot = folder;
         }
         else
         {
@@ -56,9 +65,13 @@ internal static class PathResolver
             {
                 throw new ItemNotFoundException($"'{path}' is not a file system path.");
             }
+            if (wildcard)
+            {
+                patternRoot = PatternRoot(cmdlet, path);
+            }
         }
 
-        var scripts = new List<string>();
+        var scripts = new List<RegistrationSource>();
         var others = 0;
         foreach (var item in items)
         {
@@ -69,12 +82,12 @@ internal static class PathResolver
                 {
                     throw NoScripts(path, $"The folder '{item}' holds no flow script (no .cs file in it or below it).");
                 }
-                scripts.AddRange(below);
+                scripts.AddRange(below.Select(file => new RegistrationSource(file, patternRoot ?? item)));
             }
             else if (!wildcard || string.Equals(Path.GetExtension(item), ".cs", StringComparison.OrdinalIgnoreCase))
             {
                 // A file named as such goes to the engine, which refuses it when it is not a .cs file.
-                scripts.Add(item);
+                scripts.Add(new RegistrationSource(item, patternRoot));
             }
             else
             {
@@ -88,6 +101,16 @@ internal static class PathResolver
                 : $"Flow script pattern '{path}' matches no flow script: {others} file(s), none a .cs file.");
         }
         return scripts;
+    }
+
+    /// <summary>The folder a wildcard pattern starts from: its folders before the first one with a wildcard.</summary>
+    private static string PatternRoot(PSCmdlet cmdlet, string pattern)
+    {
+        var parts = pattern.Split('/', '\\');
+        var fixedParts = parts.TakeWhile(p => !WildcardPattern.ContainsWildcardCharacters(p)).ToArray();
+        // The last part names the files, unless a folder part before it holds the first wildcard.
+        var folder = string.Join('/', fixedParts.Length == parts.Length ? fixedParts[..^1] : fixedParts);
+        return cmdlet.GetUnresolvedProviderPathFromPSPath(folder.Length == 0 ? (pattern.StartsWith('/') ? "/" : ".") : folder);
     }
 
     private static FlowstoreException NoScripts(string path, string message)

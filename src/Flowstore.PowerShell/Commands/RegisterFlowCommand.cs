@@ -54,12 +54,28 @@ public sealed class RegisterFlowCommand : FlowCmdlet
             OnWarning = PostWarning,
             Progress = new StorageProgressReporter(this),
         };
-        foreach (var file in PathResolver.ResolveScripts(this, Path))
+        var files = PathResolver.ResolveScriptSources(this, Path).ToArray();
+        RegistrationLookup lookup;
+        try
         {
+            // One request for all files: those registered unchanged need no compiling (a fresh CI agent's case).
+            lookup = Await(ct => Client.LookUpUnchangedAsync(files, options, PostVerbose, ct));
+        }
+        catch (FlowstoreException e)
+        {
+            foreach (var source in files)
+            {
+                Fail(source.Path, null, e);
+            }
+            return;
+        }
+        foreach (var source in files)
+        {
+            var file = source.Path;
             IReadOnlyList<RegistrationPlan> plans;
             try
             {
-                plans = Await(ct => Client.PlanAsync(file, options, PostVerbose, ct));
+                plans = Await(ct => Client.PlanAsync(source, options, lookup, PostVerbose, ct));
             }
             catch (FlowstoreException e)
             {
