@@ -15,16 +15,6 @@ public sealed partial class PostgresFlowBackend
     /// <summary>The error of a run cancelled while it was still Scheduled.</summary>
     internal const string CancelledBeforeStartError = "cancelled before it started";
 
-    private const string RunColumns = """
-        r.id, r.flow_id, f.name, p.name, f.version, r.state, r.parameters_json, r.created, r.started, r.ended,
-        r.script_sha256, r.storage_version, r.error, r.error_id, r.agent, r.heartbeat, r.cancel_requested,
-        r.pinned_storage_version, r.pinned_from_run, r.created_by
-        """;
-
-    private const string RunFrom = """
-        flowstore.runs r JOIN flowstore.flows f ON f.id = r.flow_id JOIN flowstore.projects p ON p.id = f.project_id
-        """;
-
     public Task<FlowRunRecord> CreateRunAsync(NewRun run, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(run);
@@ -260,69 +250,6 @@ public sealed partial class PostgresFlowBackend
         }, cancellationToken);
     }
 
-    /// <summary>
-    /// Runs matching the query, newest first (created, then insertion order), each with its tasks (ordered by start
-    /// time, tasks not started last, then by slug). Project and flow names match exactly, ignoring ASCII case.
-    /// </summary>
-    public Task<IReadOnlyList<FlowRunRecord>> GetRunsAsync(RunQuery query, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(query);
-        if (query.Last is < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(query), query.Last, "Last is a count of runs: 0 or more.");
-        }
-        return ExecuteAsync<IReadOnlyList<FlowRunRecord>>(async session =>
-        {
-            if (query.Last == 0)
-            {
-                return Array.Empty<FlowRunRecord>();
-            }
-            var where = new List<string>();
-            await using var command = Command(session.Connection, null, "");
-            if (query.Id is { } id)
-            {
-                where.Add("r.id = @id");
-                AddUuid(command, "id", id);
-            }
-            if (query.Project is not null)
-            {
-                where.Add("""lower(p.name COLLATE "C") = lower(@project COLLATE "C")""");
-                AddText(command, "project", query.Project.Trim());
-            }
-            if (query.FlowName is not null)
-            {
-                where.Add("""lower(f.name COLLATE "C") = lower(@flow COLLATE "C")""");
-                AddText(command, "flow", query.FlowName.Trim());
-            }
-            if (query.State is { } state)
-            {
-                where.Add("r.state = @state");
-                AddText(command, "state", state.ToString());
-            }
-            if (query.Last is { } last)
-            {
-                AddInt(command, "last", last);
-            }
-            command.CommandText = $"""
-                SELECT {RunColumns}
-                FROM {RunFrom}
-                {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))}
-                ORDER BY r.created DESC, r.seq DESC
-                {(query.Last is null ? "" : "LIMIT @last")};
-                """;
-
-            var runs = new List<FlowRunRecord>();
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-            {
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    runs.Add(ReadRun(reader));
-                }
-            }
-            return await WithTasksAsync(session.Connection, null, runs, cancellationToken);
-        }, cancellationToken);
-    }
-
     /// <summary>The run's log lines in the order they were appended; empty for an unknown run.</summary>
     public Task<IReadOnlyList<RunLogEntry>> GetRunLogAsync(Guid runId, CancellationToken cancellationToken)
     {
@@ -457,84 +384,6 @@ public sealed partial class PostgresFlowBackend
 
     // ---------------------------------------------------------------- helpers
 
-    private static async Task<FlowRunRecord?> ReadRunAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid id, CancellationToken cancellationToken)
-    {
-        FlowRunRecord? run;
-        await using (var command = Command(connection, transaction, $"SELECT {RunColumns} FROM {RunFrom} WHERE r.id = @id;"))
-        {
-            AddUuid(command, "id", id);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            run = await reader.ReadAsync(cancellationToken) ? ReadRun(reader) : null;
-        }
-        return run is null ? null : (await WithTasksAsync(connection, transaction, [run], cancellationToken))[0];
-    }
-
-    /// <summary>The runs with their tasks, loaded in one query.</summary>
-    private static async Task<IReadOnlyList<FlowRunRecord>> WithTasksAsync(NpgsqlConnection connection,
-        NpgsqlTransaction? transaction, IReadOnlyList<FlowRunRecord> runs, CancellationToken cancellationToken)
-    {
-        if (runs.Count == 0)
-        {
-            return runs;
-        }
-        var tasks = new Dictionary<Guid, List<TaskRunRecord>>();
-        await using (var command = Command(connection, transaction, """
-            SELECT run_id, name, slug, state, attempts, started, ended, error
-            FROM flowstore.task_runs
-            WHERE run_id = ANY(@ids)
-            ORDER BY run_id, started IS NULL, started, slug COLLATE "C";
-            """))
-        {
-            command.Parameters.Add(new NpgsqlParameter("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid)
-            {
-                Value = runs.Select(r => r.Id).ToArray(),
-            });
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var runId = reader.GetGuid(0);
-                if (!tasks.TryGetValue(runId, out var list))
-                {
-                    tasks[runId] = list = [];
-                }
-                list.Add(new TaskRunRecord(
-                    reader.GetString(1),
-                    reader.GetString(2),
-                    Enum.Parse<TaskRunState>(reader.GetString(3)),
-                    reader.GetInt32(4),
-                    ReadOptionalTime(reader, 5),
-                    ReadOptionalTime(reader, 6),
-                    ReadOptionalText(reader, 7)));
-            }
-        }
-        return runs.Select(r => tasks.TryGetValue(r.Id, out var list) ? r with { Tasks = list } : r).ToList();
-    }
-
-    private static FlowRunRecord ReadRun(NpgsqlDataReader reader) => new()
-    {
-        Id = reader.GetGuid(0),
-        FlowId = reader.GetGuid(1),
-        FlowName = reader.GetString(2),
-        Project = reader.GetString(3),
-        FlowVersion = reader.GetInt32(4),
-        State = Enum.Parse<RunState>(reader.GetString(5)),
-        ParametersJson = reader.GetString(6),
-        Created = ReadTime(reader, 7),
-        Started = ReadOptionalTime(reader, 8),
-        Ended = ReadOptionalTime(reader, 9),
-        ScriptSha256 = ReadOptionalText(reader, 10),
-        StorageVersion = ReadOptionalText(reader, 11),
-        Error = ReadOptionalText(reader, 12),
-        ErrorId = ReadOptionalText(reader, 13),
-        Agent = ReadOptionalText(reader, 14),
-        Heartbeat = ReadOptionalTime(reader, 15),
-        CancelRequested = reader.GetBoolean(16),
-        PinnedStorageVersion = ReadOptionalText(reader, 17),
-        PinnedFromRun = reader.IsDBNull(18) ? null : reader.GetGuid(18),
-        CreatedBy = ReadOptionalText(reader, 19),
-    };
-
     private static async Task UpsertTasksAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid runId,
         IReadOnlyList<TaskRunRecord> tasks, CancellationToken cancellationToken)
     {
@@ -585,11 +434,4 @@ public sealed partial class PostgresFlowBackend
     private FlowstoreException RunNotFound(Guid runId)
         => new(ErrorIds.RunNotFound, FlowErrorKind.ObjectNotFound, $"Run '{runId}' does not exist ({Description}).")
         { Target = runId.ToString() };
-
-    /// <summary>Microsecond precision, cut (not rounded) as the SQLite backend's text timestamps are.</summary>
-    private static DateTimeOffset Truncate(DateTimeOffset value)
-    {
-        var ticks = value.UtcTicks;
-        return new DateTimeOffset(ticks - ticks % 10, TimeSpan.Zero);
-    }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text.Json;
+using Flowstore.Backend.Relational;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -28,14 +29,8 @@ namespace Flowstore.Backend.Postgres;
 /// restart works.
 /// </para>
 /// </summary>
-public sealed partial class PostgresFlowBackend : IFlowBackend
+public sealed partial class PostgresFlowBackend : RelationalFlowBackend, IFlowBackend
 {
-    private const string FlowColumns = """
-        f.id, f.name, p.name, f.version, f.version_group_id, f.structure_json, f.structure_hash,
-        f.registration_key, f.storage_type, f.storage_json, f.labels_json, f.archived, f.registered,
-        f.description, f.script_path, f.script_sha256, f.created_by
-        """;
-
     /// <summary>Timestamps in messages, as the SQLite backend stores them.</summary>
     private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
 
@@ -53,6 +48,7 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
     /// </summary>
     /// <param name="connectionString">An Npgsql connection string; its password is never shown.</param>
     public PostgresFlowBackend(string connectionString)
+        : base(PostgresDialect.Instance)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         NpgsqlDataSourceBuilder builder;
@@ -111,7 +107,7 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
     public string Database { get; }
 
     /// <summary>"PostgreSQL host:port/database": never the user's password.</summary>
-    public string Description { get; }
+    public override string Description { get; }
 
     /// <summary>
     /// Connects and applies pending migrations, once per instance (later calls return at once).
@@ -393,54 +389,6 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
         }, cancellationToken);
     }
 
-    public Task<IReadOnlyList<FlowRecord>> GetFlowsAsync(FlowQuery query, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(query);
-        return ExecuteAsync<IReadOnlyList<FlowRecord>>(async session =>
-        {
-            var where = new List<string>();
-            await using var command = Command(session.Connection, null, "");
-            if (query.Project is not null)
-            {
-                where.Add("""lower(p.name COLLATE "C") = lower(@project COLLATE "C")""");
-                AddText(command, "project", query.Project.Trim());
-            }
-            if (query.Name is not null)
-            {
-                where.Add("""lower(f.name COLLATE "C") = lower(@name COLLATE "C")""");
-                AddText(command, "name", query.Name.Trim());
-            }
-            if (query.Id is { } id)
-            {
-                where.Add("f.id = @id");
-                AddUuid(command, "id", id);
-            }
-            if (query.Version is { } version)
-            {
-                where.Add("f.version = @version");
-                AddInt(command, "version", version);
-            }
-            if (!query.IncludeArchived)
-            {
-                where.Add("NOT f.archived");
-            }
-            command.CommandText = $"""
-                SELECT {FlowColumns}
-                FROM flowstore.flows f JOIN flowstore.projects p ON p.id = f.project_id
-                {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))}
-                ORDER BY lower(p.name COLLATE "C"), lower(f.name COLLATE "C"), f.version DESC;
-                """;
-
-            var flows = new List<FlowRecord>();
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                flows.Add(ReadFlow(reader));
-            }
-            return flows;
-        }, cancellationToken);
-    }
-
     public Task<int> ArchiveFlowAsync(Guid versionGroupId, CancellationToken cancellationToken)
     {
         return ExecuteAsync(async session =>
@@ -466,8 +414,6 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
         _dataSource.Dispose();
     }
 
-    public override string ToString() => Description;
-
     /// <summary>
     /// One round trip to the database (migrating first, once): what a health check calls.
     /// <see cref="ErrorIds.BackendUnavailable"/> when it cannot be reached.
@@ -482,18 +428,13 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
     // ---------------------------------------------------------------- connections and errors
 
     /// <summary>One operation's connection, and whether its commit was sent (after that, a failure is not retried).</summary>
-    private sealed class Session(NpgsqlConnection connection)
+    private sealed class Session(NpgsqlConnection connection) : RelationalSession(connection, PostgresDialect.Instance)
     {
-        public NpgsqlConnection Connection { get; } = connection;
-
-        public bool CommitSent { get; private set; }
-
-        public async Task CommitAsync(NpgsqlTransaction transaction, CancellationToken cancellationToken)
-        {
-            CommitSent = true;
-            await transaction.CommitAsync(cancellationToken);
-        }
+        public new NpgsqlConnection Connection { get; } = connection;
     }
+
+    internal override Task<T> WithSessionAsync<T>(Func<RelationalSession, Task<T>> operation, CancellationToken cancellationToken)
+        => ExecuteAsync(session => operation(session), cancellationToken);
 
     /// <summary>
     /// Runs <paramref name="operation"/> on a pooled connection (migrating first, once). A lost connection clears the
@@ -581,12 +522,8 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
     private static void AddText(NpgsqlCommand command, string name, string? value)
         => command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Text) { Value = (object?)Storable(value) ?? DBNull.Value });
 
-    /// <summary>
-    /// PostgreSQL text cannot hold U+0000 (SQLite's can): a NUL in a log line, error or description is kept as U+FFFD
-    /// rather than failing the write. Names never contain one (they are validated).
-    /// </summary>
-    internal static string? Storable(string? value)
-        => value is null || !value.Contains('\0', StringComparison.Ordinal) ? value : value.Replace('\0', '\uFFFD');
+    /// <summary>Text as PostgreSQL can keep it (<see cref="PostgresDialect.Storable"/>).</summary>
+    internal static string? Storable(string? value) => PostgresDialect.Storable(value);
 
     private static void AddUuid(NpgsqlCommand command, string name, Guid? value)
         => command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Uuid) { Value = value is { } v ? v : DBNull.Value });
@@ -618,27 +555,6 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
         return await reader.ReadAsync(cancellationToken) ? (reader.GetGuid(0), reader.GetString(1)) : null;
     }
 
-    private static FlowRecord ReadFlow(NpgsqlDataReader reader) => new()
-    {
-        Id = reader.GetGuid(0),
-        Name = reader.GetString(1),
-        Project = reader.GetString(2),
-        Version = reader.GetInt32(3),
-        VersionGroupId = reader.GetGuid(4),
-        StructureJson = reader.GetString(5),
-        StructureHash = reader.GetString(6),
-        RegistrationKey = reader.GetString(7),
-        StorageType = reader.GetString(8),
-        StorageJson = reader.GetString(9),
-        Labels = JsonSerializer.Deserialize<string[]>(reader.GetString(10)) ?? Array.Empty<string>(),
-        Archived = reader.GetBoolean(11),
-        Registered = ReadTime(reader, 12),
-        Description = ReadOptionalText(reader, 13),
-        ScriptPath = ReadOptionalText(reader, 14),
-        ScriptSha256 = ReadOptionalText(reader, 15),
-        CreatedBy = ReadOptionalText(reader, 16),
-    };
-
     private static string ValidateName(string? name, string what)
     {
         if (FlowNames.VisibleNameProblem(name) is { } problem)
@@ -653,13 +569,6 @@ public sealed partial class PostgresFlowBackend : IFlowBackend
         => new(ErrorIds.ProjectExists, FlowErrorKind.ResourceExists,
             $"A project named '{existingName}' already exists ({Description}); project names ignore case.")
         { Target = existingName };
-
-    /// <summary>UTC now at microsecond precision: what PostgreSQL keeps exactly.</summary>
-    private static DateTimeOffset Now()
-    {
-        var ticks = DateTimeOffset.UtcNow.UtcTicks;
-        return new DateTimeOffset(ticks - ticks % 10, TimeSpan.Zero);
-    }
 
     private static string TimestampText(DateTimeOffset value)
         => value.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture);

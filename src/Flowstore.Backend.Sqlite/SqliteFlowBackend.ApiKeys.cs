@@ -181,11 +181,4 @@ public sealed partial class SqliteFlowBackend : IApiKeyStore
         => new(ErrorIds.ApiKeyExists, FlowErrorKind.ResourceExists,
             $"An API key named '{name}' already exists and is not revoked ({Description}); key names ignore case. Revoke it first, or choose another name.")
         { Target = name };
-
-    /// <summary>A time at the file's precision (microseconds, UTC).</summary>
-    private static DateTimeOffset Truncate(DateTimeOffset value)
-    {
-        var ticks = value.UtcTicks;
-        return new DateTimeOffset(ticks - ticks % 10, TimeSpan.Zero);
-    }
 }

@@ -21,14 +21,6 @@ public sealed partial class SqliteFlowBackend
     /// <summary>The error of a run cancelled while it was still Scheduled.</summary>
     internal const string CancelledBeforeStartError = "cancelled before it started";
 
-    private const string RunColumns = """
-        r.id, r.flow_id, f.name, p.name, f.version, r.state, r.parameters_json, r.created, r.started, r.ended,
-        r.script_sha256, r.storage_version, r.error, r.error_id, r.agent, r.heartbeat, r.cancel_requested,
-        r.pinned_storage_version, r.pinned_from_run, r.created_by
-        """;
-
-    private const string RunFrom = "runs r JOIN flows f ON f.id = r.flow_id JOIN projects p ON p.id = f.project_id";
-
     public Task<FlowRunRecord> CreateRunAsync(NewRun run, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(run);
@@ -263,69 +255,6 @@ public sealed partial class SqliteFlowBackend
         }, cancellationToken);
     }
 
-    /// <summary>
-    /// Runs matching the query, newest first (created, then insertion order), each with its tasks (ordered by start
-    /// time, tasks not started last, then by slug). Project and flow names match exactly, ignoring case.
-    /// </summary>
-    public Task<IReadOnlyList<FlowRunRecord>> GetRunsAsync(RunQuery query, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(query);
-        if (query.Last is < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(query), query.Last, "Last is a count of runs: 0 or more.");
-        }
-        return RunAsync<IReadOnlyList<FlowRunRecord>>(async connection =>
-        {
-            if (query.Last == 0)
-            {
-                return Array.Empty<FlowRunRecord>();
-            }
-            var where = new List<string>();
-            await using var command = Command(connection, null, "");
-            if (query.Id is { } id)
-            {
-                where.Add("r.id = $id");
-                command.Parameters.AddWithValue("$id", GuidText(id));
-            }
-            if (query.Project is not null)
-            {
-                where.Add("p.name = $project"); // projects.name is COLLATE NOCASE
-                command.Parameters.AddWithValue("$project", query.Project.Trim());
-            }
-            if (query.FlowName is not null)
-            {
-                where.Add("f.name = $flow"); // flows.name is COLLATE NOCASE
-                command.Parameters.AddWithValue("$flow", query.FlowName.Trim());
-            }
-            if (query.State is { } state)
-            {
-                where.Add("r.state = $state");
-                command.Parameters.AddWithValue("$state", state.ToString());
-            }
-            if (query.Last is { } last)
-            {
-                command.Parameters.AddWithValue("$last", last);
-            }
-            command.CommandText = $"""
-                SELECT {RunColumns}
-                FROM {RunFrom}
-                {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))}
-                ORDER BY r.created DESC, r.rowid DESC
-                {(query.Last is null ? "" : "LIMIT $last")};
-                """;
-
-            var runs = new List<FlowRunRecord>();
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-            {
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    runs.Add(ReadRun(reader));
-                }
-            }
-            return await WithTasksAsync(connection, null, runs, cancellationToken);
-        }, cancellationToken);
-    }
-
     /// <summary>The run's log lines in the order they were appended; empty for an unknown run.</summary>
     public Task<IReadOnlyList<RunLogEntry>> GetRunLogAsync(Guid runId, CancellationToken cancellationToken)
     {
@@ -463,81 +392,6 @@ public sealed partial class SqliteFlowBackend
     }
 
     // ---------------------------------------------------------------- helpers
-
-    private async Task<FlowRunRecord?> ReadRunAsync(
-        SqliteConnection connection, SqliteTransaction? transaction, Guid id, CancellationToken cancellationToken)
-    {
-        FlowRunRecord? run;
-        await using (var command = Command(connection, transaction, $"SELECT {RunColumns} FROM {RunFrom} WHERE r.id = $id;"))
-        {
-            command.Parameters.AddWithValue("$id", GuidText(id));
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            run = await reader.ReadAsync(cancellationToken) ? ReadRun(reader) : null;
-        }
-        return run is null ? null : (await WithTasksAsync(connection, transaction, [run], cancellationToken))[0];
-    }
-
-    /// <summary>The runs with their tasks, loaded in one query.</summary>
-    private static async Task<IReadOnlyList<FlowRunRecord>> WithTasksAsync(SqliteConnection connection,
-        SqliteTransaction? transaction, IReadOnlyList<FlowRunRecord> runs, CancellationToken cancellationToken)
-    {
-        if (runs.Count == 0)
-        {
-            return runs;
-        }
-        var tasks = new Dictionary<Guid, List<TaskRunRecord>>();
-        await using (var command = Command(connection, transaction, """
-            SELECT run_id, name, slug, state, attempts, started, ended, error
-            FROM task_runs
-            WHERE run_id IN (SELECT value FROM json_each($ids))
-            ORDER BY run_id, started IS NULL, started, slug;
-            """))
-        {
-            command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(runs.Select(r => GuidText(r.Id)).ToArray()));
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var runId = ParseGuid(reader.GetString(0));
-                if (!tasks.TryGetValue(runId, out var list))
-                {
-                    tasks[runId] = list = [];
-                }
-                list.Add(new TaskRunRecord(
-                    reader.GetString(1),
-                    reader.GetString(2),
-                    Enum.Parse<TaskRunState>(reader.GetString(3)),
-                    reader.GetInt32(4),
-                    reader.IsDBNull(5) ? null : ParseTimestamp(reader.GetString(5)),
-                    reader.IsDBNull(6) ? null : ParseTimestamp(reader.GetString(6)),
-                    reader.IsDBNull(7) ? null : reader.GetString(7)));
-            }
-        }
-        return runs.Select(r => tasks.TryGetValue(r.Id, out var list) ? r with { Tasks = list } : r).ToList();
-    }
-
-    private static FlowRunRecord ReadRun(SqliteDataReader reader) => new()
-    {
-        Id = ParseGuid(reader.GetString(0)),
-        FlowId = ParseGuid(reader.GetString(1)),
-        FlowName = reader.GetString(2),
-        Project = reader.GetString(3),
-        FlowVersion = reader.GetInt32(4),
-        State = Enum.Parse<RunState>(reader.GetString(5)),
-        ParametersJson = reader.GetString(6),
-        Created = ParseTimestamp(reader.GetString(7)),
-        Started = reader.IsDBNull(8) ? null : ParseTimestamp(reader.GetString(8)),
-        Ended = reader.IsDBNull(9) ? null : ParseTimestamp(reader.GetString(9)),
-        ScriptSha256 = reader.IsDBNull(10) ? null : reader.GetString(10),
-        StorageVersion = reader.IsDBNull(11) ? null : reader.GetString(11),
-        Error = reader.IsDBNull(12) ? null : reader.GetString(12),
-        ErrorId = reader.IsDBNull(13) ? null : reader.GetString(13),
-        Agent = reader.IsDBNull(14) ? null : reader.GetString(14),
-        Heartbeat = reader.IsDBNull(15) ? null : ParseTimestamp(reader.GetString(15)),
-        CancelRequested = reader.GetInt64(16) != 0,
-        PinnedStorageVersion = reader.IsDBNull(17) ? null : reader.GetString(17),
-        PinnedFromRun = reader.IsDBNull(18) ? null : ParseGuid(reader.GetString(18)),
-        CreatedBy = reader.IsDBNull(19) ? null : reader.GetString(19),
-    };
 
     private static async Task UpsertTasksAsync(SqliteConnection connection, SqliteTransaction transaction, Guid runId,
         IReadOnlyList<TaskRunRecord> tasks, CancellationToken cancellationToken)

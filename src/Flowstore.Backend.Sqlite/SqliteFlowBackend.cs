@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Flowstore.Backend.Relational;
 using Microsoft.Data.Sqlite;
 
 namespace Flowstore.Backend.Sqlite;
@@ -11,21 +12,13 @@ namespace Flowstore.Backend.Sqlite;
 /// SQLite's write lock (BEGIN IMMEDIATE), which is what keeps version numbers free of gaps and duplicates, and run
 /// claims exclusive (SqliteFlowBackend.Runs.cs).
 /// </summary>
-public sealed partial class SqliteFlowBackend : IFlowBackend
+public sealed partial class SqliteFlowBackend : RelationalFlowBackend, IFlowBackend
 {
     /// <summary>The database file's name inside <see cref="FlowstoreHome.Path"/>.</summary>
     public const string DefaultFileName = "flowstore.db";
 
     /// <summary>How long an operation waits for another writer before it fails.</summary>
     public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(30);
-
-    private const string FlowColumns = """
-        f.id, f.name, p.name, f.version, f.version_group_id, f.structure_json, f.structure_hash,
-        f.registration_key, f.storage_type, f.storage_json, f.labels_json, f.archived, f.registered,
-        f.description, f.script_path, f.script_sha256, f.created_by
-        """;
-
-    private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
 
     private readonly string _connectionString;
     private volatile bool _disposed;
@@ -39,6 +32,7 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
     /// <see cref="ErrorIds.BackendUnavailable"/> when it cannot be opened or is not a Flowstore database.
     /// </summary>
     public SqliteFlowBackend(string databasePath)
+        : base(SqliteDialect.Instance)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(databasePath);
         DatabasePath = Path.GetFullPath(databasePath);
@@ -88,7 +82,7 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
     /// <summary>The full path of the database file.</summary>
     public string DatabasePath { get; }
 
-    public string Description => $"SQLite {DatabasePath}";
+    public override string Description => $"SQLite {DatabasePath}";
 
     public Task<ProjectInfo> CreateProjectAsync(string name, string? description, CancellationToken cancellationToken)
     {
@@ -293,54 +287,6 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
         }, cancellationToken);
     }
 
-    public Task<IReadOnlyList<FlowRecord>> GetFlowsAsync(FlowQuery query, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(query);
-        return RunAsync<IReadOnlyList<FlowRecord>>(async connection =>
-        {
-            var where = new List<string>();
-            await using var command = Command(connection, null, "");
-            if (query.Project is not null)
-            {
-                where.Add("p.name = $project");
-                command.Parameters.AddWithValue("$project", query.Project.Trim());
-            }
-            if (query.Name is not null)
-            {
-                where.Add("f.name = $name");
-                command.Parameters.AddWithValue("$name", query.Name.Trim());
-            }
-            if (query.Id is { } id)
-            {
-                where.Add("f.id = $id");
-                command.Parameters.AddWithValue("$id", GuidText(id));
-            }
-            if (query.Version is { } version)
-            {
-                where.Add("f.version = $version");
-                command.Parameters.AddWithValue("$version", version);
-            }
-            if (!query.IncludeArchived)
-            {
-                where.Add("f.archived = 0");
-            }
-            command.CommandText = $"""
-                SELECT {FlowColumns}
-                FROM flows f JOIN projects p ON p.id = f.project_id
-                {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))}
-                ORDER BY p.name COLLATE NOCASE, f.name COLLATE NOCASE, f.version DESC;
-                """;
-
-            var flows = new List<FlowRecord>();
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                flows.Add(ReadFlow(reader));
-            }
-            return flows;
-        }, cancellationToken);
-    }
-
     public Task<int> ArchiveFlowAsync(Guid versionGroupId, CancellationToken cancellationToken)
     {
         return RunAsync(async connection =>
@@ -364,7 +310,8 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
         SqliteConnection.ClearPool(connection);
     }
 
-    public override string ToString() => Description;
+    internal override Task<T> WithSessionAsync<T>(Func<RelationalSession, Task<T>> operation, CancellationToken cancellationToken)
+        => RunAsync(connection => operation(new RelationalSession(connection, Dialect)), cancellationToken);
 
     private async Task<T> RunAsync<T>(Func<SqliteConnection, Task<T>> operation, CancellationToken cancellationToken)
     {
@@ -494,27 +441,6 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
         return await reader.ReadAsync(cancellationToken) ? (ParseGuid(reader.GetString(0)), reader.GetString(1)) : null;
     }
 
-    private static FlowRecord ReadFlow(SqliteDataReader reader) => new()
-    {
-        Id = ParseGuid(reader.GetString(0)),
-        Name = reader.GetString(1),
-        Project = reader.GetString(2),
-        Version = reader.GetInt32(3),
-        VersionGroupId = ParseGuid(reader.GetString(4)),
-        StructureJson = reader.GetString(5),
-        StructureHash = reader.GetString(6),
-        RegistrationKey = reader.GetString(7),
-        StorageType = reader.GetString(8),
-        StorageJson = reader.GetString(9),
-        Labels = JsonSerializer.Deserialize<string[]>(reader.GetString(10)) ?? Array.Empty<string>(),
-        Archived = reader.GetInt64(11) != 0,
-        Registered = ParseTimestamp(reader.GetString(12)),
-        Description = reader.IsDBNull(13) ? null : reader.GetString(13),
-        ScriptPath = reader.IsDBNull(14) ? null : reader.GetString(14),
-        ScriptSha256 = reader.IsDBNull(15) ? null : reader.GetString(15),
-        CreatedBy = reader.IsDBNull(16) ? null : reader.GetString(16),
-    };
-
     private static string ValidateName(string? name, string what)
     {
         if (FlowNames.VisibleNameProblem(name) is { } problem)
@@ -560,21 +486,11 @@ public sealed partial class SqliteFlowBackend : IFlowBackend
         return new FlowstoreException(ErrorIds.BackendUnavailable, kind, $"The Flowstore database '{databasePath}' {what}: {e.Message}", e) { Target = databasePath };
     }
 
-    /// <summary>UTC now at microsecond precision: what the file (and a PostgreSQL server) keeps exactly.</summary>
-    private static DateTimeOffset Now()
-    {
-        var ticks = DateTimeOffset.UtcNow.UtcTicks;
-        return new DateTimeOffset(ticks - ticks % 10, TimeSpan.Zero);
-    }
+    private static string TimestampText(DateTimeOffset value) => SqliteDialect.TimestampText(value);
 
-    private static string TimestampText(DateTimeOffset value)
-        => value.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture);
+    private static DateTimeOffset ParseTimestamp(string text) => SqliteDialect.ParseTimestamp(text);
 
-    private static DateTimeOffset ParseTimestamp(string text)
-        => DateTimeOffset.ParseExact(text, TimestampFormat, CultureInfo.InvariantCulture,
-            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+    private static string GuidText(Guid id) => SqliteDialect.GuidText(id);
 
-    private static string GuidText(Guid id) => id.ToString("D");
-
-    private static Guid ParseGuid(string text) => Guid.ParseExact(text, "D");
+    private static Guid ParseGuid(string text) => SqliteDialect.ParseGuid(text);
 }
