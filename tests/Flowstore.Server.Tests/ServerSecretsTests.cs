@@ -140,6 +140,35 @@ public abstract class ServerSecretsTests : IAsyncLifetime, IDisposable
         Assert.Equal(ErrorIds.SecretNotFound, (await Assert.ThrowsAsync<FlowstoreException>(() => admin.RemoveSecretAsync(name, Ct))).ErrorId);
     }
 
+    [Fact]
+    public async Task TheServersKeyLost_IsSaidThroughTheApi_AsLocally_AndANewKeyNamesWhatItAbandons()
+    {
+        var kept = UniqueName("kept");
+        var admin = ClientIn("admin", AdminToken);
+        await admin.SetSecretAsync(kept, Canary(), startNewKey: false, Ct);
+        var serverKey = Path.Combine(Server.Home, SecretStore.KeyFileName);
+
+        await Server.StopAsync();
+        File.Delete(serverKey);
+        await Server.RestartAsync();
+
+        var listed = Assert.Single(await admin.DescribeSecretsAsync(null, Ct), s => s.Name == kept);
+        Assert.Equal(SecretKeyState.KeyMissing, listed.KeyState);
+        var next = UniqueName("next");
+        var refused = await Assert.ThrowsAsync<FlowstoreException>(() => admin.SetSecretAsync(next, "v", startNewKey: false, Ct));
+        Assert.Equal(ErrorIds.SecretKeyMissing, refused.ErrorId);
+        Assert.Contains(serverKey, refused.Message, StringComparison.Ordinal);
+        Assert.Contains(kept, refused.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(serverKey));
+
+        var started = await admin.SetSecretAsync(next, "v", startNewKey: true, Ct);
+        Assert.Equal([kept], started.Abandoned);
+        Assert.Equal(serverKey, started.KeyPath);
+        Assert.True(File.Exists(serverKey));
+        Assert.Equal(SecretKeyState.OtherKey, (await admin.DescribeSecretsAsync(null, Ct)).Single(s => s.Name == kept).KeyState);
+        Assert.Equal(SecretKeyState.Readable, (await admin.DescribeSecretsAsync(null, Ct)).Single(s => s.Name == next).KeyState);
+    }
+
     // ---------------------------------------------------------------- a value: the agent of a running run only
 
     [Fact]
