@@ -311,7 +311,8 @@ public sealed class FlowRuns
 
     /// <summary>
     /// Waits until the run ended (Success, Failed, Cancelled). The waiter sweeps before each look, so a run whose
-    /// agent died ends Failed (RunAgentLost) once its heartbeat is older than the timeout.
+    /// agent died ends Failed (RunAgentLost) once its heartbeat is older than the timeout; a waiter whose key may not
+    /// execute runs (Reader, Registrar) leaves the sweep to the agents.
     /// </summary>
     public async Task<FlowRunRecord> WaitRunAsync(Guid id, TimeSpan? timeout, CancellationToken cancellationToken = default)
     {
@@ -322,7 +323,7 @@ public sealed class FlowRuns
         }
         while (true)
         {
-            await _sweeper.SweepAsync(cancellationToken).ConfigureAwait(false);
+            await _sweeper.SweepIfAllowedAsync(cancellationToken).ConfigureAwait(false);
             var run = await GetRunAsync(id, cancellationToken).ConfigureAwait(false);
             if (run.State is RunState.Success or RunState.Failed or RunState.Cancelled)
             {

@@ -3,7 +3,8 @@ namespace Flowstore.Engine;
 /// <summary>
 /// Fails Running runs whose agent stopped heartbeating (error id RunAgentLost) once their last heartbeat is older
 /// than the timeout. Called where runs are claimed (agents, runs started here and now) and by a waiter, never by
-/// a read: looking at runs writes nothing.
+/// a read: looking at runs writes nothing. A waiter whose key may not execute runs (a Reader or Registrar key on a
+/// server) does not sweep: it leaves that to the agents, which sweep before each claim.
 /// </summary>
 public sealed class RunSweeper
 {
@@ -16,7 +17,29 @@ public sealed class RunSweeper
         _timing = timing;
     }
 
+    private volatile bool _notAllowed;
+
     /// <summary>Fails the stale runs; returns them as they are now.</summary>
     public Task<IReadOnlyList<FlowRunRecord>> SweepAsync(CancellationToken cancellationToken = default)
         => _backend.Value.FailStaleRunsAsync(_timing().HeartbeatTimeout, cancellationToken);
+
+    /// <summary>
+    /// A waiter's sweep: as <see cref="SweepAsync"/>, but a backend that refuses it (<see cref="ErrorIds.AccessDenied"/>:
+    /// the key may not execute runs) is not asked again, and the wait goes on without sweeping.
+    /// </summary>
+    public async Task SweepIfAllowedAsync(CancellationToken cancellationToken = default)
+    {
+        if (_notAllowed)
+        {
+            return;
+        }
+        try
+        {
+            await SweepAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (FlowstoreException e) when (e.ErrorId == ErrorIds.AccessDenied)
+        {
+            _notAllowed = true;
+        }
+    }
 }

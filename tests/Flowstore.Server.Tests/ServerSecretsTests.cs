@@ -320,6 +320,38 @@ public abstract class ServerSecretsTests : IAsyncLifetime, IDisposable
         }
     }
 
+    // ---------------------------------------------------------------- waiting with keys that may not execute runs
+
+    [Fact]
+    public async Task ARegistrarAndAReader_WaitForARunThatAnAgentInAnotherHomeExecutes()
+    {
+        var ci = ClientIn("ci", RegistrarToken);
+        var script = Path.Combine(HomeOf("scripts"), "waited.cs");
+        await File.WriteAllTextAsync(script, """
+            using Flowstore;
+
+            var flow = new Flow("waited");
+            flow.Task("answer", () => 42);
+            """, Ct);
+        foreach (var plan in await ci.PlanAsync(script, new RegisterOptions { Project = "P" }, null, Ct))
+        {
+            await ci.ApplyAsync(plan, new RegisterOptions { Project = "P" }, null, Ct);
+        }
+        var flow = await ci.GetFlowAsync("waited", "P", null, Ct);
+        var queued = await ci.Runs.QueueRunAsync(flow, null, null, Ct);
+
+        // Both wait before any agent took the run: their keys may not fail stale runs, and the wait goes on without.
+        var ciWaits = ci.Runs.WaitRunAsync(queued.Id, null, Ct);
+        var opsWaits = ClientIn("ops", ReaderToken).Runs.WaitRunAsync(queued.Id, null, Ct);
+        Assert.False(ciWaits.IsCompleted);
+        Assert.False(opsWaits.IsCompleted);
+
+        var ran = Assert.Single(await ClientIn("agent", AgentToken).Runs.RunAgentAsync("agent-for-waiters", once: true, cancellationToken: Ct));
+        Assert.Equal(RunState.Success, ran.State);
+        Assert.Equal(RunState.Success, (await ciWaits).State);
+        Assert.Equal(RunState.Success, (await opsWaits).State);
+    }
+
     private protected static byte[] ReadShared(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
