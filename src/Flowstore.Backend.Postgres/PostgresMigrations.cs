@@ -144,6 +144,20 @@ internal static class PostgresMigrations
             ALTER TABLE flowstore.flows ADD COLUMN registration_input_flows integer NULL;
             CREATE INDEX ix_flows_registration_input ON flowstore.flows (project_id, registration_input);
             """),
+
+        // A server's answers to requests with an Idempotency-Key (scope: a hash of caller, path and key), so a retry
+        // after a server restart (or at another server over this database) is answered, not done again.
+        new(6, "idempotent answers", """
+            CREATE TABLE flowstore.idempotent_answers (
+                scope        text        NOT NULL PRIMARY KEY,
+                status       integer     NOT NULL,
+                content_type text        NULL,
+                body         bytea       NOT NULL,
+                created      timestamptz NOT NULL,
+                expires      timestamptz NOT NULL
+            );
+            CREATE INDEX ix_idempotent_answers_expires ON flowstore.idempotent_answers (expires);
+            """),
     ];
 
     /// <summary>The schema version this code creates and understands.</summary>

@@ -143,6 +143,20 @@ internal static class SqliteMigrations
             ALTER TABLE flows ADD COLUMN registration_input_flows INTEGER NULL;
             CREATE INDEX ix_flows_registration_input ON flows (project_id, registration_input);
             """),
+
+        // A server's answers to requests with an Idempotency-Key (scope: a hash of caller, path and key), so a retry
+        // after a server restart is answered, not done again; forgotten after they expire.
+        new(6, "idempotent answers", """
+            CREATE TABLE idempotent_answers (
+                scope        TEXT    NOT NULL PRIMARY KEY,
+                status       INTEGER NOT NULL,
+                content_type TEXT    NULL,
+                body         BLOB    NOT NULL,
+                created      TEXT    NOT NULL,
+                expires      TEXT    NOT NULL
+            );
+            CREATE INDEX ix_idempotent_answers_expires ON idempotent_answers (expires);
+            """),
     ];
 
     /// <summary>The schema version this code creates and understands.</summary>

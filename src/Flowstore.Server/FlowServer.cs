@@ -77,6 +77,7 @@ public static class FlowServer
         // The server's secrets are encrypted with its own key, an owner-only file of its home, as the embedded store does.
         builder.Services.AddSingleton(services => new SecretStore(services.GetRequiredService<IFlowBackend>, Path.Combine(home, SecretStore.KeyFileName)));
         builder.Services.AddHealthChecks().AddCheck<BackendHealthCheck>("backend");
+        builder.Services.AddHostedService<IdempotentAnswerSweeper>();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Flowstore";

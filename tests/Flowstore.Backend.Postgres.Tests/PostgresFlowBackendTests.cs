@@ -326,6 +326,42 @@ public sealed class PostgresFlowBackendTests(PostgresDatabaseFixture database) :
         Assert.Equal(3, (await backend.RegisterFlowAsync(Request("before", "my_flow", "k3"), Ct)).Flow.Version);
     }
 
+    // ---------------------------------------------------------------- idempotent answers (a server's, kept across restarts)
+
+    [Fact]
+    public async Task IdempotentAnswers_AreKeptUntilTheyExpire_TheFirstKeptStays_AndExpiredOnesArePurged()
+    {
+        var backend = Open();
+        var other = Open(); // a second server over the same database
+        var now = DateTimeOffset.UtcNow;
+        var scope = "scope-" + Guid.NewGuid().ToString("N");
+        Assert.Null(await backend.GetIdempotentAnswerAsync(scope, Ct));
+
+        var first = new IdempotentAnswer(201, "application/json", "{\"id\":1}"u8.ToArray(), now, now.AddHours(1));
+        Assert.Equal(first.Body, (await backend.SaveIdempotentAnswerAsync(scope, first, Ct)).Body);
+        var kept = await other.SaveIdempotentAnswerAsync(scope, first with { Body = "{\"id\":2}"u8.ToArray() }, Ct);
+        Assert.Equal(first.Body, kept.Body);
+        var read = await other.GetIdempotentAnswerAsync(scope, Ct);
+        Assert.NotNull(read);
+        Assert.Equal(201, read.Status);
+        Assert.Equal("application/json", read.ContentType);
+        Assert.Equal(first.Body, read.Body);
+
+        // An expired answer is not given, is replaced by a new one, and is purged.
+        var stale = "stale-" + Guid.NewGuid().ToString("N");
+        await backend.SaveIdempotentAnswerAsync(stale, first with { Created = now.AddDays(-2), Expires = now.AddMinutes(-1) }, Ct);
+        Assert.Null(await backend.GetIdempotentAnswerAsync(stale, Ct));
+        var replaced = "replaced-" + Guid.NewGuid().ToString("N");
+        await backend.SaveIdempotentAnswerAsync(replaced, first with { Expires = now.AddMinutes(-1) }, Ct);
+        Assert.Equal(204, (await backend.SaveIdempotentAnswerAsync(replaced, new IdempotentAnswer(204, null, [], now, now.AddHours(1)), Ct)).Status);
+        Assert.Null((await backend.GetIdempotentAnswerAsync(replaced, Ct))!.ContentType);
+
+        Assert.True(await backend.PurgeIdempotentAnswersAsync(DateTimeOffset.UtcNow, Ct) >= 1);
+        Assert.Null(await backend.GetIdempotentAnswerAsync(stale, Ct));
+        Assert.NotNull(await backend.GetIdempotentAnswerAsync(scope, Ct));
+        Assert.NotNull(await backend.GetIdempotentAnswerAsync(replaced, Ct));
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private PostgresFlowBackend Open(string? connectionString = null)

@@ -6,7 +6,7 @@ namespace Flowstore.Backend.Sqlite.Tests;
 public sealed partial class SqliteFlowBackendTests : IDisposable
 {
     private const int Racers = 8;
-    private static readonly string[] AllTables = ["api_keys", "flows", "projects", "run_logs", "runs", "secrets", "task_runs"];
+    private static readonly string[] AllTables = ["api_keys", "flows", "idempotent_answers", "projects", "run_logs", "runs", "secrets", "task_runs"];
     private readonly TempDirectory _directory = new();
     private readonly List<SqliteFlowBackend> _backends = [];
     private readonly CancellationTokenSource _timeout = new(TimeSpan.FromMinutes(2));
@@ -269,6 +269,42 @@ public sealed partial class SqliteFlowBackendTests : IDisposable
     }
 
     // ---------------------------------------------------------------- helpers
+
+    // ---------------------------------------------------------------- idempotent answers (a server's, kept across restarts)
+
+    [Fact]
+    public async Task IdempotentAnswers_AreKeptUntilTheyExpire_TheFirstKeptStays_AndExpiredOnesArePurged()
+    {
+        var backend = Open();
+        var other = Open(); // a second server over the same database
+        var now = DateTimeOffset.UtcNow;
+        var scope = "scope-" + Guid.NewGuid().ToString("N");
+        Assert.Null(await backend.GetIdempotentAnswerAsync(scope, Ct));
+
+        var first = new IdempotentAnswer(201, "application/json", "{\"id\":1}"u8.ToArray(), now, now.AddHours(1));
+        Assert.Equal(first.Body, (await backend.SaveIdempotentAnswerAsync(scope, first, Ct)).Body);
+        var kept = await other.SaveIdempotentAnswerAsync(scope, first with { Body = "{\"id\":2}"u8.ToArray() }, Ct);
+        Assert.Equal(first.Body, kept.Body);
+        var read = await other.GetIdempotentAnswerAsync(scope, Ct);
+        Assert.NotNull(read);
+        Assert.Equal(201, read.Status);
+        Assert.Equal("application/json", read.ContentType);
+        Assert.Equal(first.Body, read.Body);
+
+        // An expired answer is not given, is replaced by a new one, and is purged.
+        var stale = "stale-" + Guid.NewGuid().ToString("N");
+        await backend.SaveIdempotentAnswerAsync(stale, first with { Created = now.AddDays(-2), Expires = now.AddMinutes(-1) }, Ct);
+        Assert.Null(await backend.GetIdempotentAnswerAsync(stale, Ct));
+        var replaced = "replaced-" + Guid.NewGuid().ToString("N");
+        await backend.SaveIdempotentAnswerAsync(replaced, first with { Expires = now.AddMinutes(-1) }, Ct);
+        Assert.Equal(204, (await backend.SaveIdempotentAnswerAsync(replaced, new IdempotentAnswer(204, null, [], now, now.AddHours(1)), Ct)).Status);
+        Assert.Null((await backend.GetIdempotentAnswerAsync(replaced, Ct))!.ContentType);
+
+        Assert.True(await backend.PurgeIdempotentAnswersAsync(DateTimeOffset.UtcNow, Ct) >= 1);
+        Assert.Null(await backend.GetIdempotentAnswerAsync(stale, Ct));
+        Assert.NotNull(await backend.GetIdempotentAnswerAsync(scope, Ct));
+        Assert.NotNull(await backend.GetIdempotentAnswerAsync(replaced, Ct));
+    }
 
     private SqliteFlowBackend Open(string? path = null)
     {
