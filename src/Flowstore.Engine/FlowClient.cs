@@ -234,8 +234,8 @@ public sealed class FlowClient : IDisposable
     /// <inheritdoc cref="FlowRuns.RunAgentAsync"/>
     public Task<IReadOnlyList<FlowRunRecord>> RunAgentAsync(string agent, bool once, Action<FlowRunRecord>? started = null,
         Action<FlowRunRecord>? ended = null, IRunObserver? observer = null, CancellationToken cancellationToken = default,
-        IReadOnlyCollection<string>? labels = null)
-        => Runs.RunAgentAsync(agent, once, started, ended, observer, cancellationToken, labels);
+        IReadOnlyCollection<string>? labels = null, Action<string>? warning = null)
+        => Runs.RunAgentAsync(agent, once, started, ended, observer, cancellationToken, labels, warning);
 
     /// <inheritdoc cref="FlowRuns.GetRunsAsync"/>
     public Task<IReadOnlyList<FlowRunRecord>> GetRunsAsync(RunQuery query, CancellationToken cancellationToken = default)

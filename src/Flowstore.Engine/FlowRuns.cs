@@ -121,7 +121,7 @@ public sealed class FlowRuns
 
     // The flow, when the caller already holds it (a run started here), is not read again.
     private async Task<FlowRunRecord> ExecuteClaimedAsync(FlowRunRecord run, FlowRecord? flow, string agent, IRunObserver? observer,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Action<string>? warning = null)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // A server's secret store hands values to this agent for this run only: its fetch and tasks name the run.
@@ -130,26 +130,24 @@ public sealed class FlowRuns
         var tasks = new ConcurrentDictionary<string, TaskRunRecord>(StringComparer.Ordinal);
         var recorder = new Recorder(observer, pendingLog, tasks);
         var timing = _timing();
+        var connection = new ConnectionWatch(Backend.Description, warning, $"run {run.Id}");
 
-        List<RunLogEntry> TakeLog()
+        // Log lines not yet written, oldest first: a batch that could not be sent stays here and goes with the next one,
+        // so what a run logs while its server or database is away is sent when it answers again.
+        var unsent = new List<RunLogEntry>();
+
+        async Task FlushAsync(CancellationToken token)
         {
-            var batch = new List<RunLogEntry>();
             while (pendingLog.TryDequeue(out var entry))
             {
-                batch.Add(entry);
+                unsent.Add(entry);
             }
-            return batch;
-        }
-
-        async Task AppendAsync(List<RunLogEntry> batch)
-        {
-            if (batch.Count > 0)
+            if (unsent.Count > 0)
             {
-                await Backend.AppendLogAsync(run.Id, batch, CancellationToken.None).ConfigureAwait(false);
+                await Backend.AppendLogAsync(run.Id, unsent.ToArray(), token).ConfigureAwait(false);
+                unsent.Clear();
             }
         }
-
-        Task FlushAsync() => AppendAsync(TakeLog());
 
         // While the run goes, changed task states and new log lines are written every LogFlushInterval (in batches),
         // so a run whose agent dies shows what it did up to about that long before; the heartbeat itself (which also
@@ -166,15 +164,20 @@ public sealed class FlowRuns
                 {
                     // The log lines are taken before the task states: task states in the store are never older
                     // than the log lines written with them (a task's end is logged before the next task's lines).
-                    var batch = TakeLog();
+                    while (pendingLog.TryDequeue(out var entry))
+                    {
+                        unsent.Add(entry);
+                    }
+                    var changed = recorder.TakeTasksChanged();
                     try
                     {
                         try
                         {
-                            if (recorder.TakeTasksChanged() || System.Diagnostics.Stopwatch.GetElapsedTime(lastBeat) >= timing.HeartbeatInterval)
+                            if (changed || System.Diagnostics.Stopwatch.GetElapsedTime(lastBeat) >= timing.HeartbeatInterval)
                             {
                                 var stopAsked = await Backend.HeartbeatAsync(run.Id, agent, tasks.Values.ToArray(), writerStop.Token).ConfigureAwait(false);
                                 lastBeat = System.Diagnostics.Stopwatch.GetTimestamp();
+                                changed = false;
                                 if (stopAsked)
                                 {
                                     stop.Cancel();
@@ -183,13 +186,27 @@ public sealed class FlowRuns
                         }
                         finally
                         {
-                            await AppendAsync(batch).ConfigureAwait(false);
+                            if (unsent.Count > 0)
+                            {
+                                await Backend.AppendLogAsync(run.Id, unsent.ToArray(), CancellationToken.None).ConfigureAwait(false);
+                                unsent.Clear();
+                            }
                         }
+                        connection.Answered();
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
-                        // A backend that failed for a moment: the next tick heartbeats again (the last beat stays old);
-                        // the run's end is recorded by the completion, which reports a backend that stays down.
+                        // A backend that failed for a moment: the next tick heartbeats again (the last beat stays old) and
+                        // sends the task states and the log lines kept meanwhile; the run's end is recorded by the
+                        // completion, which keeps trying while the server or database is away.
+                        if (changed)
+                        {
+                            recorder.MarkTasksChanged();
+                        }
+                        if (e is FlowstoreException lost && ConnectionWatch.IsConnectionLoss(lost))
+                        {
+                            connection.Lost(lost, "the run goes on; its log lines and task states are kept and sent when it answers again");
+                        }
                     }
                 }
             }
@@ -257,14 +274,62 @@ public sealed class FlowRuns
             await writer.ConfigureAwait(false);
         }
 
-        await FlushAsync().ConfigureAwait(false);
-        if (!await Backend.CompleteRunAsync(run.Id, agent, completion, CancellationToken.None).ConfigureAwait(false))
+        // The end of the run is recorded even when the server or database is away right now: kept trying (bounded
+        // backoff, warnings) until it answers, so the run ends Success or Failed instead of staying Running. A stopped
+        // agent (Ctrl+C) still records it (the calls are not cancelled), but stops waiting for a server that is away.
+        if (connection.LostSince is { } since)
+        {
+            pendingLog.Enqueue(new RunLogEntry(DateTimeOffset.UtcNow, null, "Warning",
+                $"{Backend.Description} could not be reached for a while from {since:HH:mm:ss} UTC; the run went on and what it logged meanwhile was sent afterwards."));
+        }
+        await KeepTryingAsync(connection, $"sending the log of run {run.Id}", async _ =>
+        {
+            await FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+        if (!await KeepTryingAsync(connection, $"recording the end of run {run.Id}",
+                _ => Backend.CompleteRunAsync(run.Id, agent, completion, CancellationToken.None), cancellationToken).ConfigureAwait(false))
         {
             pendingLog.Enqueue(new RunLogEntry(DateTimeOffset.UtcNow, null, "Warning",
                 $"Run {run.Id} was no longer owned by agent '{agent}' when it ended (it was failed as stale); its result was not recorded."));
-            await FlushAsync().ConfigureAwait(false);
+            await KeepTryingAsync(connection, $"sending the log of run {run.Id}", async _ =>
+            {
+                await FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                return true;
+            }, cancellationToken).ConfigureAwait(false);
         }
-        return await GetRunAsync(run.Id, CancellationToken.None).ConfigureAwait(false);
+        return await KeepTryingAsync(connection, $"reading run {run.Id}", _ => GetRunAsync(run.Id, CancellationToken.None), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Calls the backend until it answers: a lost server or database (<see cref="ConnectionWatch.IsConnectionLoss"/>) is
+    /// tried again after 1 s, then twice as long each time up to <see cref="RunTiming.ReconnectMaxDelay"/>, with a warning
+    /// each time, for at most <see cref="RunTiming.ReconnectTimeout"/>; then (or for any other error) the error is thrown.
+    /// </summary>
+    private async Task<T> KeepTryingAsync<T>(ConnectionWatch connection, string what, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        var timing = _timing();
+        var delay = TimeSpan.FromSeconds(1);
+        var started = DateTimeOffset.UtcNow;
+        while (true)
+        {
+            try
+            {
+                var answer = await call(cancellationToken).ConfigureAwait(false);
+                connection.Answered();
+                return answer;
+            }
+            catch (FlowstoreException e) when (ConnectionWatch.IsConnectionLoss(e) && DateTimeOffset.UtcNow - started < timing.ReconnectTimeout)
+            {
+                if (delay > timing.ReconnectMaxDelay)
+                {
+                    delay = timing.ReconnectMaxDelay;
+                }
+                connection.Lost(e, $"{what}: trying again in {delay.TotalSeconds:0.#} s (for up to {timing.ReconnectTimeout.TotalSeconds:0} s)", always: true);
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                delay += delay;
+            }
+        }
     }
 
     /// <summary>
@@ -273,16 +338,23 @@ public sealed class FlowRuns
     /// only runs of flows whose labels are all among <paramref name="labels"/> and this machine's host label
     /// (<see cref="FlowHost.AgentLabels"/>).
     /// </summary>
+    /// <param name="warning">Told when the server or database is lost (the agent keeps trying, with a bounded backoff)
+    /// and when it answers again.</param>
     public async Task<IReadOnlyList<FlowRunRecord>> RunAgentAsync(string agent, bool once, Action<FlowRunRecord>? started = null,
         Action<FlowRunRecord>? ended = null, IRunObserver? observer = null, CancellationToken cancellationToken = default,
-        IReadOnlyCollection<string>? labels = null)
+        IReadOnlyCollection<string>? labels = null, Action<string>? warning = null)
     {
         var agentLabels = FlowHost.AgentLabels(labels);
         var done = new List<FlowRunRecord>();
+        var connection = new ConnectionWatch(Backend.Description, warning, $"agent '{agent}'");
         while (!cancellationToken.IsCancellationRequested)
         {
-            await _sweeper.SweepAsync(cancellationToken).ConfigureAwait(false);
-            var claimed = await Backend.ClaimRunAsync(agent, null, agentLabels, cancellationToken).ConfigureAwait(false);
+            // A server or database that goes away is waited for (bounded backoff, a warning each try), not the agent's end.
+            var claimed = await KeepTryingAsync(connection, "looking for queued runs", async token =>
+            {
+                await _sweeper.SweepAsync(token).ConfigureAwait(false);
+                return await Backend.ClaimRunAsync(agent, null, agentLabels, token).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
             if (claimed is null)
             {
                 if (once)
@@ -293,7 +365,7 @@ public sealed class FlowRuns
                 continue;
             }
             started?.Invoke(claimed);
-            var result = await ExecuteClaimedAsync(claimed, agent, observer, cancellationToken).ConfigureAwait(false);
+            var result = await ExecuteClaimedAsync(claimed, null, agent, observer, cancellationToken, warning).ConfigureAwait(false);
             done.Add(result);
             ended?.Invoke(result);
         }
@@ -366,6 +438,9 @@ public sealed class FlowRuns
         /// <summary>True (once) when a task state changed since the last call.</summary>
         public bool TakeTasksChanged() => Interlocked.Exchange(ref _tasksChanged, 0) == 1;
 
+        /// <summary>The task states taken were not sent: send them with the next heartbeat.</summary>
+        public void MarkTasksChanged() => Volatile.Write(ref _tasksChanged, 1);
+
         public void TaskStateChanged(TaskRunResult task, int done, int total)
         {
             tasks[task.Slug] = ToRecord(task);
@@ -377,6 +452,57 @@ public sealed class FlowRuns
         {
             log.Enqueue(entry);
             inner?.LogWritten(entry);
+        }
+    }
+}
+
+/// <summary>
+/// Whether an agent's server or database is reachable, and the warnings when it is lost and found again (one when it
+/// is lost, one per retry of a call that must get through, one when it answers again).
+/// </summary>
+internal sealed class ConnectionWatch(string backend, Action<string>? warning, string who)
+{
+    private readonly object _gate = new();
+
+    /// <summary>Since when the backend has not answered; null while it answers.</summary>
+    public DateTimeOffset? LostSince { get; private set; }
+
+    private DateTimeOffset? _lostNow;
+
+    /// <summary>A lost server or database, worth waiting for: the server unreachable, or its database away.</summary>
+    public static bool IsConnectionLoss(FlowstoreException e) => e.ErrorId switch
+    {
+        ErrorIds.ServerUnreachable => e.Kind is FlowErrorKind.ConnectionError or FlowErrorKind.OperationTimeout,
+        ErrorIds.BackendUnavailable => e.Kind is FlowErrorKind.ConnectionError or FlowErrorKind.ResourceUnavailable or FlowErrorKind.OperationTimeout,
+        _ => false,
+    };
+
+    public void Lost(FlowstoreException error, string then, bool always = false)
+    {
+        bool first;
+        lock (_gate)
+        {
+            first = _lostNow is null;
+            _lostNow ??= DateTimeOffset.UtcNow;
+            LostSince ??= _lostNow;
+        }
+        if (first || always)
+        {
+            warning?.Invoke($"{who}: {backend} does not answer ({error.ErrorId}: {error.Message}); {then}.");
+        }
+    }
+
+    public void Answered()
+    {
+        DateTimeOffset? since;
+        lock (_gate)
+        {
+            since = _lostNow;
+            _lostNow = null;
+        }
+        if (since is { } lost)
+        {
+            warning?.Invoke($"{who}: {backend} answers again (it was away for {(DateTimeOffset.UtcNow - lost).TotalSeconds:0.#} s).");
         }
     }
 }

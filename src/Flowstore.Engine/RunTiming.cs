@@ -21,6 +21,18 @@ public sealed class RunTiming
     /// <summary>How often an idle agent, or Wait-FlowRun, looks again.</summary>
     public TimeSpan PollInterval { get; init; } = Seconds("FLOWSTORE_POLL_INTERVAL", 1);
 
+    /// <summary>
+    /// An agent that loses its server or database keeps trying, waiting 1 s, then twice as long each time up to this
+    /// (FLOWSTORE_RECONNECT_MAX_DELAY, seconds; default 30).
+    /// </summary>
+    public TimeSpan ReconnectMaxDelay { get; init; } = Seconds("FLOWSTORE_RECONNECT_MAX_DELAY", 30);
+
+    /// <summary>
+    /// How long an agent keeps trying to reach its server or database before it gives up with the error
+    /// (FLOWSTORE_RECONNECT_TIMEOUT, seconds; default 600). A run it could not finish recording is failed as stale later.
+    /// </summary>
+    public TimeSpan ReconnectTimeout { get; init; } = Seconds("FLOWSTORE_RECONNECT_TIMEOUT", 600);
+
     /// <summary>How many independent tasks of a run may run at once (FLOWSTORE_MAX_PARALLELISM; default: the core count, at least 2).</summary>
     public int MaxParallelism { get; init; } = int.TryParse(Environment.GetEnvironmentVariable("FLOWSTORE_MAX_PARALLELISM"), out var n) && n > 0
         ? n : Math.Max(2, Environment.ProcessorCount);

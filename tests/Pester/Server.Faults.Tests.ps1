@@ -87,3 +87,99 @@ Describe 'PostgreSQL restarts while the server runs' {
         (Get-Process -Id $server.ProcessId).HasExited | Should -BeFalse # the same server process throughout
     }
 }
+
+Describe 'The server stops and starts again while Start-FlowAgent executes a run' {
+    BeforeAll {
+        $script:serverHome = Join-Path ([IO.Path]::GetTempPath()) ('fs-server-' + [guid]::NewGuid())
+        $script:server = Start-FlowServer -Home $serverHome
+        $script:port = ([uri]$server.Url).Port
+        $script:started = Join-Path $TestDrive 'started'
+        $script:go = Join-Path $TestDrive 'go'
+        $script:agentLog = Join-Path $TestDrive 'agent.log'
+        $file = New-FlowScript "$TestDrive/outage.cs" @"
+var flow = new Flow("outage");
+var before = flow.Task("before", () => { Console.WriteLine("before the outage"); System.IO.File.WriteAllText(@"$started", "x"); return 1; });
+var during = flow.Task("during", (int x) =>
+{
+    while (!System.IO.File.Exists(@"$go")) { System.Threading.Thread.Sleep(20); }
+    Console.WriteLine("during the outage");
+    return x + 1;
+}, before);
+flow.Task("after", (int x) => Console.WriteLine("after the outage " + x), during);
+"@
+        $null = Enter-TestHome
+        $env:FLOWSTORE_SERVER_URL = $server.Url
+        $null = Register-Flow -Path $file -Project Team -CreateProject
+        $script:run = Start-FlowRun -Name outage -Project Team
+
+        # The agent: a pwsh of its own with a home of its own, reaching the server through FLOWSTORE_SERVER_URL; its
+        # warnings and the run it outputs go to a file line by line, as they come.
+        $agentHome = Join-Path ([IO.Path]::GetTempPath()) ('fs-agent-' + [guid]::NewGuid())
+        $manifest = (Resolve-Path "$PSScriptRoot/../../Flowstore.psd1").Path
+        $child = @"
+`$ErrorActionPreference = 'Stop'
+`$env:FLOWSTORE_HOME = '$agentHome'
+`$env:FLOWSTORE_SERVER_URL = '$($server.Url)'
+`$env:FLOWSTORE_RECONNECT_MAX_DELAY = '0.5'
+`$env:FLOWSTORE_LOG_FLUSH_INTERVAL = '0.1'
+Import-Module '$manifest'
+try {
+    Start-FlowAgent -Once -PassThru 3>&1 | ForEach-Object {
+        `$line = if (`$_ -is [System.Management.Automation.WarningRecord]) { "WARNING: `$(`$_.Message)" } else { "RUN: `$(`$_.Id) `$(`$_.State)" }
+        Add-Content -LiteralPath '$agentLog' -Value `$line
+    }
+    Add-Content -LiteralPath '$agentLog' -Value 'AGENT-DONE'
+}
+catch { Add-Content -LiteralPath '$agentLog' -Value "AGENT-FAILED: `$(`$_.FullyQualifiedErrorId) `$_" }
+"@
+        $executable = [Environment]::ProcessPath
+        $prefix = @(if ([IO.Path]::GetFileNameWithoutExtension($executable) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+        $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($child))
+        $script:agent = Start-Process -FilePath $executable -ArgumentList (@($prefix) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)) -PassThru `
+            -RedirectStandardOutput (Join-Path $TestDrive 'agent.out') -RedirectStandardError (Join-Path $TestDrive 'agent.err')
+
+        function Wait-Condition([scriptblock]$Condition, [string]$What) {
+            $deadline = [DateTime]::UtcNow.AddSeconds(180)
+            while (-not (& $Condition)) {
+                if ([DateTime]::UtcNow -gt $deadline) {
+                    $said = if (Test-Path -LiteralPath $agentLog) { Get-Content -Raw -LiteralPath $agentLog } else { '(nothing)' }
+                    throw "Still waiting after 180 s for $What. The agent said: $said"
+                }
+                Start-Sleep -Milliseconds 50
+            }
+        }
+        function Get-AgentLog { if (Test-Path -LiteralPath $agentLog) { @(Get-Content -LiteralPath $agentLog) } else { @() } }
+    }
+    AfterAll {
+        if ($agent -and -not $agent.HasExited) { $agent.Kill($true) }
+        Remove-Item env:FLOWSTORE_SERVER_URL -ErrorAction SilentlyContinue
+        Exit-TestHome
+        Stop-FlowServer -Home $serverHome -ErrorAction SilentlyContinue
+        Remove-Item -LiteralPath $serverHome -Recurse -Force -ErrorAction SilentlyContinue
+    }
+
+    It 'the agent warns, keeps trying, reconnects, and the run ends Success with the log lines of the outage' {
+        Wait-Condition { (Test-Path -LiteralPath $started) -or $agent.HasExited } 'the run to start'
+        $null = Stop-FlowServer -Home $serverHome
+        Set-Content -LiteralPath $go -Value 'go' # the run goes on, and ends, while the server is away
+        Wait-Condition { (Get-AgentLog) -match 'trying again' -or $agent.HasExited } 'the agent to say it keeps trying'
+        $agent.HasExited | Should -BeFalse -Because ((Get-AgentLog) -join "`n")
+
+        $again = Start-FlowServer -Home $serverHome -Port $port
+        $again.Url | Should -Be $server.Url
+        Wait-Condition { $agent.HasExited } 'the agent to finish its run and return (-Once)'
+
+        $said = Get-AgentLog
+        $said | Should -Contain 'AGENT-DONE' -Because ($said -join "`n")
+        $said | Should -Contain "RUN: $($run.Id) Success"
+        ($said -match '^WARNING: .*does not answer \(ServerUnreachable') | Should -Not -BeNullOrEmpty
+        ($said -match '^WARNING: .*answers again') | Should -Not -BeNullOrEmpty
+
+        $recorded = Get-FlowRun -Id $run.Id
+        $recorded.State | Should -Be 'Success'
+        $messages = (Get-FlowRunLog -Id $run.Id).Message
+        $messages | Should -Contain 'before the outage'
+        $messages | Should -Contain 'during the outage'
+        $messages | Should -Contain 'after the outage 2'
+    }
+}

@@ -51,7 +51,9 @@ public sealed class StartFlowAgentCommand : FlowCmdlet
                         }
                     });
                 },
-                observer: progress, cancellationToken: ct, labels: labels));
+                observer: progress, cancellationToken: ct, labels: labels,
+                // A server or database that goes away: the agent keeps trying and says so.
+                warning: PostWarning));
         }
         catch (FlowstoreException e)
         {
