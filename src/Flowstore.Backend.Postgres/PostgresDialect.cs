@@ -17,6 +17,8 @@ internal sealed class PostgresDialect : SqlDialect
 
     public override string True => "true";
 
+    public override string False => "false";
+
     public override string IsFalse(string column) => $"NOT {column}";
 
     public override string NameKey(string column) => $"lower({column} COLLATE \"C\")";
@@ -56,6 +58,9 @@ internal sealed class PostgresDialect : SqlDialect
 
     public override void AddGuids(DbCommand command, string name, IEnumerable<Guid> ids)
         => command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = ids.ToArray() });
+
+    public override string? UniqueViolation(DbException exception)
+        => exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } e ? e.ConstraintName ?? "" : null;
 
     public override Guid ReadGuid(DbDataReader reader, int ordinal) => reader.GetGuid(ordinal);
 

@@ -29,7 +29,7 @@ namespace Flowstore.Backend.Postgres;
 /// restart works.
 /// </para>
 /// </summary>
-public sealed partial class PostgresFlowBackend : RelationalFlowBackend, IFlowBackend
+public sealed partial class PostgresFlowBackend : RelationalFlowBackend, IFlowBackend, IApiKeyStore
 {
     /// <summary>Timestamps in messages, as the SQLite backend stores them.</summary>
     private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
@@ -554,21 +554,6 @@ public sealed partial class PostgresFlowBackend : RelationalFlowBackend, IFlowBa
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? (reader.GetGuid(0), reader.GetString(1)) : null;
     }
-
-    private static string ValidateName(string? name, string what)
-    {
-        if (FlowNames.VisibleNameProblem(name) is { } problem)
-        {
-            throw new FlowstoreException(ErrorIds.InvalidName, FlowErrorKind.InvalidArgument,
-                $"The {what} name '{FlowNames.Printable(name)}' {problem}.") { Target = name };
-        }
-        return name!.Trim();
-    }
-
-    private FlowstoreException ProjectExists(string existingName)
-        => new(ErrorIds.ProjectExists, FlowErrorKind.ResourceExists,
-            $"A project named '{existingName}' already exists ({Description}); project names ignore case.")
-        { Target = existingName };
 
     private static string TimestampText(DateTimeOffset value)
         => value.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture);

@@ -79,6 +79,22 @@ public abstract partial class RelationalFlowBackend
         CreatedBy = Dialect.ReadOptionalText(reader, 16),
     };
 
+    /// <summary>A project, flow, secret or key name as stored: trimmed; <see cref="ErrorIds.InvalidName"/> naming what is wrong.</summary>
+    internal static string ValidateName(string? name, string what)
+    {
+        if (FlowNames.VisibleNameProblem(name) is { } problem)
+        {
+            throw new FlowstoreException(ErrorIds.InvalidName, FlowErrorKind.InvalidArgument,
+                $"The {what} name '{FlowNames.Printable(name)}' {problem}.") { Target = name };
+        }
+        return name!.Trim();
+    }
+
+    internal FlowstoreException ProjectExists(string existingName)
+        => new(ErrorIds.ProjectExists, FlowErrorKind.ResourceExists,
+            $"A project named '{existingName}' already exists ({Description}); project names ignore case.")
+        { Target = existingName };
+
     internal static DbCommand Command(DbConnection connection, DbTransaction? transaction, string sql)
     {
         var command = connection.CreateCommand();

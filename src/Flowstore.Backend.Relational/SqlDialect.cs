@@ -26,6 +26,9 @@ internal abstract class SqlDialect
     /// <summary>The literal of a true flag.</summary>
     public abstract string True { get; }
 
+    /// <summary>The literal of a false flag.</summary>
+    public abstract string False { get; }
+
     /// <summary>The condition that a flag column is false.</summary>
     public abstract string IsFalse(string column);
 
@@ -61,6 +64,12 @@ internal abstract class SqlDialect
     public abstract DateTimeOffset ReadTime(DbDataReader reader, int ordinal);
 
     public abstract bool ReadFlag(DbDataReader reader, int ordinal);
+
+    /// <summary>
+    /// When <paramref name="exception"/> is a unique constraint refusing a row: what names the constraint (its name, or
+    /// the driver's message naming the columns); otherwise null.
+    /// </summary>
+    public abstract string? UniqueViolation(DbException exception);
 
     /// <summary>Adds the GUIDs as one parameter that <see cref="InGuids"/> reads.</summary>
     public abstract void AddGuids(DbCommand command, string name, IEnumerable<Guid> ids);

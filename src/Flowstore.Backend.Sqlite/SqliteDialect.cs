@@ -20,6 +20,8 @@ internal sealed class SqliteDialect : SqlDialect
 
     public override string True => "1";
 
+    public override string False => "0";
+
     public override string IsFalse(string column) => $"{column} = 0";
 
     public override string NameKey(string column) => column;
@@ -53,6 +55,9 @@ internal sealed class SqliteDialect : SqlDialect
 
     public override void AddGuids(DbCommand command, string name, IEnumerable<Guid> ids)
         => AddText(command, name, JsonSerializer.Serialize(ids.Select(GuidText).ToArray()));
+
+    public override string? UniqueViolation(DbException exception)
+        => exception is SqliteException { SqliteExtendedErrorCode: 2067 /* SQLITE_CONSTRAINT_UNIQUE */ } ? exception.Message : null;
 
     public override Guid ReadGuid(DbDataReader reader, int ordinal) => ParseGuid(reader.GetString(ordinal));
 

@@ -12,7 +12,7 @@ namespace Flowstore.Backend.Sqlite;
 /// SQLite's write lock (BEGIN IMMEDIATE), which is what keeps version numbers free of gaps and duplicates, and run
 /// claims exclusive (SqliteFlowBackend.Runs.cs).
 /// </summary>
-public sealed partial class SqliteFlowBackend : RelationalFlowBackend, IFlowBackend
+public sealed partial class SqliteFlowBackend : RelationalFlowBackend, IFlowBackend, IApiKeyStore
 {
     /// <summary>The database file's name inside <see cref="FlowstoreHome.Path"/>.</summary>
     public const string DefaultFileName = "flowstore.db";
@@ -440,21 +440,6 @@ public sealed partial class SqliteFlowBackend : RelationalFlowBackend, IFlowBack
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? (ParseGuid(reader.GetString(0)), reader.GetString(1)) : null;
     }
-
-    private static string ValidateName(string? name, string what)
-    {
-        if (FlowNames.VisibleNameProblem(name) is { } problem)
-        {
-            throw new FlowstoreException(ErrorIds.InvalidName, FlowErrorKind.InvalidArgument,
-                $"The {what} name '{FlowNames.Printable(name)}' {problem}.") { Target = name };
-        }
-        return name!.Trim();
-    }
-
-    private FlowstoreException ProjectExists(string existingName)
-        => new(ErrorIds.ProjectExists, FlowErrorKind.ResourceExists,
-            $"A project named '{existingName}' already exists ({Description}); project names ignore case.")
-        { Target = existingName };
 
     private FlowstoreException Unavailable(SqliteException e) => Unavailable(e, DatabasePath);
 

@@ -37,4 +37,12 @@ public sealed class PostgresDialectTests
         Assert.Equal("bad\uFFFDbyte", command.Parameters["error"].Value);
         Assert.Equal((DBNull.Value, NpgsqlDbType.Uuid), (command.Parameters["none"].Value, command.Parameters["none"].NpgsqlDbType));
     }
+
+    [Fact]
+    public void Only_a_unique_violation_is_one()
+    {
+        Assert.Equal("", Dialect.UniqueViolation(new PostgresException("duplicate key", "ERROR", "ERROR", PostgresErrorCodes.UniqueViolation)));
+        Assert.Null(Dialect.UniqueViolation(new PostgresException("null value", "ERROR", "ERROR", PostgresErrorCodes.NotNullViolation)));
+        Assert.Null(Dialect.UniqueViolation(new NpgsqlException("connection lost")));
+    }
 }

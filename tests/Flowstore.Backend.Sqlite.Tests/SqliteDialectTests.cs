@@ -60,4 +60,27 @@ public sealed class SqliteDialectTests
         Assert.Null(Dialect.ReadOptionalTime(reader, 3));
         Assert.Equal($"[\"{id:D}\"]", reader.GetString(4));
     }
+
+    [Fact]
+    public async Task A_unique_constraint_names_its_column_other_refusals_are_not_unique_violations()
+    {
+        await using var connection = new SqliteConnection("Data Source=:memory:");
+        await connection.OpenAsync();
+        await using var create = connection.CreateCommand();
+        create.CommandText = "CREATE TABLE keys (name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE); INSERT INTO keys VALUES ('a', 'h');";
+        await create.ExecuteNonQueryAsync();
+
+        var duplicate = await Assert.ThrowsAsync<SqliteException>(() => Insert("'b', 'h'"));
+        var missing = await Assert.ThrowsAsync<SqliteException>(() => Insert("NULL, 'i'"));
+
+        Assert.Contains("keys.token_hash", Dialect.UniqueViolation(duplicate));
+        Assert.Null(Dialect.UniqueViolation(missing));
+
+        async Task Insert(string values)
+        {
+            await using var insert = connection.CreateCommand();
+            insert.CommandText = $"INSERT INTO keys VALUES ({values});";
+            await insert.ExecuteNonQueryAsync();
+        }
+    }
 }
