@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -173,234 +174,16 @@ public sealed partial class PostgresFlowBackend : RelationalFlowBackend, IFlowBa
         }
     }
 
-    public Task<ProjectInfo> CreateProjectAsync(string name, string? description, CancellationToken cancellationToken)
-    {
-        var projectName = ValidateName(name, "project");
-        return ExecuteAsync(async session =>
-        {
-            var connection = session.Connection;
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var existing = await FindProjectAsync(connection, transaction, projectName, cancellationToken);
-            if (existing is not null)
-            {
-                throw ProjectExists(existing.Value.Name);
-            }
-
-            var project = new ProjectInfo(Guid.NewGuid(), projectName, description, Now(), FlowCount: 0);
-            await using var insert = Command(connection, transaction, """
-                INSERT INTO flowstore.projects (id, name, description, created) VALUES (@id, @name, @description, @created);
-                """);
-            AddUuid(insert, "id", project.Id);
-            AddText(insert, "name", project.Name);
-            AddText(insert, "description", project.Description);
-            AddTime(insert, "created", project.Created);
-            try
-            {
-                await insert.ExecuteNonQueryAsync(cancellationToken);
-            }
-            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
-            {
-                throw ProjectExists(projectName);
-            }
-            await session.CommitAsync(transaction, cancellationToken);
-            return project;
-        }, cancellationToken);
-    }
-
-    public Task<IReadOnlyList<ProjectInfo>> GetProjectsAsync(string? name, CancellationToken cancellationToken)
-    {
-        return ExecuteAsync<IReadOnlyList<ProjectInfo>>(async session =>
-        {
-            await using var command = Command(session.Connection, null, $"""
-                SELECT p.id, p.name, p.description, p.created,
-                       (SELECT COUNT(DISTINCT lower(f.name COLLATE "C")) FROM flowstore.flows f
-                        WHERE f.project_id = p.id AND NOT f.archived)
-                FROM flowstore.projects p
-                {(name is null ? "" : """WHERE lower(p.name COLLATE "C") = lower(@name COLLATE "C")""")}
-                ORDER BY lower(p.name COLLATE "C"), p.name COLLATE "C";
-                """);
-            if (name is not null)
-            {
-                AddText(command, "name", name.Trim());
-            }
-
-            var projects = new List<ProjectInfo>();
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                projects.Add(new ProjectInfo(
-                    reader.GetGuid(0),
-                    reader.GetString(1),
-                    reader.IsDBNull(2) ? null : reader.GetString(2),
-                    ReadTime(reader, 3),
-                    (int)reader.GetInt64(4)));
-            }
-            return projects;
-        }, cancellationToken);
-    }
-
-    public Task<RegistrationOutcome> RegisterFlowAsync(FlowRegistrationRequest request, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var projectName = ValidateName(request.Project, "project");
-        var flowName = ValidateName(request.Name, "flow");
-        foreach (var label in request.Labels ?? Array.Empty<string>())
-        {
-            if (FlowNames.LabelProblem(label) is { } problem)
-            {
-                throw new FlowstoreException(ErrorIds.InvalidName, FlowErrorKind.InvalidArgument,
-                    $"The label '{FlowNames.Printable(label)}' of flow '{flowName}' {problem}.") { Target = flowName };
-            }
-        }
-        if (string.IsNullOrEmpty(request.RegistrationKey))
-        {
-            throw new ArgumentException("The registration key is empty.", nameof(request));
-        }
-
-        return ExecuteAsync(async session =>
-        {
-            var connection = session.Connection;
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            var project = await FindProjectAsync(connection, transaction, projectName, cancellationToken)
-                ?? throw new FlowstoreException(ErrorIds.ProjectNotFound, FlowErrorKind.ObjectNotFound,
-                    $"Project '{projectName}' does not exist ({Description}); create it first, or let registration create it.")
-                { Target = projectName, Hint = FlowHint.CreateProject(projectName) };
-
-            // One registration of (project, flow name) at a time, until commit: two never read the same latest.
-            await using (var lockFlow = Command(connection, transaction, """
-                SELECT pg_advisory_xact_lock(hashtextextended(@project::text || '/' || lower(@name COLLATE "C"), 0));
-                """))
-            {
-                AddUuid(lockFlow, "project", project.Id);
-                AddText(lockFlow, "name", flowName);
-                await lockFlow.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            FlowRecord? latest;
-            await using (var select = Command(connection, transaction, $"""
-                SELECT {FlowColumns}
-                FROM flowstore.flows f JOIN flowstore.projects p ON p.id = f.project_id
-                WHERE f.project_id = @project AND lower(f.name COLLATE "C") = lower(@name COLLATE "C")
-                ORDER BY f.version DESC
-                LIMIT 1;
-                """))
-            {
-                AddUuid(select, "project", project.Id);
-                AddText(select, "name", flowName);
-                await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-                latest = await reader.ReadAsync(cancellationToken) ? ReadFlow(reader) : null;
-            }
-
-            if (latest is { Archived: false } && !request.Force
-                && string.Equals(latest.RegistrationKey, request.RegistrationKey, StringComparison.Ordinal))
-            {
-                return new RegistrationOutcome(latest, RegistrationStatus.Skipped, null);
-            }
-
-            var versionGroupId = latest?.VersionGroupId ?? Guid.NewGuid();
-            int version;
-            await using (var max = Command(connection, transaction,
-                "SELECT COALESCE(MAX(version), 0) FROM flowstore.flows WHERE version_group_id = @group;"))
-            {
-                AddUuid(max, "group", versionGroupId);
-                version = Convert.ToInt32(await max.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) + 1;
-            }
-
-            await using (var archive = Command(connection, transaction,
-                "UPDATE flowstore.flows SET archived = true WHERE version_group_id = @group AND NOT archived;"))
-            {
-                AddUuid(archive, "group", versionGroupId);
-                await archive.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            var flow = FlowRecord.From(request, flowName, project.Name, Guid.NewGuid(), version, versionGroupId, Now());
-            await using (var insert = Command(connection, transaction, """
-                INSERT INTO flowstore.flows (id, project_id, name, version, version_group_id, structure_json, structure_hash,
-                                   registration_key, storage_type, storage_json, labels_json, archived, registered,
-                                   description, script_path, script_sha256, created_by, registration_input, registration_input_flows)
-                VALUES (@id, @project, @name, @version, @group, @structure_json, @structure_hash,
-                        @registration_key, @storage_type, @storage_json, @labels_json, false, @registered,
-                        @description, @script_path, @script_sha256, @created_by, @registration_input, @registration_input_flows);
-                """))
-            {
-                AddUuid(insert, "id", flow.Id);
-                AddUuid(insert, "project", project.Id);
-                AddText(insert, "name", flow.Name);
-                AddInt(insert, "version", flow.Version);
-                AddUuid(insert, "group", flow.VersionGroupId);
-                AddText(insert, "structure_json", flow.StructureJson);
-                AddText(insert, "structure_hash", flow.StructureHash);
-                AddText(insert, "registration_key", flow.RegistrationKey);
-                AddText(insert, "storage_type", flow.StorageType);
-                AddText(insert, "storage_json", flow.StorageJson);
-                AddText(insert, "labels_json", JsonSerializer.Serialize(flow.Labels.ToArray()));
-                AddTime(insert, "registered", flow.Registered);
-                AddText(insert, "description", flow.Description);
-                AddText(insert, "script_path", flow.ScriptPath);
-                AddText(insert, "script_sha256", flow.ScriptSha256);
-                AddText(insert, "created_by", flow.CreatedBy);
-                AddText(insert, "registration_input", request.RegistrationInput);
-                insert.Parameters.Add(new NpgsqlParameter("registration_input_flows", NpgsqlDbType.Integer) { Value = (object?)request.RegistrationInputFlows ?? DBNull.Value });
-                await insert.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            await session.CommitAsync(transaction, cancellationToken);
-            return new RegistrationOutcome(flow, RegistrationStatus.Registered, latest is null ? null : latest with { Archived = true });
-        }, cancellationToken);
-    }
-
-    public Task<IReadOnlyList<UnchangedRegistration>> FindUnchangedRegistrationsAsync(string project, IReadOnlyList<string> registrationInputs,
+    /// <summary>One registration of (project, flow name) at a time, until commit: two never read the same latest.</summary>
+    internal override async Task LockFlowAsync(RelationalSession session, DbTransaction transaction, Guid projectId, string flowName,
         CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(project);
-        ArgumentNullException.ThrowIfNull(registrationInputs);
-        return ExecuteAsync<IReadOnlyList<UnchangedRegistration>>(async session =>
-        {
-            var found = new List<UnchangedRegistration>();
-            foreach (var input in registrationInputs.Distinct(StringComparer.Ordinal))
-            {
-                // The latest version of every flow of the project once registered from the input.
-                await using var command = Command(session.Connection, null, $"""
-                    SELECT {FlowColumns}, f.registration_input, f.registration_input_flows
-                    FROM flowstore.flows f JOIN flowstore.projects p ON p.id = f.project_id
-                    WHERE lower(p.name COLLATE "C") = lower(@project COLLATE "C")
-                      AND lower(f.name COLLATE "C") IN (SELECT lower(g.name COLLATE "C") FROM flowstore.flows g
-                                                        WHERE g.project_id = f.project_id AND g.registration_input = @input)
-                      AND f.version = (SELECT MAX(h.version) FROM flowstore.flows h
-                                       WHERE h.project_id = f.project_id AND lower(h.name COLLATE "C") = lower(f.name COLLATE "C"))
-                    ORDER BY lower(f.name COLLATE "C");
-                    """);
-                AddText(command, "project", project.Trim());
-                AddText(command, "input", input);
-                var rows = new List<(FlowRecord Flow, string? Input, int? Flows)>();
-                await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-                {
-                    while (await reader.ReadAsync(cancellationToken))
-                    {
-                        rows.Add((ReadFlow(reader), ReadOptionalText(reader, 17), reader.IsDBNull(18) ? null : reader.GetInt32(18)));
-                    }
-                }
-                if (UnchangedRegistrations.Check(input, rows) is { } unchanged)
-                {
-                    found.Add(unchanged);
-                }
-            }
-            return found;
-        }, cancellationToken);
-    }
-
-    public Task<int> ArchiveFlowAsync(Guid versionGroupId, CancellationToken cancellationToken)
-    {
-        return ExecuteAsync(async session =>
-        {
-            await using var transaction = await session.Connection.BeginTransactionAsync(cancellationToken);
-            await using var command = Command(session.Connection, transaction,
-                "UPDATE flowstore.flows SET archived = true WHERE version_group_id = @group AND NOT archived;");
-            AddUuid(command, "group", versionGroupId);
-            var changed = await command.ExecuteNonQueryAsync(cancellationToken);
-            await session.CommitAsync(transaction, cancellationToken);
-            return changed;
-        }, cancellationToken);
+        await using var lockFlow = session.Command(transaction, """
+            SELECT pg_advisory_xact_lock(hashtextextended(@project::text || '/' || lower(@name COLLATE "C"), 0));
+            """);
+        Dialect.AddGuid(lockFlow, "project", projectId);
+        Dialect.AddText(lockFlow, "name", flowName);
+        await lockFlow.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Closes this backend's pooled connections.</summary>
@@ -544,16 +327,6 @@ public sealed partial class PostgresFlowBackend : RelationalFlowBackend, IFlowBa
 
     private static string? ReadOptionalText(NpgsqlDataReader reader, int ordinal)
         => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    private static async Task<(Guid Id, string Name)?> FindProjectAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string name, CancellationToken cancellationToken)
-    {
-        await using var command = Command(connection, transaction,
-            """SELECT id, name FROM flowstore.projects WHERE lower(name COLLATE "C") = lower(@name COLLATE "C");""");
-        AddText(command, "name", name);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? (reader.GetGuid(0), reader.GetString(1)) : null;
-    }
 
     private static string TimestampText(DateTimeOffset value)
         => value.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture);
