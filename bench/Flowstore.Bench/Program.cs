@@ -1,12 +1,13 @@
 using Flowstore.Bench.Harness;
 using Flowstore.Bench.Registration;
 using Flowstore.Bench.Runs;
+using Flowstore.Bench.Team;
 
 namespace Flowstore.Bench;
 
 /// <summary>
 /// Flowstore's benchmark harness: prints, for each case, the median of K repetitions and the suite's ratios
-/// against its baseline (measured in the same process), with PASS/MISS against the targets (informational: the
+/// against its baseline (measured in the same process), with PASS/FAIL against the targets (informational: the
 /// exit code is 0 unless the harness itself fails), and writes the results to out/bench/&lt;timestamp&gt;.json.
 /// New suites are added to <see cref="Suites"/>.
 /// </summary>
@@ -17,6 +18,7 @@ public static class Program
     {
         ("registration", "floor (Roslyn Emit) vs (a) first registration vs (b) unchanged re-registration", o => new RegistrationSuite(o)),
         ("runs", "per-task overhead (chain, fan-out/fan-in) vs direct calls; run start latency (engine, Start-FlowRun -Wait)", o => new RunsSuite(o)),
+        ("team", "Flowstore.Server vs embedded: registration, fresh-home re-registration, start latency with an agent, Get-Flow from 50 clients", o => new TeamSuite(o)),
     };
 
     public static async Task<int> Main(string[] args)

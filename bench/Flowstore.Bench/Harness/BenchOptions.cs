@@ -10,6 +10,8 @@ public sealed class BenchOptions
     public const int DefaultWarmupFiles = 10;
     public const int DefaultTasks = 10_000;
     public const int DefaultStartRuns = 10;
+    public const int DefaultClients = 50;
+    public const int DefaultRequests = 20;
 
     /// <summary>K: timed repetitions of each case; the median is reported.</summary>
     public int Repetitions { get; private set; } = DefaultRepetitions;
@@ -25,6 +27,18 @@ public sealed class BenchOptions
 
     /// <summary>Runs started per repetition in the runs suite's start-latency cases (the repetition reports their median).</summary>
     public int StartRuns { get; private set; } = DefaultStartRuns;
+
+    /// <summary>The team suite's server backend: Sqlite (a file in the server's home) or Postgres.</summary>
+    public string ServerBackend { get; private set; } = "Sqlite";
+
+    /// <summary>The PostgreSQL connection string for --server-backend Postgres (else FLOWSTORE_TEST_POSTGRES_CONNECTION_STRING).</summary>
+    public string? PostgresConnectionString { get; private set; }
+
+    /// <summary>Concurrent clients of the team suite's Get-Flow case.</summary>
+    public int Clients { get; private set; } = DefaultClients;
+
+    /// <summary>Requests each of those clients sends per repetition.</summary>
+    public int Requests { get; private set; } = DefaultRequests;
 
     /// <summary>Suites to run (empty: all).</summary>
     public List<string> Suites { get; } = new();
@@ -51,6 +65,11 @@ public sealed class BenchOptions
           --tasks N          no-op tasks per flow for the runs suite's per-task overhead (default 10000)
           --start-runs M     runs per repetition of the runs suite's start-latency cases; each repetition
                              reports their median (default 10)
+          --server-backend B team suite: the server's backend, Sqlite (default) or Postgres
+          --postgres CONN    team suite, Postgres: the connection string (default: the environment variable
+                             FLOWSTORE_TEST_POSTGRES_CONNECTION_STRING set by tests/servers/Start-Postgres.ps1)
+          --clients C        team suite: concurrent Get-Flow clients (default 50)
+          --requests R       team suite: Get-Flow requests per client per repetition (default 20)
           --reps K           timed repetitions per case; the median is reported (default 5)
           --warmup-files W   files in the untimed JIT warm-up round of each case (default 10)
           --profile          also time the phases of a first registration (read/hash, compile, load+build, ...)
@@ -94,6 +113,15 @@ public sealed class BenchOptions
                 case "--start-runs": o.StartRuns = Positive(1); break;
                 case "--warmup-files": o.WarmupFiles = Positive(1); break;
                 case "--suite": o.Suites.Add(Value()); break;
+                case "--clients": o.Clients = Positive(1); break;
+                case "--requests": o.Requests = Positive(1); break;
+                case "--postgres": o.PostgresConnectionString = Value(); break;
+                case "--server-backend":
+                    var backend = Value();
+                    o.ServerBackend = backend.Equals("Postgres", StringComparison.OrdinalIgnoreCase) ? "Postgres"
+                        : backend.Equals("Sqlite", StringComparison.OrdinalIgnoreCase) ? "Sqlite"
+                        : throw new ArgumentException($"--server-backend takes Sqlite or Postgres; got '{backend}'.");
+                    break;
                 case "--out": o.OutputDirectory = Path.GetFullPath(Value()); break;
                 case "--no-json": o.WriteJson = false; break;
                 case "--profile": o.Profile = true; break;

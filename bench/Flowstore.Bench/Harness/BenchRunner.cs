@@ -133,7 +133,7 @@ public sealed class BenchRunner
             foreach (var c in r.Comparisons)
             {
                 var target = c.Target is { } t ? $"target <= {t.ToString("0.00", CultureInfo.InvariantCulture)}" : "";
-                var verdict = c.Pass switch { true => "PASS", false => "MISS", null => "" };
+                var verdict = c.Pass switch { true => "PASS", false => "FAIL", null => "" };
                 var notes = new List<string>();
                 var figure = c.Unit == "x" ? "ratio" : "figure";
                 if (c.PairedMedian is { } p)

@@ -22,11 +22,17 @@ public static class FlowScriptGenerator
     private static readonly string[] Regions = { "eu-west", "us-east", "ap-south", "eu-central", "us-west", "sa-east" };
 
     /// <summary>The script text of file <paramref name="index"/>.</summary>
+    /// <summary>The name of the flow file <paramref name="index"/> declares.</summary>
+    public static string FlowName(int index) => $"{Domains[index % Domains.Length]}_pipeline_{index:D3}";
+
+    /// <summary>The flow names of files 0 .. count-1.</summary>
+    public static IReadOnlyList<string> FlowNames(int count) => Enumerable.Range(0, count).Select(FlowName).ToArray();
+
     public static string Generate(int index)
     {
         var rng = new Random(unchecked(index * 7919 + 17));
         var domain = Domains[index % Domains.Length];
-        var flowName = $"{domain}_pipeline_{index:D3}";
+        var flowName = FlowName(index);
         var region = Regions[rng.Next(Regions.Length)];
         var batch = 50 + rng.Next(950);
         var transforms = 2 + rng.Next(5);          // 2..6
