@@ -56,6 +56,10 @@ public sealed class FlowCatalog
         var all = await Backend.GetFlowsAsync(new FlowQuery
         {
             Project = search.Project,
+            // One plain name (Get-Flow -Name x) is looked up by the backend: through a server, the answer is that flow's
+            // versions, not every flow of the project. Patterns, several names and names the backends might fold
+            // differently (non-ASCII) are matched here.
+            Name = search.Names is [var only] && !Wildcard.HasWildcards(only) && System.Text.Ascii.IsValid(only) ? only : null,
             Version = search.Version,
             IncludeArchived = search.AllVersions || search.Version is not null,
         }, cancellationToken).ConfigureAwait(false);

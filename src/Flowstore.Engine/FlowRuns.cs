@@ -103,11 +103,21 @@ public sealed class FlowRuns
         IRunObserver? observer = null, CancellationToken cancellationToken = default)
     {
         var queued = await QueueRunAsync(flow, parameters, pinnedTo, cancellationToken).ConfigureAwait(false);
-        await _sweeper.SweepAsync(cancellationToken).ConfigureAwait(false);
         var claimed = await Backend.ClaimRunAsync(LocalAgent, queued.Id, cancellationToken).ConfigureAwait(false)
             ?? throw new FlowstoreException(ErrorIds.RunNotFound, FlowErrorKind.InvalidOperation,
                 $"Run {queued.Id} was taken by an agent before it could start here.") { Target = queued.Id.ToString() };
-        return await ExecuteClaimedAsync(claimed, flow, LocalAgent, observer, cancellationToken).ConfigureAwait(false);
+        var ended = await ExecuteClaimedAsync(claimed, flow, LocalAgent, observer, cancellationToken).ConfigureAwait(false);
+        // Failing other agents' lost runs is housekeeping, done after this run rather than before it starts: through a
+        // server it is a request of its own, which would add a round trip to every start. This run is recorded by now,
+        // so a sweep that cannot be made does not fail the call; the next waiter or agent sweeps.
+        try
+        {
+            await _sweeper.SweepAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (FlowstoreException)
+        {
+        }
+        return ended;
     }
 
     /// <summary>

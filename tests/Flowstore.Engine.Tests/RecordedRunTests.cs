@@ -181,6 +181,54 @@ public sealed class RecordedRunTests : EngineTestBase
     // ---------------------------------------------------------------- runs here and now
 
     [Fact]
+    public async Task RunNow_asks_the_backend_only_to_queue_and_claim_before_the_first_task_and_sweeps_lost_runs_after()
+    {
+        // Through a server each backend call is a round trip: the sweep of other agents' lost runs is not on the start path.
+        var flow = await RegisterFlowAsync("greeter.cs", Greeter("Hi"));
+        var calls = new List<string>();
+        var backend = Own(RecordingBackend.Wrap(new Flowstore.Backend.Sqlite.SqliteFlowBackend(Path.Combine(Home, Flowstore.Backend.Sqlite.SqliteFlowBackend.DefaultFileName)),
+            (method, _) => calls.Add(method)));
+        var client = Own(new FlowClient(new FlowClientOptions { Home = Home, Backend = backend }) { Timing = ClientTiming });
+
+        var run = await client.RunNowAsync(flow, null, null);
+
+        Assert.Equal(RunState.Success, run.State);
+        Assert.Equal(new[] { nameof(IFlowBackend.CreateRunAsync), nameof(IFlowBackend.ClaimRunAsync) }, calls.Take(2));
+        Assert.Contains(nameof(IFlowBackend.FailStaleRunsAsync), calls);
+        Assert.True(calls.IndexOf(nameof(IFlowBackend.FailStaleRunsAsync)) > calls.IndexOf(nameof(IFlowBackend.CompleteRunAsync)),
+            string.Join(", ", calls));
+    }
+
+    [Fact]
+    public async Task Searching_one_flow_by_name_asks_the_backend_for_that_name_only()
+    {
+        // Get-Flow -Name x -Project p through a server: the answer holds x's versions, not every flow of the project.
+        await RegisterFlowAsync("greeter.cs", Greeter("Hi"));
+        await RegisterFlowAsync("calc.cs", Calc);
+        var queries = new List<FlowQuery>();
+        var backend = Own(RecordingBackend.Wrap(new Flowstore.Backend.Sqlite.SqliteFlowBackend(Path.Combine(Home, Flowstore.Backend.Sqlite.SqliteFlowBackend.DefaultFileName)),
+            (method, args) =>
+            {
+                if (method == nameof(IFlowBackend.GetFlowsAsync))
+                {
+                    queries.Add((FlowQuery)args![0]!);
+                }
+            }));
+        var client = Own(new FlowClient(new FlowClientOptions { Home = Home, Backend = backend }));
+
+        var found = await client.Catalog.SearchAsync(new FlowSearch { Names = ["GREETER"], Project = Project });
+        var patterns = await client.Catalog.SearchAsync(new FlowSearch { Names = ["gr*"], Project = Project });
+        var missing = await client.Catalog.SearchAsync(new FlowSearch { Names = ["nope"], Project = Project });
+
+        Assert.Equal("greeter", Assert.Single(found.Flows).Name);
+        Assert.Empty(found.Missing);
+        Assert.Equal("greeter", Assert.Single(patterns.Flows).Name);
+        Assert.Empty(missing.Flows);
+        Assert.Equal(ErrorIds.FlowNotFound, Assert.Single(missing.Missing).ErrorId);
+        Assert.Equal(new string?[] { "GREETER", null, "nope" }, queries.Select(q => q.Name));
+    }
+
+    [Fact]
     public async Task RunNow_records_tasks_provenance_and_a_log_attributed_per_task()
     {
         // Non-ASCII text: the recorded SHA-256 must be that of the file's bytes.

@@ -441,46 +441,17 @@ public sealed class RegistrationTests : EngineTestBase
     private (FlowClient Client, List<IReadOnlyList<string>> Lookups) FreshAgent(string home)
     {
         var lookups = new List<IReadOnlyList<string>>();
-        var backend = CountingBackend.Wrap(new Flowstore.Backend.Sqlite.SqliteFlowBackend(Path.Combine(Home, Flowstore.Backend.Sqlite.SqliteFlowBackend.DefaultFileName)), lookups);
+        var backend = RecordingBackend.Wrap(new Flowstore.Backend.Sqlite.SqliteFlowBackend(Path.Combine(Home, Flowstore.Backend.Sqlite.SqliteFlowBackend.DefaultFileName)),
+            (method, args) =>
+            {
+                if (method == nameof(IFlowBackend.FindUnchangedRegistrationsAsync))
+                {
+                    lookups.Add(((IReadOnlyList<string>)args![1]!).ToArray());
+                }
+            });
         var client = new FlowClient(new FlowClientOptions { Home = Temp.File(home), Backend = backend });
         Own(backend);
         return (Own(client), lookups);
-    }
-
-    /// <summary>Forwards every call to a real backend and records the inputs of each FindUnchangedRegistrationsAsync call.</summary>
-    public class CountingBackend : System.Reflection.DispatchProxy
-    {
-        private IFlowBackend _inner = null!;
-        private List<IReadOnlyList<string>> _lookups = null!;
-
-        public static IFlowBackend Wrap(IFlowBackend inner, List<IReadOnlyList<string>> lookups)
-        {
-            var proxy = Create<IFlowBackend, CountingBackend>();
-            var counting = (CountingBackend)(object)proxy;
-            counting._inner = inner;
-            counting._lookups = lookups;
-            return proxy;
-        }
-
-        protected override object? Invoke(System.Reflection.MethodInfo? targetMethod, object?[]? args)
-        {
-            if (targetMethod!.Name == nameof(IFlowBackend.FindUnchangedRegistrationsAsync))
-            {
-                lock (_lookups)
-                {
-                    _lookups.Add(((IReadOnlyList<string>)args![1]!).ToArray());
-                }
-            }
-            try
-            {
-                return targetMethod.Invoke(_inner, args);
-            }
-            catch (System.Reflection.TargetInvocationException e) when (e.InnerException is not null)
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
-                throw;
-            }
-        }
     }
 
     [Fact]
