@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Security;
+using System.Text;
 using System.Text.Json;
 using Flowstore.Backend.Http;
 
@@ -23,6 +25,12 @@ public sealed record FlowServerStartOptions
     /// <summary>The address to listen on (127.0.0.1 unless told).</summary>
     public string Address { get; init; } = "127.0.0.1";
 
+    /// <summary>
+    /// Whether every call needs an API key (the team default). False starts an open server, for one user on one box:
+    /// whoever reaches its port may do anything.
+    /// </summary>
+    public bool RequireApiKeys { get; init; } = true;
+
     /// <summary>How long to wait for the server to answer /health.</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
 }
@@ -35,6 +43,15 @@ public sealed record FlowServerStartOptions
 /// <param name="LogFile">Its log file.</param>
 public sealed record FlowServerProcess(Uri Url, int ProcessId, string Backend, string Home, string LogFile)
 {
+    /// <summary>Required (every call needs an API key) or None (an open server).</summary>
+    public string ApiKeys { get; init; } = "None";
+
+    /// <summary>
+    /// The admin key the server's first start over an empty database made (also in admin.key in its home, owner-only):
+    /// set only by the start that made it, never in clear; null otherwise.
+    /// </summary>
+    public SecureString? AdminKey { get; init; }
+
     public override string ToString() => $"{Url} (process {ProcessId}, {Backend})";
 }
 
@@ -77,6 +94,7 @@ public static class FlowServerLauncher
             $"--Flowstore:Backend={options.Backend}",
             $"--Flowstore:Home={home}",
             $"--Flowstore:LogFile={LogFileName}",
+            $"--Flowstore:ApiKeys={(options.RequireApiKeys ? "Required" : "None")}",
             "--Flowstore:LogFormat=None",
         })
         {
@@ -101,7 +119,11 @@ public static class FlowServerLauncher
                     var health = await client.GetHealthAsync(cancellationToken).ConfigureAwait(false);
                     if (health.Status == "Healthy")
                     {
-                        return new FlowServerProcess(client.Url, process.Id, written.Backend, home, logFile);
+                        return new FlowServerProcess(client.Url, process.Id, written.Backend, home, logFile)
+                        {
+                            ApiKeys = written.ApiKeys ?? "None",
+                            AdminKey = written.AdminKeyFile is { } keyFile ? ReadKey(keyFile) : null,
+                        };
                     }
                 }
                 catch (FlowstoreException)
@@ -130,7 +152,35 @@ public static class FlowServerLauncher
         {
             return null;
         }
-        return new FlowServerProcess(new Uri(written.Url), written.ProcessId, written.Backend, full, Path.Combine(full, LogFileName));
+        return new FlowServerProcess(new Uri(written.Url), written.ProcessId, written.Backend, full, Path.Combine(full, LogFileName))
+        {
+            ApiKeys = written.ApiKeys ?? "None",
+        };
+    }
+
+    /// <summary>The key in an owner-only key file, as a SecureString (the file's bytes and characters are cleared after).</summary>
+    private static SecureString ReadKey(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var chars = Encoding.UTF8.GetChars(bytes);
+        try
+        {
+            var key = new SecureString();
+            foreach (var c in chars)
+            {
+                if (!char.IsWhiteSpace(c))
+                {
+                    key.AppendChar(c);
+                }
+            }
+            key.MakeReadOnly();
+            return key;
+        }
+        finally
+        {
+            Array.Clear(bytes);
+            Array.Clear(chars);
+        }
     }
 
     /// <summary>Stops the server of a home (SIGTERM, then a kill after <paramref name="grace"/>); null when none runs.</summary>
@@ -273,5 +323,5 @@ public static class FlowServerLauncher
         return System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : name;
     }
 
-    private sealed record ServerFileContent(string Url, int ProcessId, string Backend, DateTimeOffset Started);
+    private sealed record ServerFileContent(string Url, int ProcessId, string Backend, DateTimeOffset Started, string? ApiKeys = null, string? AdminKeyFile = null);
 }

@@ -94,8 +94,9 @@ public static class FlowServer
 
         var app = builder.Build();
         var backend = app.Services.GetRequiredService<IFlowBackend>(); // open (and migrate) the database now: a bad one fails the start
+        BootstrapAdminKey? firstKey = null;
         if (settings.RequireApiKeys
-            && FlowApiKeys.EnsureAdminKeyAsync(KeyStore(backend), home).GetAwaiter().GetResult() is { } first)
+            && (firstKey = FlowApiKeys.EnsureAdminKeyAsync(KeyStore(backend), home).GetAwaiter().GetResult()) is { } first)
         {
             // The token is in the owner-only file only: never in a log.
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(FlowServer).FullName!).LogInformation("The first API key, '{KeyName}' (Admin), was written to {Path}", first.Key.Name, first.Path);
@@ -113,7 +114,8 @@ public static class FlowServer
         app.MapHealthChecks("/" + FlowstoreApi.HealthPath, new HealthCheckOptions { ResponseWriter = WriteHealthAsync });
 
         var serverFile = Path.Combine(home, ServerFileName);
-        app.Lifetime.ApplicationStarted.Register(() => WriteServerFile(app, serverFile, settings));
+        var adminKeyFile = firstKey?.Path; // only its path: Start-FlowServer reads the key from the owner-only file
+        app.Lifetime.ApplicationStarted.Register(() => WriteServerFile(app, serverFile, settings, adminKeyFile));
         app.Lifetime.ApplicationStopping.Register(() => RemoveServerFile(serverFile));
         return app;
     }
@@ -184,9 +186,10 @@ public static class FlowServer
         return JsonSerializer.SerializeAsync(context.Response.Body, answer, options, context.RequestAborted);
     }
 
-    private static void WriteServerFile(WebApplication app, string path, FlowServerSettings settings)
+    private static void WriteServerFile(WebApplication app, string path, FlowServerSettings settings, string? adminKeyFile)
     {
-        var info = new FlowServerFile(Url(app).ToString(), Environment.ProcessId, settings.Backend, DateTimeOffset.UtcNow);
+        var info = new FlowServerFile(Url(app).ToString(), Environment.ProcessId, settings.Backend, DateTimeOffset.UtcNow,
+            settings.RequireApiKeys ? "Required" : "None", adminKeyFile);
         var temporary = path + ".tmp";
         File.WriteAllText(temporary, JsonSerializer.Serialize(info, FlowstoreApi.ClientOptions));
         File.Move(temporary, path, overwrite: true);
@@ -209,4 +212,11 @@ public static class FlowServer
 }
 
 /// <summary>What <see cref="FlowServer.ServerFileName"/> holds: where the server of a home listens.</summary>
-public sealed record FlowServerFile(string Url, int ProcessId, string Backend, DateTimeOffset Started);
+/// <param name="Url">Its base URL.</param>
+/// <param name="ProcessId">Its process.</param>
+/// <param name="Backend">Sqlite or Postgres.</param>
+/// <param name="Started">When it started.</param>
+/// <param name="ApiKeys">Required or None.</param>
+/// <param name="AdminKeyFile">The owner-only file holding the admin key this start made (a first start over an empty key
+/// table); null when this start made none. Only the path: the key is in that file alone.</param>
+public sealed record FlowServerFile(string Url, int ProcessId, string Backend, DateTimeOffset Started, string ApiKeys = "None", string? AdminKeyFile = null);

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Text.Json;
+using Flowstore.Backend.Http;
 using Flowstore.Backend.Sqlite;
 using Flowstore.Engine;
 
@@ -47,6 +49,23 @@ public sealed class ApiKeysRequiredTests : IAsyncLifetime, IDisposable
         var log = await File.ReadAllTextAsync(_server.LogFile, Ct);
         Assert.Contains(AdminKeyFile, log, StringComparison.Ordinal);
         Assert.DoesNotContain(token, log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheServerFile_NamesTheAdminKeyFile_OnlyAfterTheStartThatMadeIt_AndNeverHoldsTheKey()
+    {
+        var serverFile = Path.Combine(_server.Home, FlowServer.ServerFileName);
+        var token = (await File.ReadAllTextAsync(AdminKeyFile, Ct)).Trim();
+        var first = JsonSerializer.Deserialize<FlowServerFile>(await File.ReadAllTextAsync(serverFile, Ct), FlowstoreApi.ClientOptions)!;
+        Assert.Equal("Required", first.ApiKeys);
+        Assert.Equal(AdminKeyFile, first.AdminKeyFile);
+        Assert.DoesNotContain(token, await File.ReadAllTextAsync(serverFile, Ct), StringComparison.Ordinal);
+
+        await _server.RestartAsync();
+
+        var second = JsonSerializer.Deserialize<FlowServerFile>(await File.ReadAllTextAsync(serverFile, Ct), FlowstoreApi.ClientOptions)!;
+        Assert.Equal("Required", second.ApiKeys);
+        Assert.Null(second.AdminKeyFile);
     }
 
     [Fact]

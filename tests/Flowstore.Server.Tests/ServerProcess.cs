@@ -115,6 +115,7 @@ public sealed class ServerProcess : IAsyncDisposable
             Port = port,
             Backend = _backend,
             ConnectionString = _connectionString,
+            RequireApiKeys = false, // an open server (Start-FlowServer -NoApiKeys): these tests are about faults, not keys
             StartTimeout = Deadline,
         }, timeout.Token);
         Url = _process.Url;

@@ -144,3 +144,71 @@ Describe 'API key canary' {
         }
     }
 }
+
+Describe 'API keys of a connected server' {
+    BeforeAll {
+        $script:keyServerHome = Join-Path ([IO.Path]::GetTempPath()) ("fs-server-" + [guid]::NewGuid())
+        $script:keyServer = Start-FlowServer -Home $keyServerHome
+        $null = Enter-TestHome # the admin's home: connected, nothing local
+        $null = Connect-FlowServer -Url $keyServer.Url -ApiKey $keyServer.AdminKey
+        $null = New-FlowProject -Name Sales
+    }
+
+    AfterAll {
+        Disconnect-FlowServer -ErrorAction SilentlyContinue
+        Exit-TestHome
+        Stop-FlowServer -Home $keyServerHome -ErrorAction SilentlyContinue
+        Remove-Item -LiteralPath $keyServerHome -Recurse -Force -ErrorAction SilentlyContinue
+    }
+
+    It 'New-FlowApiKey makes the key on the server (created by the admin key), Get-FlowApiKey lists it, and the key works from another home' {
+        $ci = New-FlowApiKey -Name ci -Role Registrar -Project sales
+        $ci.Projects | Should -Be @('Sales')
+        $ci.Key.CreatedBy | Should -Be 'admin'
+        $token = Get-Plain $ci.Token
+        (Get-FlowApiKey).Name | Should -Be @('admin', 'ci')
+        (Get-FlowApiKey -Name ci).State | Should -Be 'Active'
+
+        $null = Enter-TestHome
+        try {
+            $env:FLOWSTORE_SERVER_URL = $keyServer.Url
+            $env:FLOWSTORE_API_KEY = $token
+            (Get-FlowProject).Name | Should -Be 'Sales'
+            $err = { New-FlowApiKey -Name sneaky -Role Admin } | Should -Throw -ErrorId 'AccessDenied,Flowstore.Commands.NewFlowApiKeyCommand' -PassThru
+            $err.Exception.Message | Should -BeLike '*needs role Admin*'
+            { Get-FlowApiKey } | Should -Throw -ErrorId 'AccessDenied,Flowstore.Commands.GetFlowApiKeyCommand'
+        }
+        finally {
+            Remove-Item env:FLOWSTORE_SERVER_URL, env:FLOWSTORE_API_KEY -ErrorAction SilentlyContinue
+            Exit-TestHome
+        }
+        (Get-FlowApiKey -Name sneaky) | Should -BeNullOrEmpty
+    }
+
+    It 'Revoke-FlowApiKey revokes on the server: the key is ApiKeyInvalid naming it from then on' {
+        $agent = New-FlowApiKey -Name agent-1 -Role Agent
+        Revoke-FlowApiKey -Name agent-1 -Force
+        (Get-FlowApiKey -Name agent-1 -IncludeRevoked).State | Should -Be 'Revoked'
+        $null = Enter-TestHome
+        try {
+            $env:FLOWSTORE_SERVER_URL = $keyServer.Url
+            $env:FLOWSTORE_API_KEY = Get-Plain $agent.Token
+            $err = { Get-FlowProject } | Should -Throw -ErrorId 'ApiKeyInvalid,Flowstore.Commands.GetFlowProjectCommand' -PassThru
+            $err.Exception.Message | Should -BeLike "*'agent-1' was revoked*"
+        }
+        finally {
+            Remove-Item env:FLOWSTORE_SERVER_URL, env:FLOWSTORE_API_KEY -ErrorAction SilentlyContinue
+            Exit-TestHome
+        }
+    }
+
+    It 'a token made through the server is in no file of either home, the server log or its database' {
+        $made = New-FlowApiKey -Name server-canary -Role Reader
+        $secretPart = (Get-Plain $made.Token).Substring(4)
+        foreach ($file in @(Get-ChildItem -LiteralPath $env:FLOWSTORE_HOME, $keyServerHome -Recurse -File -Force)) {
+            $bytes = [IO.File]::ReadAllBytes($file.FullName)
+            ([Text.Encoding]::UTF8.GetString($bytes).Contains($secretPart) -or [Text.Encoding]::Unicode.GetString($bytes).Contains($secretPart)) |
+                Should -BeFalse -Because "$($file.FullName) must not hold a key token"
+        }
+    }
+}

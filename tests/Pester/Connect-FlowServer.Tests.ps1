@@ -6,6 +6,7 @@ BeforeAll {
     $ErrorActionPreference = 'Stop'
     $script:serverHome = Join-Path ([IO.Path]::GetTempPath()) ("fs-server-" + [guid]::NewGuid())
     $script:server = Start-FlowServer -Home $serverHome
+    $script:adminKey = $server.AdminKey | ConvertFrom-SecureString -AsPlainText # the server requires keys
 }
 
 AfterAll {
@@ -47,29 +48,37 @@ Describe 'Connect-FlowServer' {
     AfterEach { Exit-TestHome }
 
     It 'saves the URL and keeps the key encrypted in the home: no file of the home holds the key' {
-        $key = ConvertTo-SecureString 'fs-connect-canary-key-41' -AsPlainText -Force
-        $info = Connect-FlowServer -Url $server.Url -ApiKey $key
+        $info = Connect-FlowServer -Url $server.Url -ApiKey $server.AdminKey
         $info.Source | Should -Be 'Connection'
         $info.ApiKey | Should -Be 'secret store'
         (Get-FlowServer).Url | Should -Be $server.Url
 
         Get-ChildItem -LiteralPath $env:FLOWSTORE_HOME -Recurse -File | ForEach-Object {
-            [Text.Encoding]::UTF8.GetString([IO.File]::ReadAllBytes($_.FullName)) | Should -Not -Match 'fs-connect-canary-key-41'
+            [Text.Encoding]::UTF8.GetString([IO.File]::ReadAllBytes($_.FullName)) | Should -Not -Match ([regex]::Escape($adminKey.Substring(4)))
         }
+        { Get-FlowProject } | Should -Not -Throw
         Get-Content -LiteralPath (Join-Path $env:FLOWSTORE_HOME 'server.connection.json') -Raw | Should -Match ([regex]::Escape($server.Url))
     }
 
     It 'with -ApiKeySecret saves only the name of the secret' {
-        $env:FS_TEST_SERVER_KEY = 'fs-named-canary-key'
+        $env:FS_TEST_SERVER_KEY = $adminKey
         try {
             $info = Connect-FlowServer -Url $server.Url -ApiKeySecret FS_TEST_SERVER_KEY
             $info.ApiKey | Should -Be "secret 'FS_TEST_SERVER_KEY'"
-            Get-Content -LiteralPath (Join-Path $env:FLOWSTORE_HOME 'server.connection.json') -Raw | Should -Not -Match 'fs-named-canary-key'
+            Get-Content -LiteralPath (Join-Path $env:FLOWSTORE_HOME 'server.connection.json') -Raw | Should -Not -Match ([regex]::Escape($adminKey.Substring(4)))
             { Get-FlowProject } | Should -Not -Throw
         }
         finally {
             Remove-Item env:FS_TEST_SERVER_KEY
         }
+    }
+
+    It 'with a key the server does not know is ApiKeyInvalid, never echoing the key, and saves nothing' {
+        $unknown = 'fsk_' + ('A' * 43)
+        $err = { Connect-FlowServer -Url $server.Url -ApiKey (ConvertTo-SecureString $unknown -AsPlainText -Force) } |
+            Should -Throw -ErrorId 'ApiKeyInvalid,Flowstore.Commands.ConnectFlowServerCommand' -PassThru
+        $err.Exception.Message | Should -Not -Match $unknown
+        (Get-FlowServer).Backend | Should -Be 'Sqlite'
     }
 
     It 'to a server that does not answer is ServerUnreachable naming the URL, and saves nothing' {
@@ -92,7 +101,7 @@ Describe 'Disconnect-FlowServer' {
     AfterEach { Exit-TestHome }
 
     It 'goes back to the embedded backend and forgets the stored key' {
-        $null = Connect-FlowServer -Url $server.Url -ApiKey (ConvertTo-SecureString 'k' -AsPlainText -Force)
+        $null = Connect-FlowServer -Url $server.Url -ApiKey $server.AdminKey
         $info = Disconnect-FlowServer -PassThru
         $info.Backend | Should -Be 'Sqlite'
         Test-Path -LiteralPath (Join-Path $env:FLOWSTORE_HOME 'server.connection.json') | Should -BeFalse

@@ -59,10 +59,11 @@ Describe 'PostgreSQL restarts while the server runs' {
         $script:server = Start-FlowServer -Home $serverHome -Backend Postgres -ConnectionString $cluster.ConnectionString
         $null = Enter-TestHome
         $env:FLOWSTORE_SERVER_URL = $server.Url
+        $env:FLOWSTORE_API_KEY = $server.AdminKey | ConvertFrom-SecureString -AsPlainText # the server requires keys
         $null = New-FlowProject -Name Team
     }
     AfterAll {
-        Remove-Item env:FLOWSTORE_SERVER_URL -ErrorAction SilentlyContinue
+        Remove-Item env:FLOWSTORE_SERVER_URL, env:FLOWSTORE_API_KEY -ErrorAction SilentlyContinue
         Exit-TestHome
         Stop-FlowServer -Home $serverHome -ErrorAction SilentlyContinue
         Remove-Item -LiteralPath $serverHome -Recurse -Force -ErrorAction SilentlyContinue

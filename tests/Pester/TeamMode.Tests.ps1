@@ -306,7 +306,7 @@ Describe 'Eight machines register changes of one flow at once through the server
         $connection = New-TestDatabase
         $server = (Invoke-Machine -FlowstoreHome $serverHome -Environment @{ TEAM_DATABASE = $connection } -Script @'
 $s = Start-FlowServer -Backend Postgres -ConnectionString $env:TEAM_DATABASE
-[pscustomobject]@{ Url = "$($s.Url)"; ProcessId = $s.ProcessId; Backend = $s.Backend }
+[pscustomobject]@{ Url = "$($s.Url)"; ProcessId = $s.ProcessId; Backend = $s.Backend; AdminKey = $s.AdminKey | ConvertFrom-SecureString -AsPlainText }
 '@)[0]
         $gate = Join-Path $TestDrive 'go'
         $machines = foreach ($i in 1..8) {
@@ -314,7 +314,7 @@ $s = Start-FlowServer -Backend Postgres -ConnectionString $env:TEAM_DATABASE
             $ready = Join-Path $TestDrive "ready$i"
             # Each machine compiles its change first (Test-FlowScript fills its own home's cache), says it is ready, and
             # registers once every machine is ready: the eight registrations reach the server together.
-            Start-Machine -FlowstoreHome (New-MachineHome "ci$i") -Environment @{ FLOWSTORE_SERVER_URL = $server.Url } -Script @"
+            Start-Machine -FlowstoreHome (New-MachineHome "ci$i") -Environment @{ FLOWSTORE_SERVER_URL = $server.Url; FLOWSTORE_API_KEY = $server.AdminKey } -Script @"
 `$null = Test-FlowScript -Path '$file'
 Set-Content -LiteralPath '$ready' -Value ready
 while (-not (Test-Path -LiteralPath '$gate')) { Start-Sleep -Milliseconds 20 }
@@ -328,7 +328,7 @@ while (-not (Test-Path -LiteralPath '$gate')) { Start-Sleep -Milliseconds 20 }
         }
         Set-Content -LiteralPath $gate -Value go
         $results = foreach ($machine in $machines) { (Receive-Machine $machine)[0] }
-        $versions = Invoke-Machine -FlowstoreHome (New-MachineHome reader) -Environment @{ FLOWSTORE_SERVER_URL = $server.Url } -Script @'
+        $versions = Invoke-Machine -FlowstoreHome (New-MachineHome reader) -Environment @{ FLOWSTORE_SERVER_URL = $server.Url; FLOWSTORE_API_KEY = $server.AdminKey } -Script @'
 Get-Flow -Name shared -Project Concurrent -AllVersions | ForEach-Object {
     [pscustomobject]@{ Version = $_.Version; Id = "$($_.Id)"; Archived = $_.Archived; Tasks = @($_.Structure.Tasks.Name) -join ',' }
 }

@@ -2,7 +2,8 @@ namespace Flowstore.Commands;
 
 /// <summary>
 /// Start-FlowServer: starts the Flowstore server as a process of its own, which keeps running after this session ends,
-/// waits until it answers, and outputs where it listens (Url, ProcessId, Backend). Stop it with Stop-FlowServer.
+/// waits until it answers, and outputs where it listens (Url, ProcessId, Backend, ApiKeys; on the first start over an empty
+/// database the admin key it made, as a SecureString). Keys are required unless -NoApiKeys. Stop it with Stop-FlowServer.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "FlowServer", SupportsShouldProcess = true)]
 [OutputType(typeof(FlowServerProcess))]
@@ -30,6 +31,10 @@ public sealed class StartFlowServerCommand : FlowCmdlet
     [Parameter]
     public string Address { get; set; } = "127.0.0.1";
 
+    /// <summary>An open server that asks for no API key (one user on one box); by default every call needs a key.</summary>
+    [Parameter]
+    public SwitchParameter NoApiKeys { get; set; }
+
     protected override void ProcessRecord()
     {
         if (Backend == "Postgres" && string.IsNullOrWhiteSpace(ConnectionString))
@@ -38,7 +43,7 @@ public sealed class StartFlowServerCommand : FlowCmdlet
                 "A Postgres server needs a connection string.") { Target = "ConnectionString" });
         }
         var home = Home is null ? FlowstoreHome.Path : GetUnresolvedProviderPathFromPSPath(Home);
-        if (!ShouldProcess(home, $"Start a Flowstore server ({Backend}) for the home"))
+        if (!ShouldProcess(home, $"Start a Flowstore server ({Backend}, {(NoApiKeys ? "open, no API keys" : "API keys required")}) for the home"))
         {
             return;
         }
@@ -49,6 +54,7 @@ public sealed class StartFlowServerCommand : FlowCmdlet
             ConnectionString = ConnectionString,
             Home = home,
             Address = Address,
+            RequireApiKeys = !NoApiKeys,
         };
         WriteObject(RunOrTerminate(ct => FlowServerLauncher.StartAsync(options, ct), home));
     }
