@@ -202,6 +202,41 @@ Describe 'API keys of a connected server' {
         }
     }
 
+    It 'a key limited to a project sees only that project''s projects, flows and runs, and is AccessDenied naming another project' {
+        $file = New-FlowScript "$TestDrive/limited.cs" (Get-LinearFlowBody -Name limited_flow -Message 'limited')
+        $null = New-FlowProject -Name Ops
+        $null = Register-Flow -Path $file -Project Sales
+        $null = Register-Flow -Path $file -Project Ops
+        $opsRun = Start-FlowRun -Name limited_flow -Project Ops
+        $ci = New-FlowApiKey -Name ci-sales -Role Registrar -Project Sales
+
+        $null = Enter-TestHome
+        try {
+            $env:FLOWSTORE_SERVER_URL = $keyServer.Url
+            $env:FLOWSTORE_API_KEY = Get-Plain $ci.Token
+            (Get-FlowProject).Name | Should -Be @('Sales')
+            @(Get-Flow).Project | Should -Be @('Sales')
+            $salesRun = Start-FlowRun -Name limited_flow -Project Sales
+            $salesRun.CreatedBy | Should -Be 'ci-sales'
+            @(Get-FlowRun).Id | Should -Be @($salesRun.Id)
+
+            $err = { Start-FlowRun -Name limited_flow -Project Ops } | Should -Throw -ErrorId 'AccessDenied,Flowstore.Commands.StartFlowRunCommand' -PassThru
+            $err.Exception.Message | Should -BeLike "*limited to project(s) Sales; project 'Ops' is not one of them*"
+            $err = { Register-Flow -Path $file -Project Ops -Force } | Should -Throw -ErrorId 'AccessDenied,Flowstore.Commands.RegisterFlowCommand' -PassThru
+            $err.Exception.Message | Should -BeLike "*project 'Ops'*"
+            { Get-Flow -Project Ops } | Should -Throw -ErrorId 'AccessDenied,Flowstore.Commands.GetFlowCommand'
+            { Get-FlowRun -Id $opsRun.Id } | Should -Throw -ErrorId 'AccessDenied,Flowstore.Commands.GetFlowRunCommand'
+            { Get-FlowRunLog -Id $opsRun.Id } | Should -Throw -ErrorId 'AccessDenied,Flowstore.Commands.GetFlowRunLogCommand'
+            { Stop-FlowRun -Id $opsRun.Id } | Should -Throw -ErrorId 'AccessDenied,Flowstore.Commands.StopFlowRunCommand'
+        }
+        finally {
+            Remove-Item env:FLOWSTORE_SERVER_URL, env:FLOWSTORE_API_KEY -ErrorAction SilentlyContinue
+            Exit-TestHome
+        }
+        @(Get-Flow -Name limited_flow -Project Ops -AllVersions) | Should -HaveCount 1 -Because 'nothing was registered in Ops by the limited key'
+        (Get-FlowRun -Id $opsRun.Id).State | Should -Be 'Scheduled'
+    }
+
     It 'a token made through the server is in no file of either home, the server log or its database' {
         $made = New-FlowApiKey -Name server-canary -Role Reader
         $secretPart = (Get-Plain $made.Token).Substring(4)
