@@ -26,6 +26,7 @@
         'Stop-FlowRun'
         'Get-FlowRunLog'
         'Start-FlowAgent'
+        'Get-FlowAgent'
         'Invoke-Flow'
         'Set-FlowSecret'
         'Get-FlowSecret'

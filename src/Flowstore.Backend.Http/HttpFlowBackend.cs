@@ -141,6 +141,18 @@ public sealed class HttpFlowBackend : IFlowBackend, IApiKeyStore, IServerSecretS
     public async Task<bool> CompleteRunAsync(Guid runId, string agent, RunCompletion completion, CancellationToken cancellationToken)
         => (await SendAsync<CompleteRunAnswer>(HttpMethod.Post, $"runs/{runId}/complete", new CompleteRunBody(agent, completion), Safety.Keyed, cancellationToken)).Recorded;
 
+    // ---------------------------------------------------------------- agents
+
+    public Task ReportAgentAsync(AgentReport agent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(agent);
+        // Repeating a report leaves the same row (its last report a moment later).
+        return SendAsync<object?>(HttpMethod.Post, "agents", agent, Safety.Idempotent, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<AgentRecord>> GetAgentsAsync(CancellationToken cancellationToken)
+        => SendAsync<IReadOnlyList<AgentRecord>>(HttpMethod.Get, "agents", null, Safety.Idempotent, cancellationToken);
+
     public Task<IReadOnlyList<FlowRunRecord>> GetRunsAsync(RunQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);

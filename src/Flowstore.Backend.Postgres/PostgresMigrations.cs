@@ -158,6 +158,18 @@ internal static class PostgresMigrations
             );
             CREATE INDEX ix_idempotent_answers_expires ON flowstore.idempotent_answers (expires);
             """),
+
+        // The agents seen: each reports itself while it polls (name as in runs.agent, host, labels, version).
+        new(7, "agents", """
+            CREATE TABLE flowstore.agents (
+                name        text        NOT NULL PRIMARY KEY,
+                host        text        NOT NULL,
+                labels_json text        NOT NULL DEFAULT '[]',
+                version     text        NULL,
+                first_seen  timestamptz NOT NULL,
+                last_seen   timestamptz NOT NULL
+            );
+            """),
     ];
 
     /// <summary>The schema version this code creates and understands.</summary>

@@ -157,6 +157,18 @@ internal static class SqliteMigrations
             );
             CREATE INDEX ix_idempotent_answers_expires ON idempotent_answers (expires);
             """),
+
+        // The agents seen: each reports itself while it polls (name as in runs.agent, host, labels, version).
+        new(7, "agents", """
+            CREATE TABLE agents (
+                name        TEXT NOT NULL PRIMARY KEY,
+                host        TEXT NOT NULL,
+                labels_json TEXT NOT NULL DEFAULT '[]',
+                version     TEXT NULL,
+                first_seen  TEXT NOT NULL,
+                last_seen   TEXT NOT NULL
+            );
+            """),
     ];
 
     /// <summary>The schema version this code creates and understands.</summary>

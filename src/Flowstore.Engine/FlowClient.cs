@@ -237,6 +237,10 @@ public sealed class FlowClient : IDisposable
         IReadOnlyCollection<string>? labels = null, Action<string>? warning = null)
         => Runs.RunAgentAsync(agent, once, started, ended, observer, cancellationToken, labels, warning);
 
+    /// <inheritdoc cref="FlowRuns.GetAgentsAsync"/>
+    public Task<IReadOnlyList<AgentRecord>> GetAgentsAsync(CancellationToken cancellationToken = default)
+        => Runs.GetAgentsAsync(cancellationToken);
+
     /// <inheritdoc cref="FlowRuns.GetRunsAsync"/>
     public Task<IReadOnlyList<FlowRunRecord>> GetRunsAsync(RunQuery query, CancellationToken cancellationToken = default)
         => Runs.GetRunsAsync(query, cancellationToken);

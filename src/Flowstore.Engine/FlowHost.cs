@@ -23,6 +23,12 @@ public static class FlowHost
         }
     }
 
+    /// <summary>The Flowstore version an agent reports.</summary>
+    public static string Version { get; } = typeof(FlowHost).Assembly
+        .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+        .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion.Split('+')[0]
+        ?? typeof(FlowHost).Assembly.GetName().Version?.ToString() ?? "unknown";
+
     /// <summary>An agent's labels: the given ones and the host label, distinct, sorted.</summary>
     public static IReadOnlyList<string> AgentLabels(IEnumerable<string>? labels)
         => (labels ?? []).Where(l => !string.IsNullOrWhiteSpace(l)).Append(Label)

@@ -355,6 +355,8 @@ public sealed class FlowRuns
         IReadOnlyCollection<string>? labels = null, Action<string>? warning = null)
     {
         var agentLabels = FlowHost.AgentLabels(labels);
+        var report = new AgentReport { Name = agent, Host = FlowHost.Label, Labels = agentLabels, Version = FlowHost.Version };
+        long? lastReport = null;
         var done = new List<FlowRunRecord>();
         var connection = new ConnectionWatch(Backend.Description, warning, $"agent '{agent}'");
         while (!cancellationToken.IsCancellationRequested)
@@ -362,6 +364,12 @@ public sealed class FlowRuns
             // A server or database that goes away is waited for (bounded backoff, a warning each try), not the agent's end.
             var claimed = await KeepTryingAsync(connection, "looking for queued runs", async token =>
             {
+                // The agent says it is there (Get-FlowAgent, and why a run no agent may take waits) as often as a run heartbeats.
+                if (lastReport is not { } at || System.Diagnostics.Stopwatch.GetElapsedTime(at) >= _timing().HeartbeatInterval)
+                {
+                    await Backend.ReportAgentAsync(report, token).ConfigureAwait(false);
+                    lastReport = System.Diagnostics.Stopwatch.GetTimestamp();
+                }
                 await _sweeper.SweepAsync(token).ConfigureAwait(false);
                 return await Backend.ClaimRunAsync(agent, null, agentLabels, token).ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);
@@ -382,14 +390,70 @@ public sealed class FlowRuns
         return done;
     }
 
-    /// <summary>Runs matching the query, newest first. A read: a run whose agent is lost stays as recorded until a sweep.</summary>
-    public Task<IReadOnlyList<FlowRunRecord>> GetRunsAsync(RunQuery query, CancellationToken cancellationToken = default)
-        => Backend.GetRunsAsync(query, cancellationToken);
+    /// <summary>
+    /// Runs matching the query, newest first; a Scheduled run that no agent seen lately may take says why
+    /// (<see cref="FlowRunRecord.WaitReason"/>). A read: a run whose agent is lost stays as recorded until a sweep.
+    /// </summary>
+    public async Task<IReadOnlyList<FlowRunRecord>> GetRunsAsync(RunQuery query, CancellationToken cancellationToken = default)
+        => await ExplainWaitingAsync(await Backend.GetRunsAsync(query, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
 
     /// <summary>One run; <see cref="ErrorIds.RunNotFound"/> when there is none.</summary>
     public async Task<FlowRunRecord> GetRunAsync(Guid id, CancellationToken cancellationToken = default)
-        => (await GetRunsAsync(new RunQuery { Id = id }, cancellationToken).ConfigureAwait(false)).FirstOrDefault()
+        => (await ExplainWaitingAsync([await ReadRunAsync(id, cancellationToken).ConfigureAwait(false)], cancellationToken).ConfigureAwait(false))[0];
+
+    /// <summary>Every agent the backend has seen, sorted by name.</summary>
+    public Task<IReadOnlyList<AgentRecord>> GetAgentsAsync(CancellationToken cancellationToken = default)
+        => Backend.GetAgentsAsync(cancellationToken);
+
+    // One run as stored, without explaining a wait (what a waiter polls).
+    private async Task<FlowRunRecord> ReadRunAsync(Guid id, CancellationToken cancellationToken)
+        => (await Backend.GetRunsAsync(new RunQuery { Id = id }, cancellationToken).ConfigureAwait(false)).FirstOrDefault()
             ?? throw new FlowstoreException(ErrorIds.RunNotFound, FlowErrorKind.ObjectNotFound, $"There is no run {id}.") { Target = id.ToString() };
+
+    /// <summary>
+    /// Sets <see cref="FlowRunRecord.WaitReason"/> on each Scheduled run whose flow's labels no agent seen within
+    /// <see cref="RunTiming.AgentSeenWindow"/> covers.
+    /// </summary>
+    private async Task<IReadOnlyList<FlowRunRecord>> ExplainWaitingAsync(IReadOnlyList<FlowRunRecord> runs, CancellationToken cancellationToken)
+    {
+        if (!runs.Any(r => r.State == RunState.Scheduled))
+        {
+            return runs;
+        }
+        var window = _timing().AgentSeenWindow;
+        var now = DateTimeOffset.UtcNow;
+        var seen = (await Backend.GetAgentsAsync(cancellationToken).ConfigureAwait(false)).Where(a => now - a.LastSeen <= window).ToArray();
+        var reasons = new Dictionary<Guid, string?>();
+        var explained = new List<FlowRunRecord>(runs.Count);
+        foreach (var run in runs)
+        {
+            if (run.State != RunState.Scheduled)
+            {
+                explained.Add(run);
+                continue;
+            }
+            if (!reasons.TryGetValue(run.FlowId, out var reason))
+            {
+                var flow = (await Backend.GetFlowsAsync(new FlowQuery { Id = run.FlowId, IncludeArchived = true }, cancellationToken).ConfigureAwait(false))
+                    .FirstOrDefault();
+                var labels = flow?.Labels ?? Array.Empty<string>();
+                reason = seen.Any(a => a.Covers(labels)) ? null : NoAgentReason(labels, window);
+                reasons[run.FlowId] = reason;
+            }
+            explained.Add(reason is null ? run : run with { WaitReason = reason });
+        }
+        return explained;
+    }
+
+    /// <summary>"no agent with labels a, b has been seen in the last 5 minutes".</summary>
+    internal static string NoAgentReason(IReadOnlyList<string> labels, TimeSpan window)
+    {
+        var span = window.TotalMinutes >= 1 && window.TotalMinutes % 1 == 0
+            ? (window.TotalMinutes == 1 ? "minute" : $"{window.TotalMinutes:0} minutes")
+            : $"{window.TotalSeconds:0.#} seconds";
+        var who = labels.Count == 0 ? "no agent" : $"no agent with label{(labels.Count == 1 ? "" : "s")} {string.Join(", ", labels)}";
+        return $"{who} has been seen in the last {span}";
+    }
 
     /// <summary>
     /// Waits until the run ended (Success, Failed, Cancelled). The waiter sweeps before each look, so a run whose
@@ -406,7 +470,7 @@ public sealed class FlowRuns
         while (true)
         {
             await _sweeper.SweepIfAllowedAsync(cancellationToken).ConfigureAwait(false);
-            var run = await GetRunAsync(id, cancellationToken).ConfigureAwait(false);
+            var run = await ReadRunAsync(id, cancellationToken).ConfigureAwait(false);
             if (run.State is RunState.Success or RunState.Failed or RunState.Cancelled)
             {
                 return run;
@@ -417,8 +481,10 @@ public sealed class FlowRuns
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
+                var why = run.State == RunState.Scheduled
+                    && (await ExplainWaitingAsync([run], cancellationToken).ConfigureAwait(false))[0].WaitReason is { } reason ? $": {reason}" : "";
                 throw new FlowstoreException(ErrorIds.RunWaitTimedOut, FlowErrorKind.OperationStopped,
-                    $"Run {id} of flow '{run.FlowName}' is still {run.State} after {timeout!.Value.TotalSeconds:0.#}s.") { Target = id.ToString() };
+                    $"Run {id} of flow '{run.FlowName}' is still {run.State} after {timeout!.Value.TotalSeconds:0.#}s{why}.") { Target = id.ToString() };
             }
         }
     }

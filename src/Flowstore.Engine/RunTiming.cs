@@ -18,6 +18,12 @@ public sealed class RunTiming
     /// </summary>
     public TimeSpan LogFlushInterval { get; init; } = Seconds("FLOWSTORE_LOG_FLUSH_INTERVAL", 0.5);
 
+    /// <summary>
+    /// An agent last seen longer ago than this (FLOWSTORE_AGENT_SEEN_WINDOW, seconds; default 300) is taken to be gone
+    /// when a Scheduled run says why no agent takes it.
+    /// </summary>
+    public TimeSpan AgentSeenWindow { get; init; } = Seconds("FLOWSTORE_AGENT_SEEN_WINDOW", 300);
+
     /// <summary>How often an idle agent, or Wait-FlowRun, looks again.</summary>
     public TimeSpan PollInterval { get; init; } = Seconds("FLOWSTORE_POLL_INTERVAL", 1);
 

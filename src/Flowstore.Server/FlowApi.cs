@@ -141,6 +141,18 @@ internal static class FlowApi
             })
             .Named("ClaimRun", "Atomically moves a Scheduled run (the given one, or the oldest) to Running for the agent; with labels, only a run of a flow whose labels are all among them; a key limited to projects claims only their runs; 204 when there is none.", ApiOperation.ExecuteRun);
 
+        // ------------------------------------------------------------ agents
+        api.MapPost("/agents", async (IFlowBackend backend, AgentReport agent, CancellationToken ct) =>
+            {
+                await backend.ReportAgentAsync(agent, ct);
+                return TypedResults.NoContent();
+            })
+            .Named("ReportAgent", "Records an agent (host, labels, version) as seen now; agents report while they poll.", ApiOperation.ExecuteRun);
+
+        api.MapGet("/agents", async (IFlowBackend backend, CancellationToken ct)
+                => TypedResults.Ok(await backend.GetAgentsAsync(ct)))
+            .Named("GetAgents", "The agents seen, sorted by name, with their labels, last sign of life and current runs.", ApiOperation.ReadRuns);
+
         // Housekeeping: a run whose heartbeat is older than the timeout has lost its agent, whatever its project, so any
         // agent's sweep fails it; a key limited to projects is told only of its projects' runs.
         api.MapPost("/runs/stale", async (HttpContext context, IFlowBackend backend, FailStaleRunsBody body, CancellationToken ct)

@@ -386,6 +386,50 @@ public sealed class RecordedRunTests : EngineTestBase
     }
 
     [Fact]
+    public async Task Agents_report_themselves_and_a_run_that_no_agent_seen_may_take_says_why()
+    {
+        var gpu = await RegisterFlowAsync("greeter.cs", Greeter("Hello"), new RegisterOptions { Project = Project, Labels = ["gpu", "linux"] });
+        var plain = await RegisterFlowAsync("calc.cs", Calc);
+        var waiting = await Client.QueueRunAsync(gpu, null);
+
+        // No agent at all yet: even an unlabelled flow's run says so.
+        Assert.Equal("no agent with labels gpu, linux has been seen in the last 5 minutes", (await Client.GetRunAsync(waiting.Id)).WaitReason);
+        var plainRun = await Client.QueueRunAsync(plain, Args(("count", 1)));
+        Assert.Equal("no agent has been seen in the last 5 minutes", (await Client.GetRunAsync(plainRun.Id)).WaitReason);
+
+        var ran = await Client.RunAgentAsync("linux-box", once: true, labels: ["linux"]).WaitAsync(Guard);
+        Assert.Equal([plainRun.Id], ran.Select(r => r.Id));
+
+        var agent = Assert.Single(await Client.GetAgentsAsync());
+        Assert.Equal("linux-box", agent.Name);
+        Assert.Equal(FlowHost.Label, agent.Host);
+        Assert.Equal(new[] { FlowHost.Label, "linux" }.Order(StringComparer.Ordinal), agent.Labels);
+        Assert.Equal(FlowHost.Version, agent.Version);
+        Assert.Equal(0, agent.CurrentRuns);
+        Assert.False(string.IsNullOrEmpty(agent.Version));
+
+        // The agent seen lacks "gpu": Get-FlowRun (one run or a list) says why the run waits.
+        var listed = Assert.Single(await Client.GetRunsAsync(new RunQuery { State = RunState.Scheduled }));
+        Assert.Equal(waiting.Id, listed.Id);
+        Assert.Equal("no agent with labels gpu, linux has been seen in the last 5 minutes", listed.WaitReason);
+        var timedOut = await Assert.ThrowsAsync<FlowstoreException>(() => Client.WaitRunAsync(waiting.Id, TimeSpan.FromMilliseconds(100)));
+        Assert.EndsWith("no agent with labels gpu, linux has been seen in the last 5 minutes.", timedOut.Message);
+
+        // An agent that covers the labels has been seen (it reports before it claims): no reason any more, and it runs it.
+        var gpuBox = await Client.RunAgentAsync("gpu-box", once: true, labels: ["gpu", "linux"]).WaitAsync(Guard);
+        Assert.Equal([waiting.Id], gpuBox.Select(r => r.Id));
+        Assert.Null((await Client.GetRunAsync(waiting.Id)).WaitReason);
+        Assert.Equal(["gpu-box", "linux-box"], (await Client.GetAgentsAsync()).Select(a => a.Name));
+    }
+
+    [Theory]
+    [InlineData(new string[0], 300, "no agent has been seen in the last 5 minutes")]
+    [InlineData(new[] { "gpu" }, 60, "no agent with label gpu has been seen in the last minute")]
+    [InlineData(new[] { "a", "b" }, 90, "no agent with labels a, b has been seen in the last 90 seconds")]
+    public void The_wait_reason_names_the_labels_and_the_window(string[] labels, int seconds, string expected)
+        => Assert.Equal(expected, FlowRuns.NoAgentReason(labels, TimeSpan.FromSeconds(seconds)));
+
+    [Fact]
     public async Task Two_agents_on_one_home_execute_each_of_twenty_runs_exactly_once()
     {
         const int Runs = 20;

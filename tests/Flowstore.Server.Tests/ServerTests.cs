@@ -227,7 +227,7 @@ public sealed class ServerTests : IAsyncLifetime, IDisposable
             "/api/v1/runs", "/api/v1/runs/claim", "/api/v1/runs/stale", "/api/v1/runs/{id}/heartbeat", "/api/v1/runs/{id}/logs",
             "/api/v1/runs/{id}/complete", "/api/v1/runs/{id}/cancel", "/api/v1/secrets", "/api/v1/secrets/{name}",
             "/api/v1/keys", "/api/v1/keys/{id}/revoke",
-            "/api/v1/runs/{id}/secret-values", "/api/v1/secret-ciphertexts", "/api/v1/secret-ciphertexts/{name}",
+            "/api/v1/runs/{id}/secret-values", "/api/v1/secret-ciphertexts", "/api/v1/secret-ciphertexts/{name}", "/api/v1/agents",
         })
         {
             Assert.Contains(expected, paths);

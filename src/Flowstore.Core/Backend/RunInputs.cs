@@ -34,6 +34,20 @@ internal static class RunInputs
         return labels.Distinct(StringComparer.Ordinal).ToArray();
     }
 
+    /// <summary>An agent's report, checked: name, host and labels valid; the labels distinct and sorted.</summary>
+    public static AgentReport ValidateAgentReport(AgentReport? report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var name = ValidateAgent(report.Name);
+        if (string.IsNullOrWhiteSpace(report.Host) || report.Host.Any(char.IsControl))
+        {
+            throw new ArgumentException($"The host name '{FlowNames.Printable(report.Host)}' of agent '{name}' is empty or invalid.", nameof(report));
+        }
+        var labels = ValidateLabels(report.Labels ?? Array.Empty<string>())!;
+        Array.Sort(labels, StringComparer.Ordinal);
+        return report with { Name = name, Host = report.Host.Trim(), Labels = labels, Version = string.IsNullOrWhiteSpace(report.Version) ? null : report.Version.Trim() };
+    }
+
     public static IReadOnlyList<TaskRunRecord> ValidateTasks(IReadOnlyList<TaskRunRecord>? tasks)
     {
         if (tasks is null)

@@ -56,6 +56,12 @@ public sealed record FlowRunRecord
 
     public IReadOnlyList<TaskRunRecord> Tasks { get; init; } = Array.Empty<TaskRunRecord>();
 
+    /// <summary>
+    /// Why a Scheduled run is not taken, when no agent that may take it has been seen lately ("no agent with labels a,
+    /// b has been seen in the last 5 minutes"); null otherwise. Worked out by the client when it reads runs, never stored.
+    /// </summary>
+    public string? WaitReason { get; init; }
+
     public TimeSpan? Duration => Ended - Started;
 }
 
