@@ -237,6 +237,10 @@ public sealed class FlowClient : IDisposable
         IReadOnlyCollection<string>? labels = null, Action<string>? warning = null)
         => Runs.RunAgentAsync(agent, once, started, ended, observer, cancellationToken, labels, warning);
 
+    /// <inheritdoc cref="FlowRuns.FollowRunLogAsync"/>
+    public Task<FlowRunRecord> FollowRunLogAsync(Guid id, Action<RunLogEntry> line, CancellationToken cancellationToken = default)
+        => Runs.FollowRunLogAsync(id, line, cancellationToken);
+
     /// <inheritdoc cref="FlowRuns.GetAgentsAsync"/>
     public Task<IReadOnlyList<AgentRecord>> GetAgentsAsync(CancellationToken cancellationToken = default)
         => Runs.GetAgentsAsync(cancellationToken);

@@ -91,7 +91,7 @@ public sealed class FlowRegistrar
             {
                 continue; // Compiled before on this machine: planned from the cache, as without a lookup.
             }
-            var candidates = CandidateInputs(options, file, full, sha);
+            var candidates = CandidateInputs(options, file, full, sha, HostLabelFor(options));
             inputs.AddRange(candidates);
             perFile.Add(candidates);
             asked++;
@@ -163,6 +163,7 @@ public sealed class FlowRegistrar
         // Whether every flow's storage resolves the same wherever the file is: then its registration is recorded
         // with an input that names the file's relative path, not the folder it is in.
         var portable = true;
+        var hostLabel = HostLabelFor(options);
         foreach (var flow in selected)
         {
             var storage = options.Storage
@@ -186,7 +187,9 @@ public sealed class FlowRegistrar
             };
             var resolved = _providers.For(storage).Resolve(storage, context);
             portable &= ResolvesAnywhere(storage, resolved, context, file.RelativeName, full);
-            var labels = flow.Labels.Concat(options.Labels).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+            var labels = flow.Labels.Concat(options.Labels)
+                .Concat(hostLabel is not null && storage is LocalStorage ? [hostLabel] : [])
+                .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
             var key = RegistrationKey.Compute(options.Project, flow.Name, structure.Hash, resolved.Locator, labels);
 
             var versions = await _catalog.GetVersionsAsync(options.Project, flow.Name, cancellationToken).ConfigureAwait(false);
@@ -249,7 +252,7 @@ public sealed class FlowRegistrar
                 RegistrationInputFlows = selected.Count,
             });
         }
-        var input = portable ? PortableRegistrationInput(options, file.RelativeName, sha) : RegistrationInput(options, full, sha);
+        var input = portable ? PortableRegistrationInput(options, file.RelativeName, sha) : RegistrationInput(options, full, sha, hostLabel);
         foreach (var plan in plans)
         {
             plan.RegistrationInput = input;
@@ -286,8 +289,12 @@ public sealed class FlowRegistrar
     /// This form names the file's full path: it is recorded when a flow's storage depends on where the file is (the
     /// default Local storage is the file itself), so the same file elsewhere is compiled and registered anew.
     /// </remarks>
-    internal static string RegistrationInput(RegisterOptions options, string fullPath, string sha256)
-        => InputHash("flowstore-registration-input/1", options, fullPath, sha256);
+    /// <remarks>
+    /// Through a server, a file with Local storage records this machine's host label too (<paramref name="hostLabel"/>),
+    /// which its flows carry; only this full-path form names it, as only Local storage gives the label.
+    /// </remarks>
+    internal static string RegistrationInput(RegisterOptions options, string fullPath, string sha256, string? hostLabel = null)
+        => InputHash("flowstore-registration-input/1", options, fullPath, sha256, hostLabel);
 
     /// <summary>
     /// The same as <see cref="RegistrationInput"/> with the file's path relative to the folder it was registered from
@@ -298,7 +305,7 @@ public sealed class FlowRegistrar
     internal static string PortableRegistrationInput(RegisterOptions options, string relativeName, string sha256)
         => InputHash("flowstore-registration-input/2 relative", options, relativeName, sha256);
 
-    private static string InputHash(string kind, RegisterOptions options, string path, string sha256)
+    private static string InputHash(string kind, RegisterOptions options, string path, string sha256, string? hostLabel = null)
     {
         var text = string.Join("\n",
             kind,
@@ -308,12 +315,20 @@ public sealed class FlowRegistrar
             string.Join("\u001f", options.Labels.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)),
             options.Storage?.ToJson() ?? "",
             options.Names is null ? "*" : string.Join("\u001f", options.Names.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)));
-        return FlowStructure.Sha256Hex(text);
+        // The host label joins the input only where it applies, so inputs recorded without one keep their hash.
+        return FlowStructure.Sha256Hex(hostLabel is null ? text : text + "\nhost-label:" + hostLabel);
     }
 
+    /// <summary>
+    /// The label a flow with Local storage gets: this machine's host label when registering through a server (agents
+    /// elsewhere cannot read the file), unless the options say not to; null on the embedded backend.
+    /// </summary>
+    private string? HostLabelFor(RegisterOptions options)
+        => !options.NoHostLabel && _backend.Value is Flowstore.Backend.Http.HttpFlowBackend ? FlowHost.Label : null;
+
     /// <summary>The inputs a file may have been registered with: its relative form first, then its full-path form.</summary>
-    private static string[] CandidateInputs(RegisterOptions options, RegistrationSource file, string full, string sha)
-        => [PortableRegistrationInput(options, file.RelativeName, sha), RegistrationInput(options, full, sha)];
+    private static string[] CandidateInputs(RegisterOptions options, RegistrationSource file, string full, string sha, string? hostLabel)
+        => [PortableRegistrationInput(options, file.RelativeName, sha), RegistrationInput(options, full, sha, hostLabel)];
 
     /// <summary>
     /// Asks the backend whether this very file was registered with these options and nothing changed since: then every
@@ -323,7 +338,7 @@ public sealed class FlowRegistrar
     private async Task<IReadOnlyList<RegistrationPlan>?> FindUnchangedAsync(RegisterOptions options, RegistrationSource file, string full, string source,
         string sha, RegistrationLookup? lookup, Action<string> log, CancellationToken cancellationToken)
     {
-        var inputs = CandidateInputs(options, file, full, sha);
+        var inputs = CandidateInputs(options, file, full, sha, HostLabelFor(options));
         IReadOnlyList<UnchangedRegistration> found;
         if (lookup is not null && string.Equals(lookup.Project, options.Project, StringComparison.Ordinal) && inputs.All(lookup.Asked.Contains))
         {

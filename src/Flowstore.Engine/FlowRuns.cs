@@ -504,6 +504,33 @@ public sealed class FlowRuns
     public Task<IReadOnlyList<RunLogEntry>> GetRunLogAsync(Guid id, CancellationToken cancellationToken = default)
         => Backend.GetRunLogAsync(id, cancellationToken);
 
+    /// <summary>
+    /// Streams a run's log (Get-FlowRunLog -Follow): hands each line to <paramref name="line"/> as it is written, wherever
+    /// the run executes (through a server: on another machine), until the run ended and its last line was handed on;
+    /// returns the ended run. <see cref="ErrorIds.RunNotFound"/> for an unknown run.
+    /// </summary>
+    public async Task<FlowRunRecord> FollowRunLogAsync(Guid id, Action<RunLogEntry> line, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        var handed = 0;
+        while (true)
+        {
+            await _sweeper.SweepAsync(cancellationToken).ConfigureAwait(false);
+            // The state is read before the log: a run seen ended had flushed its last lines before it completed.
+            var run = await ReadRunAsync(id, cancellationToken).ConfigureAwait(false);
+            var log = await Backend.GetRunLogAsync(id, cancellationToken).ConfigureAwait(false);
+            for (; handed < log.Count; handed++)
+            {
+                line(log[handed]);
+            }
+            if (run.State is RunState.Success or RunState.Failed or RunState.Cancelled)
+            {
+                return run;
+            }
+            await Task.Delay(_timing().PollInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private static TaskRunRecord ToRecord(TaskRunResult t) => new(t.Name, t.Slug, t.State, t.Attempts, t.Started, t.Ended, t.Error);
 
     /// <summary>Keeps task states and log lines for heartbeats, and passes them on to the caller's observer.</summary>

@@ -27,6 +27,12 @@ public sealed class RegisterOptions
     public StorageSettings? Storage { get; init; }
     public bool Force { get; init; }
 
+    /// <summary>
+    /// Through a server, a flow with Local storage gets this machine's host label (<see cref="FlowHost.Label"/>), so only
+    /// agents on this machine, which can read the file, claim its runs; true leaves it out (a path on a shared drive).
+    /// </summary>
+    public bool NoHostLabel { get; init; }
+
     /// <summary>Warnings for the user (e.g. the stored script differs from the local one); verbose log when null.</summary>
     public Action<string>? OnWarning { get; init; }
 

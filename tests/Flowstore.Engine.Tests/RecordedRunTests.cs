@@ -422,6 +422,52 @@ public sealed class RecordedRunTests : EngineTestBase
         Assert.Equal(["gpu-box", "linux-box"], (await Client.GetAgentsAsync()).Select(a => a.Name));
     }
 
+    [Fact]
+    public async Task Following_a_run_log_streams_its_lines_while_it_runs_and_returns_when_it_ended()
+    {
+        var gate = Temp.File("gate");
+        var flow = await RegisterFlowAsync("gated.cs", $$"""
+            using Flowstore;
+
+            var flow = new Flow("gated");
+            flow.Task("wait", async (CancellationToken ct) =>
+            {
+                Log.Info("waiting for the gate");
+                while (!File.Exists({{JsonSerializer.Serialize(gate)}}))
+                {
+                    await Task.Delay(10, ct);
+                }
+                Log.Info("through the gate");
+            });
+            """);
+        var run = await Client.QueueRunAsync(flow, null);
+        var followed = new List<RunLogEntry>();
+
+        // The task goes on only once the follower has handed on its first line: a follower that handed lines on only
+        // at the end would never open the gate (and the guard would fail the test).
+        var follow = NewClient().FollowRunLogAsync(run.Id, entry =>
+        {
+            lock (followed)
+            {
+                followed.Add(entry);
+            }
+            if (entry.Message == "waiting for the gate")
+            {
+                File.WriteAllText(gate, "open");
+            }
+        });
+        var agent = Client.RunAgentAsync("follow-me", once: true);
+
+        var ended = await follow.WaitAsync(Guard);
+        await agent.WaitAsync(Guard);
+
+        Assert.Equal(RunState.Success, ended.State);
+        var log = await Client.GetRunLogAsync(run.Id);
+        Assert.Equal(log.Select(e => e.Message), followed.Select(e => e.Message));
+        Assert.Contains("through the gate", followed.Select(e => e.Message));
+        await Assert.ThrowsAsync<FlowstoreException>(() => Client.FollowRunLogAsync(Guid.NewGuid(), _ => { }));
+    }
+
     [Theory]
     [InlineData(new string[0], 300, "no agent has been seen in the last 5 minutes")]
     [InlineData(new[] { "gpu" }, 60, "no agent with label gpu has been seen in the last minute")]

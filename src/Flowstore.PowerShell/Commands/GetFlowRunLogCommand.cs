@@ -20,11 +20,27 @@ public sealed class GetFlowRunLogCommand : FlowCmdlet
     [Parameter]
     public string? Task { get; set; }
 
+    /// <summary>Output each line as it is written, until the run ends (also a run on another machine, through a server).</summary>
+    [Parameter]
+    public SwitchParameter Follow { get; set; }
+
     protected override void ProcessRecord()
     {
         var id = Run?.Id ?? Id;
         try
         {
+            if (Follow.IsPresent)
+            {
+                var ended = Await(ct => Client.FollowRunLogAsync(id, entry =>
+                {
+                    if (Task is null || string.Equals(entry.Task, Task, StringComparison.OrdinalIgnoreCase))
+                    {
+                        PostAction(() => WriteObject(entry));
+                    }
+                }, ct));
+                WriteVerbose($"Run {id} of flow '{ended.FlowName}' ended {ended.State}.");
+                return;
+            }
             // GetRunAsync first: an unknown id is a RunNotFound error, not an empty log.
             var log = Await(async ct =>
             {

@@ -26,8 +26,13 @@ public sealed class RegisterFlowCommand : FlowCmdlet
     [ArgumentCompleter(typeof(FlowNameCompleter))]
     public string[]? Name { get; set; }
 
+    /// <summary>Labels of the flows: only agents that have every one of them claim their runs.</summary>
     [Parameter]
     public string[]? Label { get; set; }
+
+    /// <summary>Through a server, do not give flows with Local storage this machine's host name as a label (the file is on a shared drive).</summary>
+    [Parameter]
+    public SwitchParameter NoHostLabel { get; set; }
 
     /// <summary>Storage for the flows, overriding the one the script sets (e.g. from New-FlowStorage).</summary>
     [Parameter(ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -51,6 +56,7 @@ public sealed class RegisterFlowCommand : FlowCmdlet
             Labels = Label ?? Array.Empty<string>(),
             Storage = Storage,
             Force = Force.IsPresent,
+            NoHostLabel = NoHostLabel.IsPresent,
             OnWarning = PostWarning,
             Progress = new StorageProgressReporter(this),
         };
