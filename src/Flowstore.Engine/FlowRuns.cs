@@ -515,7 +515,7 @@ public sealed class FlowRuns
         var handed = 0;
         while (true)
         {
-            await _sweeper.SweepAsync(cancellationToken).ConfigureAwait(false);
+            await _sweeper.SweepIfAllowedAsync(cancellationToken).ConfigureAwait(false);
             // The state is read before the log: a run seen ended had flushed its last lines before it completed.
             var run = await ReadRunAsync(id, cancellationToken).ConfigureAwait(false);
             var log = await Backend.GetRunLogAsync(id, cancellationToken).ConfigureAwait(false);
