@@ -98,14 +98,21 @@ public sealed class FlowRuns
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Queues a run and runs it in this process, returning when it ended (Start-FlowRun -Wait).</summary>
+    /// <summary>
+    /// Queues a run and runs it in this process, returning when it ended (Start-FlowRun -Wait); when an agent takes the
+    /// run first, waits for that agent to end it.
+    /// </summary>
     public async Task<FlowRunRecord> RunNowAsync(FlowRecord flow, IReadOnlyDictionary<string, object?>? parameters, FlowRunRecord? pinnedTo,
         IRunObserver? observer = null, CancellationToken cancellationToken = default)
     {
         var queued = await QueueRunAsync(flow, parameters, pinnedTo, cancellationToken).ConfigureAwait(false);
-        var claimed = await Backend.ClaimRunAsync(LocalAgent, queued.Id, cancellationToken).ConfigureAwait(false)
-            ?? throw new FlowstoreException(ErrorIds.RunNotFound, FlowErrorKind.InvalidOperation,
-                $"Run {queued.Id} was taken by an agent before it could start here.") { Target = queued.Id.ToString() };
+        var claimed = await Backend.ClaimRunAsync(LocalAgent, queued.Id, cancellationToken).ConfigureAwait(false);
+        if (claimed is null)
+        {
+            // An agent (connected to the same backend) took the run between its creation and this claim: it runs
+            // there, and this call waits for its end as Wait-FlowRun would.
+            return await WaitRunAsync(queued.Id, null, cancellationToken).ConfigureAwait(false);
+        }
         var ended = await ExecuteClaimedAsync(claimed, flow, LocalAgent, observer, cancellationToken).ConfigureAwait(false);
         // Failing other agents' lost runs is housekeeping, done after this run rather than before it starts: through a
         // server it is a request of its own, which would add a round trip to every start. This run is recorded by now,

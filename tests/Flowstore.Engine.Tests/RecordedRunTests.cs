@@ -200,6 +200,31 @@ public sealed class RecordedRunTests : EngineTestBase
     }
 
     [Fact]
+    public async Task RunNow_whose_run_an_agent_takes_first_waits_for_that_agent_and_returns_the_ended_run()
+    {
+        // Start-FlowRun -Wait while an agent serves the same backend: the agent may claim the run before this call does.
+        var flow = await RegisterFlowAsync("greeter.cs", Greeter("Hi"));
+        var agentHome = Own(new FlowClient(new FlowClientOptions { Home = Home }) { Timing = ClientTiming });
+        var taken = new List<FlowRunRecord>();
+        var backend = Own(RecordingBackend.Wrap(new Flowstore.Backend.Sqlite.SqliteFlowBackend(Path.Combine(Home, Flowstore.Backend.Sqlite.SqliteFlowBackend.DefaultFileName)),
+            (method, _) =>
+            {
+                if (method == nameof(IFlowBackend.ClaimRunAsync) && taken.Count == 0)
+                {
+                    taken.AddRange(Task.Run(() => agentHome.Runs.RunAgentAsync("agent-elsewhere", once: true)).GetAwaiter().GetResult());
+                }
+            }));
+        var client = Own(new FlowClient(new FlowClientOptions { Home = Home, Backend = backend }) { Timing = ClientTiming });
+
+        var run = await client.RunNowAsync(flow, null, null).WaitAsync(Guard);
+
+        var byAgent = Assert.Single(taken);
+        Assert.Equal(byAgent.Id, run.Id);
+        Assert.Equal(RunState.Success, run.State);
+        Assert.Equal("agent-elsewhere", run.Agent);
+    }
+
+    [Fact]
     public async Task Searching_one_flow_by_name_asks_the_backend_for_that_name_only()
     {
         // Get-Flow -Name x -Project p through a server: the answer holds x's versions, not every flow of the project.
