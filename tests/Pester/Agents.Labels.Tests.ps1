@@ -9,7 +9,7 @@ BeforeAll {
     $ErrorActionPreference = 'Stop'
     $script:manifest = (Resolve-Path "$PSScriptRoot/../../Flowstore.psd1").Path
     $script:serverHome = Join-Path ([IO.Path]::GetTempPath()) ("fs-labels-server-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
-    $script:server = Start-FlowServer -Home $serverHome
+    $script:server = Start-FlowServer -Home $serverHome -NoApiKeys # labels, not keys, are what this file is about
     $script:agentHomes = [System.Collections.Generic.List[string]]::new()
 
     function Start-Agent {

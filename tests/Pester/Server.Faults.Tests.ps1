@@ -92,7 +92,7 @@ Describe 'PostgreSQL restarts while the server runs' {
 Describe 'The server stops and starts again while Start-FlowAgent executes a run' {
     BeforeAll {
         $script:serverHome = Join-Path ([IO.Path]::GetTempPath()) ('fs-server-' + [guid]::NewGuid())
-        $script:server = Start-FlowServer -Home $serverHome
+        $script:server = Start-FlowServer -Home $serverHome -NoApiKeys # an open server: the outage, not keys, is what this test is about
         $script:port = ([uri]$server.Url).Port
         $script:started = Join-Path $TestDrive 'started'
         $script:go = Join-Path $TestDrive 'go'
@@ -166,7 +166,7 @@ catch { Add-Content -LiteralPath '$agentLog' -Value "AGENT-FAILED: `$(`$_.FullyQ
         Wait-Condition { (Get-AgentLog) -match 'trying again' -or $agent.HasExited } 'the agent to say it keeps trying'
         $agent.HasExited | Should -BeFalse -Because ((Get-AgentLog) -join "`n")
 
-        $again = Start-FlowServer -Home $serverHome -Port $port
+        $again = Start-FlowServer -Home $serverHome -Port $port -NoApiKeys
         $again.Url | Should -Be $server.Url
         Wait-Condition { $agent.HasExited } 'the agent to finish its run and return (-Once)'
 
