@@ -294,13 +294,22 @@ public sealed class FlowRuns
         // The end of the run is recorded even when the server or database is away right now: kept trying (bounded
         // backoff, warnings) until it answers, so the run ends Success or Failed instead of staying Running. A stopped
         // agent (Ctrl+C) still records it (the calls are not cancelled), but stops waiting for a server that is away.
-        if (connection.LostSince is { } since)
+        // The outage is noted in the run's log once, whether the writer met it while the run went on or only this last
+        // send does (a run that ends right after the server went away).
+        var outageNoted = false;
+        void NoteOutage()
         {
-            pendingLog.Enqueue(new RunLogEntry(DateTimeOffset.UtcNow, null, "Warning",
-                $"{Backend.Description} could not be reached for a while from {since:HH:mm:ss} UTC; the run went on and what it logged meanwhile was sent afterwards."));
+            if (!outageNoted && connection.LostSince is { } since)
+            {
+                outageNoted = true;
+                pendingLog.Enqueue(new RunLogEntry(DateTimeOffset.UtcNow, null, "Warning",
+                    $"{Backend.Description} could not be reached for a while from {since:HH:mm:ss} UTC; the run went on and what it logged meanwhile was sent afterwards."));
+            }
         }
+        NoteOutage();
         await KeepTryingAsync(connection, $"sending the log of run {run.Id}", async _ =>
         {
+            NoteOutage();
             await FlushAsync(CancellationToken.None).ConfigureAwait(false);
             return true;
         }, cancellationToken).ConfigureAwait(false);
