@@ -16,18 +16,29 @@ public sealed class AgentReconnectTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    /// <summary>
+    /// Waits for <paramref name="condition"/>; an agent that ended meanwhile (it should not) is awaited so that its
+    /// error is the test's failure, and a deadline ends the wait with what the agent said so far.
+    /// </summary>
+    private static async Task WaitUntilAsync(Func<bool> condition, string what, Task agent, ConcurrentQueue<string> warnings)
     {
         var deadline = DateTimeOffset.UtcNow + Deadline;
         while (!condition())
         {
+            if (agent.IsCompleted)
+            {
+                await agent;
+                throw new InvalidOperationException($"The agent ended while waiting for {what}. It said: {Said(warnings)}");
+            }
             if (DateTimeOffset.UtcNow > deadline)
             {
-                throw new TimeoutException($"Still waiting after {Deadline.TotalSeconds:0} s for {what}.");
+                throw new TimeoutException($"Still waiting after {Deadline.TotalSeconds:0} s for {what}. The agent said: {Said(warnings)}");
             }
             await Task.Delay(20);
         }
     }
+
+    private static string Said(ConcurrentQueue<string> warnings) => warnings.IsEmpty ? "nothing" : Environment.NewLine + string.Join(Environment.NewLine, warnings);
 
     [Theory]
     [InlineData(false)]
@@ -50,12 +61,13 @@ public sealed class AgentReconnectTests : IDisposable
             flow.Task("after", (int x) => Console.WriteLine("after the outage " + x), during);
             """);
         await using var server = await ServerProcess.StartAsync(_temp.File("server"));
-        using var backend = server.Client();
+        using var backend = server.Client(); // quick retries, and each request answered within its timeout
         using var client = new FlowClient(new FlowClientOptions { Home = _temp.File("agent"), Backend = backend })
         {
             Timing = new RunTiming
             {
                 ReconnectMaxDelay = TimeSpan.FromMilliseconds(500),
+                ReconnectTimeout = Deadline, // an agent that cannot get through gives up while the test still waits
                 HeartbeatInterval = TimeSpan.FromMilliseconds(200),
                 LogFlushInterval = TimeSpan.FromMilliseconds(100),
                 PollInterval = TimeSpan.FromMilliseconds(100),
@@ -74,7 +86,7 @@ public sealed class AgentReconnectTests : IDisposable
         var agent = Task.Run(() => client.RunAgentAsync("survivor", once: false, ended: ended.Enqueue, cancellationToken: stopAgent.Token,
             warning: warnings.Enqueue));
 
-        await WaitUntilAsync(() => File.Exists(started) || agent.IsCompleted, "the run's first task");
+        await WaitUntilAsync(() => File.Exists(started), "the run's first task", agent, warnings);
         if (killed)
         {
             await server.KillAsync();
@@ -84,30 +96,32 @@ public sealed class AgentReconnectTests : IDisposable
             await server.StopAsync();
         }
         File.WriteAllText(go, "go"); // the run goes on and ends while the server is away
-        await WaitUntilAsync(() => warnings.Any(w => w.Contains("trying again", StringComparison.Ordinal)) || agent.IsCompleted,
-            "the agent to warn that it keeps trying to record the run");
+        await WaitUntilAsync(() => warnings.Any(w => w.Contains("trying again", StringComparison.Ordinal)),
+            "the agent to warn that it keeps trying to record the run", agent, warnings);
         Assert.Empty(ended);
 
         await server.StartAgainAsync();
-        await WaitUntilAsync(() => !ended.IsEmpty || agent.IsCompleted, "the run to end");
+        await WaitUntilAsync(() => !ended.IsEmpty, "the run to end", agent, warnings);
         stopAgent.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => agent);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => agent.WaitAsync(Deadline));
 
         var run = Assert.Single(await backend.GetRunsAsync(new RunQuery { Id = queued.Id }, CancellationToken.None));
-        Assert.Equal(RunState.Success, run.State);
-        Assert.Equal(run.Id, Assert.Single(ended).Id);
-        Assert.Equal(["after", "before", "during"], run.Tasks.Select(t => t.Name).Order());
-        Assert.All(run.Tasks, t => Assert.Equal(TaskRunState.Success, t.State));
         var log = (await backend.GetRunLogAsync(run.Id, CancellationToken.None)).Select(l => l.Message).ToList();
-        Assert.Contains("before the outage", log);
-        Assert.Contains("during the outage", log);
-        Assert.Contains("after the outage 2", log);
-        Assert.Single(log, l => l == "during the outage"); // sent once
-        Assert.Contains(log, l => l.Contains("could not be reached for a while", StringComparison.Ordinal));
-
         var said = string.Join(Environment.NewLine, warnings);
-        Assert.Contains(server.Url.ToString(), said, StringComparison.Ordinal);
-        Assert.Contains("ServerUnreachable", said, StringComparison.Ordinal);
-        Assert.Contains("answers again", said, StringComparison.Ordinal);
+        // What a failure shows: the run as recorded, its log and what the agent said (CI's machine is slower than ours).
+        var context = $"Run {run.State} ({run.ErrorId}: {run.Error}); tasks: {string.Join(", ", run.Tasks.Select(t => $"{t.Name} {t.State}"))}" +
+            $"{Environment.NewLine}Log:{Environment.NewLine}{string.Join(Environment.NewLine, log)}{Environment.NewLine}The agent said: {Said(warnings)}";
+        Assert.True(run.State == RunState.Success, context);
+        Assert.Equal(run.Id, Assert.Single(ended).Id);
+        Assert.True(run.Tasks.Select(t => t.Name).Order().SequenceEqual(["after", "before", "during"]), context);
+        Assert.True(run.Tasks.All(t => t.State == TaskRunState.Success), context);
+        Assert.True(log.Contains("before the outage"), context);
+        Assert.True(log.Contains("after the outage 2"), context);
+        Assert.True(log.Count(l => l == "during the outage") == 1, "sent once: " + context);
+        Assert.True(log.Any(l => l.Contains("could not be reached for a while", StringComparison.Ordinal)), context);
+
+        Assert.True(said.Contains(server.Url.ToString(), StringComparison.Ordinal), context);
+        Assert.True(said.Contains("ServerUnreachable", StringComparison.Ordinal), context);
+        Assert.True(said.Contains("answers again", StringComparison.Ordinal), context);
     }
 }

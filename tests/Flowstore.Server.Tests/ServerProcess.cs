@@ -40,13 +40,45 @@ public sealed class ServerProcess : IAsyncDisposable
     public static async Task<ServerProcess> StartAsync(string home, string backend = "Sqlite", string? connectionString = null)
     {
         var server = new ServerProcess(home, backend, connectionString);
-        await server.StartAsync(port: 0);
+        await server.StartAsync(PortOutsideEphemeralRange());
         return server;
     }
 
-    /// <summary>A client of the server with quick retries (a test should not wait long for an expected failure).</summary>
+    /// <summary>
+    /// A free port below the kernel's ephemeral range: a server stopped and started again on its port must find it
+    /// free, and a port the kernel hands out (another test's server on port 0, an outgoing connection) could take it
+    /// meanwhile on a busy machine. Picked at random in 10000..(start of the range), checked by binding it.
+    /// </summary>
+    private static int PortOutsideEphemeralRange()
+    {
+        var low = 32768;
+        try
+        {
+            var range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
+            low = int.Parse(range[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+        }
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            var port = Random.Shared.Next(10000, Math.Max(10001, low));
+            try
+            {
+                using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                probe.Start();
+                return port;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+            }
+        }
+        return 0; // the kernel's choice, as Start-FlowServer makes it
+    }
+
+    /// <summary>A client of the server with quick retries and a bounded wait per request (a test should not wait long for an expected failure).</summary>
     public HttpFlowBackend Client(int attempts = 4, TimeSpan? retryDelay = null)
-        => new(Url, apiKey: null, new HttpFlowBackendOptions { Attempts = attempts, RetryDelay = retryDelay ?? TimeSpan.FromMilliseconds(50) });
+        => new(Url, apiKey: null, new HttpFlowBackendOptions { Attempts = attempts, RetryDelay = retryDelay ?? TimeSpan.FromMilliseconds(50), Timeout = TimeSpan.FromSeconds(30) });
 
     /// <summary>Starts the server again on the port it had (after <see cref="StopAsync"/> or <see cref="KillAsync"/>).</summary>
     public Task StartAgainAsync() => StartAsync(Url.Port);
