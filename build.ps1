@@ -295,6 +295,11 @@ function Invoke-XunitTest {
             if ($outcome -notin 'Passed', 'NotExecuted', 'Inconclusive') { $script:TestSummary.FailedNames.Add("[xunit] $($r.GetAttribute('testName')) ($outcome)") }
         }
         if ($passed + $failed -eq 0) { Add-SuiteFailure "[xunit] $project ran no test" }
+        # A test host that crashed or was ended by --blame-hang-timeout leaves the tests after it unreported: say so.
+        foreach ($info in $x.SelectNodes("//*[local-name()='RunInfo'][@outcome='Error']")) {
+            $text = ($info.SelectSingleNode("*[local-name()='Text']").InnerText -split "`n")[0].Trim()
+            if ($text -match 'abort|crash|hang') { Add-SuiteFailure "[xunit] $project run ended early: $text" }
+        }
         $runOutcome = (& $node 'ResultSummary').GetAttribute('outcome')
         if ($runOutcome -notin 'Completed', 'Passed', 'Failed' -and $failed -eq 0) { Add-SuiteFailure "[xunit] $project run outcome: $runOutcome" }
     }
