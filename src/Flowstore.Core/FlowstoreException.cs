@@ -202,4 +202,6 @@ public static class ErrorIds
     public const string ServerAlreadyRunning = "ServerAlreadyRunning";
     /// <summary>No Flowstore server is running for that home.</summary>
     public const string ServerNotRunning = "ServerNotRunning";
+    /// <summary>A setting of the Flowstore server (appsettings.json, Flowstore__* environment variable, argument) has a value it does not know; the message names the setting.</summary>
+    public const string ServerSettingInvalid = "ServerSettingInvalid";
 }

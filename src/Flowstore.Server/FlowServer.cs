@@ -18,7 +18,7 @@ namespace Flowstore.Server;
 /// structured log line per request, problem details for every error, and the <see cref="IApiKeyAuthenticator"/> hook.
 /// Tests build it in-process on port 0 and talk to it over a real socket.
 /// </summary>
-public static class FlowServer
+public static partial class FlowServer
 {
     /// <summary>The file in the server's home that says where a started server listens (url, process id, backend).</summary>
     public const string ServerFileName = "server.json";
@@ -32,6 +32,7 @@ public static class FlowServer
             ContentRootPath = AppContext.BaseDirectory,
         });
         var settings = builder.Configuration.GetSection(FlowServerSettings.Section).Get<FlowServerSettings>() ?? new FlowServerSettings();
+        var requireApiKeys = settings.RequireApiKeys; // a setting it does not know refuses the start, before anything is opened
         var home = FlowstoreHome.EnsureDirectory(settings.ResolveHome());
         builder.Services.AddSingleton(settings);
 
@@ -85,7 +86,7 @@ public static class FlowServer
                 "and secrets (encrypted with the server's key; values go to the agent executing a run only). Errors are RFC 9457 problem details whose type is urn:flowstore:errors:<error id>.";
             return Task.CompletedTask;
         }));
-        if (settings.RequireApiKeys)
+        if (requireApiKeys)
         {
             builder.Services.AddSingleton(services => new ApiKeyAuthenticator(KeyStore(services.GetRequiredService<IFlowBackend>())));
             builder.Services.AddSingleton<IApiKeyAuthenticator, ApiKeyStoreAuthenticator>();
@@ -95,11 +96,16 @@ public static class FlowServer
         var app = builder.Build();
         var backend = app.Services.GetRequiredService<IFlowBackend>(); // open (and migrate) the database now: a bad one fails the start
         BootstrapAdminKey? firstKey = null;
-        if (settings.RequireApiKeys
+        var startLog = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(FlowServer).FullName!);
+        if (requireApiKeys
             && (firstKey = FlowApiKeys.EnsureAdminKeyAsync(KeyStore(backend), home).GetAwaiter().GetResult()) is { } first)
         {
             // The token is in the owner-only file only: never in a log.
-            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(FlowServer).FullName!).LogInformation("The first API key, '{KeyName}' (Admin), was written to {Path}", first.Key.Name, first.Path);
+            LogFirstKey(startLog, first.Key.Name, first.Path);
+        }
+        else if (!requireApiKeys && !settings.IsLoopbackOnly)
+        {
+            LogOpenToTheNetwork(startLog, settings.Address, FlowServerSettings.Section);
         }
 
         app.UseMiddleware<RequestLogMiddleware>();
@@ -149,6 +155,14 @@ public static class FlowServer
         var url = new Uri(address.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal).Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
         return new Uri(url.GetLeftPart(UriPartial.Authority) + "/");
     }
+
+    [LoggerMessage(EventId = 1, Level = LogLevel.Warning,
+        Message = "The first API key, '{KeyName}' (Admin), was written to {Path} (owner-only): read it once to connect (Connect-FlowServer -ApiKey, or FLOWSTORE_API_KEY), make your own keys with it, then remove the file")]
+    private static partial void LogFirstKey(ILogger logger, string keyName, string path);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning,
+        Message = "API keys are off ({Section}:ApiKeys=None) and the server listens on {Address}: anyone who reaches it may do anything; set {Section}:ApiKeys=Required for a team")]
+    private static partial void LogOpenToTheNetwork(ILogger logger, string address, string section);
 
     private static IApiKeyStore KeyStore(IFlowBackend backend) => backend as IApiKeyStore
         ?? throw new FlowstoreException(ErrorIds.ApiKeysNotSupported, FlowErrorKind.InvalidOperation,

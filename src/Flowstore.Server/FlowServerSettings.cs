@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace Flowstore.Server;
 
 /// <summary>
@@ -34,14 +36,31 @@ public sealed class FlowServerSettings
     public string? LogFile { get; set; }
 
     /// <summary>
-    /// None (the default: an open server, for one user on 127.0.0.1) or Required: every /api/v1 call needs an API key of
-    /// the backend's key store with a role that allows it; the first start over an empty store writes an admin key to
-    /// admin.key in the home (owner-only).
+    /// Required (the default): every /api/v1 call needs an API key of the backend's key store with a role that allows it;
+    /// the first start over an empty key store writes an admin key to admin.key in the home (owner-only) and logs that
+    /// file's path, never the key. None: an open server, for one user on one box (anyone who reaches the port may do
+    /// anything); it must be set explicitly. Any other value refuses to start (ServerSettingInvalid).
     /// </summary>
-    public string ApiKeys { get; set; } = "None";
+    public string ApiKeys { get; set; } = "Required";
 
-    /// <summary>Whether <see cref="ApiKeys"/> asks for keys.</summary>
-    public bool RequireApiKeys => string.Equals(ApiKeys?.Trim(), "Required", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Whether <see cref="ApiKeys"/> asks for keys; ServerSettingInvalid for a value that is neither Required nor None.</summary>
+    public bool RequireApiKeys => ApiKeys?.Trim() switch
+    {
+        var value when string.Equals(value, "Required", StringComparison.OrdinalIgnoreCase) => true,
+        var value when string.Equals(value, "None", StringComparison.OrdinalIgnoreCase) => false,
+        _ => throw new FlowstoreException(ErrorIds.ServerSettingInvalid, FlowErrorKind.InvalidArgument,
+            $"The server setting {Section}:ApiKeys is '{ApiKeys}'; use Required (API keys, the default) or None (an open server for one user on one box).")
+        {
+            Target = Section + ":ApiKeys",
+        },
+    };
+
+    /// <summary>Whether <see cref="Address"/> is reachable from this machine only.</summary>
+    public bool IsLoopbackOnly => Address.Trim() switch
+    {
+        "localhost" => true,
+        var address => IPAddress.TryParse(address, out var ip) && IPAddress.IsLoopback(ip),
+    };
 
     /// <summary>The home folder these settings name.</summary>
     public string ResolveHome() => string.IsNullOrWhiteSpace(Home) ? FlowstoreHome.Path : Path.GetFullPath(FlowstoreHome.ExpandTilde(Home.Trim()));

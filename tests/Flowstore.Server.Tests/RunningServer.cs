@@ -18,11 +18,23 @@ public sealed class RunningServer : IAsyncLifetime, IDisposable
     {
     }
 
+    /// <summary>
+    /// A server with <paramref name="extraArgs"/> after the test defaults, which include an open server
+    /// (<c>--Flowstore:ApiKeys=None</c>, as Start-FlowServer -NoApiKeys): a later <c>--Flowstore:ApiKeys=Required</c> wins.
+    /// </summary>
     internal RunningServer(Action<WebApplicationBuilder>? configure, params string[] extraArgs)
+        : this(configure, openByDefault: true, extraArgs)
+    {
+    }
+
+    private RunningServer(Action<WebApplicationBuilder>? configure, bool openByDefault, string[] extraArgs)
     {
         _configure = configure;
-        _extraArgs = extraArgs;
+        _extraArgs = openByDefault ? ["--Flowstore:ApiKeys=None", .. extraArgs] : extraArgs;
     }
+
+    /// <summary>A server with the executable's own defaults for what <paramref name="extraArgs"/> does not set (API keys required).</summary>
+    internal static RunningServer WithServerDefaults(params string[] extraArgs) => new(null, openByDefault: false, extraArgs);
 
     /// <summary>The server's log file.</summary>
     public string LogFile => Path.Combine(Home, "server.log");

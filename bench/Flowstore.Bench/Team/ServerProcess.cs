@@ -57,6 +57,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         foreach (var arg in new[]
                  {
                      dll, "--Flowstore:Port=0", $"--Flowstore:Home={home}", $"--Flowstore:Backend={backend}", "--Flowstore:LogFormat=None",
+                     "--Flowstore:ApiKeys=None", // open, as the embedded backend it is compared with
                      "--Logging:LogLevel:Default=Warning",
                  })
         {
