@@ -54,7 +54,7 @@ public sealed partial class PostgresFlowBackend
             }
 
             var created = await ReadRunAsync(connection, transaction, id, cancellationToken);
-            await session.CommitAsync(transaction, cancellationToken);
+            await CommitAnsweredAsync(session, transaction, created, cancellationToken);
             return created!;
         }, cancellationToken);
     }
@@ -104,7 +104,7 @@ public sealed partial class PostgresFlowBackend
                 return null;
             }
             var record = await ReadRunAsync(connection, transaction, claimed.Value, cancellationToken);
-            await session.CommitAsync(transaction, cancellationToken);
+            await CommitAnsweredAsync(session, transaction, record, cancellationToken);
             return record;
         }, cancellationToken);
     }
@@ -198,7 +198,7 @@ public sealed partial class PostgresFlowBackend
                 Value = entries.Select(e => Storable(e.Message ?? "")).ToArray(),
             });
             await insert.ExecuteNonQueryAsync(cancellationToken);
-            await session.CommitAsync(transaction, cancellationToken);
+            await CommitAnsweredAsync(session, transaction, null, cancellationToken);
             return 0;
         }, cancellationToken);
     }
@@ -245,7 +245,7 @@ public sealed partial class PostgresFlowBackend
             }
 
             await UpsertTasksAsync(connection, transaction, runId, taskList, cancellationToken);
-            await session.CommitAsync(transaction, cancellationToken);
+            await CommitAnsweredAsync(session, transaction, true, cancellationToken);
             return true;
         }, cancellationToken);
     }

@@ -85,7 +85,7 @@ public abstract partial class RelationalFlowBackend
                         : ApiKeyExists(name);
                 }
             }
-            await session.CommitAsync(transaction, cancellationToken);
+            await CommitAnsweredAsync(session, transaction, info, cancellationToken);
             return (ApiKeyInfo?)info;
         }, cancellationToken);
     }

@@ -35,7 +35,7 @@ public abstract partial class RelationalFlowBackend
             {
                 throw ProjectExists(projectName);
             }
-            await session.CommitAsync(transaction, cancellationToken);
+            await CommitAnsweredAsync(session, transaction, project, cancellationToken);
             return project;
         }, cancellationToken);
     }
@@ -118,7 +118,10 @@ public abstract partial class RelationalFlowBackend
             if (latest is { Archived: false } && !request.Force
                 && string.Equals(latest.RegistrationKey, request.RegistrationKey, StringComparison.Ordinal))
             {
-                return new RegistrationOutcome(latest, RegistrationStatus.Skipped, null);
+                // Nothing written, but the answer is kept: a retry says Skipped even after another registration.
+                var skipped = new RegistrationOutcome(latest, RegistrationStatus.Skipped, null);
+                await CommitAnsweredAsync(session, transaction, skipped, cancellationToken);
+                return skipped;
             }
 
             var versionGroupId = latest?.VersionGroupId ?? Guid.NewGuid();
@@ -163,8 +166,9 @@ public abstract partial class RelationalFlowBackend
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
 
-            await session.CommitAsync(transaction, cancellationToken);
-            return new RegistrationOutcome(flow, RegistrationStatus.Registered, latest is null ? null : latest with { Archived = true });
+            var registered = new RegistrationOutcome(flow, RegistrationStatus.Registered, latest is null ? null : latest with { Archived = true });
+            await CommitAnsweredAsync(session, transaction, registered, cancellationToken);
+            return registered;
         }, cancellationToken);
     }
 

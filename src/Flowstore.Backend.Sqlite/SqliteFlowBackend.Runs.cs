@@ -60,7 +60,7 @@ public sealed partial class SqliteFlowBackend
             }
 
             var created = await ReadRunAsync(connection, transaction, id, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            await CommitAnsweredAsync(connection, transaction, created, cancellationToken);
             return created!;
         }, cancellationToken);
     }
@@ -114,7 +114,7 @@ public sealed partial class SqliteFlowBackend
                 return null;
             }
             var record = await ReadRunAsync(connection, transaction, claimed.Value, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            await CommitAnsweredAsync(connection, transaction, record, cancellationToken);
             return record;
         }, cancellationToken);
     }
@@ -203,7 +203,7 @@ public sealed partial class SqliteFlowBackend
                 message.Value = entry.Message ?? "";
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
-            await transaction.CommitAsync(cancellationToken);
+            await CommitAnsweredAsync(connection, transaction, null, cancellationToken);
             return 0;
         }, cancellationToken);
     }
@@ -250,7 +250,7 @@ public sealed partial class SqliteFlowBackend
             }
 
             await UpsertTasksAsync(connection, transaction, runId, taskList, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            await CommitAnsweredAsync(connection, transaction, true, cancellationToken);
             return true;
         }, cancellationToken);
     }

@@ -37,7 +37,8 @@ internal static class FlowApi
                 var project = await backend.CreateProjectAsync(body.Name, body.Description, ct);
                 return TypedResults.Created($"/{FlowstoreApi.Prefix}/projects?name={Uri.EscapeDataString(project.Name)}", project);
             })
-            .Named("CreateProject", "Creates a project (409 ProjectExists when one has the name).", ApiOperation.CreateProject);
+            .Named("CreateProject", "Creates a project (409 ProjectExists when one has the name).", ApiOperation.CreateProject)
+            .WithMetadata(KeptAnswerMetadata.Of<ProjectInfo>(StatusCodes.Status201Created));
 
         // ------------------------------------------------------------ flows
         api.MapGet("/flows", async (HttpContext context, IFlowBackend backend, string? project, string? name, Guid? id, int? version, bool? includeArchived,
@@ -69,7 +70,8 @@ internal static class FlowApi
                 ProjectAccess.Demand(context, ApiOperation.RegisterFlow, request.Project);
                 return TypedResults.Ok(await backend.RegisterFlowAsync(request with { CreatedBy = CreatedBy(context, request.CreatedBy) }, ct));
             })
-            .Named("RegisterFlow", "Records a registration in one transaction: Skipped when unchanged, else the next version.", ApiOperation.RegisterFlow);
+            .Named("RegisterFlow", "Records a registration in one transaction: Skipped when unchanged, else the next version.", ApiOperation.RegisterFlow)
+            .WithMetadata(KeptAnswerMetadata.Of<RegistrationOutcome>(StatusCodes.Status200OK));
 
         api.MapPost("/flows/registrations/unchanged", async (HttpContext context, IFlowBackend backend, FindUnchangedRegistrationsBody body, CancellationToken ct) =>
             {
@@ -115,7 +117,8 @@ internal static class FlowApi
                 var created = await backend.CreateRunAsync(run with { CreatedBy = CreatedBy(context, run.CreatedBy) }, ct);
                 return TypedResults.Created($"/{FlowstoreApi.Prefix}/runs?id={created.Id}", created);
             })
-            .Named("CreateRun", "Queues a run (state Scheduled) of a registered flow version.", ApiOperation.StartRun);
+            .Named("CreateRun", "Queues a run (state Scheduled) of a registered flow version.", ApiOperation.StartRun)
+            .WithMetadata(KeptAnswerMetadata.Of<FlowRunRecord>(StatusCodes.Status201Created));
 
         api.MapPost("/runs/claim", async Task<Results<Ok<FlowRunRecord>, NoContent>> (HttpContext context, IFlowBackend backend, ClaimRunBody body, CancellationToken ct) =>
             {
@@ -139,7 +142,8 @@ internal static class FlowApi
                 }
                 return await backend.ClaimRunAsync(body.Agent, null, body.Labels, ct) is { } run ? TypedResults.Ok(run) : TypedResults.NoContent();
             })
-            .Named("ClaimRun", "Atomically moves a Scheduled run (the given one, or the oldest) to Running for the agent; with labels, only a run of a flow whose labels are all among them; a key limited to projects claims only their runs; 204 when there is none.", ApiOperation.ExecuteRun);
+            .Named("ClaimRun", "Atomically moves a Scheduled run (the given one, or the oldest) to Running for the agent; with labels, only a run of a flow whose labels are all among them; a key limited to projects claims only their runs; 204 when there is none.", ApiOperation.ExecuteRun)
+            .WithMetadata(KeptAnswerMetadata.Of<FlowRunRecord>(StatusCodes.Status200OK));
 
         // ------------------------------------------------------------ agents
         api.MapPost("/agents", async (IFlowBackend backend, AgentReport agent, CancellationToken ct) =>
@@ -172,7 +176,8 @@ internal static class FlowApi
                 await backend.AppendLogAsync(id, body.Entries, ct);
                 return TypedResults.NoContent();
             })
-            .Named("AppendRunLog", "Appends log lines (already redacted) after the run's last one.", ApiOperation.ExecuteRun);
+            .Named("AppendRunLog", "Appends log lines (already redacted) after the run's last one.", ApiOperation.ExecuteRun)
+            .WithMetadata(KeptAnswerMetadata.NoBody(StatusCodes.Status204NoContent));
 
         api.MapGet("/runs/{id:guid}/logs", async (HttpContext context, IFlowBackend backend, Guid id, CancellationToken ct) =>
             {
@@ -186,7 +191,8 @@ internal static class FlowApi
                 await ProjectAccess.DemandRunAsync(context, backend, id, ApiOperation.ExecuteRun, ct);
                 return TypedResults.Ok(new CompleteRunAnswer(await backend.CompleteRunAsync(id, body.Agent, body.Completion, ct)));
             })
-            .Named("CompleteRun", "Ends a Running run owned by the agent; false when it no longer is.", ApiOperation.ExecuteRun);
+            .Named("CompleteRun", "Ends a Running run owned by the agent; false when it no longer is.", ApiOperation.ExecuteRun)
+            .WithMetadata(KeptAnswerMetadata.Of<bool>(StatusCodes.Status200OK, recorded => new CompleteRunAnswer(recorded)));
 
         api.MapPost("/runs/{id:guid}/cancel", async (HttpContext context, IFlowBackend backend, Guid id, CancellationToken ct) =>
             {
@@ -226,6 +232,8 @@ internal static class FlowApi
                 }
                 else
                 {
+                    // The answer carries the token: it is never written to the database (a retry is answered from memory only).
+                    IdempotentRequest.Current?.Forgo();
                     var token = ApiKeyToken.Generate();
                     answer = new CreatedApiKeyAnswer(await keys.RecordAsync(new NewApiKey
                     {
@@ -243,7 +251,8 @@ internal static class FlowApi
             .Named("CreateApiKey",
                 "Creates an API key (409 ApiKeyExists when an active key has the name; 404 ProjectNotFound for a project that does not exist). " +
                 "Send tokenHash (SHA-256 hex of a token you made) to keep the token off the wire; without it the answer carries the new token, the only time it is ever sent.",
-                ApiOperation.ManageKeys);
+                ApiOperation.ManageKeys)
+            .WithMetadata(KeptAnswerMetadata.Of<ApiKeyInfo>(StatusCodes.Status201Created, key => new CreatedApiKeyAnswer(key)));
 
         api.MapPost("/keys/{id:guid}/revoke", async (IFlowBackend backend, Guid id, CancellationToken ct)
                 => TypedResults.Ok(await KeyStore(backend).RevokeApiKeyAsync(id, ct)

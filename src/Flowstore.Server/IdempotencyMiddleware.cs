@@ -1,7 +1,10 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Flowstore.Backend.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 
 namespace Flowstore.Server;
 
@@ -10,10 +13,12 @@ namespace Flowstore.Server;
 /// gets the first answer again instead of doing the work twice (a second run, a second claim, log lines twice); a
 /// repeat that arrives while the first is still running waits for it. Keys are scoped to the caller's credentials and
 /// the path. Only successful answers are kept, so a failed request is simply done again.
-/// The answers of the calls that change state (<see cref="KeptInTheBackend"/>: create a project, register, start a
-/// run, claim, append log lines, complete) are kept in the backend's database for <see cref="StoredLifetime"/>
-/// (<see cref="IIdempotentAnswerStore"/>), so a retry that reaches a restarted server (or another server over the same
-/// database) is answered, not done again; the others are kept in memory for <see cref="Lifetime"/>.
+/// The answers of the calls that change state (endpoints with <see cref="KeptAnswerMetadata"/>: create a project or an
+/// API key, register, start, claim or complete a run, append log lines) are kept in the backend's database for
+/// <see cref="StoredLifetime"/>, written by the backend in the same transaction as the work (<see cref="IdempotentRequest"/>):
+/// the work is never committed without its answer, so a retry that reaches a restarted server (or another server over
+/// the same database) is answered, never done again, whenever the server stopped. The others are kept in memory for
+/// <see cref="Lifetime"/>.
 /// </summary>
 internal sealed partial class IdempotencyMiddleware(RequestDelegate next, IFlowBackend backend, ILogger<IdempotencyMiddleware> logger)
 {
@@ -23,11 +28,8 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, IFlowB
     /// <summary>How long an answer kept in the backend is given for a repeat (a client or agent retrying after an outage).</summary>
     public static readonly TimeSpan StoredLifetime = TimeSpan.FromHours(24);
 
-    /// <summary>The endpoints whose answers outlive the server process.</summary>
-    public static readonly IReadOnlySet<string> KeptInTheBackend = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "CreateProject", "RegisterFlow", "CreateRun", "ClaimRun", "AppendRunLog", "CompleteRun",
-    };
+    /// <summary>The media type of a JSON answer, as the endpoints write it.</summary>
+    private const string JsonContentType = "application/json; charset=utf-8";
 
     private const int MaxEntries = 20_000;
     private const int MaxKeyLength = 128;
@@ -48,11 +50,8 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, IFlowB
         }
 
         var scope = Scope(context, key);
-        var store = backend is IIdempotentAnswerStore kept
-                    && context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName is { } name
-                    && KeptInTheBackend.Contains(name)
-            ? kept
-            : null;
+        var kept = context.GetEndpoint()?.Metadata.GetMetadata<KeptAnswerMetadata>();
+        var store = kept is not null ? backend as IIdempotentAnswerStore : null;
         var entry = new Entry();
         var existing = Entries.GetOrAdd(scope, entry);
         if (existing != entry)
@@ -79,15 +78,44 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, IFlowB
                 return;
             }
 
+            var request = store is null ? null : new IdempotentRequest(scope, work => Render(context, kept!, work));
             using var buffer = new MemoryStream();
             context.Response.Body = buffer;
-            await next(context);
+            try
+            {
+                using (IdempotentRequest.Enter(request))
+                {
+                    await next(context);
+                }
+            }
+            catch (IdempotentRequestAnsweredException answered)
+            {
+                // The same request was done meanwhile through another server: its answer stands, this work was rolled back.
+                buffer.SetLength(0);
+                await buffer.WriteAsync(answered.Answer.Body, context.RequestAborted);
+                context.Response.StatusCode = answered.Answer.Status;
+                context.Response.ContentType = answered.Answer.ContentType;
+            }
             context.Response.Body = original;
             if (context.Response.StatusCode is >= 200 and < 300)
             {
-                result = new Answer(context.Response.StatusCode, context.Response.ContentType, buffer.ToArray());
-                if (store is not null)
+                if (context.RequestServices.GetService<IAfterWorkFault>() is { } fault && await fault.AfterWorkAsync(context))
                 {
+                    return; // the test's crash: no answer leaves, none is remembered here
+                }
+                if (request?.Kept is { } committed)
+                {
+                    // The answer committed with the work is the answer, now and to every retry.
+                    result = new Answer(committed.Status, committed.ContentType, committed.Body);
+                    context.Response.StatusCode = result.Status;
+                    context.Response.ContentType = result.ContentType;
+                    await original.WriteAsync(result.Body, context.RequestAborted);
+                    return;
+                }
+                result = new Answer(context.Response.StatusCode, context.Response.ContentType, buffer.ToArray());
+                if (store is not null && request is { Forgone: false })
+                {
+                    // No work was committed (nothing to claim, a run no longer the agent's): kept all the same.
                     await KeepAsync(store, scope, result);
                 }
             }
@@ -105,18 +133,35 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, IFlowB
         }
     }
 
+    /// <summary>The answer an endpoint gives for its backend call's result (<see cref="KeptAnswerMetadata"/>); null when the result is not its answer.</summary>
+    private static IdempotentAnswer? Render(HttpContext context, KeptAnswerMetadata kept, object? work)
+    {
+        var now = DateTimeOffset.UtcNow;
+        if (kept.ResultType is null)
+        {
+            return work is null ? new IdempotentAnswer(kept.Status, null, [], now, now + StoredLifetime) : null;
+        }
+        if (work is null || !kept.ResultType.IsInstanceOfType(work))
+        {
+            return null;
+        }
+        var body = kept.Body(work);
+        var options = context.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        return new IdempotentAnswer(kept.Status, JsonContentType, JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), options), now, now + StoredLifetime);
+    }
+
     private async Task KeepAsync(IIdempotentAnswerStore store, string scope, Answer answer)
     {
         var now = DateTimeOffset.UtcNow;
         try
         {
-            // Not tied to the caller: the work is done, so its answer is kept even when the caller went away.
+            // Not tied to the caller: the answer is given, so it is kept even when the caller went away.
             await store.SaveIdempotentAnswerAsync(scope, new IdempotentAnswer(answer.Status, answer.ContentType, answer.Body, now, now + StoredLifetime),
                 CancellationToken.None);
         }
         catch (FlowstoreException e)
         {
-            // The work is done and answered; only a repeat after a restart would do it again.
+            // No work was done: a repeat after a restart does the same nothing again.
             LogNotKept(logger, e.ErrorId, e.Message);
         }
     }
@@ -161,6 +206,30 @@ internal sealed partial class IdempotencyMiddleware(RequestDelegate next, IFlowB
         public DateTimeOffset Created { get; } = DateTimeOffset.UtcNow;
         public TaskCompletionSource<Answer?> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
+}
+
+/// <summary>
+/// Marks an endpoint whose answer to a request with an Idempotency-Key is kept in the backend, committed with the work:
+/// <see cref="Status"/> and the JSON of <see cref="Body"/> applied to the backend call's result, which is of
+/// <see cref="ResultType"/> (null: the call returns nothing and the answer has no body).
+/// </summary>
+internal sealed record KeptAnswerMetadata(int Status, Type? ResultType, Func<object, object> Body)
+{
+    public static KeptAnswerMetadata Of<T>(int status, Func<T, object>? body = null) where T : notnull
+        => new(status, typeof(T), result => body is null ? result : body((T)result));
+
+    public static KeptAnswerMetadata NoBody(int status) => new(status, null, result => result);
+}
+
+/// <summary>
+/// A test's fault: called right after a request's work was done (the endpoint answered 2xx, its transaction committed)
+/// and before the answer leaves the server, where a crash would lose it. Only code registers one (a test, through
+/// <see cref="FlowServer.Create"/>'s configure callback); no setting or variable does.
+/// </summary>
+internal interface IAfterWorkFault
+{
+    /// <summary>True when the request is to end here with no answer (the fault dropped the connection).</summary>
+    ValueTask<bool> AfterWorkAsync(HttpContext context);
 }
 
 /// <summary>Forgets expired idempotent answers in the backend: at the start, then every half hour.</summary>

@@ -362,6 +362,51 @@ public sealed class PostgresFlowBackendTests(PostgresDatabaseFixture database) :
         Assert.NotNull(await backend.GetIdempotentAnswerAsync(replaced, Ct));
     }
 
+    [Fact]
+    public async Task OneRequestDoneAtOnceThroughTwoServers_TheAnswerCommittedFirstStands_AndTheOtherWorkIsRolledBack()
+    {
+        var a = Open();
+        var b = Open(); // another server over the same database
+        var flow = await NewFlowAsync(a, "twice");
+        var scope = "scope-" + Guid.NewGuid().ToString("N");
+        var answering = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var goOn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        static IdempotentAnswer Answer(string server, object? result)
+        {
+            var now = DateTimeOffset.UtcNow;
+            return new IdempotentAnswer(201, "text/plain", System.Text.Encoding.UTF8.GetBytes($"{server} {((FlowRunRecord)result!).Id}"), now, now.AddHours(1));
+        }
+
+        // Server A has done the work (its run inserted, its transaction open) and is making its answer when ...
+        var first = Task.Run(async () =>
+        {
+            using (IdempotentRequest.Enter(new IdempotentRequest(scope, result =>
+            {
+                answering.TrySetResult();
+                goOn.Task.Wait(Ct);
+                return Answer("a", result);
+            })))
+            {
+                return await a.CreateRunAsync(new NewRun { Flow = flow }, Ct);
+            }
+        });
+        await answering.Task.WaitAsync(Ct);
+
+        // ... server B does the same request (the client's retry) and commits its run and answer first.
+        FlowRunRecord second;
+        using (IdempotentRequest.Enter(new IdempotentRequest(scope, result => Answer("b", result))))
+        {
+            second = await b.CreateRunAsync(new NewRun { Flow = flow }, Ct);
+        }
+        goOn.SetResult();
+
+        // A's work is rolled back and A answers what B answered: one run, one answer.
+        var answered = await Assert.ThrowsAsync<IdempotentRequestAnsweredException>(() => first);
+        Assert.Equal($"b {second.Id}", System.Text.Encoding.UTF8.GetString(answered.Answer.Body));
+        Assert.Equal(second.Id, Assert.Single(await a.GetRunsAsync(new RunQuery { Project = flow.Project }, Ct)).Id);
+        Assert.Equal(answered.Answer.Body, (await a.GetIdempotentAnswerAsync(scope, Ct))!.Body);
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private PostgresFlowBackend Open(string? connectionString = null)
