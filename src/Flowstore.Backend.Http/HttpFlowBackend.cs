@@ -290,7 +290,7 @@ public sealed class HttpFlowBackend : IFlowBackend, IApiKeyStore, IServerSecretS
         cancellationToken.ThrowIfCancellationRequested();
         var target = api ? $"{FlowstoreApi.Prefix}/{path}" : path;
         var content = body is null ? null : JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), FlowstoreApi.ClientOptions);
-        var idempotencyKey = safety == Safety.Keyed ? Guid.NewGuid().ToString("N") : null;
+        var idempotencyKey = safety == Safety.Keyed ? IdempotencyKey(method, target, content) : null;
         Exception? last = null;
         var delay = _options.RetryDelay;
         for (var attempt = 1; ; attempt++)
@@ -346,6 +346,23 @@ public sealed class HttpFlowBackend : IFlowBackend, IApiKeyStore, IServerSecretS
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
             delay += delay;
         }
+    }
+
+    /// <summary>
+    /// The key of a call that changes state: new for every call, or, within an <see cref="IdempotencyScope"/> (a call the
+    /// engine may send again after these retries gave up), made from the scope and the request, so the same request sent
+    /// again has the same key and the server answers it as the first time.
+    /// </summary>
+    private static string IdempotencyKey(HttpMethod method, string target, byte[]? content)
+    {
+        if (IdempotencyScope.Current is not { } scope)
+        {
+            return Guid.NewGuid().ToString("N");
+        }
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes($"{scope.Nonce}\n{method.Method}\n{target}\n"));
+        hash.AppendData(content ?? []);
+        return Convert.ToHexStringLower(hash.GetHashAndReset())[..32];
     }
 
     /// <summary>A gateway or an overloaded server said "not now" without a problem-details body: worth another try.</summary>

@@ -149,9 +149,33 @@ public sealed class FlowRuns
         var timing = _timing();
         var connection = new ConnectionWatch(Backend.Description, warning, $"run {run.Id}");
 
-        // Log lines not yet written, oldest first: a batch that could not be sent stays here and goes with the next one,
-        // so what a run logs while its server or database is away is sent when it answers again.
+        // Log lines not yet written, oldest first, so what a run logs while its server or database is away is sent when
+        // it answers again. A batch is sent as it is until the backend took it, each time as the same request (one
+        // IdempotencyScope): a send that was written but whose answer was lost is answered, not written twice. Lines
+        // logged meanwhile go in the next batch.
         var unsent = new List<RunLogEntry>();
+        (RunLogEntry[] Lines, IdempotencyScope Scope)? sending = null;
+
+        async Task SendLogAsync(CancellationToken token)
+        {
+            while (true)
+            {
+                if (sending is null)
+                {
+                    if (unsent.Count == 0)
+                    {
+                        return;
+                    }
+                    sending = (unsent.ToArray(), new IdempotencyScope());
+                    unsent.Clear();
+                }
+                using (IdempotencyScope.Enter(sending.Value.Scope))
+                {
+                    await Backend.AppendLogAsync(run.Id, sending.Value.Lines, token).ConfigureAwait(false);
+                }
+                sending = null;
+            }
+        }
 
         async Task FlushAsync(CancellationToken token)
         {
@@ -159,11 +183,7 @@ public sealed class FlowRuns
             {
                 unsent.Add(entry);
             }
-            if (unsent.Count > 0)
-            {
-                await Backend.AppendLogAsync(run.Id, unsent.ToArray(), token).ConfigureAwait(false);
-                unsent.Clear();
-            }
+            await SendLogAsync(token).ConfigureAwait(false);
         }
 
         // While the run goes, changed task states and new log lines are written every LogFlushInterval (in batches),
@@ -203,11 +223,7 @@ public sealed class FlowRuns
                         }
                         finally
                         {
-                            if (unsent.Count > 0)
-                            {
-                                await Backend.AppendLogAsync(run.Id, unsent.ToArray(), CancellationToken.None).ConfigureAwait(false);
-                                unsent.Clear();
-                            }
+                            await SendLogAsync(CancellationToken.None).ConfigureAwait(false);
                         }
                         connection.Answered();
                     }
@@ -331,17 +347,24 @@ public sealed class FlowRuns
     /// Calls the backend until it answers: a lost server or database (<see cref="ConnectionWatch.IsConnectionLoss"/>) is
     /// tried again after 1 s, then twice as long each time up to <see cref="RunTiming.ReconnectMaxDelay"/>, with a warning
     /// each time, for at most <see cref="RunTiming.ReconnectTimeout"/>; then (or for any other error) the error is thrown.
+    /// Every try is the same logical call (one <see cref="IdempotencyScope"/>): a claim or completion that the server did
+    /// but whose answer was lost is answered on the next try as the first time, not done again.
     /// </summary>
     private async Task<T> KeepTryingAsync<T>(ConnectionWatch connection, string what, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
         var timing = _timing();
         var delay = TimeSpan.FromSeconds(1);
         var started = DateTimeOffset.UtcNow;
+        var scope = new IdempotencyScope();
         while (true)
         {
             try
             {
-                var answer = await call(cancellationToken).ConfigureAwait(false);
+                T answer;
+                using (IdempotencyScope.Enter(scope))
+                {
+                    answer = await call(cancellationToken).ConfigureAwait(false);
+                }
                 connection.Answered();
                 return answer;
             }

@@ -25,25 +25,41 @@ public sealed class IdempotentWorkTests : IDisposable
 
     public void Dispose() => _timeout.Dispose();
 
-    /// <summary>Drops the connection of the next request to the armed endpoint once its work is done, as a crash would.</summary>
+    /// <summary>Drops the connection of the next request to each armed endpoint once its work is done, as a crash would.</summary>
     private sealed class CrashAfterWork : IAfterWorkFault
     {
-        private string? _armed;
+        private readonly HashSet<string> _armed = [];
+        private readonly List<string> _crashed = [];
 
-        public List<string> Crashed { get; } = [];
+        public IReadOnlyList<string> Crashed
+        {
+            get
+            {
+                lock (_armed)
+                {
+                    return _crashed.ToArray();
+                }
+            }
+        }
 
-        public void Arm(string endpoint) => Volatile.Write(ref _armed, endpoint);
+        public void Arm(params string[] endpoints)
+        {
+            lock (_armed)
+            {
+                _armed.UnionWith(endpoints);
+            }
+        }
 
         public ValueTask<bool> AfterWorkAsync(HttpContext context)
         {
             var name = context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.IEndpointNameMetadata>()?.EndpointName;
-            if (name is null || Interlocked.CompareExchange(ref _armed, null, name) != name)
+            lock (_armed)
             {
-                return ValueTask.FromResult(false);
-            }
-            lock (Crashed)
-            {
-                Crashed.Add(name);
+                if (name is null || !_armed.Remove(name))
+                {
+                    return ValueTask.FromResult(false);
+                }
+                _crashed.Add(name);
             }
             context.Abort();
             return ValueTask.FromResult(true);
@@ -196,6 +212,63 @@ public sealed class IdempotentWorkTests : IDisposable
             Assert.Equal(HttpStatusCode.Conflict, retry.Status);
             Assert.Contains(ErrorIds.ApiKeyExists, retry.Body, StringComparison.Ordinal);
             Assert.DoesNotContain(token, retry.Body, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task AnAgentWhoseClaimLogAndCompletionWereCutAfterTheWork_SendsEachAgainAsTheSameRequest_AndItsRunIsExecutedAndRecordedOnce()
+    {
+        using var temp = new TempDirectory("flowstore-idempotent-agent-tests");
+        var script = temp.Write("flows/once.cs", """
+            using Flowstore;
+
+            var flow = new Flow("once");
+            flow.Task("hello", () => Console.WriteLine("hello once"));
+            """);
+        var crash = new CrashAfterWork();
+        using var server = new RunningServer(builder => builder.Services.AddSingleton<IAfterWorkFault>(crash));
+        await server.InitializeAsync();
+        try
+        {
+            // The HTTP client gives up at the first cut connection: the agent's own retries send the calls again.
+            using var backend = server.Client(attempts: 1);
+            using var client = new FlowClient(new FlowClientOptions { Home = temp.File("agent"), Backend = backend })
+            {
+                Timing = new RunTiming
+                {
+                    ReconnectMaxDelay = TimeSpan.FromMilliseconds(200),
+                    ReconnectTimeout = TimeSpan.FromMinutes(2),
+                    HeartbeatInterval = TimeSpan.FromMilliseconds(200),
+                    LogFlushInterval = TimeSpan.FromMilliseconds(100),
+                    PollInterval = TimeSpan.FromMilliseconds(100),
+                },
+            };
+            await client.EnsureProjectAsync("P", create: true);
+            foreach (var plan in await client.PlanAsync(script, new RegisterOptions { Project = "P" }))
+            {
+                await client.ApplyAsync(plan, new RegisterOptions { Project = "P" });
+            }
+            var queued = await client.QueueRunAsync(await client.GetFlowAsync("once", "P"), null);
+
+            crash.Arm("ClaimRun", "AppendRunLog", "CompleteRun");
+            var warnings = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            var done = await client.RunAgentAsync("agent-1", once: true, cancellationToken: Ct, warning: warnings.Enqueue).WaitAsync(TimeSpan.FromMinutes(2), Ct);
+
+            var run = Assert.Single(await backend.GetRunsAsync(new RunQuery { Project = "P" }, Ct));
+            var log = (await backend.GetRunLogAsync(run.Id, Ct)).Select(l => l.Message).ToList();
+            var context = $"Run {run.State} ({run.ErrorId}: {run.Error}); log:{Environment.NewLine}{string.Join(Environment.NewLine, log)}" +
+                $"{Environment.NewLine}cut: {string.Join(", ", crash.Crashed)}{Environment.NewLine}the agent said:{Environment.NewLine}{string.Join(Environment.NewLine, warnings)}";
+            // The claim that was cut is the run executed (not left Running while the agent looks for another).
+            Assert.True(done.Count == 1 && done[0].Id == queued.Id, context);
+            Assert.True(run.State == RunState.Success, context);
+            // The log batch that was cut is in the log once; the completion that was cut is recorded, not "no longer owned".
+            Assert.True(log.Count(l => l == "hello once") == 1, context);
+            Assert.True(!log.Any(l => l.Contains("no longer owned", StringComparison.Ordinal)), context);
+            Assert.True(crash.Crashed.Order().SequenceEqual(["AppendRunLog", "ClaimRun", "CompleteRun"]), context);
         }
         finally
         {

@@ -101,3 +101,35 @@ public sealed class IdempotentRequestAnsweredException(IdempotentAnswer answer)
 {
     public IdempotentAnswer Answer { get; } = answer;
 }
+
+/// <summary>
+/// One logical call that a client may send more than once (the engine keeps trying an agent's claim, log batch or
+/// completion while its server is away, after the HTTP client's own retries gave up): while it is <see cref="Current"/>,
+/// a request that changes state carries an Idempotency-Key made from <see cref="Nonce"/> and the request itself
+/// (method, path, body), so sending the same request again within the scope is the same request to the server, which
+/// answers it as the first time instead of doing it twice. A different request within the scope gets another key.
+/// </summary>
+public sealed class IdempotencyScope
+{
+    private static readonly AsyncLocal<IdempotencyScope?> Ambient = new();
+
+    /// <summary>What makes this call's keys its own.</summary>
+    public string Nonce { get; } = Guid.NewGuid().ToString("N");
+
+    /// <summary>The logical call in this asynchronous flow, if any.</summary>
+    public static IdempotencyScope? Current => Ambient.Value;
+
+    /// <summary>Makes <paramref name="scope"/> current until the result is disposed.</summary>
+    public static IDisposable Enter(IdempotencyScope scope)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        var previous = Ambient.Value;
+        Ambient.Value = scope;
+        return new Exit(previous);
+    }
+
+    private sealed class Exit(IdempotencyScope? previous) : IDisposable
+    {
+        public void Dispose() => Ambient.Value = previous;
+    }
+}
