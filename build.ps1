@@ -192,6 +192,8 @@ function Invoke-ModuleCompile([switch]$Clean) {
 
     # Engine + every dependency (deps.json, runtimes/) for the module's private AssemblyLoadContext.
     Invoke-Native dotnet @('publish', $EngineProject, '-c', $Configuration, '-o', (Join-Path $ModuleOut 'Dependencies'), '--nologo') -LockRetries 3 | Out-Null
+    # The run worker (agents execute each run in it) comes with the engine, as a project reference of it.
+    Assert-File (Join-Path $ModuleOut 'Dependencies/Flowstore.RunHost.dll') 'Run worker (Flowstore.RunHost)'
 
     # The Flowstore server (what Start-FlowServer launches, and the service executable): a folder of its own, next to
     # Dependencies/, so its ASP.NET Core dependencies never meet the module's load contexts.

@@ -178,6 +178,10 @@ public static class ErrorIds
     public const string RunWaitTimedOut = "RunWaitTimedOut";
     public const string PinnedVersionUnavailable = "PinnedVersionUnavailable";
     public const string RunAgentLost = "RunAgentLost";
+    /// <summary>The worker process executing a run ended before the run did (Environment.Exit, a stack overflow, out of memory, a native crash); the message names the exit code or signal.</summary>
+    public const string RunProcessCrashed = "RunProcessCrashed";
+    /// <summary>The worker process that executes a run could not be started (its program is missing, or the process failed to start).</summary>
+    public const string RunWorkerUnavailable = "RunWorkerUnavailable";
     /// <summary>A fetched flow could not be loaded or built for a reason that is not the script's (a corrupt, truncated or empty compiled flow).</summary>
     public const string FlowLoadFailed = "FlowLoadFailed";
     /// <summary>No API key was given, or it is unknown, revoked or expired (HTTP 401). The message never holds the token.</summary>

@@ -6,7 +6,7 @@ namespace Flowstore.Engine;
 /// Builds a registered flow from its storage (fetch, compile, structure check) and runs built flows in this
 /// process; shared by recorded runs and Invoke-Flow.
 /// </summary>
-public sealed class FlowBuilder(StorageProviders providers, FlowScriptLoader loader, SecretResolver secrets)
+public sealed class FlowBuilder(StorageProviders providers, FlowScriptLoader loader, ISecretResolver secrets)
 {
     /// <summary>
     /// Fetches a registered flow's script (current, or the pinned storage version), builds it, and checks that
@@ -75,7 +75,7 @@ public sealed class FlowBuilder(StorageProviders providers, FlowScriptLoader loa
         var execution = await FlowExecutor.RunAsync(flow, bound, new ExecutionOptions
         {
             Observer = observer,
-            Redactions = () => secrets.ResolvedValues,
+            Redactions = () => secrets is SecretResolver known ? known.ResolvedValues : Array.Empty<string>(),
             Secrets = secrets,
         }, cancellationToken).ConfigureAwait(false);
         return new FlowRunResult

@@ -133,7 +133,7 @@ public sealed class FlowClient : IDisposable
     public FlowPublisher Publishing { get; }
 
     /// <summary>Queued, recorded and unrecorded runs, agents, waiting, stopping, logs.</summary>
-    public FlowRuns Runs => _runs ??= new FlowRuns(_backend, Catalog, _builder, Loader, Secrets, Sweeper, () => Timing);
+    public FlowRuns Runs => _runs ??= new FlowRuns(_backend, Catalog, _builder, Loader, Secrets, Sweeper, () => Timing, Home);
 
     /// <summary>Setting, describing and removing secrets.</summary>
     public FlowSecrets SecretAdmin { get; }
@@ -228,14 +228,15 @@ public sealed class FlowClient : IDisposable
         => await Runs.RunNowAsync(flow, parameters, await PinnedToAsync(pinnedFromRun, cancellationToken).ConfigureAwait(false), observer, cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc cref="FlowRuns.ExecuteClaimedAsync(FlowRunRecord, string, IRunObserver?, CancellationToken)"/>
-    public Task<FlowRunRecord> ExecuteClaimedAsync(FlowRunRecord run, string agent, IRunObserver? observer = null, CancellationToken cancellationToken = default)
-        => Runs.ExecuteClaimedAsync(run, agent, observer, cancellationToken);
+    public Task<FlowRunRecord> ExecuteClaimedAsync(FlowRunRecord run, string agent, IRunObserver? observer = null, CancellationToken cancellationToken = default,
+        RunIsolation isolation = RunIsolation.Process)
+        => Runs.ExecuteClaimedAsync(run, agent, observer, cancellationToken, isolation);
 
     /// <inheritdoc cref="FlowRuns.RunAgentAsync"/>
     public Task<IReadOnlyList<FlowRunRecord>> RunAgentAsync(string agent, bool once, Action<FlowRunRecord>? started = null,
         Action<FlowRunRecord>? ended = null, IRunObserver? observer = null, CancellationToken cancellationToken = default,
-        IReadOnlyCollection<string>? labels = null, Action<string>? warning = null)
-        => Runs.RunAgentAsync(agent, once, started, ended, observer, cancellationToken, labels, warning);
+        IReadOnlyCollection<string>? labels = null, Action<string>? warning = null, RunIsolation isolation = RunIsolation.Process, int limit = 1)
+        => Runs.RunAgentAsync(agent, once, started, ended, observer, cancellationToken, labels, warning, isolation, limit);
 
     /// <inheritdoc cref="FlowRuns.FollowRunLogAsync"/>
     public Task<FlowRunRecord> FollowRunLogAsync(Guid id, Action<RunLogEntry> line, CancellationToken cancellationToken = default)

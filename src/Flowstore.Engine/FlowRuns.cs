@@ -17,10 +17,12 @@ public sealed class FlowRuns
     private readonly SecretResolver _secrets;
     private readonly RunSweeper _sweeper;
     private readonly Func<RunTiming> _timing;
+    private readonly string _home;
 
     internal FlowRuns(Lazy<IFlowBackend> backend, FlowCatalog catalog, FlowBuilder builder, FlowScriptLoader loader, SecretResolver secrets,
-        RunSweeper sweeper, Func<RunTiming> timing)
+        RunSweeper sweeper, Func<RunTiming> timing, string home)
     {
+        _home = home;
         _backend = backend;
         _catalog = catalog;
         _builder = builder;
@@ -132,13 +134,163 @@ public sealed class FlowRuns
     /// the log and provenance, and returns the ended run. Failures before any task runs (fetch, compile,
     /// structure, parameters) end the run Failed with their error id.
     /// </summary>
-    public Task<FlowRunRecord> ExecuteClaimedAsync(FlowRunRecord run, string agent, IRunObserver? observer = null,
-        CancellationToken cancellationToken = default)
-        => ExecuteClaimedAsync(run, null, agent, observer, cancellationToken);
+    /// <param name="isolation">Where the run executes: a worker process of its own (the default; started for this run), or this process.</param>
+    public async Task<FlowRunRecord> ExecuteClaimedAsync(FlowRunRecord run, string agent, IRunObserver? observer = null,
+        CancellationToken cancellationToken = default, RunIsolation isolation = RunIsolation.Process)
+    {
+        if (isolation == RunIsolation.InProcess)
+        {
+            return await ExecuteClaimedAsync(run, null, agent, observer, cancellationToken).ConfigureAwait(false);
+        }
+        using var pool = NewWorkerPool(warm: false);
+        return await ExecuteClaimedAsync(run, null, agent, observer, cancellationToken, null, pool).ConfigureAwait(false);
+    }
+
+    private RunWorkerPool NewWorkerPool(bool warm)
+    {
+        var timing = _timing();
+        return new RunWorkerPool(new RunWorkerSettings(_home, timing.WorkerMemoryLimitMB, timing.WorkerMaxRuns, timing.WorkerRecycleMB), warm);
+    }
+
+    /// <summary>
+    /// Prepares and executes a run's flow in this process (fetch, build, structure check, parameters, tasks) and says how
+    /// it ended: what a run executes, whether in the agent (InProcess) or in a worker process (<see cref="RunWorker"/>).
+    /// </summary>
+    internal static async Task<RunCompletion> ExecuteHereAsync(FlowBuilder builder, FlowRecord flow, FlowRunRecord run, IRunObserver observer,
+        ISecretResolver secrets, Func<IReadOnlyCollection<string>> redactions, int maxParallelism, Action<FetchedFlowSource> fetched, CancellationToken stop)
+    {
+        // Provenance is known as soon as the script is fetched: a run that then fails (changed structure, bad parameters)
+        // still records what it fetched; its log starts with where the script came from.
+        var (built, source) = await builder.PrepareAsync(flow, run.PinnedStorageVersion, stop, fetched,
+            line => observer.LogWritten(new RunLogEntry(DateTimeOffset.UtcNow, null, "Info", line))).ConfigureAwait(false);
+        var parameters = ParameterBinder.Bind(built, run.Parameters);
+        var execution = await FlowExecutor.RunAsync(built, parameters, new ExecutionOptions
+        {
+            Observer = observer,
+            MaxParallelism = maxParallelism,
+            Redactions = redactions,
+            Secrets = secrets,
+        }, stop).ConfigureAwait(false);
+        return new RunCompletion
+        {
+            State = execution.State,
+            Error = execution.Error,
+            // A task that failed on an error Flowstore raised (SecretNotFound, ...) keeps that id on the run.
+            ErrorId = execution.State switch { RunState.Failed => execution.ErrorId ?? RunErrors.Failed, RunState.Cancelled => RunErrors.Cancelled, _ => null },
+            ScriptSha256 = source.Sha256,
+            StorageVersion = source.StorageVersion,
+            Tasks = execution.Tasks.Select(ToRecord).ToArray(),
+        };
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> and turns what it throws into how the run ended: Cancelled when it was stopped,
+    /// else Failed with the error's id (a fault of Flowstore itself is FlowRunFailed), the error also written to the run's
+    /// log through <paramref name="logOnly"/>. The provenance the body heard of is kept either way.
+    /// </summary>
+    internal static async Task<RunCompletion> GuardedAsync(FlowRunRecord run, Func<Action<FetchedFlowSource>, Task<RunCompletion>> body,
+        Func<IReadOnlyList<TaskRunRecord>> tasks, Action<RunLogEntry> logOnly, CancellationToken stop)
+    {
+        FetchedFlowSource? fetchedSource = null;
+        try
+        {
+            return await body(s => fetchedSource = s).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return new RunCompletion
+            {
+                State = RunState.Cancelled, Error = "The run was stopped before its tasks started.", ErrorId = RunErrors.Cancelled,
+                ScriptSha256 = fetchedSource?.Sha256, StorageVersion = fetchedSource?.StorageVersion,
+            };
+        }
+        catch (Exception e)
+        {
+            // Whatever failed (fetch, load, build, parameters, or a fault of Flowstore itself) ends this run Failed with
+            // an id, and the agent goes on with its next run. A storage or library may echo a credential in its
+            // message: never let a resolved secret into the record.
+            var message = SecretRedaction.Redact(e is FlowstoreException
+                ? e.Message
+                : $"The run of flow '{run.FlowName}' version {run.FlowVersion} failed: {e.GetType().Name}: {e.Message}");
+            // Into the run's log only: a caller sees this error once, as the failed run's error.
+            logOnly(new RunLogEntry(DateTimeOffset.UtcNow, null, "Error", message));
+            return new RunCompletion
+            {
+                State = RunState.Failed, Error = message, ErrorId = (e as FlowstoreException)?.ErrorId ?? RunErrors.Failed,
+                ScriptSha256 = fetchedSource?.Sha256, StorageVersion = fetchedSource?.StorageVersion,
+                Tasks = tasks(),
+            };
+        }
+    }
+
+    /// <summary>
+    /// Executes a run in a worker process of the pool: the worker fetches, builds and runs it, streaming task states and
+    /// log lines back, and asks this process for the secrets it needs. A worker that ends before the run did fails the run
+    /// (<see cref="ErrorIds.RunProcessCrashed"/>, naming the exit code or signal); one that does not stop within the grace
+    /// period after the run was asked to stop is killed and the run Cancelled. A worker is used again only after a run
+    /// that left nothing running behind (no task stopped, timed out or abandoned).
+    /// </summary>
+    private async Task<RunCompletion> ExecuteInWorkerAsync(RunWorkerPool pool, FlowRecord flow, FlowRunRecord run, Recorder recorder,
+        Action<RunLogEntry> logOnly, Action<FetchedFlowSource> fetched, ConcurrentDictionary<string, TaskRunRecord> tasks, RunTiming timing, CancellationToken stop)
+    {
+        var worker = await pool.RentAsync(stop).ConfigureAwait(false);
+        var reusable = false;
+        try
+        {
+            var outcome = await worker.RunAsync(run, flow, timing.MaxParallelism, recorder, logOnly, fetched, _secrets, timing.StopGracePeriod, stop)
+                .ConfigureAwait(false);
+            if (outcome.Completion is { } done)
+            {
+                reusable = done.State is RunState.Success or RunState.Failed
+                    && done.Tasks.All(t => t.State is not (TaskRunState.TimedOut or TaskRunState.Cancelled or TaskRunState.Running));
+                return done;
+            }
+            var ended = DateTimeOffset.UtcNow;
+            if (outcome.KilledAfterStop)
+            {
+                var stopped = $"The run was stopped; its flow did not stop within the grace period of {timing.StopGracePeriod.TotalSeconds:0.###} s, so its worker process was killed.";
+                logOnly(new RunLogEntry(ended, null, "Error", stopped));
+                return new RunCompletion
+                {
+                    State = RunState.Cancelled, Error = stopped, ErrorId = RunErrors.Cancelled, ScriptSha256 = outcome.Sha256, StorageVersion = outcome.StorageVersion,
+                    Tasks = EndTasks(tasks.Values, TaskRunState.Cancelled, "the run was stopped and its worker process killed", ended),
+                };
+            }
+            if (outcome.TimedOutTask is { } late)
+            {
+                var timedOut = $"Task '{late.Name}' timed out: it ran past its timeout of {late.TimeoutSeconds:0.###}s (every attempt) and did not stop within the " +
+                    $"grace period of {timing.StopGracePeriod.TotalSeconds:0.###} s, so its worker process was killed.";
+                logOnly(new RunLogEntry(ended, late.Name, "Error", timedOut));
+                return new RunCompletion
+                {
+                    State = RunState.Failed, Error = timedOut, ErrorId = RunErrors.Failed, ScriptSha256 = outcome.Sha256, StorageVersion = outcome.StorageVersion,
+                    Tasks = EndTasks(tasks.Values.Select(t => t.Slug == late.Slug ? t with { State = TaskRunState.TimedOut, Error = timedOut, Ended = ended } : t),
+                        TaskRunState.Cancelled, "its worker process was killed", ended),
+                };
+            }
+            var crashed = SecretRedaction.Redact($"The worker process executing run {run.Id} of flow '{run.FlowName}' version {run.FlowVersion} ended before the run did " +
+                $"({outcome.Describe(timing.WorkerMemoryLimitMB)}); the agent goes on with its next run.");
+            logOnly(new RunLogEntry(ended, null, "Error", crashed));
+            return new RunCompletion
+            {
+                State = RunState.Failed, Error = crashed, ErrorId = ErrorIds.RunProcessCrashed, ScriptSha256 = outcome.Sha256, StorageVersion = outcome.StorageVersion,
+                Tasks = EndTasks(tasks.Values, TaskRunState.Failed, "its worker process ended", ended),
+            };
+        }
+        finally
+        {
+            pool.Return(worker, reusable);
+        }
+    }
+
+    // Tasks a run's worker left unfinished, ended as the run ended.
+    private static TaskRunRecord[] EndTasks(IEnumerable<TaskRunRecord> tasks, TaskRunState state, string why, DateTimeOffset ended)
+        => tasks.Select(t => t.State is TaskRunState.Running or TaskRunState.Pending ? t with { State = state, Error = why, Ended = ended } : t).ToArray();
 
     // The flow, when the caller already holds it (a run started here), is not read again.
+    // With a pool the run executes in one of its worker processes, else in this process.
     private async Task<FlowRunRecord> ExecuteClaimedAsync(FlowRunRecord run, FlowRecord? flow, string agent, IRunObserver? observer,
-        CancellationToken cancellationToken, Action<string>? warning = null)
+        CancellationToken cancellationToken, Action<string>? warning = null, RunWorkerPool? pool = null)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // A server's secret store hands values to this agent for this run only: its fetch and tasks name the run.
@@ -249,57 +401,18 @@ public sealed class FlowRuns
         });
 
         RunCompletion completion;
-        FetchedFlowSource? fetchedSource = null;
         try
         {
-            flow ??= await _catalog.GetFlowOfRunAsync(run, stop.Token).ConfigureAwait(false);
-            // Provenance is known as soon as the script is fetched: a run that then fails (changed structure,
-            // bad parameters) still records what it fetched; its log starts with where the script came from.
-            var (built, source) = await _builder.PrepareAsync(flow, run.PinnedStorageVersion, stop.Token, s => fetchedSource = s,
-                line => recorder.LogWritten(new RunLogEntry(DateTimeOffset.UtcNow, null, "Info", line))).ConfigureAwait(false);
-            var parameters = ParameterBinder.Bind(built, run.Parameters);
-            var execution = await FlowExecutor.RunAsync(built, parameters, new ExecutionOptions
+            completion = await GuardedAsync(run, async fetched =>
             {
-                Observer = recorder,
-                MaxParallelism = timing.MaxParallelism,
-                Redactions = () => _secrets.ResolvedValues,
-                Secrets = _secrets,
-            }, stop.Token).ConfigureAwait(false);
-            completion = new RunCompletion
-            {
-                State = execution.State,
-                Error = execution.Error,
-                // A task that failed on an error Flowstore raised (SecretNotFound, ...) keeps that id on the run.
-                ErrorId = execution.State switch { RunState.Failed => execution.ErrorId ?? RunErrors.Failed, RunState.Cancelled => RunErrors.Cancelled, _ => null },
-                ScriptSha256 = source.Sha256,
-                StorageVersion = source.StorageVersion,
-                Tasks = execution.Tasks.Select(ToRecord).ToArray(),
-            };
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            completion = new RunCompletion
-            {
-                State = RunState.Cancelled, Error = "The run was stopped before its tasks started.", ErrorId = RunErrors.Cancelled,
-                ScriptSha256 = fetchedSource?.Sha256, StorageVersion = fetchedSource?.StorageVersion,
-            };
-        }
-        catch (Exception e)
-        {
-            // Whatever failed (fetch, load, build, parameters, or a fault of Flowstore itself) ends this run Failed with
-            // an id, and the agent goes on with its next run. A storage or library may echo a credential in its
-            // message: never let a resolved secret into the record.
-            var message = SecretRedaction.Redact(e is FlowstoreException
-                ? e.Message
-                : $"The run of flow '{run.FlowName}' version {run.FlowVersion} failed: {e.GetType().Name}: {e.Message}");
-            // Into the run's log only: a caller sees this error once, as the failed run's error.
-            pendingLog.Enqueue(new RunLogEntry(DateTimeOffset.UtcNow, null, "Error", message));
-            completion = new RunCompletion
-            {
-                State = RunState.Failed, Error = message, ErrorId = (e as FlowstoreException)?.ErrorId ?? RunErrors.Failed,
-                ScriptSha256 = fetchedSource?.Sha256, StorageVersion = fetchedSource?.StorageVersion,
-                Tasks = tasks.Values.ToArray(),
-            };
+                flow ??= await _catalog.GetFlowOfRunAsync(run, stop.Token).ConfigureAwait(false);
+                if (pool is null)
+                {
+                    return await ExecuteHereAsync(_builder, flow, run, recorder, _secrets, () => _secrets.ResolvedValues, timing.MaxParallelism, fetched, stop.Token)
+                        .ConfigureAwait(false);
+                }
+                return await ExecuteInWorkerAsync(pool, flow, run, recorder, pendingLog.Enqueue, fetched, tasks, timing, stop.Token).ConfigureAwait(false);
+            }, () => tasks.Values.ToArray(), pendingLog.Enqueue, stop.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -382,49 +495,119 @@ public sealed class FlowRuns
     }
 
     /// <summary>
-    /// An agent: fails stale runs, claims queued runs one at a time and executes them, until cancelled; with
-    /// <paramref name="once"/>, returns when the queue has no run it may take. Returns the runs it executed. It takes
-    /// only runs of flows whose labels are all among <paramref name="labels"/> and this machine's host label
-    /// (<see cref="FlowHost.AgentLabels"/>).
+    /// An agent: fails stale runs, claims queued runs and executes them, at most <paramref name="limit"/> at once, until
+    /// cancelled; with <paramref name="once"/>, returns when the queue has no run it may take and its runs ended. Returns
+    /// the runs it executed, in the order they ended. It takes only runs of flows whose labels are all among
+    /// <paramref name="labels"/> and this machine's host label (<see cref="FlowHost.AgentLabels"/>).
     /// </summary>
     /// <param name="warning">Told when the server or database is lost (the agent keeps trying, with a bounded backoff)
     /// and when it answers again.</param>
+    /// <param name="isolation">Where runs execute: each in a worker process (the default; one kept warm, see
+    /// <see cref="RunTiming.WorkerMaxRuns"/>), or in this process.</param>
+    /// <param name="limit">How many runs may execute at once (at least 1).</param>
     public async Task<IReadOnlyList<FlowRunRecord>> RunAgentAsync(string agent, bool once, Action<FlowRunRecord>? started = null,
         Action<FlowRunRecord>? ended = null, IRunObserver? observer = null, CancellationToken cancellationToken = default,
-        IReadOnlyCollection<string>? labels = null, Action<string>? warning = null)
+        IReadOnlyCollection<string>? labels = null, Action<string>? warning = null, RunIsolation isolation = RunIsolation.Process, int limit = 1)
     {
+        if (limit < 1)
+        {
+            throw new FlowstoreException(ErrorIds.ParameterInvalid, FlowErrorKind.InvalidArgument,
+                $"An agent's limit of runs at once is {limit}; it must be at least 1.") { Target = nameof(limit) };
+        }
         var agentLabels = FlowHost.AgentLabels(labels);
         var report = new AgentReport { Name = agent, Host = FlowHost.Label, Labels = agentLabels, Version = FlowHost.Version };
         long? lastReport = null;
         var done = new List<FlowRunRecord>();
         var connection = new ConnectionWatch(Backend.Description, warning, $"agent '{agent}'");
-        while (!cancellationToken.IsCancellationRequested)
+        using var pool = isolation == RunIsolation.Process ? NewWorkerPool(warm: true) : null;
+        if (pool is not null)
         {
-            // A server or database that goes away is waited for (bounded backoff, a warning each try), not the agent's end.
-            var claimed = await KeepTryingAsync(connection, "looking for queued runs", async token =>
+            pool.MaxIdle = limit;
+            pool.Prewarm();
+        }
+        var running = new List<Task<FlowRunRecord>>();
+        var stoppedIdle = false;
+
+        // Ended runs are reported here, one after the other, on the agent's own loop.
+        async Task HarvestAsync()
+        {
+            foreach (var finished in running.Where(t => t.IsCompleted).ToArray())
             {
-                // The agent says it is there (Get-FlowAgent, and why a run no agent may take waits) as often as a run heartbeats.
-                if (lastReport is not { } at || System.Diagnostics.Stopwatch.GetElapsedTime(at) >= _timing().HeartbeatInterval)
-                {
-                    await Backend.ReportAgentAsync(report, token).ConfigureAwait(false);
-                    lastReport = System.Diagnostics.Stopwatch.GetTimestamp();
-                }
-                await _sweeper.SweepAsync(token).ConfigureAwait(false);
-                return await Backend.ClaimRunAsync(agent, null, agentLabels, token).ConfigureAwait(false);
-            }, cancellationToken).ConfigureAwait(false);
-            if (claimed is null)
-            {
-                if (once)
-                {
-                    break;
-                }
-                await Task.Delay(_timing().PollInterval, cancellationToken).ConfigureAwait(false);
-                continue;
+                running.Remove(finished);
+                var result = await finished.ConfigureAwait(false);
+                done.Add(result);
+                ended?.Invoke(result);
             }
-            started?.Invoke(claimed);
-            var result = await ExecuteClaimedAsync(claimed, null, agent, observer, cancellationToken, warning).ConfigureAwait(false);
+        }
+
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await HarvestAsync().ConfigureAwait(false);
+                if (running.Count >= limit)
+                {
+                    await Task.WhenAny(running).ConfigureAwait(false);
+                    continue;
+                }
+                // A server or database that goes away is waited for (bounded backoff, a warning each try), not the agent's end.
+                var claimed = await KeepTryingAsync(connection, "looking for queued runs", async token =>
+                {
+                    // The agent says it is there (Get-FlowAgent, and why a run no agent may take waits) as often as a run heartbeats.
+                    if (lastReport is not { } at || System.Diagnostics.Stopwatch.GetElapsedTime(at) >= _timing().HeartbeatInterval)
+                    {
+                        await Backend.ReportAgentAsync(report, token).ConfigureAwait(false);
+                        lastReport = System.Diagnostics.Stopwatch.GetTimestamp();
+                    }
+                    await _sweeper.SweepAsync(token).ConfigureAwait(false);
+                    return await Backend.ClaimRunAsync(agent, null, agentLabels, token).ConfigureAwait(false);
+                }, cancellationToken).ConfigureAwait(false);
+                if (claimed is null)
+                {
+                    if (once && running.Count == 0)
+                    {
+                        break;
+                    }
+                    // Nothing to take now: look again after the poll interval, or as soon as a run of this agent ends
+                    // (with -Once, runs queued while it works are taken too).
+                    var poll = Task.Delay(_timing().PollInterval, cancellationToken);
+                    await Task.WhenAny(running.Append(poll)).ConfigureAwait(false);
+                    if (poll.IsCanceled)
+                    {
+                        stoppedIdle = true;
+                        break;
+                    }
+                    continue;
+                }
+                started?.Invoke(claimed);
+                running.Add(Task.Run(() => ExecuteClaimedAsync(claimed, null, agent, observer, cancellationToken, warning, pool), CancellationToken.None));
+            }
+        }
+        finally
+        {
+            // Runs still executing when the agent stops (Ctrl+C cancels them) are recorded before it returns.
+            if (running.Count > 0)
+            {
+                try
+                {
+                    await Task.WhenAll(running).ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // Reported below, or the agent is ending on an error of its own already.
+                }
+            }
+        }
+        foreach (var finished in running)
+        {
+            var result = await finished.ConfigureAwait(false);
             done.Add(result);
             ended?.Invoke(result);
+        }
+        if (stoppedIdle)
+        {
+            // As always: an agent stopped while it waited for runs ends with the cancellation.
+            cancellationToken.ThrowIfCancellationRequested();
         }
         return done;
     }

@@ -43,6 +43,32 @@ public sealed class RunTiming
     public int MaxParallelism { get; init; } = int.TryParse(Environment.GetEnvironmentVariable("FLOWSTORE_MAX_PARALLELISM"), out var n) && n > 0
         ? n : Math.Max(2, Environment.ProcessorCount);
 
+    /// <summary>
+    /// How long a run that was asked to stop (Stop-FlowRun, the agent stopped) may take to stop on its own before its
+    /// worker process is killed (FLOWSTORE_STOP_GRACE_PERIOD, seconds; default 10). Runs executed in the agent's own
+    /// process cannot be killed: there a task that ignores its token is abandoned, still running.
+    /// </summary>
+    public TimeSpan StopGracePeriod { get; init; } = Seconds("FLOWSTORE_STOP_GRACE_PERIOD", 10);
+
+    /// <summary>
+    /// The GC heap limit of a run's worker process (FLOWSTORE_WORKER_MEMORY_MB, megabytes; default 2048): a flow that
+    /// allocates past it fails its run (RunProcessCrashed) instead of exhausting the machine.
+    /// </summary>
+    public long WorkerMemoryLimitMB { get; init; } = Whole("FLOWSTORE_WORKER_MEMORY_MB", 2048, minimum: 64);
+
+    /// <summary>A worker process executes at most this many runs, then a new one takes over (FLOWSTORE_WORKER_MAX_RUNS; default 100).</summary>
+    public int WorkerMaxRuns { get; init; } = (int)Whole("FLOWSTORE_WORKER_MAX_RUNS", 100, minimum: 1);
+
+    /// <summary>
+    /// A worker process whose memory (working set) is above this after a run is replaced by a new one
+    /// (FLOWSTORE_WORKER_RECYCLE_MB, megabytes; default 512).
+    /// </summary>
+    public long WorkerRecycleMB { get; init; } = Whole("FLOWSTORE_WORKER_RECYCLE_MB", 512, minimum: 32);
+
+    private static long Whole(string variable, long fallback, long minimum)
+        => long.TryParse(Environment.GetEnvironmentVariable(variable), System.Globalization.NumberStyles.Integer,
+            System.Globalization.CultureInfo.InvariantCulture, out var v) && v >= minimum ? v : fallback;
+
     private static TimeSpan Seconds(string variable, double fallback)
         => TimeSpan.FromSeconds(double.TryParse(Environment.GetEnvironmentVariable(variable), System.Globalization.NumberStyles.Float,
             System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0 ? v : fallback);

@@ -197,7 +197,7 @@ public sealed class ScriptBuildGuard : IDisposable
                 throw new FlowstoreException(ErrorIds.ScriptBuildFailed, FlowErrorKind.ResourceUnavailable,
                     $"the build process program '{guard.HostPath}' is missing from this Flowstore installation.") { Target = guard.HostPath };
             }
-            var info = new ProcessStartInfo(DotnetHost())
+            var info = new ProcessStartInfo(ChildProcessHost.DotnetHost())
             {
                 RedirectStandardInput = true,
                 RedirectStandardOutput = true,
@@ -206,7 +206,7 @@ public sealed class ScriptBuildGuard : IDisposable
                 CreateNoWindow = true,
                 WorkingDirectory = Path.GetTempPath(),
             };
-            foreach (var arg in new[] { "exec", "--runtimeconfig", RuntimeConfig(guard.HostPath), guard.HostPath,
+            foreach (var arg in new[] { "exec", "--runtimeconfig", ChildProcessHost.RuntimeConfig(guard.HostPath), guard.HostPath,
                          "--timeout-ms", ((long)guard.Limits.Timeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
                          "--parent-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) })
             {
@@ -353,47 +353,6 @@ public sealed class ScriptBuildGuard : IDisposable
                 Kill();
             }
             _process.Dispose();
-        }
-
-        private static string DotnetHost()
-        {
-            var name = OperatingSystem.IsWindows() ? "dotnet.exe" : "dotnet";
-            if (Environment.ProcessPath is { } self && string.Equals(Path.GetFileName(self), name, StringComparison.OrdinalIgnoreCase))
-            {
-                return self;
-            }
-            // <root>/shared/Microsoft.NETCore.App/<version>/ -> <root>/dotnet
-            var runtime = System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory();
-            var root = Path.GetFullPath(Path.Combine(runtime, "..", "..", ".."));
-            var candidate = Path.Combine(root, name);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-            return Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : name;
-        }
-
-        // The worker runs on the framework this process runs on. Its runtimeconfig.json is written next to it when
-        // the build did not put one there, else to the temp folder.
-        private static string RuntimeConfig(string hostPath)
-        {
-            var beside = Path.ChangeExtension(hostPath, ".runtimeconfig.json");
-            if (File.Exists(beside))
-            {
-                return beside;
-            }
-            var version = Environment.Version;
-            var directory = Path.Combine(Path.GetTempPath(), "flowstore-buildhost");
-            var path = Path.Combine(directory, $"Flowstore.BuildHost.{version}.runtimeconfig.json");
-            if (!File.Exists(path))
-            {
-                Directory.CreateDirectory(directory);
-                var fx = $"{version.Major}.{version.Minor}.{version.Build}";
-                var json = "{\"runtimeOptions\":{\"tfm\":\"net" + version.Major + "." + version.Minor + "\",\"framework\":{\"name\":\"Microsoft.NETCore.App\",\"version\":\"" + fx +
-                    "\"},\"configProperties\":{\"System.Globalization.Invariant\":true,\"System.GC.Server\":false}}}";
-                AtomicFile.Write(path, Encoding.UTF8.GetBytes(json));
-            }
-            return path;
         }
     }
 }

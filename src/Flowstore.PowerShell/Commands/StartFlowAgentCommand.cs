@@ -28,11 +28,29 @@ public sealed class StartFlowAgentCommand : FlowCmdlet
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
+    /// <summary>
+    /// Where runs execute: Process (default), each in a worker process, so a flow that crashes or exits ends its run only;
+    /// InProcess, in this PowerShell process (lowest latency, no protection).
+    /// </summary>
+    // A string, not RunIsolation: a value-type field of an engine type would make PowerShell load the engine while it
+    // reflects over the module's types, before the module's assembly resolver is installed.
+    [Parameter]
+    [ValidateSet("Process", "InProcess", IgnoreCase = true)]
+    public string Isolation { get; set; } = "Process";
+
+    /// <summary>How many runs may execute at once (default 1).</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int Limit { get; set; } = 1;
+
+    private bool InProcess => string.Equals(Isolation, "InProcess", StringComparison.OrdinalIgnoreCase);
+
     protected override void ProcessRecord()
     {
         var agent = string.IsNullOrWhiteSpace(Name) ? FlowClient.LocalAgent : $"{Name}@{FlowClient.LocalAgent}";
         var labels = FlowHost.AgentLabels(Label);
-        WriteVerbose($"Agent '{agent}' with labels {string.Join(", ", labels)} polling {Client.Backend.Description}.");
+        WriteVerbose($"Agent '{agent}' with labels {string.Join(", ", labels)} polling {Client.Backend.Description}; " +
+            $"runs execute {(InProcess ? "in this process" : "each in a worker process")}, at most {Limit} at once.");
         var progress = new RunProgress(this, $"Agent '{agent}'");
         IReadOnlyList<FlowRunRecord> runs;
         try
@@ -53,7 +71,7 @@ public sealed class StartFlowAgentCommand : FlowCmdlet
                 },
                 observer: progress, cancellationToken: ct, labels: labels,
                 // A server or database that goes away: the agent keeps trying and says so.
-                warning: PostWarning));
+                warning: PostWarning, isolation: InProcess ? RunIsolation.InProcess : RunIsolation.Process, limit: Limit));
         }
         catch (FlowstoreException e)
         {
