@@ -18,6 +18,7 @@ public static class Program
     {
         ("registration", "floor (Roslyn Emit) vs (a) first registration vs (b) unchanged re-registration", o => new RegistrationSuite(o)),
         ("runs", "per-task overhead (chain, fan-out/fan-in) vs direct calls; run start latency (engine, Start-FlowRun -Wait)", o => new RunsSuite(o)),
+        ("isolation", "agent run start from claim to first task: worker process (warm, cold) vs in process; agent RSS over 1,000 runs", o => new Isolation.IsolationSuite(o)),
         ("team", "Flowstore.Server vs embedded: registration, fresh-home re-registration, start latency with an agent, Get-Flow from 50 clients", o => new TeamSuite(o)),
     };
 

@@ -12,6 +12,7 @@ public sealed class BenchOptions
     public const int DefaultStartRuns = 10;
     public const int DefaultClients = 50;
     public const int DefaultRequests = 20;
+    public const int DefaultMemoryRuns = 1000;
 
     /// <summary>K: timed repetitions of each case; the median is reported.</summary>
     public int Repetitions { get; private set; } = DefaultRepetitions;
@@ -39,6 +40,9 @@ public sealed class BenchOptions
 
     /// <summary>Requests each of those clients sends per repetition.</summary>
     public int Requests { get; private set; } = DefaultRequests;
+
+    /// <summary>Runs in a row of the isolation suite's memory profile (RSS at run 10, 100, ..., N); 0 skips it.</summary>
+    public int MemoryRuns { get; private set; } = DefaultMemoryRuns;
 
     /// <summary>Suites to run (empty: all).</summary>
     public List<string> Suites { get; } = new();
@@ -70,6 +74,8 @@ public sealed class BenchOptions
                              FLOWSTORE_TEST_POSTGRES_CONNECTION_STRING set by tests/servers/Start-Postgres.ps1)
           --clients C        team suite: concurrent Get-Flow clients (default 50)
           --requests R       team suite: Get-Flow requests per client per repetition (default 20)
+          --memory-runs N    isolation suite: runs in a row for the agent's memory profile (RSS at run 10, 100,
+                             1000, ...; default 1000; 0 skips it)
           --reps K           timed repetitions per case; the median is reported (default 5)
           --warmup-files W   files in the untimed JIT warm-up round of each case (default 10)
           --profile          also time the phases of a first registration (read/hash, compile, load+build, ...)
@@ -115,6 +121,7 @@ public sealed class BenchOptions
                 case "--suite": o.Suites.Add(Value()); break;
                 case "--clients": o.Clients = Positive(1); break;
                 case "--requests": o.Requests = Positive(1); break;
+                case "--memory-runs": o.MemoryRuns = Positive(0); break;
                 case "--postgres": o.PostgresConnectionString = Value(); break;
                 case "--server-backend":
                     var backend = Value();
