@@ -523,7 +523,12 @@ public sealed class FlowRuns
         if (pool is not null)
         {
             pool.MaxIdle = limit;
-            pool.Prewarm();
+            // A long-running agent has a worker ready for its first run; one draining the queue (once) starts its first
+            // worker when it claims a run, so it returns at once when there is none.
+            if (!once)
+            {
+                pool.Prewarm();
+            }
         }
         var running = new List<Task<FlowRunRecord>>();
         var stoppedIdle = false;

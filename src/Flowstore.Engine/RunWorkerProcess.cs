@@ -544,15 +544,8 @@ internal sealed class RunWorkerPool : IDisposable
         {
             worker.Dispose();
         }
-        if (warming is not null)
-        {
-            try
-            {
-                warming.GetAwaiter().GetResult().Dispose();
-            }
-            catch (FlowstoreException)
-            {
-            }
-        }
+        // A worker still starting is ended once it is up, without waiting for it here (an agent with nothing to do returns
+        // at once); should this process end first, the worker ends by itself when its input closes.
+        warming?.ContinueWith(t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
     }
 }

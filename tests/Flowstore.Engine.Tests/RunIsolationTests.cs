@@ -119,6 +119,32 @@ public sealed class RunIsolationTests : EngineTestBase
     }
 
     [Fact]
+    public async Task A_worker_executes_runs_one_after_the_other_until_it_is_due_to_be_replaced()
+    {
+        var good = await RegisterFlowAsync("good.cs", Good);
+        var queued = new List<FlowRunRecord>();
+        for (var i = 0; i < 3; i++)
+        {
+            queued.Add(await Client.QueueRunAsync(good, null));
+        }
+        var recycling = NewClient(new RunTiming { PollInterval = TimeSpan.FromMilliseconds(50), WorkerMaxRuns = 2 });
+
+        var done = await recycling.RunAgentAsync("recycler", once: true).WaitAsync(Guard);
+
+        Assert.Equal(queued.Select(r => r.Id), done.Select(r => r.Id));
+        Assert.All(done, r => Assert.Equal(RunState.Success, r.State));
+        var workers = new List<int>();
+        foreach (var run in queued)
+        {
+            var line = Assert.Single(await Client.GetRunLogAsync(run.Id), l => l.Level == "Output" && l.Message.StartsWith("hello from ", StringComparison.Ordinal));
+            workers.Add(int.Parse(line.Message["hello from ".Length..], System.Globalization.CultureInfo.InvariantCulture));
+        }
+        Assert.DoesNotContain(Environment.ProcessId, workers);
+        Assert.Equal(workers[0], workers[1]); // the warm worker, used again
+        Assert.NotEqual(workers[1], workers[2]); // replaced after 2 runs
+    }
+
+    [Fact]
     public async Task Stopping_a_run_stuck_in_a_loop_that_ignores_its_token_kills_its_worker_after_the_grace_period()
     {
         var pidFile = Temp.File("spinner.pid");
