@@ -27,6 +27,8 @@
         'Get-FlowRunLog'
         'Start-FlowAgent'
         'Get-FlowAgent'
+        'Get-FlowSchedule'
+        'Set-FlowSchedule'
         'Invoke-Flow'
         'Set-FlowSecret'
         'Get-FlowSecret'

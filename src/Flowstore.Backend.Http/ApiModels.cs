@@ -94,3 +94,6 @@ public sealed record CreatedApiKeyAnswer(ApiKeyInfo Key, string? Token = null)
     /// <summary>Never the token.</summary>
     public override string ToString() => Key.ToString();
 }
+
+/// <summary>PUT /api/v1/schedules/state: pause or resume the schedule of a flow (its latest version).</summary>
+public sealed record SetSchedulePausedBody(string Project, string Flow, bool Paused);

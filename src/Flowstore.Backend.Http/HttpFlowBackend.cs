@@ -120,6 +120,21 @@ public sealed class HttpFlowBackend : IFlowBackend, IApiKeyStore, IServerSecretS
     public async Task<int> ArchiveFlowAsync(Guid versionGroupId, CancellationToken cancellationToken)
         => (await SendAsync<ArchiveFlowAnswer>(HttpMethod.Post, $"flows/groups/{versionGroupId}/archive", null, Safety.Idempotent, cancellationToken)).Archived;
 
+    // ---------------------------------------------------------------- schedules (the server's scheduler creates their runs)
+
+    public Task<IReadOnlyList<FlowScheduleRecord>> GetSchedulesAsync(string? project, string? flowName, CancellationToken cancellationToken)
+        => SendAsync<IReadOnlyList<FlowScheduleRecord>>(HttpMethod.Get, "schedules" + Query(("project", project), ("flow", flowName)), null,
+            Safety.Idempotent, cancellationToken);
+
+    public Task<FlowScheduleRecord> SetSchedulePausedAsync(string project, string flowName, bool paused, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(project);
+        ArgumentNullException.ThrowIfNull(flowName);
+        // Setting a state: repeating it leaves the same state.
+        return SendAsync<FlowScheduleRecord>(HttpMethod.Put, "schedules/state", new SetSchedulePausedBody(project, flowName, paused),
+            Safety.Idempotent, cancellationToken);
+    }
+
     // ---------------------------------------------------------------- runs
 
     public Task<FlowRunRecord> CreateRunAsync(NewRun run, CancellationToken cancellationToken)

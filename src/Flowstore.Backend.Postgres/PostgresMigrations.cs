@@ -170,6 +170,31 @@ internal static class PostgresMigrations
                 last_seen   timestamptz NOT NULL
             );
             """),
+
+        // Schedules: a flow version's schedule (JSON, part of its registration key); per flow (version group) whether it
+        // is paused and up to when its occurrences are done with; each occurrence a run was created for, once per flow
+        // (the primary key: two servers' schedulers never create one twice).
+        new(8, "schedules", """
+            ALTER TABLE flowstore.flows ADD COLUMN schedule_json text NULL;
+
+            CREATE TABLE flowstore.flow_schedules (
+                version_group_id uuid        NOT NULL PRIMARY KEY,
+                paused           boolean     NOT NULL DEFAULT false,
+                handled_until    timestamptz NOT NULL,
+                last_occurrence  timestamptz NULL,
+                last_run_id      uuid        NULL,
+                updated          timestamptz NOT NULL
+            );
+
+            CREATE TABLE flowstore.schedule_occurrences (
+                version_group_id uuid        NOT NULL,
+                occurrence       timestamptz NOT NULL,
+                flow_id          uuid        NOT NULL REFERENCES flowstore.flows (id),
+                run_id           uuid        NOT NULL,
+                created          timestamptz NOT NULL,
+                PRIMARY KEY (version_group_id, occurrence)
+            );
+            """),
     ];
 
     /// <summary>The schema version this code creates and understands.</summary>

@@ -139,10 +139,12 @@ public abstract partial class RelationalFlowBackend
             await using (var insert = session.Command(transaction, $"""
                 INSERT INTO {s}flows (id, project_id, name, version, version_group_id, structure_json, structure_hash,
                                    registration_key, storage_type, storage_json, labels_json, archived, registered,
-                                   description, script_path, script_sha256, created_by, registration_input, registration_input_flows)
+                                   description, script_path, script_sha256, created_by, registration_input, registration_input_flows,
+                                   schedule_json)
                 VALUES (@id, @project, @name, @version, @group, @structure_json, @structure_hash,
                         @registration_key, @storage_type, @storage_json, @labels_json, {Dialect.False}, @registered,
-                        @description, @script_path, @script_sha256, @created_by, @registration_input, @registration_input_flows);
+                        @description, @script_path, @script_sha256, @created_by, @registration_input, @registration_input_flows,
+                        @schedule_json);
                 """))
             {
                 Dialect.AddGuid(insert, "id", flow.Id);
@@ -163,8 +165,10 @@ public abstract partial class RelationalFlowBackend
                 Dialect.AddText(insert, "created_by", flow.CreatedBy);
                 Dialect.AddText(insert, "registration_input", request.RegistrationInput);
                 Dialect.AddInt(insert, "registration_input_flows", request.RegistrationInputFlows);
+                Dialect.AddText(insert, "schedule_json", flow.ScheduleJson);
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
+            await RecordScheduleAsync(session, transaction, flow, latest, request.SchedulePaused, cancellationToken);
 
             var registered = new RegistrationOutcome(flow, RegistrationStatus.Registered, latest is null ? null : latest with { Archived = true });
             await CommitAnsweredAsync(session, transaction, registered, cancellationToken);
@@ -196,8 +200,8 @@ public abstract partial class RelationalFlowBackend
                     """);
                 Dialect.AddText(command, "project", project.Trim());
                 Dialect.AddText(command, "input", input);
-                var rows = await ReadAllAsync(command, reader => (ReadFlow(reader), Dialect.ReadOptionalText(reader, 17),
-                    reader.IsDBNull(18) ? (int?)null : reader.GetInt32(18)), cancellationToken);
+                var rows = await ReadAllAsync(command, reader => (ReadFlow(reader), Dialect.ReadOptionalText(reader, FlowColumnCount),
+                    reader.IsDBNull(FlowColumnCount + 1) ? (int?)null : reader.GetInt32(FlowColumnCount + 1)), cancellationToken);
                 if (UnchangedRegistrations.Check(input, rows) is { } unchanged)
                 {
                     found.Add(unchanged);

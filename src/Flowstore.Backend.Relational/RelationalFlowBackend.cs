@@ -15,8 +15,11 @@ public abstract partial class RelationalFlowBackend
     internal const string FlowColumns = """
         f.id, f.name, p.name, f.version, f.version_group_id, f.structure_json, f.structure_hash,
         f.registration_key, f.storage_type, f.storage_json, f.labels_json, f.archived, f.registered,
-        f.description, f.script_path, f.script_sha256, f.created_by
+        f.description, f.script_path, f.script_sha256, f.created_by, f.schedule_json
         """;
+
+    /// <summary>How many columns <see cref="FlowColumns"/> has (what a query selects after them starts here).</summary>
+    internal const int FlowColumnCount = 18;
 
     internal RelationalFlowBackend(SqlDialect dialect)
     {
@@ -77,6 +80,7 @@ public abstract partial class RelationalFlowBackend
         ScriptPath = Dialect.ReadOptionalText(reader, 14),
         ScriptSha256 = Dialect.ReadOptionalText(reader, 15),
         CreatedBy = Dialect.ReadOptionalText(reader, 16),
+        ScheduleJson = Dialect.ReadOptionalText(reader, 17),
     };
 
     /// <summary>A project, flow, secret or key name as stored: trimmed; <see cref="ErrorIds.InvalidName"/> naming what is wrong.</summary>

@@ -169,6 +169,30 @@ internal static class SqliteMigrations
                 last_seen   TEXT NOT NULL
             );
             """),
+
+        // Schedules: a flow version's schedule (JSON, part of its registration key); per flow (version group) whether it
+        // is paused and up to when its occurrences are done with; each occurrence a run was created for, once per flow.
+        new(8, "schedules", """
+            ALTER TABLE flows ADD COLUMN schedule_json TEXT NULL;
+
+            CREATE TABLE flow_schedules (
+                version_group_id TEXT    NOT NULL PRIMARY KEY,
+                paused           INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+                handled_until    TEXT    NOT NULL,
+                last_occurrence  TEXT    NULL,
+                last_run_id      TEXT    NULL,
+                updated          TEXT    NOT NULL
+            );
+
+            CREATE TABLE schedule_occurrences (
+                version_group_id TEXT NOT NULL,
+                occurrence       TEXT NOT NULL,
+                flow_id          TEXT NOT NULL REFERENCES flows (id),
+                run_id           TEXT NOT NULL,
+                created          TEXT NOT NULL,
+                PRIMARY KEY (version_group_id, occurrence)
+            );
+            """),
     ];
 
     /// <summary>The schema version this code creates and understands.</summary>

@@ -208,4 +208,12 @@ public static class ErrorIds
     public const string ServerNotRunning = "ServerNotRunning";
     /// <summary>A setting of the Flowstore server (appsettings.json, Flowstore__* environment variable, argument) has a value it does not know; the message names the setting.</summary>
     public const string ServerSettingInvalid = "ServerSettingInvalid";
+    /// <summary>A schedule (cron expression, time zone, interval or its parameters) is not valid; the message says what.</summary>
+    public const string InvalidSchedule = "InvalidSchedule";
+    /// <summary>A flow cannot be scheduled: a required parameter has no default and its schedule gives no value (the message names flow and parameter).</summary>
+    public const string ScheduleParameterMissing = "ScheduleParameterMissing";
+    /// <summary>A schedule's parameters name a parameter the flow does not declare.</summary>
+    public const string ScheduleParameterUnknown = "ScheduleParameterUnknown";
+    /// <summary>The flow has no schedule (or is not registered).</summary>
+    public const string ScheduleNotFound = "ScheduleNotFound";
 }

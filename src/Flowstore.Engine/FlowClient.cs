@@ -73,7 +73,11 @@ public sealed class FlowClient : IDisposable
         SecretAdmin = new FlowSecrets(SecretStore, Secrets);
         ApiKeys = new FlowApiKeys(_backend);
         Sweeper = new RunSweeper(_backend, () => Timing);
+        Schedules = new FlowSchedules(_backend);
     }
+
+    /// <summary>Schedules of registered flows (Get-FlowSchedule, Set-FlowSchedule).</summary>
+    public FlowSchedules Schedules { get; }
 
     /// <summary>
     /// A client of the home's existing state, or null when the home has none yet (nothing registered there): for

@@ -149,7 +149,7 @@ public sealed class FlowRegistrar
             log($"Compiling '{full}'.");
             // Built in the build worker under the time and memory limits: the flows are described there, not built here.
             flows = (await _loader.DescribeSourceAsync(source, full, cancellationToken).ConfigureAwait(false))
-                .Select(f => new CachedFlow(f.Name, f.Slug, f.Structure, f.Storage, f.Labels, f.Description, f.StorageInstance)).ToArray();
+                .Select(f => new CachedFlow(f.Name, f.Slug, f.Structure, f.Storage, f.Labels, f.Description, f.StorageInstance, f.Schedule)).ToArray();
             _structures.Put(sha, flows);
         }
         else
@@ -190,7 +190,13 @@ public sealed class FlowRegistrar
             var labels = flow.Labels.Concat(options.Labels)
                 .Concat(hostLabel is not null && storage is LocalStorage ? [hostLabel] : [])
                 .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-            var key = RegistrationKey.Compute(options.Project, flow.Name, structure.Hash, resolved.Locator, labels);
+            var schedule = options.Schedule ?? (flow.Schedule is null ? null : Schedule.FromJson(flow.Schedule));
+            if (schedule is not null)
+            {
+                CheckSchedulable(flow.Name, structure, schedule, full);
+            }
+            var scheduleJson = schedule?.ToJson();
+            var key = RegistrationKey.Compute(options.Project, flow.Name, structure.Hash, resolved.Locator, labels, scheduleJson);
 
             var versions = await _catalog.GetVersionsAsync(options.Project, flow.Name, cancellationToken).ConfigureAwait(false);
             var latest = versions.MaxBy(v => v.Version);
@@ -222,6 +228,10 @@ public sealed class FlowRegistrar
                 {
                     parts.Add($"labels changed: [{string.Join(", ", latest.Labels)}] -> [{string.Join(", ", labels)}]");
                 }
+                if (!string.Equals(latest.ScheduleJson, scheduleJson, StringComparison.Ordinal))
+                {
+                    parts.Add($"schedule changed: {Schedule.Describe(latest.ScheduleJson)} -> {Schedule.Describe(scheduleJson)}");
+                }
                 if (latest.Archived)
                 {
                     parts.Add("was unregistered");
@@ -244,6 +254,7 @@ public sealed class FlowRegistrar
                 RegistrationKey = key,
                 Labels = labels,
                 Description = flow.Description,
+                ScheduleJson = scheduleJson,
                 Force = options.Force,
                 FlowSlug = storageSlug,
                 StorageGroup = group,
@@ -315,8 +326,17 @@ public sealed class FlowRegistrar
             string.Join("\u001f", options.Labels.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)),
             options.Storage?.ToJson() ?? "",
             options.Names is null ? "*" : string.Join("\u001f", options.Names.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)));
-        // The host label joins the input only where it applies, so inputs recorded without one keep their hash.
-        return FlowStructure.Sha256Hex(hostLabel is null ? text : text + "\nhost-label:" + hostLabel);
+        // The host label and a schedule given for the file join the input only where they apply, so inputs recorded
+        // without them keep their hash.
+        if (hostLabel is not null)
+        {
+            text += "\nhost-label:" + hostLabel;
+        }
+        if (options.Schedule is { } schedule)
+        {
+            text += "\nschedule:" + schedule.ToJson();
+        }
+        return FlowStructure.Sha256Hex(text);
     }
 
     /// <summary>
@@ -382,6 +402,7 @@ public sealed class FlowRegistrar
                 RegistrationKey = record.RegistrationKey,
                 Labels = record.Labels,
                 Description = record.Description,
+                ScheduleJson = record.ScheduleJson,
                 ScriptSource = source,
                 ScriptSha256 = sha,
                 RegistrationInput = input,
@@ -400,7 +421,8 @@ public sealed class FlowRegistrar
     {
         if (!plan.WillRegister)
         {
-            return Result(plan, plan.Latest!, RegistrationStatus.Skipped, plan.Reason, null);
+            var skipped = Result(plan, plan.Latest!, RegistrationStatus.Skipped, plan.Reason, null);
+            return await WithScheduleStateAsync(skipped, plan.Latest!, options.NoSchedule, cancellationToken).ConfigureAwait(false);
         }
         log ??= _ => { };
         var warn = options.OnWarning ?? log;
@@ -454,17 +476,66 @@ public sealed class FlowRegistrar
             RegistrationInput = plan.RegistrationInput,
             RegistrationInputFlows = plan.RegistrationInputFlows,
             Force = plan.Force,
+            ScheduleJson = plan.ScheduleJson,
+            SchedulePaused = options.NoSchedule,
         };
         var outcome = await _backend.Value.RegisterFlowAsync(request, cancellationToken).ConfigureAwait(false);
         if (outcome.Status == RegistrationStatus.Skipped)
         {
             // Another registration of the same change won the race.
-            return Result(plan, outcome.Flow, RegistrationStatus.Skipped, "metadata unchanged (registered concurrently)", null);
+            var raced = Result(plan, outcome.Flow, RegistrationStatus.Skipped, "metadata unchanged (registered concurrently)", null);
+            return await WithScheduleStateAsync(raced, outcome.Flow, options.NoSchedule, cancellationToken).ConfigureAwait(false);
         }
         var diff = outcome.Previous is { } previous && previous.StructureHash != outcome.Flow.StructureHash
             ? FlowStructure.Diff(FlowStructure.FromJson(previous.StructureJson), plan.Structure)
             : plan.Diff;
-        return Result(plan, outcome.Flow, RegistrationStatus.Registered, plan.Reason, diff);
+        var registered = Result(plan, outcome.Flow, RegistrationStatus.Registered, plan.Reason, diff);
+        return await WithScheduleStateAsync(registered, outcome.Flow, pause: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The result with its schedule's state (for a flow with a schedule), pausing the schedule first when asked (a
+    /// registration that recorded nothing new still pauses it).
+    /// </summary>
+    private async Task<FlowRegistration> WithScheduleStateAsync(FlowRegistration result, FlowRecord record, bool pause, CancellationToken cancellationToken)
+    {
+        if (record.ScheduleJson is null)
+        {
+            return result;
+        }
+        var state = pause
+            ? await _backend.Value.SetSchedulePausedAsync(record.Project, record.Name, paused: true, cancellationToken).ConfigureAwait(false)
+            : (await _backend.Value.GetSchedulesAsync(record.Project, record.Name, cancellationToken).ConfigureAwait(false)).FirstOrDefault();
+        result.SchedulePaused = state?.Paused;
+        return result;
+    }
+
+    /// <summary>
+    /// A scheduled run gets the schedule's parameter values and the defaults: every required parameter without a
+    /// default needs a value in the schedule (<see cref="ErrorIds.ScheduleParameterMissing"/>), and the schedule may
+    /// only name parameters the flow declares (<see cref="ErrorIds.ScheduleParameterUnknown"/>).
+    /// </summary>
+    internal static void CheckSchedulable(string flowName, FlowStructure structure, Schedule schedule, string path)
+    {
+        var given = schedule.Parameters;
+        foreach (var parameter in structure.Parameters)
+        {
+            if (parameter.Required && !given.ContainsKey(parameter.Name))
+            {
+                throw new FlowstoreException(ErrorIds.ScheduleParameterMissing, FlowErrorKind.InvalidArgument,
+                    $"Flow '{flowName}' in '{path}' cannot be scheduled ({schedule}): its parameter '{parameter.Name}' ({parameter.Type}) is required " +
+                    $"and has no default, and the schedule gives it no value. Give the schedule a value for '{parameter.Name}', or the parameter a default.")
+                { Target = flowName };
+            }
+        }
+        var declared = structure.Parameters.Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        if (given.Keys.FirstOrDefault(name => !declared.Contains(name)) is { } unknown)
+        {
+            throw new FlowstoreException(ErrorIds.ScheduleParameterUnknown, FlowErrorKind.InvalidArgument,
+                $"Flow '{flowName}' in '{path}': its schedule ({schedule}) gives a value for '{unknown}', which is not a parameter of the flow " +
+                $"(its parameters: {(declared.Count == 0 ? "none" : string.Join(", ", structure.Parameters.Select(p => p.Name)))}).")
+            { Target = flowName };
+        }
     }
 
     /// <summary>
@@ -535,5 +606,6 @@ public sealed class FlowRegistrar
         Diff = diff,
         Storage = UnknownStorage.Read(record.StorageJson),
         Structure = new FlowStructureInfo(plan.Structure),
+        Schedule = record.ScheduleJson is null ? null : Schedule.Describe(record.ScheduleJson),
     };
 }

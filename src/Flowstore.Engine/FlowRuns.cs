@@ -494,6 +494,48 @@ public sealed class FlowRuns
         }
     }
 
+    /// <summary>The clock of schedules (a fake one in tests).</summary>
+    internal TimeProvider Time { get; set; } = TimeProvider.System;
+
+    /// <summary>
+    /// The scheduler of an agent on a backend that schedules (<see cref="FlowScheduler.RunnerOf"/>): one pass now, then,
+    /// unless <paramref name="once"/>, passes in the background until the handle is disposed or
+    /// <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    private async Task<SchedulerHandle> StartSchedulerAsync(bool once, Action<string>? warning, CancellationToken cancellationToken)
+    {
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (FlowScheduler.RunnerOf(Backend) is not { } runner)
+        {
+            return new SchedulerHandle(stop, Task.CompletedTask);
+        }
+        var scheduler = new FlowScheduler(runner, Time, warning: warning);
+        if (once)
+        {
+            try
+            {
+                await scheduler.TickAsync(stop.Token).ConfigureAwait(false);
+            }
+            catch (FlowstoreException e)
+            {
+                warning?.Invoke($"Scheduler: a pass failed ({e.ErrorId}): {e.Message}");
+            }
+            return new SchedulerHandle(stop, Task.CompletedTask);
+        }
+        return new SchedulerHandle(stop, Task.Run(() => scheduler.RunAsync(stop.Token), CancellationToken.None));
+    }
+
+    /// <summary>An agent's scheduler running in the background: disposing it stops it and waits for its pass to end.</summary>
+    private sealed class SchedulerHandle(CancellationTokenSource stop, Task running) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await running.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            stop.Dispose();
+        }
+    }
+
     /// <summary>
     /// An agent: fails stale runs, claims queued runs and executes them, at most <paramref name="limit"/> at once, until
     /// cancelled; with <paramref name="once"/>, returns when the queue has no run it may take and its runs ended. Returns
@@ -519,6 +561,9 @@ public sealed class FlowRuns
         long? lastReport = null;
         var done = new List<FlowRunRecord>();
         var connection = new ConnectionWatch(Backend.Description, warning, $"agent '{agent}'");
+        // On a backend the agent reaches directly (the embedded SQLite file), the agent also runs the scheduler that
+        // creates the runs of flow schedules (stopped when the agent returns); through a server, the server does.
+        await using var scheduling = await StartSchedulerAsync(once, warning, cancellationToken).ConfigureAwait(false);
         using var pool = isolation == RunIsolation.Process ? NewWorkerPool(warm: true) : null;
         if (pool is not null)
         {

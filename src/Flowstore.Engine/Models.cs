@@ -33,6 +33,12 @@ public sealed class RegisterOptions
     /// </summary>
     public bool NoHostLabel { get; init; }
 
+    /// <summary>The schedule of the flows, instead of the one the script sets.</summary>
+    public Schedule? Schedule { get; init; }
+
+    /// <summary>Register with the schedule paused (a flow already registered keeps its schedule paused until it is made active).</summary>
+    public bool NoSchedule { get; init; }
+
     /// <summary>Warnings for the user (e.g. the stored script differs from the local one); verbose log when null.</summary>
     public Action<string>? OnWarning { get; init; }
 
@@ -167,6 +173,9 @@ public sealed class RegistrationPlan
 
     public IReadOnlyList<string> Labels { get; init; } = Array.Empty<string>();
     public string? Description { get; init; }
+
+    /// <summary>The schedule registration records (<see cref="Flowstore.Schedule.ToJson"/>), or null.</summary>
+    public string? ScheduleJson { get; init; }
     public bool Force { get; init; }
 
     // The local script as it was planned (its text is what gets stored, whatever the file holds later).
@@ -202,6 +211,12 @@ public sealed class FlowRegistration
 
     /// <summary>The storage as registered (keys, images and refs filled in), the same type New-FlowStorage returns.</summary>
     public StorageSettings? Storage { get; init; }
+
+    /// <summary>The schedule as registered ("cron '*/15 * * * *' in Europe/Zurich"), or null.</summary>
+    public string? Schedule { get; init; }
+
+    /// <summary>Whether the flow's schedule is paused (null without a schedule).</summary>
+    public bool? SchedulePaused { get; internal set; }
 
     /// <summary>The registered structure: tasks, parameters and edges.</summary>
     public FlowStructureInfo? Structure { get; init; }

@@ -7,7 +7,8 @@ namespace Flowstore.Engine;
 /// Which storage object of the script the flow sets: flows with the same number share one storage instance (one
 /// upload, one image), null for a flow without storage.
 /// </param>
-internal sealed record CachedFlow(string Name, string Slug, string Structure, string? Storage, string[] Labels, string? Description, int? StorageInstance = null);
+internal sealed record CachedFlow(string Name, string Slug, string Structure, string? Storage, string[] Labels, string? Description, int? StorageInstance = null,
+    string? Schedule = null);
 
 /// <summary>
 /// A content-addressed cache of each script's flow structures (by the source's SHA-256), so that
@@ -16,7 +17,8 @@ internal sealed record CachedFlow(string Name, string Slug, string Structure, st
 internal sealed class StructureCache
 {
     // 2: flows carry their storage instance. 3: slugs keep the letters and digits of any script (format 2 dropped all but a-z and 0-9).
-    private const int Format = 3;
+    // 4: flows carry their schedule.
+    private const int Format = 4;
     private readonly string _directory;
 
     public StructureCache(string directory) => _directory = directory;
@@ -51,5 +53,5 @@ internal sealed class StructureCache
 
     /// <summary>The flows of a script; flows that set the same storage object get the same <see cref="CachedFlow.StorageInstance"/>.</summary>
     public static IReadOnlyList<CachedFlow> Describe(IReadOnlyList<Flow> flows)
-        => Scripting.FlowSketch.Of(flows).Select(f => new CachedFlow(f.Name, f.Slug, f.Structure, f.Storage, f.Labels, f.Description, f.StorageInstance)).ToArray();
+        => Scripting.FlowSketch.Of(flows).Select(f => new CachedFlow(f.Name, f.Slug, f.Structure, f.Storage, f.Labels, f.Description, f.StorageInstance, f.Schedule)).ToArray();
 }

@@ -12,7 +12,9 @@ namespace Flowstore.Scripting;
 /// <param name="Description">The flow's description, or null.</param>
 /// <param name="StorageInstance">Which storage object of the script the flow sets: flows with the same number share one
 /// storage instance, null for a flow without storage.</param>
-public sealed record FlowSketch(string Name, string Slug, string Structure, string? Storage, string[] Labels, string? Description, int? StorageInstance = null)
+/// <param name="Schedule">The schedule the script sets (<see cref="Flowstore.Schedule.ToJson"/>), or null.</param>
+public sealed record FlowSketch(string Name, string Slug, string Structure, string? Storage, string[] Labels, string? Description, int? StorageInstance = null,
+    string? Schedule = null)
 {
     /// <summary>The sketches of a script's built flows; flows that set the same storage object get the same <see cref="StorageInstance"/>.</summary>
     public static IReadOnlyList<FlowSketch> Of(IReadOnlyList<Flow> flows)
@@ -31,7 +33,7 @@ public sealed record FlowSketch(string Name, string Slug, string Structure, stri
                 }
             }
             return new FlowSketch(flow.Name, flow.Slug, FlowStructure.FromFlow(flow).CanonicalJson, flow.Storage?.ToJson(), flow.Labels.ToArray(),
-                flow.Description, instance);
+                flow.Description, instance, flow.Schedule?.ToJson());
         }).ToArray();
     }
 }

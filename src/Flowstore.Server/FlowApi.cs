@@ -89,6 +89,23 @@ internal static class FlowApi
             })
             .Named("ArchiveFlow", "Archives every version of a flow's version group; answers how many changed.", ApiOperation.ArchiveFlow);
 
+        // ------------------------------------------------------------ schedules (the server's scheduler creates their runs)
+        api.MapGet("/schedules", async (HttpContext context, IFlowBackend backend, string? project, string? flow, CancellationToken ct) =>
+            {
+                ProjectAccess.Demand(context, ApiOperation.ReadFlows, project);
+                return TypedResults.Ok(ProjectAccess.Filter(context, await backend.GetSchedulesAsync(project, flow, ct), s => s.Project));
+            })
+            .Named("GetSchedules", "The schedules of the latest versions of flows that have one (paused or not, and up to when they are done with), sorted by project and flow.",
+                ApiOperation.ReadFlows);
+
+        api.MapPut("/schedules/state", async (HttpContext context, IFlowBackend backend, SetSchedulePausedBody body, CancellationToken ct) =>
+            {
+                ProjectAccess.Demand(context, ApiOperation.RegisterFlow, body.Project);
+                return TypedResults.Ok(await backend.SetSchedulePausedAsync(body.Project, body.Flow, body.Paused, ct));
+            })
+            .Named("SetSchedulePaused", "Pauses or resumes a flow's schedule; resuming starts from now (what fell due while paused is not run).",
+                ApiOperation.RegisterFlow);
+
         // ------------------------------------------------------------ runs
         api.MapGet("/runs", async (HttpContext context, IFlowBackend backend, Guid? id, string? project, string? flow, RunState? state, int? last, CancellationToken ct) =>
             {

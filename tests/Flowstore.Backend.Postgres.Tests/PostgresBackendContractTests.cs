@@ -12,3 +12,13 @@ public sealed class PostgresBackendContractTests(PostgresDatabaseFixture databas
 {
     protected override IFlowBackend CreateBackend() => new PostgresFlowBackend(database.ConnectionString);
 }
+
+/// <summary>
+/// The scheduler's passes on PostgreSQL: one database per class, a project per fact, and several backends (separate
+/// connection pools, as two server processes have) racing on it.
+/// </summary>
+public sealed class PostgresScheduleRunnerContractTests(PostgresDatabaseFixture database)
+    : ScheduleRunnerContractTests, IClassFixture<PostgresDatabaseFixture>
+{
+    protected override IFlowBackend CreateBackend() => new PostgresFlowBackend(database.ConnectionString);
+}

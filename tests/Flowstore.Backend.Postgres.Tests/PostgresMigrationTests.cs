@@ -5,7 +5,7 @@ namespace Flowstore.Backend.Postgres.Tests;
 /// <summary>The schema: created on first use, upgraded in place from an older version, a newer one refused.</summary>
 public sealed class PostgresMigrationTests : IAsyncLifetime
 {
-    private static readonly string[] AllTables = ["agents", "api_keys", "flows", "idempotent_answers", "projects", "run_logs", "runs", "schema_version", "secrets", "task_runs"];
+    private static readonly string[] AllTables = ["agents", "api_keys", "flow_schedules", "flows", "idempotent_answers", "projects", "run_logs", "runs", "schedule_occurrences", "schema_version", "secrets", "task_runs"];
     private readonly List<PostgresFlowBackend> _backends = [];
     private readonly CancellationTokenSource _timeout = new(TimeSpan.FromMinutes(2));
     private string _database = "";
@@ -34,7 +34,7 @@ public sealed class PostgresMigrationTests : IAsyncLifetime
         await OpenAsync();
 
         Assert.Equal(AllTables, await TablesAsync());
-        Assert.Equal([1, 2, 3, 4, 5, 6, 7], await AppliedVersionsAsync());
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8], await AppliedVersionsAsync());
         Assert.Equal(PostgresFlowBackend.SchemaVersion, (await AppliedVersionsAsync()).Max());
     }
 
@@ -58,7 +58,7 @@ public sealed class PostgresMigrationTests : IAsyncLifetime
         var second = await OpenAsync();
 
         Assert.Equal("kept", Assert.Single(await second.GetProjectsAsync(null, Ct)).Name);
-        Assert.Equal([1, 2, 3, 4, 5, 6, 7], await AppliedVersionsAsync());
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8], await AppliedVersionsAsync());
     }
 
     [Fact]
@@ -67,7 +67,7 @@ public sealed class PostgresMigrationTests : IAsyncLifetime
         var opened = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => OpenAsync())));
 
         Assert.Equal(8, opened.Length);
-        Assert.Equal([1, 2, 3, 4, 5, 6, 7], await AppliedVersionsAsync());
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8], await AppliedVersionsAsync());
         Assert.Equal(AllTables, await TablesAsync());
     }
 
@@ -88,7 +88,7 @@ public sealed class PostgresMigrationTests : IAsyncLifetime
 
         var backend = await OpenAsync();
 
-        Assert.Equal([1, 2, 3, 4, 5, 6, 7], await AppliedVersionsAsync());
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8], await AppliedVersionsAsync());
         Assert.Equal(AllTables, await TablesAsync());
         var project = Assert.Single(await backend.GetProjectsAsync("legacy", Ct));
         Assert.Equal((projectId, "from v1", 1), (project.Id, project.Description, project.FlowCount));

@@ -6,7 +6,7 @@ namespace Flowstore.Backend.Sqlite.Tests;
 public sealed partial class SqliteFlowBackendTests : IDisposable
 {
     private const int Racers = 8;
-    private static readonly string[] AllTables = ["agents", "api_keys", "flows", "idempotent_answers", "projects", "run_logs", "runs", "secrets", "task_runs"];
+    private static readonly string[] AllTables = ["agents", "api_keys", "flow_schedules", "flows", "idempotent_answers", "projects", "run_logs", "runs", "schedule_occurrences", "secrets", "task_runs"];
     private readonly TempDirectory _directory = new();
     private readonly List<SqliteFlowBackend> _backends = [];
     private readonly CancellationTokenSource _timeout = new(TimeSpan.FromMinutes(2));

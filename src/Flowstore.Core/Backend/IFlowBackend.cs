@@ -4,7 +4,7 @@ namespace Flowstore;
 /// The registry of projects and flow versions, and the run queue and history (<see cref="IRunStore"/>). Two
 /// implementations share one contract test suite: the embedded SQLite file (default) and the HTTP server for teams.
 /// </summary>
-public interface IFlowBackend : IRunStore, IAgentStore, ISecretBlobStore, IDisposable
+public interface IFlowBackend : IRunStore, IAgentStore, ISecretBlobStore, IScheduleStore, IDisposable
 {
     /// <summary>A short description for messages, e.g. "SQLite /home/me/.flowstore/flowstore.db".</summary>
     string Description { get; }

@@ -32,6 +32,9 @@ public abstract record FlowVersionContent
     public IReadOnlyList<string> Labels { get; init; } = Array.Empty<string>();
     public string? Description { get; init; }
 
+    /// <summary>The flow's schedule (<see cref="Flowstore.Schedule.ToJson"/>), or null when it runs only when started.</summary>
+    public string? ScheduleJson { get; init; }
+
     /// <summary>The file the flow was registered from (informational).</summary>
     public string? ScriptPath { get; init; }
 
@@ -78,6 +81,7 @@ public sealed record FlowRecord : FlowVersionContent
             Archived = false,
             Registered = registered,
             Description = request.Description,
+            ScheduleJson = request.ScheduleJson,
             ScriptPath = request.ScriptPath,
             ScriptSha256 = request.ScriptSha256,
             CreatedBy = request.CreatedBy,
@@ -100,6 +104,12 @@ public sealed record FlowRegistrationRequest : FlowVersionContent
 
     /// <summary>Record a new version even when the key is unchanged.</summary>
     public bool Force { get; init; }
+
+    /// <summary>
+    /// The flow's schedule is paused once registered (a flow registered for the first time with a schedule is active
+    /// unless this is set; a flow whose schedule was paused stays paused).
+    /// </summary>
+    public bool SchedulePaused { get; init; }
 }
 
 /// <summary>

@@ -42,6 +42,12 @@ public sealed partial class Flow
     /// <summary>Labels recorded with a registration (agents may select runs by label).</summary>
     public IList<string> Labels => _labels;
 
+    /// <summary>
+    /// When the flow runs by itself (<see cref="Flowstore.Schedule.Cron"/>, <see cref="Flowstore.Schedule.Every"/>); null: only when started.
+    /// Recorded at registration: a changed schedule is a new version.
+    /// </summary>
+    public Schedule? Schedule { get; set; }
+
     /// <summary>Optional description, shown by Get-Flow.</summary>
     public string? Description { get; set; }
 

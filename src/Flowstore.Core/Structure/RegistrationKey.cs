@@ -10,7 +10,8 @@ namespace Flowstore;
 /// </summary>
 public static class RegistrationKey
 {
-    public static string Compute(string project, string flowName, string structureHash, string storageLocator, IEnumerable<string> labels)
+    public static string Compute(string project, string flowName, string structureHash, string storageLocator, IEnumerable<string> labels,
+        string? scheduleJson = null)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
@@ -26,6 +27,11 @@ public static class RegistrationKey
                 w.WriteStringValue(label);
             }
             w.WriteEndArray();
+            // Only a flow with a schedule has it in its key: keys of flows recorded before schedules existed stay the same.
+            if (scheduleJson is not null)
+            {
+                w.WriteString("schedule", scheduleJson);
+            }
             w.WriteEndObject();
         }
         return FlowStructure.Sha256Hex(buffer.ToArray());

@@ -46,8 +46,28 @@ public sealed class RegisterFlowCommand : FlowCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>
+    /// The schedule of the flows, instead of the one the script sets: a cron expression ('*/15 * * * *', five fields, or six
+    /// with seconds first) or an interval (a TimeSpan: New-TimeSpan -Minutes 15, or '00:15:00').
+    /// </summary>
+    [Parameter]
+    public object? Schedule { get; set; }
+
+    /// <summary>The time zone the -Schedule cron expression is read in (an IANA id such as 'Europe/Zurich'); UTC by default.</summary>
+    [Parameter]
+    public string? ScheduleTimeZone { get; set; }
+
+    /// <summary>The parameter values of the runs -Schedule creates (name = value).</summary>
+    [Parameter]
+    public Hashtable? ScheduleParameters { get; set; }
+
+    /// <summary>Register with the flows' schedules paused (Set-FlowSchedule -Active starts them).</summary>
+    [Parameter]
+    public SwitchParameter NoSchedule { get; set; }
+
     protected override void ProcessRecord()
     {
+        var schedule = ReadSchedule();
         EnsureProject();
         var options = new RegisterOptions
         {
@@ -57,6 +77,8 @@ public sealed class RegisterFlowCommand : FlowCmdlet
             Storage = Storage,
             Force = Force.IsPresent,
             NoHostLabel = NoHostLabel.IsPresent,
+            Schedule = schedule,
+            NoSchedule = NoSchedule.IsPresent,
             OnWarning = PostWarning,
             Progress = new StorageProgressReporter(this),
         };
@@ -105,6 +127,54 @@ public sealed class RegisterFlowCommand : FlowCmdlet
                     Fail(file, plan.Name, e);
                 }
             }
+        }
+    }
+
+    /// <summary>The schedule -Schedule, -ScheduleTimeZone and -ScheduleParameters give; null without -Schedule.</summary>
+    private global::Flowstore.Schedule? ReadSchedule()
+    {
+        var given = Schedule is PSObject ps ? ps.BaseObject : Schedule;
+        if (given is null)
+        {
+            if (ScheduleTimeZone is not null || ScheduleParameters is not null)
+            {
+                Terminate(new FlowstoreException(ErrorIds.InvalidSchedule, FlowErrorKind.InvalidArgument,
+                    "-ScheduleTimeZone and -ScheduleParameters describe the schedule given with -Schedule; give -Schedule too."));
+            }
+            return null;
+        }
+        var parameters = ScheduleParameters is null ? null : ToDictionary(ScheduleParameters);
+        try
+        {
+            var interval = given switch
+            {
+                TimeSpan t => t,
+                string text when text.Contains(':', StringComparison.Ordinal) && !text.Contains(' ', StringComparison.Ordinal)
+                                 && TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var parsed) => parsed,
+                _ => (TimeSpan?)null,
+            };
+            if (interval is { } every)
+            {
+                if (ScheduleTimeZone is not null)
+                {
+                    throw new FlowstoreException(ErrorIds.InvalidSchedule, FlowErrorKind.InvalidArgument,
+                        $"The schedule is not valid: an interval ({every}) runs at the same pace in every time zone; -ScheduleTimeZone applies to cron expressions.");
+                }
+                return global::Flowstore.Schedule.Every(every, parameters: parameters);
+            }
+            return given switch
+            {
+                string cron => global::Flowstore.Schedule.Cron(cron, ScheduleTimeZone, parameters),
+                global::Flowstore.Schedule schedule => (ScheduleTimeZone is null ? schedule : schedule.InTimeZone(ScheduleTimeZone))
+                    is var s && parameters is not null ? s.WithParameters(parameters) : s,
+                _ => throw new FlowstoreException(ErrorIds.InvalidSchedule, FlowErrorKind.InvalidArgument,
+                    $"The schedule is not valid: -Schedule takes a cron expression (a string) or an interval (a TimeSpan), not a {given.GetType().Name}."),
+            };
+        }
+        catch (FlowstoreException e)
+        {
+            Terminate(e, given);
+            return null;
         }
     }
 
