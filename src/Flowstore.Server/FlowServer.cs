@@ -33,6 +33,7 @@ public static partial class FlowServer
         });
         var settings = builder.Configuration.GetSection(FlowServerSettings.Section).Get<FlowServerSettings>() ?? new FlowServerSettings();
         var requireApiKeys = settings.RequireApiKeys; // a setting it does not know refuses the start, before anything is opened
+        _ = settings.RunsScheduler;
         var home = FlowstoreHome.EnsureDirectory(settings.ResolveHome());
         builder.Services.AddSingleton(settings);
 
@@ -79,6 +80,7 @@ public static partial class FlowServer
         builder.Services.AddSingleton(services => new SecretStore(services.GetRequiredService<IFlowBackend>, Path.Combine(home, SecretStore.KeyFileName)));
         builder.Services.AddHealthChecks().AddCheck<BackendHealthCheck>("backend");
         builder.Services.AddHostedService<IdempotentAnswerSweeper>();
+        builder.Services.AddHostedService<ScheduleService>();
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Flowstore";

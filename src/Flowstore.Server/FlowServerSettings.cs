@@ -55,6 +55,24 @@ public sealed class FlowServerSettings
         },
     };
 
+    /// <summary>
+    /// On (default): the server runs the scheduler that creates the runs of flow schedules (any number of servers on one
+    /// database may; they take turns). Off: it does not (another server does).
+    /// </summary>
+    public string Scheduler { get; set; } = "On";
+
+    /// <summary>Whether <see cref="Scheduler"/> is On; ServerSettingInvalid for a value that is neither On nor Off.</summary>
+    public bool RunsScheduler => Scheduler?.Trim() switch
+    {
+        var value when string.Equals(value, "On", StringComparison.OrdinalIgnoreCase) => true,
+        var value when string.Equals(value, "Off", StringComparison.OrdinalIgnoreCase) => false,
+        _ => throw new FlowstoreException(ErrorIds.ServerSettingInvalid, FlowErrorKind.InvalidArgument,
+            $"The server setting {Section}:Scheduler is '{Scheduler}'; use On (the server creates scheduled runs, the default) or Off.")
+        {
+            Target = Section + ":Scheduler",
+        },
+    };
+
     /// <summary>Whether <see cref="Address"/> is reachable from this machine only.</summary>
     public bool IsLoopbackOnly => Address.Trim() switch
     {
