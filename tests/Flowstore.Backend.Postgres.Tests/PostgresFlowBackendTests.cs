@@ -1,16 +1,19 @@
 using System.Net;
 using System.Net.Sockets;
+using Flowstore.Backend.Contract;
 using Npgsql;
+using static Flowstore.Backend.Contract.MinimalRequests;
 
 namespace Flowstore.Backend.Postgres.Tests;
 
 /// <summary>
-/// What only the PostgreSQL backend has: several backends (connection pools) registering and claiming at once on one
-/// database, its description and errors that never show the password, the connection string it accepts.
+/// What only the PostgreSQL backend has: a claim that skips a locked run, several backends (connection pools) appending
+/// log lines at once, its description and errors that never show the password, the connection string it accepts.
+/// (Registering and claiming at once from several backends: <see cref="PostgresSharedDatabaseContractTests"/>.)
 /// </summary>
 public sealed class PostgresFlowBackendTests(PostgresDatabaseFixture database) : IClassFixture<PostgresDatabaseFixture>, IDisposable
 {
-    private const int Racers = 8;
+    private const int Racers = Race.Racers;
     private readonly List<PostgresFlowBackend> _backends = [];
     private readonly CancellationTokenSource _timeout = new(TimeSpan.FromMinutes(2));
 
@@ -26,98 +29,6 @@ public sealed class PostgresFlowBackendTests(PostgresDatabaseFixture database) :
     }
 
     // ---------------------------------------------------------------- concurrency
-
-    [Fact]
-    public async Task Register_EightBackendsRegisteringChangesOfOneFlowAtOnce_GetVersionsOneToEightWithoutGapOrDuplicate()
-    {
-        var backends = Enumerable.Range(0, Racers).Select(_ => Open()).ToArray();
-        var project = Unique("race");
-        await backends[0].CreateProjectAsync(project, null, Ct);
-
-        for (var round = 0; round < 3; round++)
-        {
-            var outcomes = await RunTogetherAsync(i => backends[i].RegisterFlowAsync(Request(project, "my_flow", $"key-{round}-{i}"), Ct));
-
-            Assert.All(outcomes, o => Assert.Equal(RegistrationStatus.Registered, o.Status));
-            Assert.Equal(Enumerable.Range(round * Racers + 1, Racers), outcomes.Select(o => o.Flow.Version).Order());
-            Assert.Single(outcomes.Select(o => o.Flow.VersionGroupId).Distinct());
-        }
-
-        var all = await backends[0].GetFlowsAsync(new FlowQuery { Project = project, IncludeArchived = true }, Ct);
-        Assert.Equal(Enumerable.Range(1, 3 * Racers).Reverse(), all.Select(f => f.Version));
-        var current = Assert.Single(await backends[0].GetFlowsAsync(new FlowQuery { Project = project }, Ct));
-        Assert.Equal(3 * Racers, current.Version);
-    }
-
-    [Fact]
-    public async Task Register_EightBackendsRegisteringTheSameUnchangedFlowAtOnce_RecordOneVersionAndSkipTheRest()
-    {
-        var backends = Enumerable.Range(0, Racers).Select(_ => Open()).ToArray();
-        var project = Unique("same");
-        await backends[0].CreateProjectAsync(project, null, Ct);
-
-        var outcomes = await RunTogetherAsync(i => backends[i].RegisterFlowAsync(Request(project, "my_flow", "same-key"), Ct));
-
-        Assert.Single(outcomes, o => o.Status == RegistrationStatus.Registered);
-        Assert.Equal(Racers - 1, outcomes.Count(o => o.Status == RegistrationStatus.Skipped));
-        Assert.All(outcomes, o => Assert.Equal(1, o.Flow.Version));
-    }
-
-    [Fact]
-    public async Task CreateProject_EightBackendsCreatingOneNameInDifferentCaseAtOnce_OneWinsTheOthersGetProjectExists()
-    {
-        var backends = Enumerable.Range(0, Racers).Select(_ => Open()).ToArray();
-        var name = Unique("Shared");
-
-        var results = await RunTogetherAsync(async i =>
-        {
-            try
-            {
-                return (await backends[i].CreateProjectAsync(i % 2 == 0 ? name : name.ToUpperInvariant(), null, Ct)).Name;
-            }
-            catch (FlowstoreException e) when (e.ErrorId == ErrorIds.ProjectExists)
-            {
-                return null;
-            }
-        });
-
-        Assert.Single(results, r => r is not null);
-        Assert.Single(await backends[0].GetProjectsAsync(name.ToLowerInvariant(), Ct));
-    }
-
-    [Fact]
-    public async Task ClaimRun_ManyClaimersOnEightBackends_ClaimEachRunExactlyOnce()
-    {
-        await using var queue = await ExclusiveQueueAsync();
-        var flow = await NewFlowAsync(queue.Backend, "claims");
-        const int runs = 60;
-        var created = new HashSet<Guid>();
-        for (var i = 0; i < runs; i++)
-        {
-            created.Add((await queue.Backend.CreateRunAsync(new NewRun { Flow = flow }, Ct)).Id);
-        }
-        var queued = queue.Backends(Racers);
-
-        // Two claimers per backend, each claiming until the queue is empty.
-        var claims = await Task.WhenAll(Enumerable.Range(0, 2 * Racers).Select(c => Task.Run(async () =>
-        {
-            var mine = new List<FlowRunRecord>();
-            while (await queued[c % Racers].ClaimRunAsync($"agent-{c}", null, Ct) is { } run)
-            {
-                mine.Add(run);
-            }
-            return mine;
-        })));
-
-        var claimed = claims.SelectMany(c => c).ToList();
-        Assert.Equal(runs, claimed.Count);
-        Assert.Equal(created, claimed.Select(r => r.Id).ToHashSet());
-        Assert.All(claimed, r => Assert.Equal(RunState.Running, r.State));
-        foreach (var (run, agent) in claims.SelectMany((list, c) => list.Select(r => (r, $"agent-{c}"))))
-        {
-            Assert.Equal(agent, run.Agent);
-        }
-    }
 
     [Fact]
     public async Task ClaimRun_OldestRunLockedByAnotherTransaction_SkipsItInsteadOfWaiting()
@@ -154,7 +65,7 @@ public sealed class PostgresFlowBackendTests(PostgresDatabaseFixture database) :
         var flow = await NewFlowAsync(backends[0], "logs");
         var run = await backends[0].CreateRunAsync(new NewRun { Flow = flow }, Ct);
 
-        await RunTogetherAsync(async i =>
+        await Race.TogetherAsync(async i =>
         {
             for (var batch = 0; batch < 5; batch++)
             {
@@ -326,41 +237,7 @@ public sealed class PostgresFlowBackendTests(PostgresDatabaseFixture database) :
         Assert.Equal(3, (await backend.RegisterFlowAsync(Request("before", "my_flow", "k3"), Ct)).Flow.Version);
     }
 
-    // ---------------------------------------------------------------- idempotent answers (a server's, kept across restarts)
-
-    [Fact]
-    public async Task IdempotentAnswers_AreKeptUntilTheyExpire_TheFirstKeptStays_AndExpiredOnesArePurged()
-    {
-        var backend = Open();
-        var other = Open(); // a second server over the same database
-        var now = DateTimeOffset.UtcNow;
-        var scope = "scope-" + Guid.NewGuid().ToString("N");
-        Assert.Null(await backend.GetIdempotentAnswerAsync(scope, Ct));
-
-        var first = new IdempotentAnswer(201, "application/json", "{\"id\":1}"u8.ToArray(), now, now.AddHours(1));
-        Assert.Equal(first.Body, (await backend.SaveIdempotentAnswerAsync(scope, first, Ct)).Body);
-        var kept = await other.SaveIdempotentAnswerAsync(scope, first with { Body = "{\"id\":2}"u8.ToArray() }, Ct);
-        Assert.Equal(first.Body, kept.Body);
-        var read = await other.GetIdempotentAnswerAsync(scope, Ct);
-        Assert.NotNull(read);
-        Assert.Equal(201, read.Status);
-        Assert.Equal("application/json", read.ContentType);
-        Assert.Equal(first.Body, read.Body);
-
-        // An expired answer is not given, is replaced by a new one, and is purged.
-        var stale = "stale-" + Guid.NewGuid().ToString("N");
-        await backend.SaveIdempotentAnswerAsync(stale, first with { Created = now.AddDays(-2), Expires = now.AddMinutes(-1) }, Ct);
-        Assert.Null(await backend.GetIdempotentAnswerAsync(stale, Ct));
-        var replaced = "replaced-" + Guid.NewGuid().ToString("N");
-        await backend.SaveIdempotentAnswerAsync(replaced, first with { Expires = now.AddMinutes(-1) }, Ct);
-        Assert.Equal(204, (await backend.SaveIdempotentAnswerAsync(replaced, new IdempotentAnswer(204, null, [], now, now.AddHours(1)), Ct)).Status);
-        Assert.Null((await backend.GetIdempotentAnswerAsync(replaced, Ct))!.ContentType);
-
-        Assert.True(await backend.PurgeIdempotentAnswersAsync(DateTimeOffset.UtcNow, Ct) >= 1);
-        Assert.Null(await backend.GetIdempotentAnswerAsync(stale, Ct));
-        Assert.NotNull(await backend.GetIdempotentAnswerAsync(scope, Ct));
-        Assert.NotNull(await backend.GetIdempotentAnswerAsync(replaced, Ct));
-    }
+    // ---------------------------------------------------------------- idempotent answers (a server's; kept and expired: SharedDatabaseContractTests)
 
     [Fact]
     public async Task OneRequestDoneAtOnceThroughTwoServers_TheAnswerCommittedFirstStands_AndTheOtherWorkIsRolledBack()
@@ -433,47 +310,18 @@ public sealed class PostgresFlowBackendTests(PostgresDatabaseFixture database) :
     {
         var name = await PostgresTestServer.CreateDatabaseAsync();
         var connectionString = PostgresTestServer.ConnectionStringFor(name);
-        return new ExclusiveQueue(name, connectionString, Open(connectionString), this);
+        return new ExclusiveQueue(name, connectionString, Open(connectionString));
     }
 
-    private sealed class ExclusiveQueue(string name, string connectionString, PostgresFlowBackend backend, PostgresFlowBackendTests owner)
+    private sealed class ExclusiveQueue(string name, string connectionString, PostgresFlowBackend backend)
         : IAsyncDisposable
     {
         public string ConnectionString => connectionString;
 
         public PostgresFlowBackend Backend => backend;
 
-        /// <summary>More backends on this database, each with a connection pool of its own.</summary>
-        public PostgresFlowBackend[] Backends(int count) => Enumerable.Range(0, count).Select(_ => owner.Open(connectionString)).ToArray();
-
         public async ValueTask DisposeAsync() => await PostgresTestServer.DropDatabaseAsync(name);
     }
-
-    /// <summary>Starts <see cref="Racers"/> actions on their own threads at the same instant and awaits them all.</summary>
-    private static async Task<T[]> RunTogetherAsync<T>(Func<int, Task<T>> action)
-    {
-        using var barrier = new Barrier(Racers);
-        var tasks = Enumerable.Range(0, Racers).Select(i => Task.Factory.StartNew(async () =>
-        {
-            if (!barrier.SignalAndWait(TimeSpan.FromSeconds(30)))
-            {
-                throw new TimeoutException("The racers did not all start.");
-            }
-            return await action(i);
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()).ToArray();
-        return await Task.WhenAll(tasks);
-    }
-
-    internal static FlowRegistrationRequest Request(string project, string name, string key) => new()
-    {
-        Project = project,
-        Name = name,
-        StructureJson = "{}",
-        StructureHash = "h-" + key,
-        RegistrationKey = key,
-        StorageType = "Local",
-        StorageJson = """{"type":"Local"}""",
-    };
 
     private static int FreePort()
     {

@@ -99,7 +99,7 @@ public sealed class PostgresMigrationTests : IAsyncLifetime
         Assert.Null(flow.CreatedBy);
         Assert.Null(run.CreatedBy);
         Assert.Equal(RunState.Scheduled, run.State);
-        Assert.Equal(2, (await backend.RegisterFlowAsync(PostgresFlowBackendTests.Request("Legacy", "old_flow", "k2"), Ct)).Flow.Version);
+        Assert.Equal(2, (await backend.RegisterFlowAsync(Flowstore.Backend.Contract.MinimalRequests.Request("Legacy", "old_flow", "k2"), Ct)).Flow.Version);
     }
 
     [Fact]

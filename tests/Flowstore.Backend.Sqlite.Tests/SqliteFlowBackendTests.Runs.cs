@@ -1,10 +1,11 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using static Flowstore.Backend.Contract.MinimalRequests;
 
 namespace Flowstore.Backend.Sqlite.Tests;
 
-// The run store on the SQLite file: migration of a version-1 file, claims from several instances (each with its own
-// connection pool, as separate processes would have), heartbeat ages, and what is stored.
+// The run store on the SQLite file: migration of a version-1 file, heartbeat ages, a stale run failed by another
+// instance, and what is stored. (Claims from several instances at once: SqliteSharedDatabaseContractTests.)
 public sealed partial class SqliteFlowBackendTests
 {
     [Fact]
@@ -47,58 +48,6 @@ public sealed partial class SqliteFlowBackendTests
         Assert.Equal(("etl", "Old", 1), (run.FlowName, run.Project, run.FlowVersion));
         Assert.Equal(run.Id, (await backend.ClaimRunAsync("agent", null, Ct))?.Id);
         Assert.Equal(2, (await backend.RegisterFlowAsync(Request("Old", "etl", "k2"), Ct)).Flow.Version);
-    }
-
-    [Fact]
-    public async Task Claim_ConcurrentlyFromSeparateInstances_ClaimsEachRunExactlyOnce()
-    {
-        const int runs = 100;
-        var setup = Open();
-        await setup.CreateProjectAsync("queue", null, Ct);
-        var flow = (await setup.RegisterFlowAsync(Request("queue", "f", "k"), Ct)).Flow;
-        var created = new HashSet<Guid>();
-        for (var i = 0; i < runs; i++)
-        {
-            created.Add((await setup.CreateRunAsync(new NewRun { Flow = flow }, Ct)).Id);
-        }
-        var backends = Enumerable.Range(0, Racers).Select(_ => Open()).ToArray();
-
-        var claims = await RunTogetherAsync(async i =>
-        {
-            var mine = new List<FlowRunRecord>();
-            while (await backends[i].ClaimRunAsync($"agent-{i}", null, Ct) is { } run)
-            {
-                mine.Add(run);
-            }
-            return mine;
-        });
-
-        var all = claims.SelectMany(c => c).ToList();
-        Assert.Equal(runs, all.Count);
-        Assert.Equal(runs, all.Select(r => r.Id).Distinct().Count());
-        Assert.True(created.SetEquals(all.Select(r => r.Id)));
-        var stored = (await setup.GetRunsAsync(new RunQuery { Project = "queue" }, Ct)).ToDictionary(r => r.Id);
-        for (var i = 0; i < Racers; i++)
-        {
-            Assert.All(claims[i], r => Assert.Equal($"agent-{i}", stored[r.Id].Agent)); // the one told is the owner
-        }
-        Assert.All(stored.Values, r => Assert.Equal(RunState.Running, r.State));
-    }
-
-    [Fact]
-    public async Task ClaimById_ConcurrentlyFromSeparateInstances_HasOneWinner()
-    {
-        var setup = Open();
-        await setup.CreateProjectAsync("queue", null, Ct);
-        var flow = (await setup.RegisterFlowAsync(Request("queue", "f", "k"), Ct)).Flow;
-        var run = await setup.CreateRunAsync(new NewRun { Flow = flow }, Ct);
-        var backends = Enumerable.Range(0, Racers).Select(_ => Open()).ToArray();
-
-        var claims = await RunTogetherAsync(i => backends[i].ClaimRunAsync($"agent-{i}", run.Id, Ct));
-
-        var winner = Assert.Single(claims, c => c is not null)!;
-        Assert.Equal(run.Id, winner.Id);
-        Assert.Equal(winner.Agent, Assert.Single(await setup.GetRunsAsync(new RunQuery { Id = run.Id }, Ct)).Agent);
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using Flowstore.Backend.Contract;
+using static Flowstore.Backend.Contract.MinimalRequests;
 using Microsoft.Data.Sqlite;
 
 namespace Flowstore.Backend.Sqlite.Tests;
@@ -5,7 +7,7 @@ namespace Flowstore.Backend.Sqlite.Tests;
 /// <summary>What only the SQLite file has: creation, migrations, pragmas, several instances and threads on one file.</summary>
 public sealed partial class SqliteFlowBackendTests : IDisposable
 {
-    private const int Racers = 8;
+    private const int Racers = Race.Racers;
     private static readonly string[] AllTables = ["agents", "api_keys", "flow_schedules", "flows", "idempotent_answers", "projects", "run_logs", "runs", "schedule_occurrences", "secrets", "task_runs"];
     private readonly TempDirectory _directory = new();
     private readonly List<SqliteFlowBackend> _backends = [];
@@ -151,7 +153,7 @@ public sealed partial class SqliteFlowBackendTests : IDisposable
     [Fact]
     public async Task Open_ConcurrentlyOnANewFile_AllSucceedAndMigrateOnce()
     {
-        var backends = await RunTogetherAsync(_ => Task.FromResult(Open()));
+        var backends = await Race.TogetherAsync(_ => Task.FromResult(Open()));
 
         Assert.Equal(Racers, backends.Distinct().Count());
         using var connection = RawConnection();
@@ -161,56 +163,12 @@ public sealed partial class SqliteFlowBackendTests : IDisposable
     }
 
     [Fact]
-    public async Task Register_ConcurrentlyWithForceFromSeparateInstances_GivesVersionsOneToEight()
-    {
-        await Open().CreateProjectAsync("race", null, Ct);
-        var backends = Enumerable.Range(0, Racers).Select(_ => Open()).ToArray();
-
-        var outcomes = await RunTogetherAsync(
-            i => backends[i].RegisterFlowAsync(Request("race", "raced", $"k{i}", force: true), Ct));
-
-        Assert.All(outcomes, o => Assert.Equal(RegistrationStatus.Registered, o.Status));
-        Assert.Equal(Enumerable.Range(1, Racers), outcomes.Select(o => o.Flow.Version).Order());
-        Assert.Single(outcomes.Select(o => o.Flow.VersionGroupId).Distinct());
-        Assert.Equal(Racers, outcomes.Select(o => o.Flow.Id).Distinct().Count());
-        // Each registration saw the one before it: the previous versions form the chain 1..7.
-        Assert.Equal(Enumerable.Range(1, Racers - 1),
-            outcomes.Where(o => o.Previous is not null).Select(o => o.Previous!.Version).Order());
-
-        var stored = await backends[0].GetFlowsAsync(new FlowQuery { Project = "race", IncludeArchived = true }, Ct);
-        Assert.Equal(Enumerable.Range(1, Racers).Reverse(), stored.Select(f => f.Version));
-        Assert.Equal(Racers, Assert.Single(stored, f => !f.Archived).Version);
-    }
-
-    [Fact]
-    public async Task Register_ConcurrentlyTheSameChangedKey_RegistersOnceAndSkipsTheRest()
-    {
-        var setup = Open();
-        await setup.CreateProjectAsync("race", null, Ct);
-        var first = await setup.RegisterFlowAsync(Request("race", "raced", "old"), Ct);
-        var backends = Enumerable.Range(0, Racers).Select(_ => Open()).ToArray();
-
-        var outcomes = await RunTogetherAsync(i => backends[i].RegisterFlowAsync(Request("race", "raced", "new"), Ct));
-
-        var registered = Assert.Single(outcomes, o => o.Status == RegistrationStatus.Registered);
-        Assert.Equal(2, registered.Flow.Version);
-        Assert.Equal(first.Flow.Id, registered.Previous?.Id);
-        var skipped = outcomes.Where(o => o.Status == RegistrationStatus.Skipped).ToList();
-        Assert.Equal(Racers - 1, skipped.Count);
-        Assert.All(skipped, o => Assert.Equal(registered.Flow.Id, o.Flow.Id));
-        Assert.All(skipped, o => Assert.Null(o.Previous));
-
-        var stored = await setup.GetFlowsAsync(new FlowQuery { Project = "race", IncludeArchived = true }, Ct);
-        Assert.Equal([2, 1], stored.Select(f => f.Version));
-    }
-
-    [Fact]
     public async Task OneInstance_IsSafeFromManyThreads()
     {
         var backend = Open();
         await backend.CreateProjectAsync("threads", null, Ct);
 
-        var outcomes = await RunTogetherAsync(
+        var outcomes = await Race.TogetherAsync(
             i => backend.RegisterFlowAsync(Request("threads", $"flow{i % 2}", $"k{i}"), Ct));
 
         Assert.All(outcomes, o => Assert.Equal(RegistrationStatus.Registered, o.Status));
@@ -270,42 +228,6 @@ public sealed partial class SqliteFlowBackendTests : IDisposable
 
     // ---------------------------------------------------------------- helpers
 
-    // ---------------------------------------------------------------- idempotent answers (a server's, kept across restarts)
-
-    [Fact]
-    public async Task IdempotentAnswers_AreKeptUntilTheyExpire_TheFirstKeptStays_AndExpiredOnesArePurged()
-    {
-        var backend = Open();
-        var other = Open(); // a second server over the same database
-        var now = DateTimeOffset.UtcNow;
-        var scope = "scope-" + Guid.NewGuid().ToString("N");
-        Assert.Null(await backend.GetIdempotentAnswerAsync(scope, Ct));
-
-        var first = new IdempotentAnswer(201, "application/json", "{\"id\":1}"u8.ToArray(), now, now.AddHours(1));
-        Assert.Equal(first.Body, (await backend.SaveIdempotentAnswerAsync(scope, first, Ct)).Body);
-        var kept = await other.SaveIdempotentAnswerAsync(scope, first with { Body = "{\"id\":2}"u8.ToArray() }, Ct);
-        Assert.Equal(first.Body, kept.Body);
-        var read = await other.GetIdempotentAnswerAsync(scope, Ct);
-        Assert.NotNull(read);
-        Assert.Equal(201, read.Status);
-        Assert.Equal("application/json", read.ContentType);
-        Assert.Equal(first.Body, read.Body);
-
-        // An expired answer is not given, is replaced by a new one, and is purged.
-        var stale = "stale-" + Guid.NewGuid().ToString("N");
-        await backend.SaveIdempotentAnswerAsync(stale, first with { Created = now.AddDays(-2), Expires = now.AddMinutes(-1) }, Ct);
-        Assert.Null(await backend.GetIdempotentAnswerAsync(stale, Ct));
-        var replaced = "replaced-" + Guid.NewGuid().ToString("N");
-        await backend.SaveIdempotentAnswerAsync(replaced, first with { Expires = now.AddMinutes(-1) }, Ct);
-        Assert.Equal(204, (await backend.SaveIdempotentAnswerAsync(replaced, new IdempotentAnswer(204, null, [], now, now.AddHours(1)), Ct)).Status);
-        Assert.Null((await backend.GetIdempotentAnswerAsync(replaced, Ct))!.ContentType);
-
-        Assert.True(await backend.PurgeIdempotentAnswersAsync(DateTimeOffset.UtcNow, Ct) >= 1);
-        Assert.Null(await backend.GetIdempotentAnswerAsync(stale, Ct));
-        Assert.NotNull(await backend.GetIdempotentAnswerAsync(scope, Ct));
-        Assert.NotNull(await backend.GetIdempotentAnswerAsync(replaced, Ct));
-    }
-
     private SqliteFlowBackend Open(string? path = null)
     {
         var backend = new SqliteFlowBackend(path ?? DatabasePath);
@@ -315,33 +237,6 @@ public sealed partial class SqliteFlowBackendTests : IDisposable
         }
         return backend;
     }
-
-    /// <summary>Starts <see cref="Racers"/> actions on their own threads at the same instant and awaits them all.</summary>
-    private static async Task<T[]> RunTogetherAsync<T>(Func<int, Task<T>> action)
-    {
-        using var barrier = new Barrier(Racers);
-        var tasks = Enumerable.Range(0, Racers).Select(i => Task.Factory.StartNew(async () =>
-        {
-            if (!barrier.SignalAndWait(TimeSpan.FromSeconds(30)))
-            {
-                throw new TimeoutException("The racers did not all start.");
-            }
-            return await action(i);
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()).ToArray();
-        return await Task.WhenAll(tasks);
-    }
-
-    private static FlowRegistrationRequest Request(string project, string name, string key, bool force = false) => new()
-    {
-        Project = project,
-        Name = name,
-        StructureJson = "{}",
-        StructureHash = "h-" + key,
-        RegistrationKey = key,
-        StorageType = "Local",
-        StorageJson = """{"type":"Local"}""",
-        Force = force,
-    };
 
     /// <summary>A connection of the test's own, outside the backend (no pooling, so nothing is left open).</summary>
     private SqliteConnection RawConnection()
