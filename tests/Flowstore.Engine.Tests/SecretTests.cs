@@ -252,37 +252,13 @@ public sealed class SecretTests : EngineTestBase
 
     // ---------------------------------------------------------------- Secret.Get in task code
 
-    private const string SecretiveFlow = """
-        using Flowstore;
-        using System.Security.Cryptography;
-        using System.Text;
-
-        var flow = new Flow("secretive");
-        var secret = flow.Parameter<string>("secret");
-        var used = flow.Task("use", (string name) =>
-        {
-            var value = Secret.Get(name);
-            Console.WriteLine("console: " + value);
-            Console.Error.WriteLine("stderr: " + value);
-            Log.Info("info: " + value);
-            Log.Warning("warning: " + value);
-            Console.WriteLine("sha256: " + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value))));
-            return name;
-        }, secret);
-        flow.Task("fail", (string name) =>
-        {
-            throw new InvalidOperationException("cannot use " + Secret.Get(name));
-            return 0;
-        }, used);
-        """;
-
     [Fact]
     public async Task Secret_Get_in_a_task_returns_the_value_and_the_log_and_errors_show_stars()
     {
         var name = UniqueName("run");
         var value = UniqueValue();
         await Client.SetSecretAsync(name, value);
-        var registration = await RegisterOneAsync(WriteScript("secretive.cs", SecretiveFlow));
+        var registration = await RegisterOneAsync(WriteScript("secretive.cs", Fixtures.SecretiveFlow));
         var flow = await Client.GetFlowAsync(registration.Name, Project);
 
         // A new client, as a new session would run it: nothing resolved before the run.
@@ -292,10 +268,10 @@ public sealed class SecretTests : EngineTestBase
         Assert.Equal(RunState.Failed, run.State);
         Assert.Equal("FlowRunFailed", run.ErrorId);
         Assert.Equal(TaskRunState.Success, run.Tasks.Single(t => t.Name == "use").State);
-        var failed = run.Tasks.Single(t => t.Name == "fail");
+        var failed = run.Tasks.Single(t => t.Name == "reject");
         Assert.Equal(TaskRunState.Failed, failed.State);
-        Assert.Contains("cannot use ***", failed.Error);
-        Assert.Contains("cannot use ***", run.Error);
+        Assert.Contains("the token *** was rejected", failed.Error);
+        Assert.Contains("the token *** was rejected", run.Error);
 
         var log = await NewClient().GetRunLogAsync(run.Id);
         var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
@@ -304,7 +280,7 @@ public sealed class SecretTests : EngineTestBase
         Assert.Contains(log, l => l.Task == "use" && l.Level == "Error" && l.Message == "stderr: ***");
         Assert.Contains(log, l => l.Task == "use" && l.Level == "Info" && l.Message == "info: ***");
         Assert.Contains(log, l => l.Task == "use" && l.Level == "Warning" && l.Message == "warning: ***");
-        Assert.Contains(log, l => l.Task == "fail" && l.Level == "Error" && l.Message.Contains("cannot use ***"));
+        Assert.Contains(log, l => l.Task == "reject" && l.Level == "Error" && l.Message.Contains("the token *** was rejected"));
 
         var stored = await NewClient().GetRunAsync(run.Id);
         var everything = string.Join("\n", log.Select(l => l.Message)

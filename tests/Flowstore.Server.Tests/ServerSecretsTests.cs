@@ -226,29 +226,6 @@ public abstract class ServerSecretsTests : IAsyncLifetime, IDisposable
 
     // ---------------------------------------------------------------- three homes: admin sets, CI registers, an agent runs
 
-    private const string SecretiveFlow = """
-        using Flowstore;
-        using System.Security.Cryptography;
-        using System.Text;
-
-        var flow = new Flow("secretive");
-        var secret = flow.Parameter<string>("secret");
-        var used = flow.Task("use", (string name) =>
-        {
-            var value = Secret.Get(name);
-            Console.WriteLine("console: " + value);
-            Console.Error.WriteLine("stderr: " + value);
-            Log.Info("info: " + value);
-            Console.WriteLine("sha256: " + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value))));
-            return name;
-        }, secret);
-        flow.Task("reject", (string name) =>
-        {
-            throw new InvalidOperationException("the token " + Secret.Get(name) + " was rejected");
-            return 0;
-        }, used);
-        """;
-
     [Fact]
     public async Task AnAgentInAnotherHome_RunsAFlowWithTheServersSecret_AndTheValueIsNowhereElse()
     {
@@ -259,7 +236,7 @@ public abstract class ServerSecretsTests : IAsyncLifetime, IDisposable
 
         var ci = ClientIn("ci", RegistrarToken);
         var script = Path.Combine(HomeOf("scripts"), "secretive.cs");
-        await File.WriteAllTextAsync(script, SecretiveFlow, Ct);
+        await File.WriteAllTextAsync(script, Fixtures.SecretiveFlow, Ct);
         foreach (var plan in await ci.PlanAsync(script, new RegisterOptions { Project = "P" }, null, Ct))
         {
             await ci.ApplyAsync(plan, new RegisterOptions { Project = "P" }, null, Ct);

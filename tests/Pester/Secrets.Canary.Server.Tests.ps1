@@ -63,41 +63,11 @@ BeforeAll {
     }
 
     # The script names the secret, never holds it: scripts are compiled and cached in each home that loads them.
-    $script:FlowPath = New-FlowScript "$TestDrive/canary.cs" @'
-using System.Security.Cryptography;
-using System.Text;
+    $script:FlowPath = Join-Path $TestDrive 'secretive.cs'
+    [IO.File]::WriteAllText($script:FlowPath, (Get-FlowFixture secretive.cs), [Text.UTF8Encoding]::new($false))
 
-var flow = new Flow("canary");
-var secret = flow.Parameter<string>("secret");
-var printed = flow.Task("print", (string name) =>
-{
-    var value = Secret.Get(name);
-    Console.WriteLine("console: " + value);
-    Console.Error.WriteLine("stderr: " + value);
-    Console.Write("in two writes: " + value.Substring(0, 7));
-    Console.WriteLine(value.Substring(7));
-    Log.Info("info: " + value);
-    Log.Warning("warning: " + value);
-    Log.Error("error: " + value);
-    Console.WriteLine("sha256: " + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value))));
-    return name;
-}, secret);
-flow.Task("reject", (string name) =>
-{
-    throw new InvalidOperationException("the token " + Secret.Get(name) + " was rejected");
-    return 0;
-}, printed, new TaskOptions { Retries = 1 });
-'@
-
-    $errorsBefore = $Error.Count
-    $null = Start-Transcript -LiteralPath $script:Transcript -IncludeInvocationHeader
     try {
-        $script:Captured = & {
-            $VerbosePreference = 'Continue'
-            $DebugPreference = 'Continue'
-            $InformationPreference = 'Continue'
-            $WarningPreference = 'Continue'
-            $ErrorActionPreference = 'Continue'   # failed runs write errors: capture them, go on
+        $script:Capture = Invoke-CanaryCapture -TranscriptPath $script:Transcript -Commands {
             $secure = ConvertTo-SecureString -String $script:Canary -AsPlainText -Force
 
             # The admin: the three ways in, -PassThru, -WhatIf, listing, removing; a project.
@@ -118,8 +88,8 @@ flow.Task("reject", (string name) =>
             Register-Flow -Path $script:FlowPath -Project Canary
             Test-FlowScript -Path $script:FlowPath
             $script:Queued = @(
-                Start-FlowRun -Name canary -Project Canary -Parameters @{ secret = 'CANARY_TOKEN' }
-                Start-FlowRun -Name canary -Project Canary -Parameters @{ secret = 'CANARY_CREDENTIAL' }
+                Start-FlowRun -Name secretive -Project Canary -Parameters @{ secret = 'CANARY_TOKEN' }
+                Start-FlowRun -Name secretive -Project Canary -Parameters @{ secret = 'CANARY_CREDENTIAL' }
             )
             $script:Queued
             Use-Home agent
@@ -136,14 +106,11 @@ flow.Task("reject", (string name) =>
             Get-FlowRun
             Get-FlowRun | Format-List *
             Get-FlowRun | ForEach-Object { Get-FlowRunLog -Id $_.Id }
-        } *>&1
+        }
     }
     finally {
-        $null = Stop-Transcript
         $env:FLOWSTORE_HEARTBEAT_INTERVAL = $savedHeartbeat
     }
-    $script:Objects = @($script:Captured | Where-Object { $_.GetType().Namespace -ne 'Microsoft.PowerShell.Commands.Internal.Format' })
-    $script:NewErrors = @($Error | Select-Object -First ($Error.Count - $errorsBefore))
     Use-Home ops
     $script:Runs = @(Get-FlowRun)
     $script:LogOf = @{}
@@ -174,50 +141,6 @@ flow.Task("reject", (string name) =>
     $null = Stop-FlowServer -Home $Homes.server
     & "$env:FLOWSTORE_TEST_POSTGRES_BIN/pg_dump" -h $Pg.Host -p $Pg.Port -U $Pg.User -d $script:Database -f $script:Dump
     if ($LASTEXITCODE -ne 0) { throw "pg_dump $script:Database failed ($LASTEXITCODE)" }
-
-    # Text of an object in every form a user could see it.
-    function ConvertTo-AllText([object[]]$InputObject) {
-        $InputObject | Out-String -Width 500
-        $InputObject | Format-List * -Force | Out-String -Width 500
-        foreach ($item in $InputObject) {
-            if ($item -is [System.Management.Automation.ErrorRecord]) {
-                $item.Exception.ToString()
-                $item.Exception | Format-List * -Force | Out-String -Width 500
-                for ($e = $item.Exception; $e; $e = $e.InnerException) { $e.Message }
-                "$($item.ErrorDetails)"
-                $item.InvocationInfo | Format-List * | Out-String -Width 500
-                $item.ScriptStackTrace
-                "$($item.TargetObject)"
-            }
-            elseif ($item -is [System.Management.Automation.InformationRecord]) {
-                "$($item.MessageData)"
-            }
-            elseif ($item.GetType().Namespace -ne 'Microsoft.PowerShell.Commands.Internal.Format') {
-                $item | ConvertTo-Json -Depth 4 -WarningAction SilentlyContinue
-            }
-        }
-    }
-
-    # Files holding the canary, with the encoding.
-    function Find-CanaryInFiles([IO.FileInfo[]]$File) {
-        foreach ($f in $File) {
-            $stream = [IO.FileStream]::new($f.FullName, 'Open', 'Read', 'ReadWrite, Delete')
-            try {
-                $copy = [IO.MemoryStream]::new()
-                $stream.CopyTo($copy)
-                foreach ($encoding in Find-CanaryBytes $copy.ToArray()) { "$($f.FullName) ($encoding)" }
-            }
-            finally { $stream.Dispose() }
-        }
-    }
-
-    # Occurrences of the canary in a byte array: UTF-8 and UTF-16 (Latin-1 maps bytes to chars one to one).
-    function Find-CanaryBytes([byte[]]$Bytes) {
-        $text = [Text.Encoding]::Latin1.GetString($Bytes)
-        foreach ($encoding in [Text.Encoding]::UTF8, [Text.Encoding]::Unicode, [Text.Encoding]::BigEndianUnicode) {
-            if ($text.Contains([Text.Encoding]::Latin1.GetString($encoding.GetBytes($script:Canary)), [StringComparison]::Ordinal)) { $encoding.WebName }
-        }
-    }
 }
 
 AfterAll {
@@ -233,7 +156,7 @@ Describe 'Secrets canary through the server: a secret value goes to the agent''s
             foreach ($run in $script:Runs) {
                 $run.State | Should -Be 'Failed'
                 $run.CreatedBy | Should -Be 'ci'
-                ($run.Tasks | Where-Object Name -EQ print).State | Should -Be 'Success'
+                ($run.Tasks | Where-Object Name -EQ use).State | Should -Be 'Success'
                 ($run.Tasks | Where-Object Name -EQ reject).State | Should -Be 'Failed'
                 ($run.Tasks | Where-Object Name -EQ reject).Attempts | Should -Be 2
                 $run.Error | Should -BeLike '*the token *** was rejected*'
@@ -265,7 +188,7 @@ Describe 'Secrets canary through the server: a secret value goes to the agent''s
         It 'outside a run (Invoke-Flow) nobody gets the value: the task says where it looked' {
             $script:Invoked.State | Should -Be 'Failed'
             ($script:Invoked.Log.Message -join "`n") | Should -Not -Match $script:CanarySha
-            ($script:Invoked.Tasks | Where-Object Name -EQ print).Error | Should -BeLike '*CANARY_TOKEN*Flowstore server secret store*'
+            ($script:Invoked.Tasks | Where-Object Name -EQ use).Error | Should -BeLike '*CANARY_TOKEN*Flowstore server secret store*'
         }
 
         It 'a Reader or a Registrar asking for a value is AccessDenied naming the role needed' {
@@ -278,7 +201,7 @@ Describe 'Secrets canary through the server: a secret value goes to the agent''s
         }
 
         It 'every stream was captured (output, errors, warnings, verbose, What if text)' {
-            $types = $script:Captured | ForEach-Object { $_.GetType().Name } | Sort-Object -Unique
+            $types = $Capture.Captured | ForEach-Object { $_.GetType().Name } | Sort-Object -Unique
             $types | Should -Contain 'ErrorRecord'
             $types | Should -Contain 'WarningRecord'
             $types | Should -Contain 'VerboseRecord'
@@ -290,13 +213,13 @@ Describe 'Secrets canary through the server: a secret value goes to the agent''s
 
     Context 'zero hits' {
         It 'in all captured output, formatted or not' {
-            $script:Captured | Out-String -Width 500 | Should -Not -BeLike "*$script:Canary*"
-            $script:Objects | Format-List * | Out-String -Width 500 | Should -Not -BeLike "*$script:Canary*"
-            ConvertTo-AllText $script:Objects | Out-String -Width 500 | Should -Not -BeLike "*$script:Canary*"
+            $Capture.Captured | Out-String -Width 500 | Should -Not -BeLike "*$script:Canary*"
+            $Capture.Objects | Format-List * | Out-String -Width 500 | Should -Not -BeLike "*$script:Canary*"
+            ConvertTo-AllText $Capture.Objects | Out-String -Width 500 | Should -Not -BeLike "*$script:Canary*"
         }
 
         It 'in the transcript' {
-            Find-CanaryBytes ([IO.File]::ReadAllBytes($script:Transcript)) | Should -BeNullOrEmpty
+            Find-CanaryBytes ([IO.File]::ReadAllBytes($script:Transcript)) -Canary $script:Canary | Should -BeNullOrEmpty
         }
 
         It 'in the run logs and the run records' {
@@ -306,8 +229,8 @@ Describe 'Secrets canary through the server: a secret value goes to the agent''s
         }
 
         It 'in the error records ($Error), including exception messages' {
-            $script:NewErrors | Should -Not -BeNullOrEmpty
-            ConvertTo-AllText $script:NewErrors | Out-String -Width 500 | Should -Not -BeLike "*$script:Canary*"
+            $Capture.NewErrors | Should -Not -BeNullOrEmpty
+            ConvertTo-AllText $Capture.NewErrors | Out-String -Width 500 | Should -Not -BeLike "*$script:Canary*"
         }
 
         It 'in the environment of the process' {
@@ -323,7 +246,7 @@ Describe 'Secrets canary through the server: a secret value goes to the agent''s
 
         It 'in the server''s log' {
             Get-Content -LiteralPath $Server.LogFile -Raw | Should -BeLike '*POST /api/v1/runs/*/secret-values 200*'
-            Find-CanaryInFiles (Get-Item -LiteralPath $Server.LogFile) | Should -BeNullOrEmpty
+            Find-CanaryInFiles (Get-Item -LiteralPath $Server.LogFile) -Canary $script:Canary | Should -BeNullOrEmpty
         }
 
         It 'in any file of the server''s, the admin''s, CI''s, the agent''s and ops'' homes, as UTF-8 or UTF-16' {
@@ -332,14 +255,14 @@ Describe 'Secrets canary through the server: a secret value goes to the agent''s
             $names | Should -Contain (Join-Path $Homes.server 'secret.key')
             $names | Should -Contain (Join-Path $Homes.server 'server.log')
             @($names | Where-Object { $_ -like "$($Homes.agent)*cache*" }).Count | Should -BeGreaterThan 0 -Because 'the agent compiled the script'
-            Find-CanaryInFiles $files | Should -BeNullOrEmpty
+            Find-CanaryInFiles $files -Canary $script:Canary | Should -BeNullOrEmpty
         }
 
         It 'in the database (pg_dump)' {
             $dump = Get-Content -LiteralPath $script:Dump -Raw
             $dump | Should -BeLike '*console: `*`*`**' -Because 'the redacted run log is in the database'
             $dump | Should -BeLike '*CANARY_TOKEN*' -Because 'the secret is stored (as ciphertext)'
-            Find-CanaryInFiles (Get-Item -LiteralPath $script:Dump) | Should -BeNullOrEmpty
+            Find-CanaryInFiles (Get-Item -LiteralPath $script:Dump) -Canary $script:Canary | Should -BeNullOrEmpty
         }
     }
 }

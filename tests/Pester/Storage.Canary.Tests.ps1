@@ -35,16 +35,8 @@ flow.Storage = new GitHubStorage(repo: "$Repo", path: "flows/env.cs", accessToke
     $savedEnv = $env:GH_CANARY_ENV
     $env:GH_CANARY_ENV = $script:Canary
 
-    $errorsBefore = $Error.Count
-    $null = Start-Transcript -LiteralPath $script:Transcript -IncludeInvocationHeader
     try {
-        $script:Captured = & {
-            $VerbosePreference = 'Continue'
-            $DebugPreference = 'Continue'
-            $InformationPreference = 'Continue'
-            $WarningPreference = 'Continue'
-            $ErrorActionPreference = 'Continue'   # the failure paths write errors: capture them, go on
-
+        $script:Capture = Invoke-CanaryCapture -TranscriptPath $script:Transcript -Commands {
             $script:Canary | Set-FlowSecret -Name GH_CANARY_STORE -PassThru
             Set-FlowSecret -Name GH_CANARY_WRONG -Value (ConvertTo-SecureString $script:WrongCanary -AsPlainText -Force) -PassThru
             New-FlowProject -Name Canary
@@ -82,69 +74,14 @@ flow.Storage = new GitHubStorage(repo: "$Repo", path: "flows/env.cs", accessToke
             Get-FlowRun | Format-List *
             Get-FlowRun | ForEach-Object { Get-FlowRunLog -Id $_.Id }
             Get-FlowSecret
-        } *>&1
+        }
     }
     finally {
-        $null = Stop-Transcript
         $env:GH_CANARY_ENV = $savedEnv
     }
-    $script:Objects = @($script:Captured | Where-Object { $_.GetType().Namespace -ne 'Microsoft.PowerShell.Commands.Internal.Format' })
-    $script:Errors = @($script:Captured | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }) +
-        @($Error | Select-Object -First ($Error.Count - $errorsBefore))
+    $script:Errors = @($Capture.Captured | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }) + $Capture.NewErrors
     $script:Runs = @(Get-FlowRun)
     $script:Logs = @($script:Runs | ForEach-Object { Get-FlowRunLog -Id $_.Id })
-
-    # Text of an object in every form a user could see it.
-    function ConvertTo-AllText([object[]]$InputObject) {
-        $InputObject | Out-String -Width 500
-        foreach ($item in $InputObject) {
-            if ($item -is [System.Management.Automation.ErrorRecord]) {
-                "$item"
-                $item.ToString()
-                for ($e = $item.Exception; $e; $e = $e.InnerException) { $e.Message; $e.ToString() }
-                $item.Exception | Format-List * -Force | Out-String -Width 500
-                "$($item.ErrorDetails)"
-                "$($item.TargetObject)"
-                $item.CategoryInfo | Out-String -Width 500
-            }
-            elseif ($item -is [System.Management.Automation.InformationRecord]) {
-                "$($item.MessageData)"
-            }
-            elseif ($item -is [System.Management.Automation.VerboseRecord] -or $item -is [System.Management.Automation.WarningRecord] -or
-                $item -is [System.Management.Automation.DebugRecord]) {
-                $item.Message
-            }
-            elseif ($item.GetType().Namespace -ne 'Microsoft.PowerShell.Commands.Internal.Format') {
-                $item | ConvertTo-Json -Depth 5 -WarningAction SilentlyContinue
-                $item | Format-List * -Force | Out-String -Width 500
-            }
-        }
-    }
-
-    function Find-Canary([string[]]$Text) {
-        $all = $Text -join "`n"
-        foreach ($c in $script:Canaries) { if ($all.Contains($c, [StringComparison]::Ordinal)) { $c } }
-    }
-
-    # Files holding a canary (read shared: the database may still be open in this process), with the encoding.
-    function Find-CanaryInFiles([IO.FileInfo[]]$File) {
-        foreach ($f in $File) {
-            $stream = [IO.FileStream]::new($f.FullName, 'Open', 'Read', 'ReadWrite, Delete')
-            try {
-                $copy = [IO.MemoryStream]::new()
-                $stream.CopyTo($copy)
-                $text = [Text.Encoding]::Latin1.GetString($copy.ToArray())
-                foreach ($c in $script:Canaries) {
-                    foreach ($encoding in [Text.Encoding]::UTF8, [Text.Encoding]::Unicode, [Text.Encoding]::BigEndianUnicode) {
-                        if ($text.Contains([Text.Encoding]::Latin1.GetString($encoding.GetBytes($c)), [StringComparison]::Ordinal)) {
-                            "$($f.FullName) ($($encoding.WebName))"
-                        }
-                    }
-                }
-            }
-            finally { $stream.Dispose() }
-        }
-    }
 }
 
 AfterAll {
@@ -163,7 +100,7 @@ Describe 'Storage canary: a GitHub token leaks nowhere' {
             $StoreRun.StorageVersion | Should -Be $Publication.StorageVersion
             $EnvRun.State | Should -Be 'Success'
             $EnvRun.StorageVersion | Should -Be $head
-            $text = @($Captured | Where-Object { $_ -is [System.Management.Automation.InformationRecord] } | ForEach-Object { "$_" })
+            $text = @($Capture.Captured | Where-Object { $_ -is [System.Management.Automation.InformationRecord] } | ForEach-Object { "$_" })
             $text | Should -Contain '[print_data] store token run'
             $text | Should -Contain '[print_data] env token run'
         }
@@ -187,7 +124,7 @@ Describe 'Storage canary: a GitHub token leaks nowhere' {
         }
 
         It 'every stream was captured (output, errors, warnings, verbose, information)' {
-            $types = $Captured | ForEach-Object { $_.GetType().Name } | Sort-Object -Unique
+            $types = $Capture.Captured | ForEach-Object { $_.GetType().Name } | Sort-Object -Unique
             $types | Should -Contain 'ErrorRecord'
             $types | Should -Contain 'VerboseRecord'
             $types | Should -Contain 'InformationRecord'
@@ -198,34 +135,34 @@ Describe 'Storage canary: a GitHub token leaks nowhere' {
 
     Context 'no canary anywhere' {
         It 'not in any output object (ConvertTo-Json -Depth 5, Format-List, Out-String)' {
-            Find-Canary (ConvertTo-AllText $Objects) | Should -BeNullOrEmpty
+            Find-Canary (ConvertTo-AllText $Capture.Objects) -Canary $Canaries | Should -BeNullOrEmpty
         }
 
         It 'not in any error record (message, ToString, exception chain, details, target)' {
             $Errors | Should -Not -BeNullOrEmpty
-            Find-Canary (ConvertTo-AllText $Errors) | Should -BeNullOrEmpty
+            Find-Canary (ConvertTo-AllText $Errors) -Canary $Canaries | Should -BeNullOrEmpty
         }
 
         It 'not in the verbose, warning or information streams, nor the transcript' {
-            $messages = $Captured | Where-Object {
+            $messages = $Capture.Captured | Where-Object {
                 $_ -is [System.Management.Automation.VerboseRecord] -or $_ -is [System.Management.Automation.WarningRecord] -or
                 $_ -is [System.Management.Automation.InformationRecord]
             }
             $messages | Should -Not -BeNullOrEmpty
-            Find-Canary (ConvertTo-AllText $messages) | Should -BeNullOrEmpty
-            Find-Canary (Get-Content -LiteralPath $Transcript -Raw) | Should -BeNullOrEmpty
+            Find-Canary (ConvertTo-AllText $messages) -Canary $Canaries | Should -BeNullOrEmpty
+            Find-Canary (Get-Content -LiteralPath $Transcript -Raw) -Canary $Canaries | Should -BeNullOrEmpty
         }
 
         It 'not in the run records or the run logs' {
             $Logs | Should -Not -BeNullOrEmpty
-            Find-Canary (ConvertTo-AllText $Runs) | Should -BeNullOrEmpty
-            Find-Canary (ConvertTo-AllText $Logs) | Should -BeNullOrEmpty
+            Find-Canary (ConvertTo-AllText $Runs) -Canary $Canaries | Should -BeNullOrEmpty
+            Find-Canary (ConvertTo-AllText $Logs) -Canary $Canaries | Should -BeNullOrEmpty
         }
 
         It 'not in any file under FLOWSTORE_HOME (the SQLite database and its -wal/-shm included)' {
             $files = @(Get-ChildItem -LiteralPath $env:FLOWSTORE_HOME -Recurse -File -Force)
             $files.Name | Should -Contain 'flowstore.db'
-            Find-CanaryInFiles $files | Should -BeNullOrEmpty
+            Find-CanaryInFiles $files -Canary $Canaries | Should -BeNullOrEmpty
         }
     }
 }

@@ -232,3 +232,109 @@ function Push-TestFile {
     $null = Invoke-Git $Repository.Work push --quiet origin "HEAD:refs/heads/$($Repository.DefaultBranch)"
     (Invoke-Git $Repository.Work rev-parse HEAD).Trim()
 }
+
+function Get-FlowFixture {
+    <# The text of the flow script tests/Fixtures/<Name>, shared with the xunit tests (Flowstore.TestSupport's Fixtures). #>
+    param([Parameter(Mandatory)][string]$Name)
+    [IO.File]::ReadAllText((Join-Path $PSScriptRoot '..' 'Fixtures' $Name))
+}
+
+# ---------------------------------------------------------------- canary tests: a value that must show nowhere
+
+function Invoke-CanaryCapture {
+    <#
+    Runs -Commands with every stream on (verbose, debug, information, warning; errors do not stop it) under a
+    transcript written to -TranscriptPath, and returns what they wrote to all streams (Captured), the objects among it
+    without formatting data (Objects), and the errors they added to $Error (NewErrors).
+    #>
+    param(
+        [Parameter(Mandatory)][string]$TranscriptPath,
+        [Parameter(Mandatory)][scriptblock]$Commands
+    )
+    $errorCountBefore = $Error.Count
+    $null = Start-Transcript -LiteralPath $TranscriptPath -IncludeInvocationHeader
+    try {
+        $everything = & {
+            $VerbosePreference = 'Continue'
+            $DebugPreference = 'Continue'
+            $InformationPreference = 'Continue'
+            $WarningPreference = 'Continue'
+            $ErrorActionPreference = 'Continue'
+            & $Commands
+        } *>&1
+    }
+    finally {
+        $null = Stop-Transcript
+    }
+    [pscustomobject]@{
+        Captured  = @($everything)
+        # Format-List output inside the capture is formatting data, which only Out-String can take again.
+        Objects   = @($everything | Where-Object { $_.GetType().Namespace -ne 'Microsoft.PowerShell.Commands.Internal.Format' })
+        NewErrors = @($Error | Select-Object -First ($Error.Count - $errorCountBefore))
+    }
+}
+
+function ConvertTo-AllText {
+    <#
+    The text of objects in every form a user could see them: Out-String and Format-List of all; of an error record
+    its string, exception chain (messages, ToString, properties), details, invocation, script stack, target and
+    category; of a stream record its message; of any other object its JSON and all its properties.
+    #>
+    param([object[]]$InputObject)
+    $InputObject | Out-String -Width 500
+    $InputObject | Format-List * -Force | Out-String -Width 500
+    foreach ($item in $InputObject) {
+        if ($item -is [System.Management.Automation.ErrorRecord]) {
+            "$item"
+            for ($e = $item.Exception; $e; $e = $e.InnerException) { $e.Message; $e.ToString() }
+            $item.Exception | Format-List * -Force | Out-String -Width 500
+            "$($item.ErrorDetails)"
+            $item.InvocationInfo | Format-List * | Out-String -Width 500
+            $item.ScriptStackTrace
+            "$($item.TargetObject)"
+            $item.CategoryInfo | Out-String -Width 500
+        }
+        elseif ($item -is [System.Management.Automation.InformationRecord]) {
+            "$($item.MessageData)"
+        }
+        elseif ($item -is [System.Management.Automation.InformationalRecord]) {
+            $item.Message   # verbose, warning, debug
+        }
+        elseif ($item.GetType().Namespace -ne 'Microsoft.PowerShell.Commands.Internal.Format') {
+            $item | ConvertTo-Json -Depth 5 -WarningAction SilentlyContinue
+            $item | Format-List * -Force | Out-String -Width 500
+        }
+    }
+}
+
+function Find-Canary {
+    <# The canaries (-Canary) found in -Text. #>
+    param([string[]]$Text, [Parameter(Mandatory)][string[]]$Canary)
+    $all = $Text -join "`n"
+    foreach ($c in $Canary) { if ($all.Contains($c, [StringComparison]::Ordinal)) { $c } }
+}
+
+function Find-CanaryBytes {
+    <# The encodings (UTF-8, UTF-16 either order) in which a canary of -Canary occurs in -Bytes. #>
+    param([byte[]]$Bytes, [Parameter(Mandatory)][string[]]$Canary)
+    $text = [Text.Encoding]::Latin1.GetString($Bytes)   # Latin-1 maps bytes to chars one to one
+    foreach ($c in $Canary) {
+        foreach ($encoding in [Text.Encoding]::UTF8, [Text.Encoding]::Unicode, [Text.Encoding]::BigEndianUnicode) {
+            if ($text.Contains([Text.Encoding]::Latin1.GetString($encoding.GetBytes($c)), [StringComparison]::Ordinal)) { $encoding.WebName }
+        }
+    }
+}
+
+function Find-CanaryInFiles {
+    <# "<file> (<encoding>)" for each of -File holding a canary of -Canary (read shared: a database may still be open). #>
+    param([IO.FileInfo[]]$File, [Parameter(Mandatory)][string[]]$Canary)
+    foreach ($f in $File) {
+        $stream = [IO.FileStream]::new($f.FullName, 'Open', 'Read', 'ReadWrite, Delete')
+        try {
+            $copy = [IO.MemoryStream]::new()
+            $stream.CopyTo($copy)
+            foreach ($encoding in Find-CanaryBytes $copy.ToArray() -Canary $Canary) { "$($f.FullName) ($encoding)" }
+        }
+        finally { $stream.Dispose() }
+    }
+}
