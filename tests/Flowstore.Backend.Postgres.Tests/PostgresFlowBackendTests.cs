@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Flowstore.Backend.Contract;
 using Npgsql;
 using static Flowstore.Backend.Contract.MinimalRequests;
@@ -138,7 +136,7 @@ public sealed class PostgresFlowBackendTests(PostgresDatabaseFixture database) :
     {
         await Open().PingAsync(Ct);
 
-        using var down = new PostgresFlowBackend($"Host=127.0.0.1;Port={FreePort()};Database=d;Username=u;Password=canary-Pa55word;Timeout=5");
+        using var down = new PostgresFlowBackend($"Host=127.0.0.1;Port={Ports.Free()};Database=d;Username=u;Password=canary-Pa55word;Timeout=5");
         var error = await Assert.ThrowsAsync<FlowstoreException>(() => down.PingAsync(Ct));
         Assert.Equal(ErrorIds.BackendUnavailable, error.ErrorId);
         Assert.DoesNotContain("canary-Pa55word", error.ToString(), StringComparison.Ordinal);
@@ -178,7 +176,7 @@ public sealed class PostgresFlowBackendTests(PostgresDatabaseFixture database) :
     [Fact]
     public async Task Operation_NoServerListening_IsBackendUnavailableNamingHostPortAndDatabaseWithoutThePassword()
     {
-        var port = FreePort();
+        var port = Ports.Free();
         using var backend = new PostgresFlowBackend(
             $"Host=127.0.0.1;Port={port};Database=teamflows;Username=fs;Password=canary-Pa55word;Timeout=5");
 
@@ -321,19 +319,5 @@ public sealed class PostgresFlowBackendTests(PostgresDatabaseFixture database) :
         public PostgresFlowBackend Backend => backend;
 
         public async ValueTask DisposeAsync() => await PostgresTestServer.DropDatabaseAsync(name);
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
-        {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
-        }
     }
 }

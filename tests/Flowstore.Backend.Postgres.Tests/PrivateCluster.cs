@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Flowstore.Backend.Postgres.Tests;
 
@@ -38,7 +36,7 @@ internal sealed class PrivateCluster : IAsyncDisposable
         {
             await RunAsync("chown", [$"{runAs}:", root], null);
         }
-        var cluster = new PrivateCluster(root, FreePort(), runAs);
+        var cluster = new PrivateCluster(root, Ports.Free(), runAs);
         try
         {
             await RunAsync(Path.Combine(PostgresTestServer.BinDirectory, "initdb"),
@@ -82,20 +80,6 @@ internal sealed class PrivateCluster : IAsyncDisposable
         catch (IOException)
         {
             // Best effort: a leftover folder in the temporary directory.
-        }
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
-        {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
         }
     }
 
