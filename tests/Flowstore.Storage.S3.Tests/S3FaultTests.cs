@@ -57,7 +57,7 @@ public sealed class S3FaultTests
     [Fact]
     public async Task A_refused_connection_is_StorageUnavailable_after_retries()
     {
-        var port = S3TestServer.FreePort();
+        var port = Ports.Free();
         var provider = new S3StorageProvider(Fast);
         var storage = S3TestServer.Storage("flows", "etl.cs", endpoint: $"http://127.0.0.1:{port}");
         var watch = Stopwatch.StartNew();

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Amazon.Runtime;
 using Amazon.S3;
@@ -89,20 +87,6 @@ internal static class S3TestServer
         var response = await client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket });
         return response.S3Objects ?? new List<S3Object>();
     }
-
-    public static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
-        {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
-        }
-    }
 }
 
 /// <summary>A private s3rver instance a test can stop (and start again on the same port and data).</summary>
@@ -111,7 +95,7 @@ internal sealed class OwnS3Server : IAsyncDisposable
     private readonly string _data = Path.Combine(Path.GetTempPath(), "flowstore-s3-tests", Guid.NewGuid().ToString("N"));
     private Process? _process;
 
-    public OwnS3Server() => Port = S3TestServer.FreePort();
+    public OwnS3Server() => Port = Ports.Free();
 
     public int Port { get; }
 
