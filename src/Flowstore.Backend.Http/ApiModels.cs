@@ -40,6 +40,9 @@ public sealed record CancelRunAnswer(bool Cancelled);
 /// <summary>POST /api/v1/runs/stale: fail Running runs whose last heartbeat is <see cref="Timeout"/> or more ago.</summary>
 public sealed record FailStaleRunsBody(TimeSpan Timeout);
 
+/// <summary>POST /api/v1/agents/stale: forget the agents last seen before <see cref="NotSeenSince"/>.</summary>
+public sealed record RemoveStaleAgentsBody(DateTimeOffset NotSeenSince);
+
 /// <summary>
 /// PUT /api/v1/secret-ciphertexts/{name}: a ciphertext as the backend keeps it (base64 in JSON), for moving a store between
 /// servers; the server neither encrypts nor checks it.

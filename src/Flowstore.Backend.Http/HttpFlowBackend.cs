@@ -168,6 +168,10 @@ public sealed class HttpFlowBackend : IFlowBackend, IApiKeyStore, IServerSecretS
     public Task<IReadOnlyList<AgentRecord>> GetAgentsAsync(CancellationToken cancellationToken)
         => SendAsync<IReadOnlyList<AgentRecord>>(HttpMethod.Get, "agents", null, Safety.Idempotent, cancellationToken);
 
+    // Repeating it finds nothing more to forget.
+    public Task<IReadOnlyList<string>> RemoveAgentsAsync(DateTimeOffset notSeenSince, CancellationToken cancellationToken)
+        => SendAsync<IReadOnlyList<string>>(HttpMethod.Post, "agents/stale", new RemoveStaleAgentsBody(notSeenSince), Safety.Idempotent, cancellationToken);
+
     public Task<IReadOnlyList<FlowRunRecord>> GetRunsAsync(RunQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);

@@ -61,4 +61,29 @@ public sealed partial class PostgresFlowBackend
             }
             return agents;
         }, cancellationToken);
+
+    public Task<IReadOnlyList<string>> RemoveAgentsAsync(DateTimeOffset notSeenSince, CancellationToken cancellationToken)
+        => ExecuteAsync<IReadOnlyList<string>>(async session =>
+        {
+            // Last sign of life as GetAgentsAsync reads it: the last report, or the heartbeat of a Running run of the agent.
+            await using var transaction = await session.Connection.BeginTransactionAsync(cancellationToken);
+            await using var command = Command(session.Connection, transaction, """
+                DELETE FROM flowstore.agents a
+                WHERE a.last_seen < @cutoff
+                  AND NOT EXISTS (SELECT 1 FROM flowstore.runs r WHERE r.state = 'Running' AND r.agent = a.name AND r.heartbeat >= @cutoff)
+                RETURNING a.name;
+                """);
+            AddTime(command, "cutoff", notSeenSince);
+            var names = new List<string>();
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    names.Add(reader.GetString(0));
+                }
+            }
+            await session.CommitAsync(transaction, cancellationToken);
+            names.Sort(StringComparer.Ordinal);
+            return names;
+        }, cancellationToken);
 }

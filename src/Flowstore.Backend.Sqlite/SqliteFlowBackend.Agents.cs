@@ -59,4 +59,25 @@ public sealed partial class SqliteFlowBackend
             }
             return agents;
         }, cancellationToken);
+
+    public Task<IReadOnlyList<string>> RemoveAgentsAsync(DateTimeOffset notSeenSince, CancellationToken cancellationToken)
+        => RunAsync<IReadOnlyList<string>>(async connection =>
+        {
+            // Last sign of life as GetAgentsAsync reads it: the last report, or the heartbeat of a Running run of the agent.
+            await using var command = Command(connection, null, """
+                DELETE FROM agents
+                WHERE last_seen < $cutoff
+                  AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.state = 'Running' AND r.agent = agents.name AND r.heartbeat >= $cutoff)
+                RETURNING name;
+                """);
+            command.Parameters.AddWithValue("$cutoff", TimestampText(notSeenSince));
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            var names = new List<string>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                names.Add(reader.GetString(0));
+            }
+            names.Sort(StringComparer.Ordinal);
+            return names;
+        }, cancellationToken);
 }

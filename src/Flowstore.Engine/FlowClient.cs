@@ -246,9 +246,13 @@ public sealed class FlowClient : IDisposable
     public Task<FlowRunRecord> FollowRunLogAsync(Guid id, Action<RunLogEntry> line, CancellationToken cancellationToken = default)
         => Runs.FollowRunLogAsync(id, line, cancellationToken);
 
-    /// <inheritdoc cref="FlowRuns.GetAgentsAsync"/>
+    /// <inheritdoc cref="FlowRuns.GetAgentsAsync(CancellationToken)"/>
     public Task<IReadOnlyList<AgentRecord>> GetAgentsAsync(CancellationToken cancellationToken = default)
         => Runs.GetAgentsAsync(cancellationToken);
+
+    /// <inheritdoc cref="FlowRuns.GetAgentsAsync(bool, CancellationToken)"/>
+    public Task<IReadOnlyList<AgentRecord>> GetAgentsAsync(bool all, CancellationToken cancellationToken = default)
+        => Runs.GetAgentsAsync(all, cancellationToken);
 
     /// <inheritdoc cref="FlowRuns.GetRunsAsync"/>
     public Task<IReadOnlyList<FlowRunRecord>> GetRunsAsync(RunQuery query, CancellationToken cancellationToken = default)

@@ -610,6 +610,7 @@ public sealed class FlowRuns
                         lastReport = System.Diagnostics.Stopwatch.GetTimestamp();
                     }
                     await _sweeper.SweepAsync(token).ConfigureAwait(false);
+                    await _sweeper.SweepAgentsAsync(token).ConfigureAwait(false);
                     return await Backend.ClaimRunAsync(agent, null, agentLabels, token).ConfigureAwait(false);
                 }, cancellationToken).ConfigureAwait(false);
                 if (claimed is null)
@@ -673,9 +674,25 @@ public sealed class FlowRuns
     public async Task<FlowRunRecord> GetRunAsync(Guid id, CancellationToken cancellationToken = default)
         => (await ExplainWaitingAsync([await ReadRunAsync(id, cancellationToken).ConfigureAwait(false)], cancellationToken).ConfigureAwait(false))[0];
 
-    /// <summary>Every agent the backend has seen, sorted by name.</summary>
+    /// <summary>The agents seen within <see cref="RunTiming.AgentListWindow"/> (a day by default), sorted by name.</summary>
     public Task<IReadOnlyList<AgentRecord>> GetAgentsAsync(CancellationToken cancellationToken = default)
-        => Backend.GetAgentsAsync(cancellationToken);
+        => GetAgentsAsync(all: false, cancellationToken);
+
+    /// <summary>
+    /// The agents the backend has recorded, sorted by name: with <paramref name="all"/>, every one (agents gone longer than
+    /// <see cref="RunTiming.AgentRetention"/> are removed by the agents' sweep); else only those seen within
+    /// <see cref="RunTiming.AgentListWindow"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<AgentRecord>> GetAgentsAsync(bool all, CancellationToken cancellationToken = default)
+    {
+        var agents = await Backend.GetAgentsAsync(cancellationToken).ConfigureAwait(false);
+        if (all)
+        {
+            return agents;
+        }
+        var since = DateTimeOffset.UtcNow - _timing().AgentListWindow;
+        return agents.Where(a => a.LastSeen >= since).ToArray();
+    }
 
     // One run as stored, without explaining a wait (what a waiter polls).
     private async Task<FlowRunRecord> ReadRunAsync(Guid id, CancellationToken cancellationToken)

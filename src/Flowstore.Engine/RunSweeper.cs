@@ -18,6 +18,24 @@ public sealed class RunSweeper
     }
 
     private volatile bool _notAllowed;
+    private long? _lastAgentSweep;
+
+    /// <summary>
+    /// An agent's sweep of the agents' records: removes those last seen longer ago than <see cref="RunTiming.AgentRetention"/>
+    /// (at most once per <see cref="RunTiming.AgentSweepInterval"/> for this sweeper, the first time at once). Returns the
+    /// names removed (none when it was not time yet).
+    /// </summary>
+    public async Task<IReadOnlyList<string>> SweepAgentsAsync(CancellationToken cancellationToken = default)
+    {
+        var timing = _timing();
+        if (_lastAgentSweep is { } at && System.Diagnostics.Stopwatch.GetElapsedTime(at) < timing.AgentSweepInterval)
+        {
+            return Array.Empty<string>();
+        }
+        var removed = await _backend.Value.RemoveAgentsAsync(DateTimeOffset.UtcNow - timing.AgentRetention, cancellationToken).ConfigureAwait(false);
+        _lastAgentSweep = System.Diagnostics.Stopwatch.GetTimestamp();
+        return removed;
+    }
 
     /// <summary>Fails the stale runs; returns them as they are now.</summary>
     public Task<IReadOnlyList<FlowRunRecord>> SweepAsync(CancellationToken cancellationToken = default)

@@ -24,6 +24,21 @@ public sealed class RunTiming
     /// </summary>
     public TimeSpan AgentSeenWindow { get; init; } = Seconds("FLOWSTORE_AGENT_SEEN_WINDOW", 300);
 
+    /// <summary>
+    /// Agents last seen longer ago than this (FLOWSTORE_AGENT_LIST_WINDOW, seconds; default 86400 = one day) are left out
+    /// of the agents listed by default (Get-FlowAgent without -All).
+    /// </summary>
+    public TimeSpan AgentListWindow { get; init; } = Seconds("FLOWSTORE_AGENT_LIST_WINDOW", 86_400);
+
+    /// <summary>
+    /// The record of an agent last seen longer ago than this (FLOWSTORE_AGENT_RETENTION, seconds; default 604800 = 7 days)
+    /// is removed by the agents' sweep (each agent sweeps when it starts and then every <see cref="AgentSweepInterval"/>).
+    /// </summary>
+    public TimeSpan AgentRetention { get; init; } = Seconds("FLOWSTORE_AGENT_RETENTION", 604_800);
+
+    /// <summary>How often an agent removes the records of agents gone longer than <see cref="AgentRetention"/> (10 minutes).</summary>
+    public TimeSpan AgentSweepInterval { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>How often an idle agent, or Wait-FlowRun, looks again.</summary>
     public TimeSpan PollInterval { get; init; } = Seconds("FLOWSTORE_POLL_INTERVAL", 1);
 

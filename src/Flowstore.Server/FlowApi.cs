@@ -174,6 +174,11 @@ internal static class FlowApi
                 => TypedResults.Ok(await backend.GetAgentsAsync(ct)))
             .Named("GetAgents", "The agents seen, sorted by name, with their labels, last sign of life and current runs.", ApiOperation.ReadRuns);
 
+        // Housekeeping, as /runs/stale: agents forget the records of agents not seen for a long time.
+        api.MapPost("/agents/stale", async (IFlowBackend backend, RemoveStaleAgentsBody body, CancellationToken ct)
+                => TypedResults.Ok(await backend.RemoveAgentsAsync(body.NotSeenSince, ct)))
+            .Named("RemoveStaleAgents", "Forgets the agents whose last sign of life is before the given time; answers their names.", ApiOperation.ExecuteRun);
+
         // Housekeeping: a run whose heartbeat is older than the timeout has lost its agent, whatever its project, so any
         // agent's sweep fails it; a key limited to projects is told only of its projects' runs.
         api.MapPost("/runs/stale", async (HttpContext context, IFlowBackend backend, FailStaleRunsBody body, CancellationToken ct)

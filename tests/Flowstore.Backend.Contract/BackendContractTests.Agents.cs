@@ -89,4 +89,68 @@ public abstract partial class BackendContractTests
 
         Assert.DoesNotContain(await Backend.GetAgentsAsync(Ct), a => a.Name == name);
     }
+
+    // Reports an agent again until its last report is later than the given time (timestamps have a resolution).
+    private async Task<AgentRecord> ReportLaterThanAsync(AgentReport report, DateTimeOffset than)
+    {
+        while (true)
+        {
+            await Backend.ReportAgentAsync(report, Ct);
+            var agent = AgentNamed(await Backend.GetAgentsAsync(Ct), report.Name);
+            if (agent.LastSeen > than)
+            {
+                return agent;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task RemoveAgents_ForgetsTheAgentsLastSeenBeforeTheTime_AndKeepsTheOthers()
+    {
+        var gone = UniqueName("gone");
+        var alive = UniqueName("alive");
+        await Backend.ReportAgentAsync(new AgentReport { Name = gone, Host = "h" }, Ct);
+        var goneSeen = AgentNamed(await Backend.GetAgentsAsync(Ct), gone).LastSeen;
+        var aliveSeen = (await ReportLaterThanAsync(new AgentReport { Name = alive, Host = "h" }, goneSeen)).LastSeen;
+
+        var removed = await Backend.RemoveAgentsAsync(aliveSeen, Ct);
+
+        Assert.Contains(gone, removed);
+        Assert.DoesNotContain(alive, removed);
+        var agents = await Backend.GetAgentsAsync(Ct);
+        Assert.DoesNotContain(agents, a => a.Name == gone);
+        Assert.Equal(aliveSeen, AgentNamed(agents, alive).LastSeen);
+        Assert.Empty(await Backend.RemoveAgentsAsync(aliveSeen, Ct));
+
+        // Reporting again records it afresh.
+        await Backend.ReportAgentAsync(new AgentReport { Name = gone, Host = "h2", Labels = ["h2"] }, Ct);
+        var back = AgentNamed(await Backend.GetAgentsAsync(Ct), gone);
+        Assert.Equal("h2", back.Host);
+        Assert.True(back.FirstSeen > goneSeen);
+    }
+
+    [Fact]
+    public async Task RemoveAgents_KeepsAnAgentWhoseRunningRunHeartbeatsSinceTheTime_AndForgetsItOnceTheRunEnded()
+    {
+        var name = UniqueName("long-run");
+        await Backend.ReportAgentAsync(new AgentReport { Name = name, Host = "h", Labels = ["h"] }, Ct);
+        var reported = AgentNamed(await Backend.GetAgentsAsync(Ct), name).LastSeen;
+        var flow = await NewFlowAsync();
+        var run = await Backend.CreateRunAsync(new NewRun { Flow = flow }, Ct);
+        Assert.NotNull(await Backend.ClaimRunAsync(name, run.Id, ["h"], Ct));
+        DateTimeOffset beat;
+        do
+        {
+            Assert.False(await Backend.HeartbeatAsync(run.Id, name, [], Ct));
+            beat = (await GetRunAsync(run.Id)).Heartbeat!.Value;
+        }
+        while (beat <= reported);
+
+        Assert.DoesNotContain(name, await Backend.RemoveAgentsAsync(beat, Ct));
+        Assert.Equal(1, AgentNamed(await Backend.GetAgentsAsync(Ct), name).CurrentRuns);
+
+        Assert.True(await Backend.CompleteRunAsync(run.Id, name, new RunCompletion { State = RunState.Success }, Ct));
+        Assert.Contains(name, await Backend.RemoveAgentsAsync(beat, Ct));
+        Assert.DoesNotContain(await Backend.GetAgentsAsync(Ct), a => a.Name == name);
+    }
 }

@@ -447,6 +447,53 @@ public sealed class RecordedRunTests : EngineTestBase
         Assert.Equal(["gpu-box", "linux-box"], (await Client.GetAgentsAsync()).Select(a => a.Name));
     }
 
+    /// <summary>Moves an agent's first and last report back in time, as if it had last polled <paramref name="ago"/> ago.</summary>
+    private void LastSeenAgo(string agent, TimeSpan ago)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(Home, "flowstore.db")}");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE agents SET first_seen = $at, last_seen = $at WHERE name = $name;";
+        command.Parameters.AddWithValue("$at", (DateTimeOffset.UtcNow - ago).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$name", agent);
+        Assert.Equal(1, command.ExecuteNonQuery());
+    }
+
+    [Fact]
+    public async Task Agents_not_seen_for_a_day_are_listed_only_on_request_and_the_agents_sweep_forgets_those_gone_for_a_week()
+    {
+        foreach (var name in new[] { "gone-box", "idle-box", "busy-box" })
+        {
+            Assert.Empty(await Client.RunAgentAsync(name, once: true).WaitAsync(Guard));
+        }
+        LastSeenAgo("gone-box", TimeSpan.FromDays(8));
+        LastSeenAgo("idle-box", TimeSpan.FromDays(2));
+
+        // By default only the agents seen in the last day; all of them on request.
+        Assert.Equal(["busy-box"], (await Client.GetAgentsAsync()).Select(a => a.Name));
+        Assert.Equal(["busy-box", "gone-box", "idle-box"], (await Client.GetAgentsAsync(all: true)).Select(a => a.Name));
+
+        // This client's agent swept when it started: not again before the sweep interval.
+        Assert.Empty(await Client.RunAgentAsync("busy-box", once: true).WaitAsync(Guard));
+        Assert.Equal(["busy-box", "gone-box", "idle-box"], (await Client.GetAgentsAsync(all: true)).Select(a => a.Name));
+
+        // A new agent (Start-FlowAgent in another session) sweeps at once: the agent gone for 8 days (more than the
+        // 7 days kept) is forgotten, the one gone for 2 days is kept.
+        Assert.Empty(await NewClient().RunAgentAsync("new-box", once: true).WaitAsync(Guard));
+        Assert.Equal(["busy-box", "idle-box", "new-box"], (await Client.GetAgentsAsync(all: true)).Select(a => a.Name));
+        Assert.Equal(["busy-box", "new-box"], (await Client.GetAgentsAsync()).Select(a => a.Name));
+
+        // The windows are settings (FLOWSTORE_AGENT_LIST_WINDOW, FLOWSTORE_AGENT_RETENTION).
+        var shortLists = NewClient(new RunTiming
+        {
+            HeartbeatInterval = ClientTiming.HeartbeatInterval, PollInterval = ClientTiming.PollInterval,
+            AgentListWindow = TimeSpan.FromDays(3), AgentRetention = TimeSpan.FromDays(1),
+        });
+        Assert.Equal(["busy-box", "idle-box", "new-box"], (await shortLists.GetAgentsAsync()).Select(a => a.Name));
+        Assert.Empty(await shortLists.RunAgentAsync("new-box", once: true).WaitAsync(Guard));
+        Assert.Equal(["busy-box", "new-box"], (await Client.GetAgentsAsync(all: true)).Select(a => a.Name));
+    }
+
     [Fact]
     public async Task Following_a_run_log_streams_its_lines_while_it_runs_and_returns_when_it_ended()
     {

@@ -144,6 +144,20 @@ Describe 'Two agents with different labels on one server' {
         $table | Should -Match 'Name\s+Host\s+Labels\s+LastSeen\s+Runs\s+Version'
         $table | Should -Match 'home-b\s+gpu, home-b'
     }
+
+    It 'Get-FlowAgent leaves out agents not seen within the list window unless -All is given' {
+        $env:FLOWSTORE_AGENT_LIST_WINDOW = '0.001' # seconds: both agent processes ended before this
+        try {
+            @(Get-FlowAgent -Name 'agent-*').Count | Should -Be 0
+            $all = @(Get-FlowAgent -Name 'agent-*' -All)
+            $all.Name | Should -BeLike 'agent-?@*'
+            $all.Host | Should -Be @('home-a', 'home-b')
+        }
+        finally {
+            Remove-Item env:FLOWSTORE_AGENT_LIST_WINDOW -ErrorAction SilentlyContinue
+        }
+        @(Get-FlowAgent -Name 'agent-*').Count | Should -Be 2
+    }
 }
 
 Describe 'A Local-storage flow registered through the server' {

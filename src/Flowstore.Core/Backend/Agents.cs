@@ -48,4 +48,10 @@ public interface IAgentStore
 
     /// <summary>Every agent recorded, sorted by name, with its current runs.</summary>
     Task<IReadOnlyList<AgentRecord>> GetAgentsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Forgets the agents whose last sign of life (<see cref="AgentRecord.LastSeen"/>: their last report, or the
+    /// heartbeat of a run they are running) is before <paramref name="notSeenSince"/>; returns their names, sorted.
+    /// </summary>
+    Task<IReadOnlyList<string>> RemoveAgentsAsync(DateTimeOffset notSeenSince, CancellationToken cancellationToken);
 }
