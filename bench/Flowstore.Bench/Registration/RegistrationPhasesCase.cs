@@ -33,7 +33,7 @@ internal sealed class RegistrationPhasesCase(RegistrationSuite suite) : BenchCas
     public override async Task<Sample> RunAsync(bool warmup, CancellationToken cancellationToken)
     {
         var files = suite.FilesFor(warmup);
-        var home = suite.NewHome();
+        var home = suite.Temp.NewHome();
         try
         {
             using var client = await RegistrationSuite.NewClientWithProjectAsync(home, cancellationToken).ConfigureAwait(false);
@@ -134,7 +134,7 @@ internal sealed class RegistrationPhasesCase(RegistrationSuite suite) : BenchCas
         }
         finally
         {
-            suite.DeleteHome(home);
+            suite.Temp.Delete(home);
         }
     }
 

@@ -18,17 +18,16 @@ public sealed class RegistrationSuite : BenchSuite
     private const int WarmupFirstIndex = 100_000;
 
     private readonly BenchOptions _options;
-    private readonly string _root;
+    private readonly BenchTemp _temp;
     private IReadOnlyList<ScriptFile> _files = Array.Empty<ScriptFile>();
     private IReadOnlyList<ScriptFile> _warmupFiles = Array.Empty<ScriptFile>();
     private string _registeredHome = "";
     private string _warmupRegisteredHome = "";
-    private int _homes;
 
     public RegistrationSuite(BenchOptions options)
     {
         _options = options;
-        _root = Path.Combine(Path.GetTempPath(), "flowstore-bench-" + Guid.NewGuid().ToString("N")[..12]);
+        _temp = new BenchTemp("flowstore-bench-", options.KeepTemp);
         var cases = new List<BenchCase>
         {
             new FloorCase(this),
@@ -63,7 +62,7 @@ public sealed class RegistrationSuite : BenchSuite
         ["warmup files"] = _warmupFiles.Count,
         ["lines per file (min/median/max)"] = LineStats(),
         ["tasks per file (min/max)"] = $"{_files.Min(f => f.Tasks)}/{_files.Max(f => f.Tasks)}",
-        ["temp root"] = _options.KeepTemp ? _root : "(deleted at the end)",
+        ["temp root"] = _options.KeepTemp ? _temp.Root : "(deleted at the end)",
     };
 
     private string LineStats()
@@ -74,7 +73,7 @@ public sealed class RegistrationSuite : BenchSuite
 
     public override async Task SetupAsync(CancellationToken cancellationToken)
     {
-        var paths = FlowScriptGenerator.WriteFiles(Path.Combine(_root, "flows"), _options.Files);
+        var paths = FlowScriptGenerator.WriteFiles(Path.Combine(_temp.Root, "flows"), _options.Files);
         _files = paths.Select(ScriptFile.Read).ToArray();
         if (_files.Select(f => f.Sha256).Distinct().Count() != _files.Count)
         {
@@ -82,7 +81,7 @@ public sealed class RegistrationSuite : BenchSuite
         }
         // The warm-up round uses its own files (other names and contents), so nothing it leaves can serve the
         // timed rounds.
-        var warmup = FlowScriptGenerator.WriteFiles(Path.Combine(_root, "warmup-flows"), _options.WarmupFiles, first: WarmupFirstIndex);
+        var warmup = FlowScriptGenerator.WriteFiles(Path.Combine(_temp.Root, "warmup-flows"), _options.WarmupFiles, first: WarmupFirstIndex);
         _warmupFiles = warmup.Select(ScriptFile.Read).ToArray();
 
         // (b)'s home: registered once, untimed; each repetition of (b) opens it with a new client.
@@ -102,7 +101,7 @@ public sealed class RegistrationSuite : BenchSuite
 
     private async Task<string> RegisterAllAsync(IReadOnlyList<ScriptFile> files, CancellationToken cancellationToken)
     {
-        var home = NewHome();
+        var home = _temp.NewHome();
         using var client = await NewClientWithProjectAsync(home, cancellationToken).ConfigureAwait(false);
         var results = await RegisterAsync(client, files, cancellationToken).ConfigureAwait(false);
         Expect(results, RegistrationStatus.Registered, files.Count);
@@ -115,22 +114,7 @@ public sealed class RegistrationSuite : BenchSuite
 
     internal bool Profile => _options.Profile;
 
-    internal string NewHome() => Path.Combine(_root, "homes", $"home-{Interlocked.Increment(ref _homes):D3}");
-
-    internal void DeleteHome(string home)
-    {
-        if (_options.KeepTemp)
-        {
-            return;
-        }
-        try
-        {
-            Directory.Delete(home, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-    }
+    internal BenchTemp Temp => _temp;
 
     internal static async Task<FlowClient> NewClientWithProjectAsync(string home, CancellationToken cancellationToken)
     {
@@ -163,6 +147,16 @@ public sealed class RegistrationSuite : BenchSuite
         return results;
     }
 
+    /// <summary>Times <paramref name="register"/> (<paramref name="count"/> files) and checks that each came back <paramref name="status"/>.</summary>
+    internal static async Task<Sample> TimeAsync(Func<Task<List<FlowRegistration>>> register, RegistrationStatus status, int count)
+    {
+        var meter = Meter.Start();
+        var results = await register().ConfigureAwait(false);
+        var sample = meter.Stop(count);
+        Expect(results, status, count);
+        return sample;
+    }
+
     internal static void Expect(IReadOnlyList<FlowRegistration> results, RegistrationStatus status, int count)
     {
         var wrong = results.Where(r => r.Status != status).ToArray();
@@ -176,10 +170,7 @@ public sealed class RegistrationSuite : BenchSuite
 
     public override ValueTask DisposeAsync()
     {
-        if (!_options.KeepTemp && Directory.Exists(_root))
-        {
-            Directory.Delete(_root, recursive: true);
-        }
+        _temp.Delete(_temp.Root);
         return ValueTask.CompletedTask;
     }
 
@@ -236,23 +227,14 @@ public sealed class RegistrationSuite : BenchSuite
         public override string Title => "first registration, fresh home (PlanAsync + ApplyAsync)";
         public override string OperationName => "file";
 
-        public override async Task<Sample> RunAsync(bool warmup, CancellationToken cancellationToken)
+        public override Task<Sample> RunAsync(bool warmup, CancellationToken cancellationToken)
         {
             var files = suite.FilesFor(warmup);
-            var home = suite.NewHome();
-            try
+            return suite.Temp.InFreshHomeAsync(async home =>
             {
                 using var client = await NewClientWithProjectAsync(home, cancellationToken).ConfigureAwait(false);
-                var meter = Meter.Start();
-                var results = await RegisterAsync(client, files, cancellationToken).ConfigureAwait(false);
-                var sample = meter.Stop(files.Count);
-                Expect(results, RegistrationStatus.Registered, files.Count);
-                return sample;
-            }
-            finally
-            {
-                suite.DeleteHome(home);
-            }
+                return await TimeAsync(() => RegisterAsync(client, files, cancellationToken), RegistrationStatus.Registered, files.Count).ConfigureAwait(false);
+            });
         }
     }
 
@@ -271,11 +253,7 @@ public sealed class RegistrationSuite : BenchSuite
         {
             var files = suite.FilesFor(warmup);
             using var client = new FlowClient(new FlowClientOptions { Home = suite.RegisteredHome(warmup) });
-            var meter = Meter.Start();
-            var results = await RegisterAsync(client, files, cancellationToken).ConfigureAwait(false);
-            var sample = meter.Stop(files.Count);
-            Expect(results, RegistrationStatus.Skipped, files.Count);
-            return sample;
+            return await TimeAsync(() => RegisterAsync(client, files, cancellationToken), RegistrationStatus.Skipped, files.Count).ConfigureAwait(false);
         }
     }
 }

@@ -379,21 +379,8 @@ internal sealed class EngineStartCase(RunsSuite suite) : BenchCase
     public override string Title => "FlowClient.RunNowAsync -> first task body (cached script)";
     public override string OperationName => "run";
 
-    public override async Task<Sample> RunAsync(bool warmup, CancellationToken cancellationToken)
-    {
-        var m = warmup ? 2 : suite.StartRuns;
-        var first = new List<double>(m);
-        var calls = new List<double>(m);
-        var cpu = Environment.CpuUsage.TotalTime;
-        for (var i = 0; i < m; i++)
-        {
-            var (f, c) = await suite.TimeEngineStartAsync(cancellationToken).ConfigureAwait(false);
-            first.Add(f);
-            calls.Add(c);
-        }
-        var cpuMs = (Environment.CpuUsage.TotalTime - cpu).TotalMilliseconds / m;
-        return StartSample.From(first, calls, cpuMs);
-    }
+    public override Task<Sample> RunAsync(bool warmup, CancellationToken cancellationToken)
+        => StartSample.MeasureAsync(warmup, suite.StartRuns, () => suite.TimeEngineStartAsync(cancellationToken));
 }
 
 /// <summary>
@@ -409,13 +396,8 @@ internal sealed class EngineStartFreshClientCase(RunsSuite suite) : BenchCase
     public override string Title => "new FlowClient + GetFlowAsync + RunNowAsync -> first task (--profile)";
     public override string OperationName => "run";
 
-    public override async Task<Sample> RunAsync(bool warmup, CancellationToken cancellationToken)
-    {
-        var m = warmup ? 2 : suite.StartRuns;
-        var first = new List<double>(m);
-        var calls = new List<double>(m);
-        var cpu = Environment.CpuUsage.TotalTime;
-        for (var i = 0; i < m; i++)
+    public override Task<Sample> RunAsync(bool warmup, CancellationToken cancellationToken)
+        => StartSample.MeasureAsync(warmup, suite.StartRuns, async () =>
         {
             AppContext.SetData(RunsSuite.SignalKey, null);
             var start = Stopwatch.GetTimestamp();
@@ -430,16 +412,33 @@ internal sealed class EngineStartFreshClientCase(RunsSuite suite) : BenchCase
             {
                 throw new InvalidOperationException($"The start flow's run ended {run.State}: {run.Error}");
             }
-            first.Add(Stopwatch.GetElapsedTime(start, RunsSuite.ReadSignal()).TotalMilliseconds - suite.TimestampCostMs);
-            calls.Add(Stopwatch.GetElapsedTime(start, end).TotalMilliseconds);
-        }
-        var cpuMs = (Environment.CpuUsage.TotalTime - cpu).TotalMilliseconds / m;
-        return StartSample.From(first, calls, cpuMs);
-    }
+            return (Stopwatch.GetElapsedTime(start, RunsSuite.ReadSignal()).TotalMilliseconds - suite.TimestampCostMs,
+                Stopwatch.GetElapsedTime(start, end).TotalMilliseconds);
+        });
 }
 
 internal static class StartSample
 {
+    /// <summary>
+    /// A repetition of <paramref name="runs"/> runs (2 in the warm-up round), each timed by <paramref name="timeOne"/>
+    /// (ms from the call to the first task's body, and of the whole call): <see cref="From"/> of them.
+    /// </summary>
+    public static async Task<Sample> MeasureAsync(bool warmup, int runs, Func<Task<(double FirstTaskMs, double CallMs)>> timeOne)
+    {
+        var m = warmup ? 2 : runs;
+        var first = new List<double>(m);
+        var calls = new List<double>(m);
+        var cpu = Environment.CpuUsage.TotalTime;
+        for (var i = 0; i < m; i++)
+        {
+            var (f, c) = await timeOne().ConfigureAwait(false);
+            first.Add(f);
+            calls.Add(c);
+        }
+        var cpuMs = (Environment.CpuUsage.TotalTime - cpu).TotalMilliseconds / m;
+        return From(first, calls, cpuMs);
+    }
+
     /// <summary>A repetition of M runs: the median start latency; CPU is per whole run; every run kept as details.</summary>
     public static Sample From(IReadOnlyList<double> firstTaskMs, IReadOnlyList<double> callMs, double cpuMsPerRun)
         => new(Stats.Median(firstTaskMs), cpuMsPerRun, 1, null, new Dictionary<string, IReadOnlyList<double>>

@@ -21,17 +21,16 @@ public sealed class TeamSuite : BenchSuite
     private const int WarmupFirstIndex = 200_000;
 
     private readonly BenchOptions _options;
-    private readonly string _root;
+    private readonly BenchTemp _temp;
     private readonly Dictionary<string, object> _facts = new();
     private readonly CancellationTokenSource _agentStop = new();
     private Task? _agent;
-    private int _homes;
     private int _projects;
 
     public TeamSuite(BenchOptions options)
     {
         _options = options;
-        _root = Path.Combine(Path.GetTempPath(), "flowstore-bench-team-" + Guid.NewGuid().ToString("N")[..12]);
+        _temp = new BenchTemp("flowstore-bench-team-", options.KeepTemp);
         Cases =
         [
             new RegistrationCase(this, server: false),
@@ -71,9 +70,9 @@ public sealed class TeamSuite : BenchSuite
 
     internal IReadOnlyList<string> WarmupFiles { get; private set; } = Array.Empty<string>();
 
-    internal string FilesFolder => Path.Combine(_root, "flows");
+    internal string FilesFolder => Path.Combine(_temp.Root, "flows");
 
-    internal string WarmupFolder => Path.Combine(_root, "warmup-flows");
+    internal string WarmupFolder => Path.Combine(_temp.Root, "warmup-flows");
 
     internal BenchOptions Options => _options;
 
@@ -99,34 +98,34 @@ public sealed class TeamSuite : BenchSuite
               ?? throw new InvalidOperationException("--server-backend Postgres needs --postgres CONNECTION or FLOWSTORE_TEST_POSTGRES_CONNECTION_STRING (tests/servers/Start-Postgres.ps1).")
             : null;
         var started = Stopwatch.StartNew();
-        Server = await ServerProcess.StartAsync(Path.Combine(_root, "server-home"), _options.ServerBackend, connection, cancellationToken).ConfigureAwait(false);
+        Server = await ServerProcess.StartAsync(Path.Combine(_temp.Root, "server-home"), _options.ServerBackend, connection, cancellationToken).ConfigureAwait(false);
         _facts["server"] = $"Flowstore.Server pid {Server.ProcessId} at {Server.Url} over {_options.ServerBackend} (started and healthy in {started.ElapsedMilliseconds} ms)";
 
         // (b)'s project: the files registered once, untimed, from a home that is then deleted.
         foreach (var (files, folder, project) in new[] { (Files, FilesFolder, RegisteredProject), (WarmupFiles, WarmupFolder, RegisteredProject + "Warmup") })
         {
-            var home = NewHome();
+            var home = _temp.NewHome();
             using (var client = NewServerClient(home))
             {
                 await client.CreateProjectAsync(project, "Flowstore.Bench team", cancellationToken).ConfigureAwait(false);
-                Expect(await RegisterFolderAsync(client, folder, files, project, cancellationToken).ConfigureAwait(false), RegistrationStatus.Registered, files.Count);
+                RegistrationSuite.Expect(await RegisterFolderAsync(client, folder, files, project, cancellationToken).ConfigureAwait(false), RegistrationStatus.Registered, files.Count);
             }
-            DeleteHome(home);
+            _temp.Delete(home);
         }
 
         // (c): the start flow registered on each backend and run once (compile cache warm), by one client kept for the suite.
-        var script = Path.Combine(_root, "scripts", "bench-start.cs");
+        var script = Path.Combine(_temp.Root, "scripts", "bench-start.cs");
         Directory.CreateDirectory(Path.GetDirectoryName(script)!);
         await File.WriteAllTextAsync(script, RunsSuite.StartScript, cancellationToken).ConfigureAwait(false);
-        EmbeddedStartClient = new FlowClient(new FlowClientOptions { Home = NewHome() });
-        ServerStartClient = NewServerClient(NewHome());
+        EmbeddedStartClient = new FlowClient(new FlowClientOptions { Home = _temp.NewHome() });
+        ServerStartClient = NewServerClient(_temp.NewHome());
         EmbeddedStartFlow = await RegisterStartFlowAsync(EmbeddedStartClient, script, cancellationToken).ConfigureAwait(false);
         ServerStartFlow = await RegisterStartFlowAsync(ServerStartClient, script, cancellationToken).ConfigureAwait(false);
         await TimeStartAsync(server: false, cancellationToken).ConfigureAwait(false);
         await TimeStartAsync(server: true, cancellationToken).ConfigureAwait(false);
 
         // One agent connected to the server for the whole suite, polling for queued runs as Start-FlowAgent does.
-        var agent = NewServerClient(NewHome());
+        var agent = NewServerClient(_temp.NewHome());
         _agent = Task.Run(async () =>
         {
             try
@@ -144,7 +143,7 @@ public sealed class TeamSuite : BenchSuite
         _facts["agent"] = "one agent (RunAgentAsync over its own HTTP client, default poll interval) connected for the whole suite";
 
         // (d): C clients, each with its own HTTP client (its own connections), as C sessions or machines would have.
-        GetFlowClients = Enumerable.Range(0, _options.Clients).Select(_ => NewServerClient(NewHome())).ToArray();
+        GetFlowClients = Enumerable.Range(0, _options.Clients).Select(_ => NewServerClient(_temp.NewHome())).ToArray();
         _facts["get-flow"] = $"{_options.Clients} clients x {_options.Requests} requests per repetition, each Catalog.SearchAsync(name, project) " +
                              "as Get-Flow -Name -Project does, over kept-alive connections";
     }
@@ -191,20 +190,12 @@ public sealed class TeamSuite : BenchSuite
         }
     }
 
-    internal string NewHome() => Path.Combine(_root, "homes", $"home-{Interlocked.Increment(ref _homes):D3}");
+    internal BenchTemp Temp => _temp;
 
     internal string NewProject() => $"{Project}{Interlocked.Increment(ref _projects):D3}";
 
     internal FlowClient NewServerClient(string home)
         => new(new FlowClientOptions { Home = home, Backend = new HttpFlowBackend(Server.Url, null) });
-
-    internal void DeleteHome(string home)
-    {
-        if (!_options.KeepTemp && Directory.Exists(home))
-        {
-            Directory.Delete(home, recursive: true);
-        }
-    }
 
     /// <summary>What Register-Flow does with a folder: one lookup for all files, then plan and apply each file.</summary>
     internal static async Task<List<FlowRegistration>> RegisterFolderAsync(FlowClient client, string folder, IReadOnlyList<string> files, string project,
@@ -223,9 +214,6 @@ public sealed class TeamSuite : BenchSuite
         }
         return results;
     }
-
-    internal static void Expect(IReadOnlyList<FlowRegistration> results, RegistrationStatus status, int count)
-        => RegistrationSuite.Expect(results, status, count);
 
     public override async ValueTask DisposeAsync()
     {
@@ -246,15 +234,15 @@ public sealed class TeamSuite : BenchSuite
             await Server.DisposeAsync().ConfigureAwait(false);
         }
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        if (!_options.KeepTemp && Directory.Exists(_root))
+        if (!_options.KeepTemp && Directory.Exists(_temp.Root))
         {
             try
             {
-                Directory.Delete(_root, recursive: true);
+                Directory.Delete(_temp.Root, recursive: true);
             }
             catch (IOException e)
             {
-                Console.Error.WriteLine($"team: could not delete {_root}: {e.Message}");
+                Console.Error.WriteLine($"team: could not delete {_temp.Root}: {e.Message}");
             }
         }
     }
@@ -275,26 +263,18 @@ internal sealed class RegistrationCase(TeamSuite suite, bool server) : BenchCase
 
     public override string OperationName => "file";
 
-    public override async Task<Sample> RunAsync(bool warmup, CancellationToken cancellationToken)
+    public override Task<Sample> RunAsync(bool warmup, CancellationToken cancellationToken)
     {
         var files = warmup ? suite.WarmupFiles : suite.Files;
         var folder = warmup ? suite.WarmupFolder : suite.FilesFolder;
-        var home = suite.NewHome();
-        try
+        return suite.Temp.InFreshHomeAsync(async home =>
         {
             using var client = server ? suite.NewServerClient(home) : new FlowClient(new FlowClientOptions { Home = home });
             var project = server ? suite.NewProject() : TeamSuite.Project;
             await client.CreateProjectAsync(project, "Flowstore.Bench team", cancellationToken).ConfigureAwait(false);
-            var meter = Meter.Start();
-            var results = await TeamSuite.RegisterFolderAsync(client, folder, files, project, cancellationToken).ConfigureAwait(false);
-            var sample = meter.Stop(files.Count);
-            TeamSuite.Expect(results, RegistrationStatus.Registered, files.Count);
-            return sample;
-        }
-        finally
-        {
-            suite.DeleteHome(home);
-        }
+            return await RegistrationSuite.TimeAsync(() => TeamSuite.RegisterFolderAsync(client, folder, files, project, cancellationToken),
+                RegistrationStatus.Registered, files.Count).ConfigureAwait(false);
+        });
     }
 }
 
@@ -310,30 +290,23 @@ internal sealed class ReRegistrationCase(TeamSuite suite) : BenchCase
 
     public override string OperationName => "file";
 
-    public override async Task<Sample> RunAsync(bool warmup, CancellationToken cancellationToken)
+    public override Task<Sample> RunAsync(bool warmup, CancellationToken cancellationToken)
     {
         var files = warmup ? suite.WarmupFiles : suite.Files;
         var folder = warmup ? suite.WarmupFolder : suite.FilesFolder;
         var project = TeamSuite.RegisteredProject + (warmup ? "Warmup" : "");
-        var home = suite.NewHome();
-        try
+        return suite.Temp.InFreshHomeAsync(async home =>
         {
             using var client = suite.NewServerClient(home);
-            var meter = Meter.Start();
-            var results = await TeamSuite.RegisterFolderAsync(client, folder, files, project, cancellationToken).ConfigureAwait(false);
-            var sample = meter.Stop(files.Count);
-            TeamSuite.Expect(results, RegistrationStatus.Skipped, files.Count);
+            var sample = await RegistrationSuite.TimeAsync(() => TeamSuite.RegisterFolderAsync(client, folder, files, project, cancellationToken),
+                RegistrationStatus.Skipped, files.Count).ConfigureAwait(false);
             var assemblies = Path.Combine(home, "cache", "assemblies");
             if (Directory.Exists(assemblies) && Directory.EnumerateFileSystemEntries(assemblies).Any())
             {
                 throw new InvalidOperationException($"Re-registration from a fresh home compiled something ({assemblies} is not empty).");
             }
             return sample;
-        }
-        finally
-        {
-            suite.DeleteHome(home);
-        }
+        });
     }
 }
 
@@ -352,21 +325,8 @@ internal sealed class StartCase(TeamSuite suite, bool server) : BenchCase
 
     public override string OperationName => "run";
 
-    public override async Task<Sample> RunAsync(bool warmup, CancellationToken cancellationToken)
-    {
-        var m = warmup ? 2 : suite.Options.StartRuns;
-        var first = new List<double>(m);
-        var calls = new List<double>(m);
-        var cpu = Environment.CpuUsage.TotalTime;
-        for (var i = 0; i < m; i++)
-        {
-            var (f, c) = await suite.TimeStartAsync(server, cancellationToken).ConfigureAwait(false);
-            first.Add(f);
-            calls.Add(c);
-        }
-        var cpuMs = (Environment.CpuUsage.TotalTime - cpu).TotalMilliseconds / m;
-        return StartSample.From(first, calls, cpuMs);
-    }
+    public override Task<Sample> RunAsync(bool warmup, CancellationToken cancellationToken)
+        => StartSample.MeasureAsync(warmup, suite.Options.StartRuns, () => suite.TimeStartAsync(server, cancellationToken));
 }
 
 /// <summary>
