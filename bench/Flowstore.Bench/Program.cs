@@ -1,3 +1,4 @@
+using Flowstore.Bench.Agents;
 using Flowstore.Bench.Harness;
 using Flowstore.Bench.Registration;
 using Flowstore.Bench.Runs;
@@ -20,10 +21,16 @@ public static class Program
         ("runs", "per-task overhead (chain, fan-out/fan-in) vs direct calls; run start latency (engine, Start-FlowRun -Wait)", o => new RunsSuite(o)),
         ("isolation", "agent run start from claim to first task: worker process (warm, cold) vs in process; agent RSS over 1,000 runs", o => new Isolation.IsolationSuite(o)),
         ("team", "Flowstore.Server vs embedded: registration, fresh-home re-registration, start latency with an agent, Get-Flow from 50 clients", o => new TeamSuite(o)),
+        ("agents", "agent processes through the server (PostgreSQL): 1,000 no-op runs drained by 4 agents; chains of 40 light / 10 long tasks", o => new AgentsSuite(o)),
     };
 
     public static async Task<int> Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "agent")
+        {
+            // A child process of the agents suite: one agent driven over stdin (Agents/AgentHost.cs).
+            return await AgentHost.MainAsync(args[1..]).ConfigureAwait(false);
+        }
         BenchOptions options;
         try
         {
@@ -71,6 +78,11 @@ public static class Program
         {
             foreach (var entry in Suites.Where(s => options.Suites.Count == 0 || options.Suites.Contains(s.Name, StringComparer.OrdinalIgnoreCase)))
             {
+                if (options.Suites.Count == 0 && entry.Name == "agents" && !AgentsSuite.CanRun(options))
+                {
+                    Console.WriteLine("agents: skipped (no PostgreSQL: run tests/servers/Start-Postgres.ps1 or give --postgres, or --server-backend Sqlite).");
+                    continue;
+                }
                 await using var suite = entry.Create(options);
                 results.Add(await runner.RunAsync(suite, cts.Token).ConfigureAwait(false));
             }

@@ -13,6 +13,8 @@ public sealed class BenchOptions
     public const int DefaultClients = 50;
     public const int DefaultRequests = 20;
     public const int DefaultMemoryRuns = 1000;
+    public const int DefaultDrainRuns = 1000;
+    public const int DefaultAgents = 4;
 
     /// <summary>K: timed repetitions of each case; the median is reported.</summary>
     public int Repetitions { get; private set; } = DefaultRepetitions;
@@ -31,6 +33,26 @@ public sealed class BenchOptions
 
     /// <summary>The team suite's server backend: Sqlite (a file in the server's home) or Postgres.</summary>
     public string ServerBackend { get; private set; } = "Sqlite";
+
+    /// <summary>True when --server-backend was given (the agents suite defaults to Postgres).</summary>
+    public bool ServerBackendGiven { get; private set; }
+
+    /// <summary>Agents suite: runs queued per repetition of the drain cases.</summary>
+    public int DrainRuns { get; private set; } = DefaultDrainRuns;
+
+    /// <summary>Agents suite: agent processes draining the queue at once.</summary>
+    public int Agents { get; private set; } = DefaultAgents;
+
+    /// <summary>Agents suite: n of the light and long Fibonacci tasks (null: calibrated to about 10 ms and 300 ms).</summary>
+    public int? FibLight { get; private set; }
+
+    public int? FibLong { get; private set; }
+
+    /// <summary>Agents suite: where the agents execute runs, Process (worker processes, the default) or InProcess.</summary>
+    public string Isolation { get; private set; } = "Process";
+
+    /// <summary>Agents suite: the idle peers agent's poll interval (seconds, FLOWSTORE_POLL_INTERVAL).</summary>
+    public double AgentPoll { get; private set; } = 0.05;
 
     /// <summary>The PostgreSQL connection string for --server-backend Postgres (else FLOWSTORE_TEST_POSTGRES_CONNECTION_STRING).</summary>
     public string? PostgresConnectionString { get; private set; }
@@ -69,11 +91,18 @@ public sealed class BenchOptions
           --tasks N          no-op tasks per flow for the runs suite's per-task overhead (default 10000)
           --start-runs M     runs per repetition of the runs suite's start-latency cases; each repetition
                              reports their median (default 10)
-          --server-backend B team suite: the server's backend, Sqlite (default) or Postgres
+          --server-backend B team and agents suites: the server's backend, Sqlite or Postgres (default:
+                             Sqlite for team, Postgres for agents)
           --postgres CONN    team suite, Postgres: the connection string (default: the environment variable
                              FLOWSTORE_TEST_POSTGRES_CONNECTION_STRING set by tests/servers/Start-Postgres.ps1)
           --clients C        team suite: concurrent Get-Flow clients (default 50)
           --requests R       team suite: Get-Flow requests per client per repetition (default 20)
+          --drain-runs N     agents suite: no-op runs queued per drain repetition (default 1000)
+          --agents A         agents suite: agent processes draining at once (default 4)
+          --fib-light N      agents suite: fib(N) per light task (default: calibrated to ~10 ms)
+          --fib-long N       agents suite: fib(N) per long task (default: calibrated to ~300 ms)
+          --isolation I      agents suite: Process (worker processes, default) or InProcess
+          --agent-poll S     agents suite: the idle peers agent's poll interval in seconds (default 0.05)
           --memory-runs N    isolation suite: runs in a row for the agent's memory profile (RSS at run 10, 100,
                              1000, ...; default 1000; 0 skips it)
           --reps K           timed repetitions per case; the median is reported (default 5)
@@ -123,8 +152,24 @@ public sealed class BenchOptions
                 case "--requests": o.Requests = Positive(1); break;
                 case "--memory-runs": o.MemoryRuns = Positive(0); break;
                 case "--postgres": o.PostgresConnectionString = Value(); break;
+                case "--drain-runs": o.DrainRuns = Positive(1); break;
+                case "--agents": o.Agents = Positive(1); break;
+                case "--fib-light": o.FibLight = Positive(1); break;
+                case "--fib-long": o.FibLong = Positive(1); break;
+                case "--isolation":
+                    var isolation = Value();
+                    o.Isolation = isolation.Equals("Process", StringComparison.OrdinalIgnoreCase) ? "Process"
+                        : isolation.Equals("InProcess", StringComparison.OrdinalIgnoreCase) ? "InProcess"
+                        : throw new ArgumentException($"--isolation takes Process or InProcess; got '{isolation}'.");
+                    break;
+                case "--agent-poll":
+                    var poll = Value();
+                    o.AgentPoll = double.TryParse(poll, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+                        ? seconds : throw new ArgumentException($"--agent-poll takes a positive number of seconds; got '{poll}'.");
+                    break;
                 case "--server-backend":
                     var backend = Value();
+                    o.ServerBackendGiven = true;
                     o.ServerBackend = backend.Equals("Postgres", StringComparison.OrdinalIgnoreCase) ? "Postgres"
                         : backend.Equals("Sqlite", StringComparison.OrdinalIgnoreCase) ? "Sqlite"
                         : throw new ArgumentException($"--server-backend takes Sqlite or Postgres; got '{backend}'.");
