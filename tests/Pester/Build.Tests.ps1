@@ -107,7 +107,12 @@ Describe 'build.ps1 -Task Build' {
         function Invoke-Native([string]$FilePath, [string[]]$ArgumentList, [switch]$AllowFailure, [int]$LockRetries) {
             if ($ArgumentList[0] -ne 'publish') { $script:calls.Add("$FilePath $($ArgumentList[0])") }
             elseif ($ArgumentList[1] -eq $ServerProject) { $script:calls.Add("$FilePath publish server"); Write-TreeFile $ModuleOut 'Server/Flowstore.Server.dll' 'server' }
-            else { $script:calls.Add("$FilePath publish engine"); Write-TreeFile $ModuleOut 'Dependencies/Flowstore.Engine.dll' 'engine' }
+            else {
+                # The engine's publish brings the run worker with it (a project reference of the engine).
+                $script:calls.Add("$FilePath publish engine")
+                Write-TreeFile $ModuleOut 'Dependencies/Flowstore.Engine.dll' 'engine'
+                Write-TreeFile $ModuleOut 'Dependencies/Flowstore.RunHost.dll' 'run worker'
+            }
             0
         }
         function dotnet { $script:calls.Add("dotnet $($args[0])"); $global:LASTEXITCODE = 0; "$cmdletBin/" }
