@@ -124,6 +124,11 @@ public static class ErrorIds
     /// <summary>A file given as a flow script is not a C# file (.cs), e.g. a README.</summary>
     public const string NotAFlowScript = "NotAFlowScript";
     public const string ScriptCompilationFailed = "ScriptCompilationFailed";
+    /// <summary>
+    /// A <c>#load</c> that cannot be followed: an absolute path or one that leaves the storage's root, a loaded file with
+    /// top-level statements, a loaded file that loads the flow script back.
+    /// </summary>
+    public const string ScriptLoadInvalid = "ScriptLoadInvalid";
     public const string ScriptExecutionFailed = "ScriptExecutionFailed";
     /// <summary>Building a script's flows (its top-level statements) ran past the build time limit and was stopped.</summary>
     public const string ScriptBuildTimeout = "ScriptBuildTimeout";

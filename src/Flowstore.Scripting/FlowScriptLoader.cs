@@ -104,16 +104,32 @@ public sealed class FlowScriptLoader
         }
     }
 
-    /// <summary>Reads, compiles and builds a script file.</summary>
+    /// <summary>Reads, compiles and builds a script file with the files it loads.</summary>
     public async Task<LoadedScript> LoadFileAsync(string path, CancellationToken cancellationToken = default)
-        => await LoadSourceAsync(await ReadAsync(path, cancellationToken).ConfigureAwait(false), path, cancellationToken).ConfigureAwait(false);
+        => await LoadSourcesAsync(await ReadSourcesAsync(path, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
 
-    /// <summary>Compiles and builds script text; <paramref name="origin"/> names it in messages.</summary>
-    public async Task<LoadedScript> LoadSourceAsync(string source, string origin, CancellationToken cancellationToken = default)
+    /// <summary>Compiles and builds script text that loads no other file; <paramref name="origin"/> names it in messages.</summary>
+    public Task<LoadedScript> LoadSourceAsync(string source, string origin, CancellationToken cancellationToken = default)
+        => LoadSourcesAsync(FlowSources.Single(source, origin), cancellationToken);
+
+    /// <summary>Compiles and builds a script with the files it loads; the script's path names it in messages.</summary>
+    public async Task<LoadedScript> LoadSourcesAsync(FlowSources sources, CancellationToken cancellationToken = default)
     {
         _guard?.Prewarm();
-        var compiled = await _compiler.CompileAsync(source, origin, cancellationToken).ConfigureAwait(false);
-        return await BuildAsync(compiled, origin, cancellationToken).ConfigureAwait(false);
+        var compiled = await _compiler.CompileAsync(sources, cancellationToken).ConfigureAwait(false);
+        return await BuildAsync(compiled, sources.Script.Path, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads a local script file and the files it loads (<c>#load</c>, see <see cref="ScriptLoads"/> and
+    /// <see cref="LocalScriptFiles"/>): a missing script or loaded file is <see cref="ErrorIds.ScriptNotFound"/>.
+    /// </summary>
+    public static async Task<FlowSources> ReadSourcesAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var full = Path.GetFullPath(path);
+        var text = await ReadAsync(full, cancellationToken).ConfigureAwait(false);
+        var (reader, scriptPath) = LocalScriptFiles.For(full);
+        return await ScriptLoads.ResolveAsync(text, scriptPath, path, reader, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Builds the flows of a stored compiled flow (frozen storage), unguarded.</summary>
@@ -134,18 +150,23 @@ public sealed class FlowScriptLoader
     /// What the flows of a script look like (names, structures, storage, labels), without building them in this
     /// process when builds are guarded: the worker's build describes them.
     /// </summary>
-    public async Task<IReadOnlyList<FlowSketch>> DescribeSourceAsync(string source, string origin, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<FlowSketch>> DescribeSourceAsync(string source, string origin, CancellationToken cancellationToken = default)
+        => DescribeSourcesAsync(FlowSources.Single(source, origin), cancellationToken);
+
+    /// <summary>Describes the flows of a script with the files it loads (see <see cref="DescribeSourceAsync"/>).</summary>
+    public async Task<IReadOnlyList<FlowSketch>> DescribeSourcesAsync(FlowSources sources, CancellationToken cancellationToken = default)
     {
         _guard?.Prewarm();
-        var compiled = await _compiler.CompileAsync(source, origin, cancellationToken).ConfigureAwait(false);
+        var origin = sources.Script.Path;
+        var compiled = await _compiler.CompileAsync(sources, cancellationToken).ConfigureAwait(false);
         return _guard is null
             ? FlowSketch.Of(FlowBuild.Run(compiled.Assembly, origin))
             : await _guard.BuildAsync(compiled.AssemblyBytes, compiled.Sha256, origin, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Reads a script file and describes its flows (see <see cref="DescribeSourceAsync"/>).</summary>
+    /// <summary>Reads a script file with the files it loads and describes its flows (see <see cref="DescribeSourceAsync"/>).</summary>
     public async Task<IReadOnlyList<FlowSketch>> DescribeFileAsync(string path, CancellationToken cancellationToken = default)
-        => await DescribeSourceAsync(await ReadAsync(path, cancellationToken).ConfigureAwait(false), path, cancellationToken).ConfigureAwait(false);
+        => await DescribeSourcesAsync(await ReadSourcesAsync(path, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
 
     private static async Task<string> ReadAsync(string path, CancellationToken cancellationToken)
     {

@@ -11,16 +11,20 @@ namespace Flowstore.Scripting;
 /// <summary>A compiled flow script, loaded in its own collectible context.</summary>
 public sealed class CompiledScript
 {
-    internal CompiledScript(string sha256, byte[] assemblyBytes, Assembly assembly, string origin, bool fromCache)
+    internal CompiledScript(string sha256, byte[] assemblyBytes, Assembly assembly, string origin, bool fromCache, FlowSources? sources = null)
     {
         Sha256 = sha256;
         AssemblyBytes = assemblyBytes;
         Assembly = assembly;
         Origin = origin;
         FromCache = fromCache;
+        Sources = sources;
     }
 
-    /// <summary>SHA-256 of the script source (or of the assembly, for a frozen flow).</summary>
+    /// <summary>
+    /// SHA-256 of the script's source (<see cref="FlowSources.Sha256"/>: the script and the files it loads), or of the
+    /// assembly, for a frozen flow.
+    /// </summary>
     public string Sha256 { get; }
 
     /// <summary>The emitted assembly (with an embedded PDB), as stored by frozen storage.</summary>
@@ -33,6 +37,9 @@ public sealed class CompiledScript
 
     /// <summary>True when no compilation was needed (memory or disk cache, or a stored assembly).</summary>
     public bool FromCache { get; }
+
+    /// <summary>The script and the files it loads, as compiled; null for a stored assembly.</summary>
+    public FlowSources? Sources { get; }
 }
 
 /// <summary>
@@ -82,13 +89,22 @@ public sealed class ScriptCompiler
         Encoding.UTF8.GetBytes(typeof(Flow).Assembly.ManifestModule.ModuleVersionId.ToString("N") + "|" +
                                typeof(ScriptCompiler).Assembly.ManifestModule.ModuleVersionId.ToString("N")))[..16];
 
-    /// <summary>Compiles the source (or takes it from a cache) and loads it.</summary>
+    /// <summary>Compiles a script that loads no other file (or takes it from a cache) and loads it.</summary>
     /// <param name="source">The script text.</param>
     /// <param name="path">The file name used in diagnostics and stack traces.</param>
+    /// <param name="cancellationToken">Cancels the compilation.</param>
     public Task<CompiledScript> CompileAsync(string source, string path, CancellationToken cancellationToken = default)
+        => CompileAsync(FlowSources.Single(source, path), cancellationToken);
+
+    /// <summary>
+    /// Compiles a script with the files it loads (or takes it from a cache, keyed by <see cref="FlowSources.Sha256"/>)
+    /// and loads it.
+    /// </summary>
+    public Task<CompiledScript> CompileAsync(FlowSources sources, CancellationToken cancellationToken = default)
     {
-        var sha = FlowStructure.Sha256Hex(source);
-        var candidate = new Lazy<Task<CompiledScript>>(() => Task.Run(() => CompileOrLoad(source, path, sha, cancellationToken), cancellationToken));
+        ArgumentNullException.ThrowIfNull(sources);
+        var sha = sources.Sha256;
+        var candidate = new Lazy<Task<CompiledScript>>(() => Task.Run(() => CompileOrLoad(sources, sha, cancellationToken), cancellationToken));
         var lazy = _memory.GetOrAdd(sha, candidate);
         // Only the caller whose entry was added compiles; everyone else gets the result from the memory cache.
         var fromMemory = !ReferenceEquals(lazy, candidate);
@@ -100,12 +116,13 @@ public sealed class ScriptCompiler
         return AwaitAndForgetFailures(sha, lazy, fromMemory);
     }
 
-    /// <summary>True when the source is compiled in memory or on disk already.</summary>
-    public bool IsCached(string source)
-    {
-        var sha = FlowStructure.Sha256Hex(source);
-        return _memory.ContainsKey(sha) || (DiskPath(sha) is { } p && File.Exists(p));
-    }
+    /// <summary>True when the source (a script that loads no other file) is compiled in memory or on disk already.</summary>
+    public bool IsCached(string source) => IsCachedSha(FlowStructure.Sha256Hex(source));
+
+    /// <summary>True when the script with the files it loads is compiled in memory or on disk already.</summary>
+    public bool IsCached(FlowSources sources) => IsCachedSha(sources.Sha256);
+
+    private bool IsCachedSha(string sha) => _memory.ContainsKey(sha) || (DiskPath(sha) is { } p && File.Exists(p));
 
     /// <summary>Loads a stored compiled flow (frozen storage).</summary>
     public CompiledScript LoadAssembly(byte[] assemblyBytes, string origin)
@@ -120,7 +137,7 @@ public sealed class ScriptCompiler
         {
             var compiled = await lazy.Value.ConfigureAwait(false);
             return fromMemory && !compiled.FromCache
-                ? new CompiledScript(compiled.Sha256, compiled.AssemblyBytes, compiled.Assembly, compiled.Origin, fromCache: true)
+                ? new CompiledScript(compiled.Sha256, compiled.AssemblyBytes, compiled.Assembly, compiled.Origin, fromCache: true, compiled.Sources)
                 : compiled;
         }
         catch
@@ -158,15 +175,16 @@ public sealed class ScriptCompiler
 
     private string? DiskPath(string sha) => _cacheDirectory is null ? null : Path.Combine(_cacheDirectory, $"{sha}-{EngineKey}.dll");
 
-    private CompiledScript CompileOrLoad(string source, string path, string sha, CancellationToken cancellationToken)
+    private CompiledScript CompileOrLoad(FlowSources sources, string sha, CancellationToken cancellationToken)
     {
+        var path = sources.Script.Path;
         var disk = DiskPath(sha);
         if (disk is not null && File.Exists(disk))
         {
             try
             {
                 var cached = File.ReadAllBytes(disk);
-                return new CompiledScript(sha, cached, LoadIntoNewContext(cached, "flow-" + sha[..16]), path, fromCache: true);
+                return new CompiledScript(sha, cached, LoadIntoNewContext(cached, "flow-" + sha[..16]), path, fromCache: true, sources);
             }
             catch (Exception e) when (e is IOException or BadImageFormatException or UnauthorizedAccessException)
             {
@@ -174,21 +192,40 @@ public sealed class ScriptCompiler
             }
         }
 
-        var bytes = Emit(source, path, sha, cancellationToken);
+        var bytes = Emit(sources, sha, cancellationToken, AllReferences());
         if (disk is not null)
         {
             TryWriteCache(disk, bytes);
         }
-        return new CompiledScript(sha, bytes, LoadIntoNewContext(bytes, "flow-" + sha[..16]), path, fromCache: false);
+        return new CompiledScript(sha, bytes, LoadIntoNewContext(bytes, "flow-" + sha[..16]), path, fromCache: false, sources);
     }
 
-    /// <summary>Compiles to assembly bytes; throws <see cref="ScriptCompilationException"/> on errors.</summary>
+    /// <summary>Compiles a single-file script to assembly bytes; throws <see cref="ScriptCompilationException"/> on errors.</summary>
     public static byte[] Emit(string source, string path, string sha, CancellationToken cancellationToken, IEnumerable<MetadataReference>? references = null)
+        => Emit(FlowSources.Single(source, path), sha, cancellationToken, references);
+
+    /// <summary>
+    /// Compiles a script and the files it loads to assembly bytes: one syntax tree per file, named by its path, so that
+    /// diagnostics and stack traces point at the file, line and column. Throws <see cref="ScriptCompilationException"/>
+    /// on compiler errors, and <see cref="ErrorIds.ScriptLoadInvalid"/> for a loaded file with top-level statements or a
+    /// <c>#load</c> whose file is not among <paramref name="sources"/>.
+    /// </summary>
+    public static byte[] Emit(FlowSources sources, string sha, CancellationToken cancellationToken, IEnumerable<MetadataReference>? references = null)
     {
-        var tree = CSharpSyntaxTree.ParseText(source, ParseOptions, path: path, encoding: Encoding.UTF8, cancellationToken: cancellationToken);
+        ArgumentNullException.ThrowIfNull(sources);
+        var path = sources.Script.Path;
+        var trees = new List<SyntaxTree>();
+        var embedded = new List<EmbeddedText>();
+        var loadedNames = sources.Loaded.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var file in sources.Files)
+        {
+            var tree = ParseSourceFile(file, ReferenceEquals(file, sources.Script), loadedNames, cancellationToken);
+            trees.Add(tree);
+            embedded.Add(EmbeddedText.FromSource(file.Path, tree.GetText(cancellationToken)));
+        }
         var compilation = CSharpCompilation.Create(
             "flowscript_" + sha[..16],
-            new[] { GlobalUsingsTree.Value, tree },
+            trees.Prepend(GlobalUsingsTree.Value),
             references ?? DefaultReferences(),
             new CSharpCompilationOptions(
                 OutputKind.ConsoleApplication,
@@ -199,15 +236,19 @@ public sealed class ScriptCompiler
 
         using var pe = new MemoryStream();
         var result = compilation.Emit(pe, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.Embedded),
-            embeddedTexts: new[] { EmbeddedText.FromSource(path, tree.GetText(cancellationToken)) },
+            embeddedTexts: embedded,
             cancellationToken: cancellationToken);
         if (!result.Success)
         {
             // A task wired to an input of the wrong type is said in the flow's terms, not as delegate overload errors.
-            // Roslyn reports declaration errors before those in method bodies; a reader wants them top to bottom.
+            // Roslyn reports declaration errors before those in method bodies; a reader wants them top to bottom, the
+            // script's first, then each loaded file's.
+            var fileOrder = sources.Files.Select((f, i) => (f.Path, i)).GroupBy(p => p.Path).ToDictionary(g => g.Key, g => g.First().i, StringComparer.Ordinal);
             var errors = TaskWiringDiagnostics.Describe(
-                    compilation, tree, result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error), path)
-                .OrderBy(d => d.Line)
+                    compilation, trees[0], result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error), path)
+                .Select(Explain)
+                .OrderBy(d => fileOrder.GetValueOrDefault(d.File, int.MaxValue))
+                .ThenBy(d => d.Line)
                 .ThenBy(d => d.Column)
                 .ToArray();
             throw new ScriptCompilationException(path, errors);
@@ -215,14 +256,48 @@ public sealed class ScriptCompiler
         return pe.ToArray();
     }
 
+    /// <summary>
+    /// One file of a script's source as a syntax tree of a regular compilation: its leading <c>#load</c> lines made
+    /// comments once each is checked to be among the loaded files; a loaded file must hold no top-level statements.
+    /// </summary>
+    private static SyntaxTree ParseSourceFile(FlowSourceFile file, bool isScript, IReadOnlySet<string> loadedNames, CancellationToken cancellationToken)
+    {
+        var tree = CSharpSyntaxTree.ParseText(file.Text, ParseOptions, path: file.Path, encoding: Encoding.UTF8, cancellationToken: cancellationToken);
+        var loads = ScriptLoads.Parse(tree);
+        foreach (var load in loads)
+        {
+            if (!loadedNames.Contains(ScriptLoads.LoadedName(file.Name, load.File)))
+            {
+                throw new FlowstoreException(ErrorIds.ScriptLoadInvalid, FlowErrorKind.InvalidData,
+                    $"#load \"{load.File}\" at {file.Path}:{load.Line}: that file was not read with the script; compile the script with the files it loads.")
+                { Target = file.Path };
+            }
+        }
+        if (!isScript && tree.GetCompilationUnitRoot(cancellationToken).Members.OfType<Microsoft.CodeAnalysis.CSharp.Syntax.GlobalStatementSyntax>().FirstOrDefault() is { } statement)
+        {
+            var line = statement.GetLocation().GetLineSpan().StartLinePosition.Line + 1;
+            throw new FlowstoreException(ErrorIds.ScriptLoadInvalid, FlowErrorKind.InvalidData,
+                $"'{file.Path}' (loaded by {file.LoadedBy ?? "the flow script"}) has a top-level statement at line {line}: a loaded file holds shared " +
+                "code only (types and their members); put statements in the flow script, or in a method the script calls.")
+            { Target = file.Path };
+        }
+        return loads.Count == 0
+            ? tree
+            : CSharpSyntaxTree.ParseText(ScriptLoads.WithoutLoadDirectives(file.Text, tree), ParseOptions, path: file.Path, encoding: Encoding.UTF8,
+                cancellationToken: cancellationToken);
+    }
+
+    /// <summary>The compiler's "#load is only allowed in scripts" for a #load after a file's first token, said as what it is.</summary>
+    private static ScriptDiagnostic Explain(ScriptDiagnostic diagnostic)
+        => diagnostic.Id == "CS8097"
+            ? diagnostic with { Message = "#load must come before the file's first line of code (usings, statements, types); move it to the top" }
+            : diagnostic;
+
     /// <summary>The references every flow script compiles against (framework + Flowstore.Core).</summary>
     public static IReadOnlyList<MetadataReference> DefaultReferences()
         => FrameworkReferences.Value.Append(MetadataReference.CreateFromFile(typeof(Flow).Assembly.Location)).ToArray();
 
     private IEnumerable<MetadataReference> AllReferences() => FrameworkReferences.Value.Concat(_extraReferences);
-
-    private byte[] Emit(string source, string path, string sha, CancellationToken cancellationToken)
-        => Emit(source, path, sha, cancellationToken, AllReferences());
 
     private static IReadOnlyList<MetadataReference> LoadFrameworkReferences()
     {

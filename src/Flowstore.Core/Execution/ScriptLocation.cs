@@ -16,10 +16,15 @@ public static class ScriptLocation
         var frames = new StackTrace(exception, fNeedFileInfo: true).GetFrames()
             .Where(f => f.GetFileLineNumber() > 0 && !string.IsNullOrEmpty(f.GetFileName()))
             .ToArray();
-        var frame = scriptFile is null ? null : frames.FirstOrDefault(f => string.Equals(f.GetFileName(), scriptFile, StringComparison.Ordinal));
+        // The innermost frame of the compiled script: the script's own file or a file it loads (#load).
+        var frame = frames.FirstOrDefault(f => f.GetMethod()?.Module.Assembly.GetName().Name?.StartsWith(ScriptAssemblyPrefix, StringComparison.Ordinal) == true);
+        frame ??= scriptFile is null ? null : frames.FirstOrDefault(f => string.Equals(f.GetFileName(), scriptFile, StringComparison.Ordinal));
         frame ??= frames.FirstOrDefault(f => !IsFlowstore(f));
         return frame is null ? "" : $" (at {frame.GetFileName()}:{frame.GetFileLineNumber()})";
     }
+
+    /// <summary>The name every compiled flow script's assembly starts with.</summary>
+    internal const string ScriptAssemblyPrefix = "flowscript_";
 
     private static bool IsFlowstore(StackFrame frame)
     {
