@@ -31,6 +31,10 @@ internal sealed class PostgresDialect : SqlDialect
 
     public override string InGuids(string column, string parameter) => $"{column} = ANY(@{parameter})";
 
+    public override string RowLock(string clause) => clause;
+
+    public override string JsonArrayWithin(string column, string parameter) => $"@{parameter}::jsonb @> {column}::jsonb";
+
     public override async Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken)
         => await connection.BeginTransactionAsync(cancellationToken);
 

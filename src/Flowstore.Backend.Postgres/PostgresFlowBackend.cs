@@ -32,9 +32,6 @@ namespace Flowstore.Backend.Postgres;
 /// </summary>
 public sealed partial class PostgresFlowBackend : RelationalFlowBackend, IFlowBackend, IApiKeyStore
 {
-    /// <summary>Timestamps in messages, as the SQLite backend stores them.</summary>
-    private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
-
     private readonly NpgsqlDataSource _dataSource;
     private readonly string? _password;
     private readonly SemaphoreSlim _initializeLock = new(1, 1);
@@ -302,32 +299,8 @@ public sealed partial class PostgresFlowBackend : RelationalFlowBackend, IFlowBa
     private static NpgsqlCommand Command(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql)
         => new(sql, connection, transaction);
 
-    private static void AddText(NpgsqlCommand command, string name, string? value)
-        => command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Text) { Value = (object?)Storable(value) ?? DBNull.Value });
-
     /// <summary>Text as PostgreSQL can keep it (<see cref="PostgresDialect.Storable"/>).</summary>
     internal static string? Storable(string? value) => PostgresDialect.Storable(value);
 
-    private static void AddUuid(NpgsqlCommand command, string name, Guid? value)
-        => command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Uuid) { Value = value is { } v ? v : DBNull.Value });
-
-    private static void AddInt(NpgsqlCommand command, string name, int value)
-        => command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Integer) { Value = value });
-
-    private static void AddTime(NpgsqlCommand command, string name, DateTimeOffset? value)
-        => command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.TimestampTz) { Value = value is { } v ? Utc(v) : DBNull.Value });
-
     private static DateTime Utc(DateTimeOffset value) => DateTime.SpecifyKind(value.UtcDateTime, DateTimeKind.Utc);
-
-    private static DateTimeOffset ReadTime(NpgsqlDataReader reader, int ordinal)
-        => new(DateTime.SpecifyKind(reader.GetDateTime(ordinal), DateTimeKind.Utc));
-
-    private static DateTimeOffset? ReadOptionalTime(NpgsqlDataReader reader, int ordinal)
-        => reader.IsDBNull(ordinal) ? null : ReadTime(reader, ordinal);
-
-    private static string? ReadOptionalText(NpgsqlDataReader reader, int ordinal)
-        => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    private static string TimestampText(DateTimeOffset value)
-        => value.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture);
 }

@@ -119,6 +119,13 @@ public abstract partial class RelationalFlowBackend
         return rows;
     }
 
+    /// <summary>How times are written in messages, and kept in SQLite's text columns (so comparing the text compares the times).</summary>
+    internal const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
+
+    /// <summary>A time as <see cref="TimestampFormat"/> writes it, UTC.</summary>
+    internal static string TimestampText(DateTimeOffset value)
+        => value.UtcDateTime.ToString(TimestampFormat, System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>UTC now at microsecond precision: what both databases keep exactly.</summary>
     internal static DateTimeOffset Now() => Truncate(DateTimeOffset.UtcNow);
 

@@ -50,6 +50,18 @@ internal abstract class SqlDialect
     /// <summary>The condition that <paramref name="column"/> is one of the GUIDs <see cref="AddGuids"/> put in <paramref name="parameter"/>.</summary>
     public abstract string InGuids(string column, string parameter);
 
+    /// <summary>
+    /// <paramref name="clause"/> (FOR UPDATE, FOR UPDATE SKIP LOCKED, ...) where a SELECT locks the rows it reads until
+    /// commit; "" where a write transaction holds the whole database already (SQLite's BEGIN IMMEDIATE).
+    /// </summary>
+    public abstract string RowLock(string clause);
+
+    /// <summary>
+    /// The condition that every element of the JSON array of strings in <paramref name="column"/> is one of the JSON
+    /// array of strings in <paramref name="parameter"/>.
+    /// </summary>
+    public abstract string JsonArrayWithin(string column, string parameter);
+
     /// <summary>Starts a transaction that writes (SQLite takes the write lock at once: BEGIN IMMEDIATE).</summary>
     public abstract Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken);
 
@@ -91,6 +103,9 @@ internal abstract class SqlDialect
     public void AddInt(DbCommand command, string name, int? value) => Add(command, name, SqlType.Int, value);
 
     public void AddTime(DbCommand command, string name, DateTimeOffset? value) => Add(command, name, SqlType.Time, value);
+
+    /// <summary>Sets a parameter <see cref="AddParameter"/> added (a statement run for several rows).</summary>
+    public void Set(DbParameter parameter, SqlType type, object? value) => parameter.Value = ToDb(type, value);
 
     public string? ReadOptionalText(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 

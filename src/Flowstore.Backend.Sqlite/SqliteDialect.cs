@@ -12,8 +12,6 @@ namespace Flowstore.Backend.Sqlite;
 /// </summary>
 internal sealed class SqliteDialect : SqlDialect
 {
-    private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
-
     public static readonly SqliteDialect Instance = new();
 
     public override string Schema => "";
@@ -33,6 +31,11 @@ internal sealed class SqliteDialect : SqlDialect
     public override string InsertionOrder => "rowid";
 
     public override string InGuids(string column, string parameter) => $"{column} IN (SELECT value FROM json_each(@{parameter}))";
+
+    public override string RowLock(string clause) => "";
+
+    public override string JsonArrayWithin(string column, string parameter)
+        => $"NOT EXISTS (SELECT 1 FROM json_each({column}) e WHERE e.value NOT IN (SELECT value FROM json_each(@{parameter})))";
 
     public override Task<DbTransaction> BeginAsync(DbConnection connection, CancellationToken cancellationToken)
         => Task.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
@@ -65,11 +68,10 @@ internal sealed class SqliteDialect : SqlDialect
 
     public override bool ReadFlag(DbDataReader reader, int ordinal) => reader.GetInt64(ordinal) != 0;
 
-    public static string TimestampText(DateTimeOffset value)
-        => value.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture);
+    public static string TimestampText(DateTimeOffset value) => RelationalFlowBackend.TimestampText(value);
 
     public static DateTimeOffset ParseTimestamp(string text)
-        => DateTimeOffset.ParseExact(text, TimestampFormat, CultureInfo.InvariantCulture,
+        => DateTimeOffset.ParseExact(text, RelationalFlowBackend.TimestampFormat, CultureInfo.InvariantCulture,
             DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 
     public static string GuidText(Guid id) => id.ToString("D");

@@ -248,11 +248,5 @@ public sealed partial class SqliteFlowBackend : RelationalFlowBackend, IFlowBack
         return new FlowstoreException(ErrorIds.BackendUnavailable, kind, $"The Flowstore database '{databasePath}' {what}: {e.Message}", e) { Target = databasePath };
     }
 
-    private static string TimestampText(DateTimeOffset value) => SqliteDialect.TimestampText(value);
-
-    private static DateTimeOffset ParseTimestamp(string text) => SqliteDialect.ParseTimestamp(text);
-
     private static string GuidText(Guid id) => SqliteDialect.GuidText(id);
-
-    private static Guid ParseGuid(string text) => SqliteDialect.ParseGuid(text);
 }
